@@ -1,0 +1,1 @@
+"""casekeeper: a self-hosted case & incident management server."""

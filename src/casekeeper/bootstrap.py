@@ -1,0 +1,41 @@
+"""The composition root: builds the engine, the unit-of-work factory and the services once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from casekeeper.service.admin import AdminService
+from casekeeper.service.auth import KeyService
+from casekeeper.service.cases import CaseService
+from casekeeper.service.context import ServiceContext
+from casekeeper.service.timeline import TimelineService
+from casekeeper.settings import Settings
+from casekeeper.store.engine import make_engine
+from casekeeper.store.uow import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    settings: Settings
+    db: Database
+    keys: KeyService
+    cases: CaseService
+    timeline: TimelineService
+    admin: AdminService
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Container:
+    if ctx is None:
+        db = Database(make_engine(settings.database_url))
+        ctx = ServiceContext(db=db, ui_base_url=settings.ui_base_url)
+    return Container(
+        settings=settings,
+        db=ctx.db,
+        keys=KeyService(ctx.db, ctx.clock),
+        cases=CaseService(ctx),
+        timeline=TimelineService(ctx),
+        admin=AdminService(ctx),
+    )

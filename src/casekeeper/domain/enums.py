@@ -1,0 +1,149 @@
+"""Enumerations of the canonical (Coralogix Cases) model.
+
+Values equal the protobuf enum numbers (declaration order of the public spec), so adapters can
+convert with ``int()`` and stores can persist small integers.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class CaseStatus(IntEnum):
+    UNSPECIFIED = 0
+    PENDING_ACTIVATION = 1
+    ACTIVE = 2
+    ACKNOWLEDGED = 3
+    RESOLVED = 4
+    CLOSED = 5
+
+    @property
+    def wire(self) -> str:
+        return f"CASE_STATUS_{self.name}"
+
+
+class CasePriority(IntEnum):
+    """P1 is the most urgent. Sorting "priority descending" means P1 first (ascending numbers)."""
+
+    UNSPECIFIED = 0
+    P1 = 1
+    P2 = 2
+    P3 = 3
+    P4 = 4
+    P5 = 5
+
+    @property
+    def wire(self) -> str:
+        return f"CASE_PRIORITY_{self.name}"
+
+
+class CaseCategory(IntEnum):
+    UNSPECIFIED = 0
+    SECURITY = 1
+    AVAILABILITY = 2
+
+    @property
+    def wire(self) -> str:
+        return f"CASE_CATEGORY_{self.name}"
+
+
+class OrderField(IntEnum):
+    UNSPECIFIED = 0
+    PRIORITY = 1
+    STATUS = 2
+    UPDATED_AT = 3
+    CATEGORY = 4
+    DURATION = 5
+    CREATED_AT = 6
+
+
+class OrderDirection(IntEnum):
+    UNSPECIFIED = 0
+    ASCENDING = 1
+    DESCENDING = 2
+
+
+class DateRangeMode(IntEnum):
+    UNSPECIFIED = 0
+    ACTIVE_WINDOW = 1
+    CREATED_AT = 2
+
+
+class IndicatorType(IntEnum):
+    UNSPECIFIED = 0
+    ALERT = 1
+    PROMETHEUS_ALERTMANAGER = 2
+    ERROR_TRACKING = 3
+
+
+class KpiFilter(IntEnum):
+    UNSPECIFIED = 0
+    TIME_TO_ACKNOWLEDGE_BREACHED = 1
+    TIME_TO_RESOLVE_BREACHED = 2
+    NOT_BREACHED = 3
+    TIME_TO_UPDATE_BREACHED = 4
+
+
+class ConnectorType(IntEnum):
+    UNSPECIFIED = 0
+    SLACK = 1
+    SERVICE_NOW = 2
+    PAGER_DUTY = 3
+    EMAIL = 4
+    GENERIC_HTTPS = 5
+    MICROSOFT_TEAMS = 6
+
+
+class ActorKind(StrEnum):
+    """Who did something. The values are the spec's JSON keys of ``EventActor``."""
+
+    SYSTEM = "system"
+    USER = "user"
+    SERVICE_NOW = "serviceNow"
+    API_KEY = "apiKey"
+    SLACK = "slack"
+    PROMETHEUS_ALERT_MANAGER = "prometheusAlertManager"
+    PAGER_DUTY = "pagerDuty"
+    MICROSOFT_TEAMS = "microsoftTeams"
+
+
+class ResolverKind(StrEnum):
+    """``CaseResolver`` markers. A resolver records no identity; the timeline event does."""
+
+    SYSTEM = "system"
+    CX_USER = "cxUser"
+    SERVICE_NOW = "serviceNow"
+    API_KEY = "apiKey"
+    SLACK = "slack"
+    PROMETHEUS_ALERT_MANAGER = "prometheusAlertManager"
+    PAGER_DUTY = "pagerDuty"
+    MICROSOFT_TEAMS = "microsoftTeams"
+
+
+RESOLVER_FOR_ACTOR: dict[ActorKind, ResolverKind] = {
+    ActorKind.SYSTEM: ResolverKind.SYSTEM,
+    ActorKind.USER: ResolverKind.CX_USER,
+    ActorKind.SERVICE_NOW: ResolverKind.SERVICE_NOW,
+    ActorKind.API_KEY: ResolverKind.API_KEY,
+    ActorKind.SLACK: ResolverKind.SLACK,
+    ActorKind.PROMETHEUS_ALERT_MANAGER: ResolverKind.PROMETHEUS_ALERT_MANAGER,
+    ActorKind.PAGER_DUTY: ResolverKind.PAGER_DUTY,
+    ActorKind.MICROSOFT_TEAMS: ResolverKind.MICROSOFT_TEAMS,
+}
+
+
+class EventKind(StrEnum):
+    """The 12 kinds of timeline event. Values are the spec's JSON keys of ``CaseEventData``."""
+
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    COMMENT = "comment"
+    STATUS_CHANGED = "statusChanged"
+    NOTIFICATION_SENT = "notificationSent"
+    NOTIFICATION_FAILED = "notificationFailed"
+    CREATED = "created"
+    PRIORITY_DETAILS_CHANGED = "priorityDetailsChanged"
+    TITLE_CHANGED = "titleChangedEvent"
+    RESOLUTION_REASON_CHANGED = "resolutionReasonChangedEvent"
+    CHANGE_ASSIGNEE_FAILED = "changeAssigneeFailed"
+    KPI_BREACHED = "kpiBreached"

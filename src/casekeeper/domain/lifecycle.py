@@ -1,0 +1,202 @@
+"""The case status state machine and every operation on a case, as pure functions.
+
+Each operation takes the current ``Case`` and returns a ``Change``: the new case (with
+``update_time`` bumped) and the timeline payloads to append, or ``Change.none(case)`` when the
+operation is a same-state repeat (idempotent: no new event, nothing written). Forbidden
+transitions raise ``CasekeeperError(INVALID_TRANSITION)`` naming the operation and status.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from casekeeper.domain import events as ev
+from casekeeper.domain.enums import ActorKind, CasePriority, CaseStatus, RESOLVER_FOR_ACTOR
+from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.domain.model import Case, Micros, PriorityDetails, ResolutionDetails
+
+S = CaseStatus
+
+# Every edge of the lifecycle. PENDING_ACTIVATION's edges are the system's alone.
+TRANSITIONS: Final[dict[CaseStatus, frozenset[CaseStatus]]] = {
+    S.PENDING_ACTIVATION: frozenset({S.ACTIVE, S.RESOLVED}),
+    S.ACTIVE: frozenset({S.ACKNOWLEDGED, S.RESOLVED, S.CLOSED}),
+    S.ACKNOWLEDGED: frozenset({S.ACTIVE, S.RESOLVED, S.CLOSED}),
+    S.RESOLVED: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+
+class Operation(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    UNACKNOWLEDGE = "unacknowledge"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    ACTIVATE = "activate"
+    AUTO_RESOLVE = "auto-resolve"
+    AUTO_CLOSE = "auto-close"
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+    SET_PRIORITY_OVERRIDE = "set the priority override of"
+    CLEAR_PRIORITY_OVERRIDE = "clear the priority override of"
+    UPDATE_TITLE = "change the title of"
+    UPDATE_RESOLUTION_REASON = "change the resolution reason of"
+
+
+# Status operations: (target status, statuses a caller may start from).
+STATUS_OPERATIONS: Final[dict[Operation, tuple[CaseStatus, frozenset[CaseStatus]]]] = {
+    Operation.ACKNOWLEDGE: (S.ACKNOWLEDGED, frozenset({S.ACTIVE})),
+    Operation.UNACKNOWLEDGE: (S.ACTIVE, frozenset({S.ACKNOWLEDGED})),
+    Operation.RESOLVE: (S.RESOLVED, frozenset({S.ACTIVE, S.ACKNOWLEDGED})),
+    Operation.CLOSE: (S.CLOSED, frozenset({S.ACTIVE, S.ACKNOWLEDGED, S.RESOLVED})),
+    Operation.ACTIVATE: (S.ACTIVE, frozenset({S.PENDING_ACTIVATION})),
+    Operation.AUTO_RESOLVE: (
+        S.RESOLVED,
+        frozenset({S.PENDING_ACTIVATION, S.ACTIVE, S.ACKNOWLEDGED}),
+    ),
+    Operation.AUTO_CLOSE: (S.CLOSED, frozenset({S.RESOLVED})),
+}
+
+# Field operations that a closed (terminal) case refuses.
+NON_TERMINAL_ONLY: Final = frozenset(
+    {
+        Operation.ASSIGN,
+        Operation.UNASSIGN,
+        Operation.SET_PRIORITY_OVERRIDE,
+        Operation.CLEAR_PRIORITY_OVERRIDE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    case: Case
+    events: list[ev.EventData] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.events)
+
+    @classmethod
+    def none(cls, case: Case) -> Change:
+        return cls(case, [])
+
+
+def _status_label(status: CaseStatus) -> str:
+    return status.wire
+
+
+def _refuse(op: Operation, case: Case, hint: str = "") -> CasekeeperError:
+    ref = case.readable_id or case.id
+    msg = f"cannot {op.value} case {ref} in status {_status_label(case.status)}"
+    return CasekeeperError(ErrorCode.INVALID_TRANSITION, f"{msg}{': ' + hint if hint else ''}")
+
+
+def _hint(op: Operation, status: CaseStatus) -> str:
+    if status is S.CLOSED:
+        return "a closed case is final"
+    if status is S.PENDING_ACTIVATION:
+        return "a pending case becomes active only through the system"
+    if status is S.RESOLVED and op in (Operation.ACKNOWLEDGE, Operation.UNACKNOWLEDGE):
+        return "a resolved case cannot be reopened; close it instead"
+    if op is Operation.UNACKNOWLEDGE:
+        return "only an acknowledged case can be unacknowledged"
+    return ""
+
+
+def transition(case: Case, op: Operation, *, actor_kind: ActorKind, now: Micros,
+               reason: str | None = None) -> Change:
+    """Apply a status operation. Same-state repeats are no-ops; forbidden edges raise."""
+    target, allowed_from = STATUS_OPERATIONS[op]
+    if case.status is target:
+        return Change.none(case)
+    if case.status not in allowed_from or target not in TRANSITIONS[case.status]:
+        raise _refuse(op, case, _hint(op, case.status))
+    updates: dict[str, object] = {"status": target, "update_time": now}
+    if target is S.ACKNOWLEDGED:
+        updates["acknowledge_time"] = now
+    elif op is Operation.UNACKNOWLEDGE:
+        updates["acknowledge_time"] = None
+    elif target is S.RESOLVED:
+        updates["resolution"] = ResolutionDetails(
+            reason=reason, resolve_time=now, resolved_by=RESOLVER_FOR_ACTOR[actor_kind]
+        )
+        updates["end_time"] = now
+    elif target is S.CLOSED and case.end_time is None:
+        updates["end_time"] = now
+    new = dataclasses.replace(case, **updates)  # type: ignore[arg-type]
+    return Change(new, [ev.status_changed(case.status, target)])
+
+
+def _require_non_terminal(case: Case, op: Operation) -> None:
+    if op in NON_TERMINAL_ONLY and case.status is S.CLOSED:
+        raise _refuse(op, case, "a closed case is final")
+
+
+def assign(case: Case, assignee: str, *, now: Micros) -> Change:
+    _require_non_terminal(case, Operation.ASSIGN)
+    if case.assignee == assignee:
+        return Change.none(case)
+    new = dataclasses.replace(case, assignee=assignee, update_time=now)
+    return Change(new, [ev.assigned(assignee, case.assignee)])
+
+
+def unassign(case: Case, *, now: Micros) -> Change:
+    _require_non_terminal(case, Operation.UNASSIGN)
+    if case.assignee is None:
+        return Change.none(case)
+    new = dataclasses.replace(case, assignee=None, update_time=now)
+    return Change(new, [ev.unassigned(case.assignee)])
+
+
+def set_priority_override(case: Case, priority: CasePriority, *, now: Micros) -> Change:
+    _require_non_terminal(case, Operation.SET_PRIORITY_OVERRIDE)
+    if case.priority.override is priority:
+        return Change.none(case)
+    details = PriorityDetails(system=case.priority.system, override=priority)
+    new = dataclasses.replace(case, priority=details, update_time=now)
+    return Change(new, [ev.priority_details_changed(case.priority, details)])
+
+
+def clear_priority_override(case: Case, *, now: Micros) -> Change:
+    _require_non_terminal(case, Operation.CLEAR_PRIORITY_OVERRIDE)
+    if case.priority.override is None:
+        return Change.none(case)
+    details = PriorityDetails(system=case.priority.system)
+    new = dataclasses.replace(case, priority=details, update_time=now)
+    return Change(new, [ev.priority_details_changed(case.priority, details)])
+
+
+def set_system_priority(case: Case, priority: CasePriority, *, now: Micros) -> Change:
+    """System re-prioritisation (e.g. a new indicator). Any open case."""
+    if case.priority.system is priority or not case.is_open:
+        return Change.none(case)
+    details = PriorityDetails(system=priority, override=case.priority.override)
+    new = dataclasses.replace(case, priority=details, update_time=now)
+    return Change(new, [ev.priority_details_changed(case.priority, details)])
+
+
+def update(case: Case, *, title: str | None, resolution_reason: str | None, now: Micros) -> Change:
+    """UpdateCase: a patch of title and/or resolution reason, applied together or not at all."""
+    events: list[ev.EventData] = []
+    updates: dict[str, object] = {}
+    if title is not None and title != case.title:
+        events.append(ev.title_changed(case.title, title))
+        updates["title"] = title
+    if resolution_reason is not None:
+        if case.status not in (S.RESOLVED, S.CLOSED) or case.resolution is None:
+            raise _refuse(
+                Operation.UPDATE_RESOLUTION_REASON,
+                case,
+                "only a resolved or closed case has a resolution reason",
+            )
+        if resolution_reason != case.resolution.reason:
+            events.append(ev.resolution_reason_changed(case.resolution.reason, resolution_reason))
+            updates["resolution"] = dataclasses.replace(case.resolution, reason=resolution_reason)
+    if not events:
+        return Change.none(case)
+    updates["update_time"] = now
+    return Change(dataclasses.replace(case, **updates), events)  # type: ignore[arg-type]

@@ -1,0 +1,142 @@
+"""casekeeper's own case operations: creation, and the system's lifecycle steps
+(activation, automatic resolution and closing) that signal ingestion will drive."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from casekeeper.domain import events as ev
+from casekeeper.domain import lifecycle
+from casekeeper.domain.enums import ActorKind, CaseCategory, CasePriority, CaseStatus
+from casekeeper.domain.errors import case_not_found, invalid
+from casekeeper.domain.events import Actor
+from casekeeper.domain.lifecycle import Operation
+from casekeeper.domain.model import Case, Json, KeyValue, PriorityDetails
+from casekeeper.service import validation as v
+from casekeeper.service.auth import Principal
+from casekeeper.service.context import ServiceContext, new_events, record
+from casekeeper.store.uow import UnitOfWork
+
+MAX_PAIRS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    title: str
+    category: int
+    priority: int
+    assignee: str | None = None
+    labels: Sequence[KeyValue] = ()
+    groupings: Sequence[KeyValue] = ()
+    impacted_entities: Sequence[Json] = ()
+    indicators: Json = field(default_factory=dict)
+    kpi_breaches: Sequence[Json] = ()
+    ai_summary: str | None = None
+    pending: bool = False
+
+
+def _pairs(items: Sequence[KeyValue], name: str) -> tuple[KeyValue, ...]:
+    if len(items) > MAX_PAIRS:
+        raise invalid(f"{name}: at most {MAX_PAIRS} entries")
+    for kv in items:
+        v.text(kv.key, field=f"{name}.key", max_len=4096)
+        v.text(kv.value, field=f"{name}.value", max_len=4096)
+    return tuple(KeyValue(kv.key.strip(), kv.value.strip()) for kv in items)
+
+
+def build_case(spec: NewCase, space_id: int, now: int) -> Case:
+    """Validate ``spec`` into a new PENDING_ACTIVATION case (not yet numbered)."""
+    try:
+        category = CaseCategory(spec.category)
+    except ValueError:
+        raise invalid(f"category: unknown value {spec.category}") from None
+    if category is CaseCategory.UNSPECIFIED:
+        raise invalid("category: required; use CASE_CATEGORY_SECURITY or CASE_CATEGORY_AVAILABILITY")
+    if len(spec.impacted_entities) > MAX_PAIRS:
+        raise invalid(f"impactedEntities: at most {MAX_PAIRS} entries")
+    return Case(
+        id=str(uuid.uuid4()),
+        space_id=space_id,
+        title=v.text(spec.title, field="title", max_len=512),
+        status=CaseStatus.PENDING_ACTIVATION,
+        priority=PriorityDetails(system=v.priority(spec.priority)),
+        category=category,
+        create_time=now,
+        update_time=now,
+        assignee=v.user_id(spec.assignee, field="assigneeUserId") if spec.assignee else None,
+        labels=_pairs(spec.labels, "labels"),
+        groupings=_pairs(spec.groupings, "groupings"),
+        impacted_entities=tuple(spec.impacted_entities),
+        indicators=dict(spec.indicators),
+        kpi_breaches=tuple(spec.kpi_breaches),
+        ai_summary=v.optional_text(spec.ai_summary, field="aiSummary", max_len=10_000),
+    )
+
+
+def activate_in(uow: UnitOfWork, case: Case, now: int) -> tuple[Case, list[ev.EventData]]:
+    """PENDING_ACTIVATION → ACTIVE: the case gets its readable number."""
+    change = lifecycle.transition(case, Operation.ACTIVATE, actor_kind=ActorKind.SYSTEM, now=now)
+    number = uow.cases.next_number(case.space_id)
+    return dataclasses.replace(change.case, number=number), change.events
+
+
+class AdminService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.db = ctx.db
+        self.clock = ctx.clock
+
+    def create_case(self, p: Principal, spec: NewCase) -> Case:
+        now = self.clock()
+        case = build_case(spec, p.space_id, now)
+        payloads: list[ev.EventData] = [ev.created(case.priority.system)]
+        with self.db.writer() as uow:
+            if not spec.pending:
+                case, more = activate_in(uow, case, now)
+                payloads.extend(more)
+            uow.cases.add(case)
+            system = new_events(case, payloads[:1], p.actor, now)
+            rest = new_events(case, payloads[1:], Actor.system(), now)
+            if case.assignee:
+                rest += new_events(case, [ev.assigned(case.assignee, None)], p.actor, now)
+            record(uow, system + rest, now)
+            uow.commit()
+        return case
+
+    def system_step(self, space_id: int, raw_id: str, op: Operation) -> Case:
+        """Run a system lifecycle step (activate, auto-resolve, auto-close) as actor ``system``."""
+        ref = v.case_ref(raw_id)
+        with self.db.writer() as uow:
+            case = uow.cases.get(space_id, ref, for_update=True)
+            if case is None:
+                raise case_not_found(raw_id)
+            now = self.clock()
+            if op is Operation.ACTIVATE and case.status is CaseStatus.PENDING_ACTIVATION:
+                new, payloads = activate_in(uow, case, now)
+            else:
+                change = lifecycle.transition(case, op, actor_kind=ActorKind.SYSTEM, now=now)
+                new, payloads = change.case, change.events
+            if not payloads:
+                return case
+            if not uow.cases.save(new, expected_version=case.version):
+                raise AssertionError("row locked for update changed")  # pragma: no cover
+            record(uow, new_events(case, payloads, Actor.system(), now), now)
+            uow.commit()
+        return dataclasses.replace(new, version=case.version + 1)
+
+    def reprioritize(self, space_id: int, raw_id: str, priority: CasePriority) -> Case:
+        ref = v.case_ref(raw_id)
+        with self.db.writer() as uow:
+            case = uow.cases.get(space_id, ref, for_update=True)
+            if case is None:
+                raise case_not_found(raw_id)
+            now = self.clock()
+            change = lifecycle.set_system_priority(case, priority, now=now)
+            if not change.changed:
+                return case
+            uow.cases.save(change.case, expected_version=case.version)
+            record(uow, new_events(case, change.events, Actor.system(), now), now)
+            uow.commit()
+        return dataclasses.replace(change.case, version=case.version + 1)

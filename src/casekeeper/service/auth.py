@@ -1,0 +1,187 @@
+"""API keys: creation, verification, revocation, and the per-request principal.
+
+A key reads ``ck_<prefix>_<secret>``. The database keeps the prefix (indexed) and the SHA-256
+of the whole key; verification compares digests in constant time. The plaintext is returned
+once, at creation. Verified keys are cached briefly so a request costs no database trip;
+revocation in this process takes effect at once, in other processes within ``CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
+from casekeeper.domain.events import Actor
+from casekeeper.service.permissions import OPERATION_PERMISSIONS, Permission, parse_permission
+from casekeeper.store.keys import ApiKeyRow
+from casekeeper.store.uow import Database
+
+CACHE_SECONDS = 5.0
+TOUCH_SECONDS = 60.0
+DEFAULT_SPACE = "default"
+_SPACE_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: str
+    key_name: str
+    space_id: int
+    space_name: str
+    permissions: frozenset[Permission]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.api_key(self.key_id, self.key_name)
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    row: ApiKeyRow
+    key: str
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _unauthenticated(why: str) -> CasekeeperError:
+    return CasekeeperError(ErrorCode.UNAUTHENTICATED, why)
+
+
+def normalize_space(name: str) -> str:
+    text = name.strip().lower()
+    if not 1 <= len(text) <= 64 or not set(text) <= _SPACE_OK:
+        raise invalid("space: use 1..64 characters from a-z, 0-9, '-' and '_'")
+    return text
+
+
+def parse_permissions(names: Iterable[str]) -> tuple[Permission, ...]:
+    out: list[Permission] = []
+    for name in names:
+        perm = parse_permission(name)
+        if perm is None:
+            known = ", ".join(p.value for p in Permission)
+            raise invalid(f"unknown permission {name!r}; known permissions: {known}")
+        if perm not in out:
+            out.append(perm)
+    if not out:
+        raise invalid("an API key needs at least one permission")
+    return tuple(out)
+
+
+class KeyService:
+    def __init__(self, db: Database, clock: Callable[[], int]) -> None:
+        self.db = db
+        self.clock = clock
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._touched: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def create(self, *, name: str, permissions: Iterable[str], space: str = DEFAULT_SPACE) -> NewKey:
+        name = name.strip()
+        if not 1 <= len(name) <= 256:
+            raise invalid("name: give the key a name of 1..256 characters")
+        perms = parse_permissions(permissions)
+        space = normalize_space(space)
+        prefix = secrets.token_hex(4)
+        key = f"ck_{prefix}_{secrets.token_urlsafe(32)}"
+        now = self.clock()
+        with self.db.writer() as uow:
+            space_id = uow.spaces.ensure(space, now)
+            row = ApiKeyRow(
+                id=str(uuid.uuid4()),
+                space_id=space_id,
+                space_name=space,
+                name=name,
+                prefix=prefix,
+                secret_hash=_digest(key),
+                permissions=tuple(p.value for p in perms),
+                create_time=now,
+                revoke_time=None,
+                last_used_time=None,
+            )
+            uow.keys.add(row)
+            uow.commit()
+        return NewKey(row, key)
+
+    def list(self, *, space: str | None, include_revoked: bool = False) -> list[ApiKeyRow]:
+        with self.db.reader() as uow:
+            space_id = None
+            if space is not None:
+                space_id = uow.spaces.get_id(normalize_space(space))
+                if space_id is None:
+                    return []
+            return uow.keys.list(space_id, include_revoked)
+
+    def revoke(self, key_id: str, *, space_id: int | None = None) -> ApiKeyRow:
+        with self.db.writer() as uow:
+            row = uow.keys.get(key_id.strip().lower())
+            if row is None or (space_id is not None and row.space_id != space_id):
+                raise CasekeeperError(ErrorCode.API_KEY_NOT_FOUND, f"API key not found: {key_id!r}")
+            uow.keys.revoke(row.id, self.clock())
+            uow.commit()
+            revoked = uow.keys.get(row.id)
+        with self._lock:
+            self._cache = {k: v for k, v in self._cache.items() if v[1].key_id != row.id}
+        assert revoked is not None
+        return revoked
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """Resolve an ``Authorization: Bearer <key>`` value (the bare key is accepted too)."""
+        if not authorization:
+            raise _unauthenticated(
+                "missing API key: send the header 'Authorization: Bearer <key>'"
+            )
+        token = authorization.strip()
+        if token[:7].lower() == "bearer ":
+            token = token[7:].strip()
+        now = time.monotonic()
+        cached = self._cache.get(token)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        parts = token.split("_")
+        if len(parts) < 3 or parts[0] != "ck" or len(parts[1]) != 8:
+            raise _unauthenticated("invalid API key: it does not have the form ck_<prefix>_<secret>")
+        with self.db.reader() as uow:
+            row = uow.keys.by_prefix(parts[1])
+        if row is None or not hmac.compare_digest(row.secret_hash, _digest(token)):
+            raise _unauthenticated("invalid API key")
+        if row.revoke_time is not None:
+            raise _unauthenticated("this API key has been revoked")
+        perms = frozenset(p for p in (parse_permission(x) for x in row.permissions) if p)
+        principal = Principal(row.id, row.name, row.space_id, row.space_name, perms)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[token] = (now + CACHE_SECONDS, principal)
+        self._touch(row.id, now)
+        return principal
+
+    def _touch(self, key_id: str, now: float) -> None:
+        if self._touched.get(key_id, 0.0) > now:
+            return
+        self._touched[key_id] = now + TOUCH_SECONDS
+        with self.db.writer() as uow:
+            uow.keys.touch(key_id, self.clock())
+            uow.commit()
+
+
+def authorize(principal: Principal, operation: str) -> None:
+    """Raise PERMISSION_DENIED unless ``principal`` may run ``operation`` (a gRPC method path)."""
+    needed = OPERATION_PERMISSIONS.get(operation)
+    if needed is None:
+        raise CasekeeperError(ErrorCode.PERMISSION_DENIED, f"unknown operation {operation}")
+    if needed not in principal.permissions:
+        raise CasekeeperError(
+            ErrorCode.PERMISSION_DENIED,
+            f"this API key lacks the permission {needed.value!r} needed for "
+            f"{operation.rsplit('/', 1)[-1]}",
+        )

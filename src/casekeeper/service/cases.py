@@ -1,0 +1,222 @@
+"""Case use cases: reads, single-case operations and bulk operations."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from casekeeper.domain import lifecycle
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found
+from casekeeper.domain.lifecycle import Change, Operation
+from casekeeper.domain.model import Case, CaseRef
+from casekeeper.domain.query import CaseFilters, CaseQuery, FilterValues
+from casekeeper.service import validation as v
+from casekeeper.service.auth import Principal
+from casekeeper.service.context import ServiceContext, new_events, record
+from casekeeper.store.case_facets import filter_values
+from casekeeper.store.case_list import list_cases
+
+Apply = Callable[[Case, int], Change]
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class BulkFailure:
+    id: str
+    code: ErrorCode
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    cases: list[Case]
+    failures: list[BulkFailure]
+
+
+def _conflict(ref: str) -> CasekeeperError:
+    return CasekeeperError(
+        ErrorCode.CONFLICT, f"case {ref} kept changing under concurrent updates; try again"
+    )
+
+
+class CaseService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.db = ctx.db
+        self.clock = ctx.clock
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, p: Principal, raw_id: str) -> Case:
+        ref = v.case_ref(raw_id)
+        with self.db.reader() as uow:
+            found = uow.cases.get(p.space_id, ref)
+        if found is None:
+            raise case_not_found(raw_id)
+        return found
+
+    def list(self, p: Principal, query: CaseQuery) -> tuple[list[Case], str | None]:
+        with self.db.reader() as uow:
+            return list_cases(uow.conn, p.space_id, query, self.clock())
+
+    def filter_values(self, p: Principal, filters: CaseFilters) -> FilterValues:
+        with self.db.reader() as uow:
+            return filter_values(uow.conn, p.space_id, filters)
+
+    def grouping_keys(self, p: Principal) -> list[str]:
+        with self.db.reader() as uow:
+            return uow.cases.grouping_keys(p.space_id)
+
+    def get_by_prometheus_alert(self, p: Principal, fingerprint: str, started_at: int) -> Case:
+        fp = v.text(fingerprint, field="prometheusAlert.fingerprint", max_len=256)
+        with self.db.reader() as uow:
+            found = uow.cases.find_by_prometheus(p.space_id, fp, started_at // 1_000_000)
+        if found is None:
+            raise CasekeeperError(
+                ErrorCode.INDICATOR_NOT_FOUND,
+                f"no case holds a Prometheus alert with fingerprint {fp!r} started at that time",
+            )
+        return found
+
+    # -- single-case operations ----------------------------------------------------------------
+
+    def mutate(self, p: Principal, raw_id: str, apply: Apply) -> Case:
+        """Load, apply, write with a version check (retrying lost races), record events."""
+        ref = v.case_ref(raw_id)
+        for _ in range(MAX_ATTEMPTS):
+            with self.db.writer() as uow:
+                case = uow.cases.get(p.space_id, ref)
+                if case is None:
+                    raise case_not_found(raw_id)
+                now = self.clock()
+                change = apply(case, now)
+                if not change.changed:
+                    return case
+                if not uow.cases.save(change.case, expected_version=case.version):
+                    continue
+                record(uow, new_events(case, change.events, p.actor, now), now)
+                uow.commit()
+                return dataclasses.replace(change.case, version=case.version + 1)
+        raise _conflict(raw_id)
+
+    def transition(self, p: Principal, raw_id: str, op: Operation, reason: str | None = None) -> Case:
+        kind = p.actor.kind
+        return self.mutate(
+            p, raw_id, lambda c, now: lifecycle.transition(c, op, actor_kind=kind, now=now, reason=reason)
+        )
+
+    def acknowledge(self, p: Principal, raw_id: str) -> Case:
+        return self.transition(p, raw_id, Operation.ACKNOWLEDGE)
+
+    def unacknowledge(self, p: Principal, raw_id: str) -> Case:
+        return self.transition(p, raw_id, Operation.UNACKNOWLEDGE)
+
+    def resolve(self, p: Principal, raw_id: str, reason: str | None) -> Case:
+        reason = v.optional_text(reason, field="reason", max_len=500)
+        return self.transition(p, raw_id, Operation.RESOLVE, reason)
+
+    def close(self, p: Principal, raw_id: str) -> Case:
+        return self.transition(p, raw_id, Operation.CLOSE)
+
+    def assign(self, p: Principal, raw_id: str, user_id: str) -> Case:
+        uid = v.user_id(user_id)
+        return self.mutate(p, raw_id, lambda c, now: lifecycle.assign(c, uid, now=now))
+
+    def unassign(self, p: Principal, raw_id: str) -> Case:
+        return self.mutate(p, raw_id, lambda c, now: lifecycle.unassign(c, now=now))
+
+    def set_priority_override(self, p: Principal, raw_id: str, priority: int) -> Case:
+        prio = v.priority(priority)
+        return self.mutate(p, raw_id, lambda c, now: lifecycle.set_priority_override(c, prio, now=now))
+
+    def clear_priority_override(self, p: Principal, raw_id: str) -> Case:
+        return self.mutate(p, raw_id, lambda c, now: lifecycle.clear_priority_override(c, now=now))
+
+    def update(self, p: Principal, raw_id: str, *, title: str | None, resolution_reason: str | None) -> Case:
+        t = v.optional_text(title, field="patch.title", max_len=512)
+        r = v.optional_text(resolution_reason, field="patch.resolutionReason", max_len=500)
+        return self.mutate(
+            p, raw_id, lambda c, now: lifecycle.update(c, title=t, resolution_reason=r, now=now)
+        )
+
+    # -- bulk operations -----------------------------------------------------------------------
+
+    def bulk(self, p: Principal, raw_ids: Sequence[str], apply: Apply) -> BulkResult:
+        """Apply to many cases in one transaction. A bad, unknown or refused id is reported in
+        ``failures`` and never stops the others; each case appears once in ``cases``."""
+        ids = v.bulk_ids(raw_ids)
+        failures: list[BulkFailure] = []
+        refs: list[CaseRef] = []
+        for raw in ids:
+            try:
+                refs.append(v.case_ref(raw, field="ids"))
+            except CasekeeperError as err:
+                failures.append(BulkFailure(raw, err.code, err.message))
+        for _ in range(MAX_ATTEMPTS):
+            result = self._bulk_once(p, refs, apply)
+            if result is not None:
+                return BulkResult(result.cases, failures + result.failures)
+        raise _conflict("(bulk)")
+
+    def _bulk_once(self, p: Principal, refs: list[CaseRef], apply: Apply) -> BulkResult | None:
+        failures: list[BulkFailure] = []
+        out: list[Case] = []
+        seen: set[str] = set()
+        pairs: list[tuple[Case, int]] = []
+        with self.db.writer() as uow:
+            found = uow.cases.get_many(p.space_id, refs, for_update=True)
+            now = self.clock()
+            events = []
+            for ref in refs:
+                case = found.get(ref.raw)
+                if case is None:
+                    err = case_not_found(ref.raw)
+                    failures.append(BulkFailure(ref.raw, err.code, err.message))
+                    continue
+                if case.id in seen:
+                    continue
+                seen.add(case.id)
+                try:
+                    change = apply(case, now)
+                except CasekeeperError as err:
+                    failures.append(BulkFailure(ref.raw, err.code, err.message))
+                    continue
+                if not change.changed:
+                    out.append(case)
+                    continue
+                pairs.append((change.case, case.version))
+                out.append(dataclasses.replace(change.case, version=case.version + 1))
+                events.extend(new_events(case, change.events, p.actor, now))
+            if pairs:
+                if not uow.cases.save_many(pairs):
+                    return None
+                record(uow, events, now)
+                uow.commit()
+        return BulkResult(out, failures)
+
+    def bulk_transition(
+        self, p: Principal, raw_ids: Sequence[str], op: Operation, reason: str | None = None
+    ) -> BulkResult:
+        kind = p.actor.kind
+        return self.bulk(
+            p, raw_ids, lambda c, now: lifecycle.transition(c, op, actor_kind=kind, now=now, reason=reason)
+        )
+
+    def bulk_resolve(self, p: Principal, raw_ids: Sequence[str], reason: str | None) -> BulkResult:
+        reason = v.optional_text(reason, field="reason", max_len=4096)
+        return self.bulk_transition(p, raw_ids, Operation.RESOLVE, reason)
+
+    def bulk_assign(self, p: Principal, raw_ids: Sequence[str], user_id: str) -> BulkResult:
+        uid = v.user_id(user_id)
+        return self.bulk(p, raw_ids, lambda c, now: lifecycle.assign(c, uid, now=now))
+
+    def bulk_unassign(self, p: Principal, raw_ids: Sequence[str]) -> BulkResult:
+        return self.bulk(p, raw_ids, lambda c, now: lifecycle.unassign(c, now=now))
+
+    def bulk_set_priority_override(self, p: Principal, raw_ids: Sequence[str], priority: int) -> BulkResult:
+        prio = v.priority(priority)
+        return self.bulk(p, raw_ids, lambda c, now: lifecycle.set_priority_override(c, prio, now=now))
+
+    def bulk_clear_priority_override(self, p: Principal, raw_ids: Sequence[str]) -> BulkResult:
+        return self.bulk(p, raw_ids, lambda c, now: lifecycle.clear_priority_override(c, now=now))

@@ -1,0 +1,180 @@
+"""Timeline use cases: list and read events, comments, external thread sync."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from casekeeper.domain import events as ev
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
+from casekeeper.domain.events import Actor, CaseEvent
+from casekeeper.domain.model import Json
+from casekeeper.service import validation as v
+from casekeeper.service.auth import Principal
+from casekeeper.service.context import ServiceContext, record
+from casekeeper.store.uow import UnitOfWork
+
+MAX_COMMENT = 10_000
+MAX_ATTACHMENTS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalMessage:
+    """A message of an external thread (Slack, Teams) pushed into a case's timeline."""
+
+    external_id: str
+    text: str
+    event_time: int | None
+    source: Json | None  # {"slack": {...}} or {"microsoftTeams": {...}}
+    actor: Actor | None
+
+
+def _event_not_found(event_id: str) -> CasekeeperError:
+    return CasekeeperError(ErrorCode.EVENT_NOT_FOUND, f"Event not found: {event_id!r}")
+
+
+def _comment_text(text: str | None) -> str:
+    return v.text(text, field="text", max_len=MAX_COMMENT)
+
+
+def _attachments(attachments: Sequence[Json]) -> list[Json]:
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise invalid(f"attachments: at most {MAX_ATTACHMENTS} per comment (got {len(attachments)})")
+    return list(attachments)
+
+
+class TimelineService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.db = ctx.db
+        self.clock = ctx.clock
+
+    def list(self, p: Principal, raw_case_id: str) -> list[CaseEvent]:
+        ref = v.case_ref(raw_case_id, field="case_id")
+        with self.db.reader() as uow:
+            case = uow.cases.get(p.space_id, ref)
+            if case is None:
+                raise case_not_found(raw_case_id)
+            return uow.events.for_case(case.id)
+
+    def get(self, p: Principal, raw_event_id: str) -> CaseEvent:
+        event_id = v.uuid_text(raw_event_id, field="event_id")
+        with self.db.reader() as uow:
+            found = uow.events.get(p.space_id, event_id)
+        if found is None:
+            raise _event_not_found(raw_event_id)
+        return found
+
+    def _touch_case(self, uow: UnitOfWork, p: Principal, case_id: str, now: int) -> None:
+        """Bump the case's update time (and version) with its timeline."""
+        case = uow.cases.get(p.space_id, v.case_ref(case_id))
+        if case is None:
+            raise case_not_found(case_id)
+        touched = dataclasses.replace(case, update_time=now)
+        if not uow.cases.save(touched, expected_version=case.version):
+            raise CasekeeperError(ErrorCode.CONFLICT, "the case changed concurrently; try again")
+
+    def create_comment(
+        self, p: Principal, raw_case_id: str, text: str, attachments: Sequence[Json] = ()
+    ) -> CaseEvent:
+        body = _comment_text(text)
+        files = _attachments(attachments)
+        ref = v.case_ref(raw_case_id, field="case_id")
+        with self.db.writer() as uow:
+            case = uow.cases.get(p.space_id, ref)
+            if case is None:
+                raise case_not_found(raw_case_id)
+            now = self.clock()
+            self._touch_case(uow, p, case.id, now)
+            event = CaseEvent(
+                event_id=_new_id(),
+                case_id=case.id,
+                space_id=p.space_id,
+                data=ev.comment(body, files),
+                actor=p.actor,
+                create_time=now,
+                event_time=now,
+            )
+            record(uow, [event], now)
+            uow.commit()
+        return event
+
+    def _editable(self, uow: UnitOfWork, p: Principal, raw_event_id: str) -> CaseEvent:
+        event_id = v.uuid_text(raw_event_id, field="event_id")
+        event = uow.events.get(p.space_id, event_id)
+        if event is None:
+            raise _event_not_found(raw_event_id)
+        if not event.is_comment:
+            raise CasekeeperError(
+                ErrorCode.NOT_EDITABLE,
+                f"event {event_id} is a {event.kind.value} event; only comment events can be "
+                "edited or deleted",
+            )
+        return event
+
+    def update_comment(
+        self, p: Principal, raw_event_id: str, text: str, attachments: Sequence[Json] = ()
+    ) -> CaseEvent:
+        body = _comment_text(text)
+        files = _attachments(attachments)
+        with self.db.writer() as uow:
+            event = self._editable(uow, p, raw_event_id)
+            now = self.clock()
+            payload = dict(event.data.payload, unsafeText=body, attachments=files)
+            updated = dataclasses.replace(
+                event, data=ev.EventData(event.data.kind, payload), update_time=now
+            )
+            uow.events.update_comment(updated)
+            self._touch_case(uow, p, event.case_id, now)
+            uow.commit()
+        return updated
+
+    def delete_comment(self, p: Principal, raw_event_id: str) -> None:
+        with self.db.writer() as uow:
+            event = self._editable(uow, p, raw_event_id)
+            uow.events.delete(event.event_id)
+            self._touch_case(uow, p, event.case_id, self.clock())
+            uow.commit()
+
+    def sync_external(self, p: Principal, raw_case_id: str, messages: Sequence[ExternalMessage]) -> bool:
+        """Append pushed thread messages not seen before (by external id). True when the case
+        has an external thread linked."""
+        ref = v.case_ref(raw_case_id, field="case_id")
+        for m in messages:
+            v.text(m.external_id, field="messages.externalId", max_len=512)
+            _comment_text(m.text)
+        with self.db.writer() as uow:
+            case = uow.cases.get(p.space_id, ref)
+            if case is None:
+                raise case_not_found(raw_case_id)
+            wanted: dict[str, ExternalMessage] = {}
+            for m in messages:
+                wanted.setdefault(m.external_id.strip(), m)
+            known = uow.events.external_ids(case.id, list(wanted))
+            fresh = [(eid, m) for eid, m in wanted.items() if eid not in known]
+            if fresh:
+                now = self.clock()
+                events = [
+                    CaseEvent(
+                        event_id=_new_id(),
+                        case_id=case.id,
+                        space_id=p.space_id,
+                        data=ev.comment(m.text.strip(), (), m.source),
+                        actor=m.actor or p.actor,
+                        create_time=now,
+                        event_time=m.event_time or now,
+                        external_id=eid,
+                    )
+                    for eid, m in fresh
+                ]
+                self._touch_case(uow, p, case.id, now)
+                record(uow, events, now)
+                uow.commit()
+                return True
+            return uow.events.has_external_thread(case.id)
+
+
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())

@@ -1,0 +1,116 @@
+"""CaseFilters → SQL predicates over the ``case`` table (shared by list and facet queries)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from casekeeper.domain.enums import DateRangeMode, IndicatorType, KpiFilter
+from casekeeper.domain.query import CaseFilters, FilterGroup
+from casekeeper.store import tags
+from casekeeper.store.schema import case as c
+from casekeeper.store.schema import case_tag as t
+
+_INDICATOR_BITS = {
+    IndicatorType.ALERT: tags.INDICATOR_ALERT,
+    IndicatorType.PROMETHEUS_ALERTMANAGER: tags.INDICATOR_PROMETHEUS,
+    IndicatorType.ERROR_TRACKING: tags.INDICATOR_ERROR_TRACKING,
+}
+_KPI_BITS = {
+    KpiFilter.TIME_TO_ACKNOWLEDGE_BREACHED: tags.KPI_BITS["KPI_TYPE_TIME_TO_ACKNOWLEDGE"],
+    KpiFilter.TIME_TO_RESOLVE_BREACHED: tags.KPI_BITS["KPI_TYPE_TIME_TO_RESOLVE"],
+    KpiFilter.TIME_TO_UPDATE_BREACHED: tags.KPI_BITS["KPI_TYPE_TIME_TO_UPDATE"],
+}
+
+
+def _has_tag(kind: str, key: str | None, values: list[str]) -> ColumnElement[bool]:
+    cond = [t.c.case_id == c.c.id, t.c.kind == kind]
+    if key is not None:
+        cond.append(t.c.key == key)
+    cond.append(t.c.value == values[0] if len(values) == 1 else t.c.value.in_(values))
+    return sa.exists().where(*cond)
+
+
+def _group(kind: str, group: FilterGroup) -> ColumnElement[bool]:
+    return _has_tag(kind, tags.tag_text(group.key), [tags.tag_text(v) for v in group.values])
+
+
+def _bits(column: sa.Column[int], mask: int) -> ColumnElement[bool]:
+    return column.op("&")(mask) != 0
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filter_clauses(f: CaseFilters, *, with_status_priority: bool = True) -> list[ColumnElement[bool]]:
+    """Predicates for ``f``. Status and priority may be left to the caller (index merges)."""
+    out: list[ColumnElement[bool]] = []
+    if with_status_priority:
+        if f.statuses:
+            out.append(c.c.status.in_([int(s) for s in f.statuses]))
+        if f.priorities:
+            out.append(c.c.priority.in_([int(p) for p in f.priorities]))
+    if f.categories:
+        out.append(c.c.category.in_([int(x) for x in f.categories]))
+    if f.assignees or f.include_unassigned:
+        either: list[ColumnElement[bool]] = []
+        if f.assignees:
+            either.append(c.c.assignee.in_(list(f.assignees)))
+        if f.include_unassigned:
+            either.append(c.c.assignee.is_(None))
+        out.append(sa.or_(*either))
+    out.extend(_group(tags.GROUPING, g) for g in f.groupings)
+    out.extend(_group(tags.LABEL, g) for g in f.labels)
+    if f.flat_labels:
+        by_key: dict[str, list[str]] = defaultdict(list)
+        for kv in f.flat_labels:
+            by_key[kv.key].append(kv.value)
+        out.extend(_group(tags.LABEL, FilterGroup(k, tuple(v))) for k, v in by_key.items())
+    if f.text_search:
+        pattern = f"%{_like_escape(f.text_search.lower())}%"
+        out.append(sa.func.lower(c.c.title).like(pattern, escape="\\"))
+    if f.date_range is not None:
+        dr = f.date_range
+        if dr.mode is DateRangeMode.CREATED_AT:
+            out.append(c.c.create_time.between(dr.start, dr.end))
+        else:
+            out.append(c.c.create_time <= dr.end)
+            out.append(sa.or_(c.c.end_time.is_(None), c.c.end_time >= dr.start))
+    if f.indicator_types:
+        mask = 0
+        for it in f.indicator_types:
+            mask |= _INDICATOR_BITS.get(it, 0)
+        out.append(_bits(c.c.indicator_types, mask))
+    if f.breached:
+        mask = 0
+        for k in f.breached:
+            mask |= _KPI_BITS.get(k, 0)
+        either = [_bits(c.c.breached_kpis, mask)] if mask else []
+        if KpiFilter.NOT_BREACHED in f.breached:
+            either.append(c.c.breached_kpis == 0)
+        out.append(sa.or_(*either) if either else sa.false())
+    if f.connector_types or f.include_no_connector:
+        mask = 0
+        for ct in f.connector_types:
+            mask |= 1 << int(ct)
+        either = [_bits(c.c.connector_types, mask)] if mask else []
+        if f.include_no_connector:
+            either.append(c.c.connector_types == 0)
+        out.append(sa.or_(*either))
+    if f.impacted_services or f.impacted_databases:
+        either = []
+        if f.impacted_services:
+            names = [tags.tag_text(n.lower()) for n in f.impacted_services]
+            either.append(_has_tag(tags.ENTITY, "apmService", names))
+        if f.impacted_databases:
+            names = [tags.tag_text(n.lower()) for n in f.impacted_databases]
+            either.append(_has_tag(tags.ENTITY, "apmDatabase", names))
+        out.append(sa.or_(*either))
+    if f.alert_ids:
+        out.append(_has_tag(tags.ALERT_ID, "", [tags.tag_text(x) for x in f.alert_ids]))
+    if f.alert_versions:
+        out.append(_has_tag(tags.ALERT_VERSION, "", [tags.tag_text(x) for x in f.alert_versions]))
+    return out

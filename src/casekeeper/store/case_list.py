@@ -1,0 +1,169 @@
+"""ListCases: one ordered, keyset-paginated page.
+
+Ordering by creation or update time with a status and/or priority filter runs as a merge of
+one index-ordered scan per (status, priority) pair (``ix_case_space_sp_*``), so a page costs
+about ``page size`` index steps however many cases match. Other orders scan with the filter.
+Page tokens are opaque (base64url JSON) and carry the sort key of the last row returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from casekeeper.domain.enums import CasePriority, CaseStatus, OrderField
+from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.domain.model import Case
+from casekeeper.domain.query import CaseQuery
+from casekeeper.store.case_filters import filter_clauses
+from casekeeper.store.cases import row_to_case
+from casekeeper.store.schema import case as c
+
+MAX_MERGE_BRANCHES = 25
+_ALL_STATUSES = [s for s in CaseStatus if s is not CaseStatus.UNSPECIFIED]
+_ALL_PRIORITIES = [p for p in CasePriority if p is not CasePriority.UNSPECIFIED]
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    expr: ColumnElement[Any]
+    ascending: bool
+    name: str
+
+
+def sort_keys(field: OrderField, descending: bool, now: int) -> list[SortKey]:
+    """The full ordering for ``field``: the field, then creation time and id as tie-breakers."""
+    if field in (OrderField.UNSPECIFIED, OrderField.CREATED_AT):
+        return [SortKey(c.c.create_time, not descending, "t"), SortKey(c.c.id, not descending, "id")]
+    if field is OrderField.UPDATED_AT:
+        return [SortKey(c.c.update_time, not descending, "u"), SortKey(c.c.id, not descending, "id")]
+    main: ColumnElement[Any]
+    ascending = not descending
+    if field is OrderField.PRIORITY:
+        # Urgency order: "descending priority" lists P1 first, i.e. ascending numbers.
+        main, ascending = c.c.priority, descending
+    elif field is OrderField.STATUS:
+        main = c.c.status  # enum numbers follow the lifecycle order
+    elif field is OrderField.CATEGORY:
+        main = c.c.category
+    else:  # DURATION, measured at the first page's "now" so later pages agree
+        main = sa.func.coalesce(c.c.end_time, now) - c.c.create_time
+    return [
+        SortKey(main, ascending, "k"),
+        SortKey(c.c.create_time, False, "t"),
+        SortKey(c.c.id, False, "id"),
+    ]
+
+
+def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order given by ``keys``."""
+    if all(k.ascending == keys[0].ascending for k in keys):
+        left = sa.tuple_(*(k.expr for k in keys))
+        right = sa.tuple_(*(sa.literal(v) for v in values))
+        return left > right if keys[0].ascending else left < right
+    branches = []
+    for i, key in enumerate(keys):
+        cond = [k.expr == v for k, v in zip(keys[:i], values[:i], strict=True)]
+        cond.append(key.expr > values[i] if key.ascending else key.expr < values[i])
+        branches.append(sa.and_(*cond))
+    return sa.or_(*branches)
+
+
+def _order_by(keys: Sequence[SortKey]) -> list[ColumnElement[Any]]:
+    return [k.expr.asc() if k.ascending else k.expr.desc() for k in keys]
+
+
+def encode_token(field: OrderField, descending: bool, now: int, values: Sequence[Any]) -> str:
+    raw = json.dumps([int(field), descending, now, list(values)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_token(token: str, field: OrderField, descending: bool) -> tuple[int, list[Any]]:
+    bad = CasekeeperError(
+        ErrorCode.INVALID_PAGE_TOKEN,
+        "pagination.pageToken is not a token this server issued for this ordering; "
+        "start again without a page token",
+    )
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        f, d, now, values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        raise bad from None
+    if f != int(field) or d != descending or not isinstance(now, int) or not isinstance(values, list):
+        raise bad
+    expected = 2 if field in (OrderField.UNSPECIFIED, OrderField.CREATED_AT, OrderField.UPDATED_AT) else 3
+    if len(values) != expected or not isinstance(values[-1], str):
+        raise bad
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values[:-1]):
+        raise bad
+    return now, values
+
+
+def _row_values(row: Any, keys: Sequence[SortKey], field: OrderField, now: int) -> list[Any]:
+    m = row._mapping
+    if field in (OrderField.UNSPECIFIED, OrderField.CREATED_AT):
+        return [m["create_time"], m["id"]]
+    if field is OrderField.UPDATED_AT:
+        return [m["update_time"], m["id"]]
+    main = {
+        OrderField.PRIORITY: m["priority"],
+        OrderField.STATUS: m["status"],
+        OrderField.CATEGORY: m["category"],
+    }.get(field)
+    if main is None:  # duration
+        end = m["end_time"] if m["end_time"] is not None else now
+        main = end - m["create_time"]
+    return [main, m["create_time"], m["id"]]
+
+
+def list_cases(
+    conn: sa.Connection, space_id: int, query: CaseQuery, now: int
+) -> tuple[list[Case], str | None]:
+    order, page, f = query.order, query.page, query.filters
+    descending = order.descending
+    field = order.field
+    cursor: list[Any] | None = None
+    if page.token:
+        now, cursor = decode_token(page.token, field, descending)
+    keys = sort_keys(field, descending, now)
+    limit = page.size + 1
+    base = [c.c.space_id == space_id]
+    if cursor is not None:
+        base.append(_after(keys, cursor))
+
+    time_order = field in (OrderField.UNSPECIFIED, OrderField.CREATED_AT, OrderField.UPDATED_AT)
+    statuses = list(f.statuses) or _ALL_STATUSES
+    priorities = list(f.priorities) or _ALL_PRIORITIES
+    pairs = [(s, p) for s in dict.fromkeys(statuses) for p in dict.fromkeys(priorities)]
+    merge = time_order and bool(f.statuses or f.priorities) and len(pairs) <= MAX_MERGE_BRANCHES
+
+    if merge:
+        rest = filter_clauses(f, with_status_priority=False)
+        branches = [
+            sa.select(c)
+            .where(*base, c.c.status == int(s), c.c.priority == int(p), *rest)
+            .order_by(*_order_by(keys))
+            .limit(limit + page.skip)
+            .subquery()
+            .select()
+            for s, p in pairs
+        ]
+        union = sa.union_all(*branches).subquery("page")
+        outer_keys = [SortKey(union.c[k.expr.key], k.ascending, k.name) for k in keys]  # type: ignore[attr-defined]
+        stmt = sa.select(union).order_by(*_order_by(outer_keys))
+    else:
+        stmt = sa.select(c).where(*base, *filter_clauses(f)).order_by(*_order_by(keys))
+    stmt = stmt.limit(limit).offset(page.skip or None)
+    rows = conn.execute(stmt).all()
+    more = len(rows) > page.size
+    rows = rows[: page.size]
+    token = None
+    if more and rows:
+        token = encode_token(field, descending, now, _row_values(rows[-1], keys, field, now))
+    return [row_to_case(r) for r in rows], token

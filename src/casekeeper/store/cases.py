@@ -1,0 +1,245 @@
+"""Case rows: load, insert, versioned update, readable numbers, indicator lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind
+from casekeeper.domain.model import Case, CaseRef, KeyValue, PriorityDetails, ResolutionDetails
+from casekeeper.store import tags
+from casekeeper.store.schema import case as c
+from casekeeper.store.schema import case_tag as t
+from casekeeper.store.schema import space
+
+CASE_COLUMNS = tuple(c.columns)
+
+
+def row_to_case(row: Any) -> Case:
+    m = row._mapping
+    doc = m["doc"] or {}
+    resolution = None
+    if m["resolve_time"] is not None or m["resolution_reason"] is not None:
+        resolved_by = m["resolved_by"]
+        resolution = ResolutionDetails(
+            reason=m["resolution_reason"],
+            resolve_time=m["resolve_time"],
+            resolved_by=ResolverKind(resolved_by) if resolved_by else None,
+        )
+    override = m["priority_override"]
+    return Case(
+        id=m["id"],
+        space_id=m["space_id"],
+        number=m["number"],
+        title=m["title"],
+        status=CaseStatus(m["status"]),
+        priority=PriorityDetails(
+            system=CasePriority(m["priority_system"]),
+            override=CasePriority(override) if override is not None else None,
+        ),
+        category=CaseCategory(m["category"]),
+        assignee=m["assignee"],
+        create_time=m["create_time"],
+        update_time=m["update_time"],
+        acknowledge_time=m["acknowledge_time"],
+        resolution=resolution,
+        end_time=m["end_time"],
+        labels=tuple(KeyValue(k, v) for k, v in doc.get("labels", ())),
+        groupings=tuple(KeyValue(k, v) for k, v in doc.get("groupings", ())),
+        impacted_entities=tuple(doc.get("impactedEntities", ())),
+        indicators=doc.get("caseIndicators") or {},
+        kpi_breaches=tuple(doc.get("kpiBreaches", ())),
+        ai_summary=doc.get("aiSummary"),
+        olly_analysis=doc.get("ollyAnalysis"),
+        version=m["version"],
+    )
+
+
+def _doc(case: Case) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "labels": [[kv.key, kv.value] for kv in case.labels],
+        "groupings": [[kv.key, kv.value] for kv in case.groupings],
+    }
+    if case.impacted_entities:
+        doc["impactedEntities"] = list(case.impacted_entities)
+    if case.indicators:
+        doc["caseIndicators"] = case.indicators
+    if case.kpi_breaches:
+        doc["kpiBreaches"] = list(case.kpi_breaches)
+    if case.ai_summary is not None:
+        doc["aiSummary"] = case.ai_summary
+    if case.olly_analysis is not None:
+        doc["ollyAnalysis"] = case.olly_analysis
+    return doc
+
+
+def case_values(case: Case) -> dict[str, Any]:
+    res = case.resolution
+    return {
+        "id": case.id,
+        "space_id": case.space_id,
+        "number": case.number,
+        "title": case.title,
+        "status": int(case.status),
+        "priority": int(case.effective_priority),
+        "priority_system": int(case.priority.system),
+        "priority_override": None if case.priority.override is None else int(case.priority.override),
+        "category": int(case.category),
+        "assignee": case.assignee,
+        "create_time": case.create_time,
+        "update_time": case.update_time,
+        "acknowledge_time": case.acknowledge_time,
+        "resolve_time": res.resolve_time if res else None,
+        "resolution_reason": res.reason if res else None,
+        "resolved_by": res.resolved_by.value if res and res.resolved_by else None,
+        "end_time": case.end_time,
+        "indicator_types": tags.indicator_bits(case),
+        "breached_kpis": tags.kpi_bits(case),
+        "doc": _doc(case),
+        "version": case.version,
+    }
+
+
+_SELECT_BY_ID = sa.select(c).where(c.c.space_id == sa.bindparam("s"), c.c.id == sa.bindparam("i"))
+_SELECT_BY_NUMBER = sa.select(c).where(
+    c.c.space_id == sa.bindparam("s"), c.c.number == sa.bindparam("n")
+)
+
+
+class CaseRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def get(self, space_id: int, ref: CaseRef, *, for_update: bool = False) -> Case | None:
+        stmt = _SELECT_BY_ID if ref.uuid is not None else _SELECT_BY_NUMBER
+        if for_update:
+            stmt = stmt.with_for_update()
+        params = {"s": space_id, "i": ref.uuid} if ref.uuid is not None else {"s": space_id, "n": ref.number}
+        row = self.conn.execute(stmt, params).first()
+        return row_to_case(row) if row is not None else None
+
+    def get_many(
+        self, space_id: int, refs: Sequence[CaseRef], *, for_update: bool = False
+    ) -> dict[str, Case]:
+        """Cases keyed by the raw reference text that found them (rows locked if asked)."""
+        uuids = {r.uuid for r in refs if r.uuid is not None}
+        numbers = {r.number for r in refs if r.number is not None}
+        found: list[Case] = []
+        for chunk in _chunks(sorted(uuids), 500):
+            stmt = sa.select(c).where(c.c.space_id == space_id, c.c.id.in_(chunk))
+            stmt = stmt.with_for_update() if for_update else stmt
+            found.extend(row_to_case(r) for r in self.conn.execute(stmt))
+        for nchunk in _chunks(sorted(numbers), 500):
+            stmt = sa.select(c).where(c.c.space_id == space_id, c.c.number.in_(nchunk))
+            stmt = stmt.with_for_update() if for_update else stmt
+            found.extend(row_to_case(r) for r in self.conn.execute(stmt))
+        by_id = {x.id: x for x in found}
+        by_number = {x.number: x for x in found if x.number is not None}
+        out: dict[str, Case] = {}
+        for ref in refs:
+            hit = by_id.get(ref.uuid or "") if ref.uuid else by_number.get(ref.number)
+            if hit is not None:
+                out[ref.raw] = hit
+        return out
+
+    def add(self, case: Case) -> None:
+        self.conn.execute(sa.insert(c), [case_values(case)])
+        self._write_tags(case)
+
+    def add_many(self, cases: Sequence[Case]) -> None:
+        """Bulk load (demo data, benchmarks): one executemany per table."""
+        if not cases:
+            return
+        self.conn.execute(sa.insert(c), [case_values(x) for x in cases])
+        rows = [r for x in cases for r in _tag_rows(x)]
+        if rows:
+            self.conn.execute(sa.insert(t), rows)
+
+    def save(self, case: Case, *, expected_version: int) -> bool:
+        """Write ``case`` if the stored row still has ``expected_version``; False if it lost a race."""
+        return self.save_many([(case, expected_version)])
+
+    def save_many(self, pairs: Sequence[tuple[Case, int]]) -> bool:
+        """Versioned update of cases (one executemany). False if any row lost a race."""
+        if not pairs:
+            return True
+        stmt = (
+            sa.update(c)
+            .where(c.c.id == sa.bindparam("_id"), c.c.version == sa.bindparam("_ver"))
+            .values({k: sa.bindparam(k) for k in _MUTABLE})
+        )
+        params = []
+        for case, ver in pairs:
+            vals = case_values(case)
+            row = {k: vals[k] for k in _MUTABLE}
+            row["version"] = ver + 1
+            row["_id"], row["_ver"] = case.id, ver
+            params.append(row)
+        result = self.conn.execute(stmt, params)
+        return result.rowcount == len(params)
+
+    def _write_tags(self, case: Case) -> None:
+        rows = _tag_rows(case)
+        if rows:
+            self.conn.execute(sa.insert(t), rows)
+
+    def next_number(self, space_id: int) -> int:
+        stmt = (
+            sa.update(space)
+            .where(space.c.id == space_id)
+            .values(case_seq=space.c.case_seq + 1)
+            .returning(space.c.case_seq)
+        )
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def find_by_prometheus(self, space_id: int, fingerprint: str, started: int) -> Case | None:
+        key, value = tags.prometheus_key(fingerprint, started)
+        stmt = (
+            sa.select(c)
+            .join(t, t.c.case_id == c.c.id)
+            .where(
+                t.c.space_id == space_id,
+                t.c.kind == tags.PROMETHEUS,
+                t.c.key == key,
+                t.c.value == value,
+            )
+            .order_by(c.c.create_time.desc())
+            .limit(1)
+        )
+        row = self.conn.execute(stmt).first()
+        return row_to_case(row) if row is not None else None
+
+    def grouping_keys(self, space_id: int, limit: int = 1000) -> list[str]:
+        stmt = (
+            sa.select(t.c.key)
+            .where(t.c.space_id == space_id, t.c.kind == tags.GROUPING)
+            .group_by(t.c.key)
+            .order_by(t.c.key)
+            .limit(limit)
+        )
+        return [r[0] for r in self.conn.execute(stmt)]
+
+
+_MUTABLE = (
+    "title", "status", "priority", "priority_system", "priority_override", "category",
+    "assignee", "update_time", "acknowledge_time", "resolve_time", "resolution_reason",
+    "resolved_by", "end_time", "number", "version",
+)  # fmt: skip
+
+
+def _tag_rows(case: Case) -> list[dict[str, Any]]:
+    seen = set(tags.case_tags(case))
+    return [
+        {"case_id": case.id, "space_id": case.space_id, "kind": k, "key": key, "value": v}
+        for k, key, v in sorted(seen)
+    ]
+
+
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

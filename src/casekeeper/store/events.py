@@ -1,0 +1,82 @@
+"""Timeline rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from casekeeper.domain.enums import EventKind
+from casekeeper.domain.events import Actor, CaseEvent, EventData
+from casekeeper.store.schema import case_event as e
+
+
+def event_values(event: CaseEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "space_id": event.space_id,
+        "case_id": event.case_id,
+        "kind": event.data.kind.value,
+        "data": event.data.payload,
+        "actor": event.actor.to_json(),
+        "create_time": event.create_time,
+        "event_time": event.event_time,
+        "update_time": event.update_time,
+        "external_id": event.external_id,
+    }
+
+
+def row_to_event(row: Any) -> CaseEvent:
+    m = row._mapping
+    return CaseEvent(
+        event_id=m["event_id"],
+        case_id=m["case_id"],
+        space_id=m["space_id"],
+        data=EventData(EventKind(m["kind"]), m["data"]),
+        actor=Actor.from_json(m["actor"]),
+        create_time=m["create_time"],
+        event_time=m["event_time"],
+        update_time=m["update_time"],
+        external_id=m["external_id"],
+    )
+
+
+class EventRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def add_many(self, events: Sequence[CaseEvent]) -> None:
+        if events:
+            self.conn.execute(sa.insert(e), [event_values(x) for x in events])
+
+    def for_case(self, case_id: str) -> list[CaseEvent]:
+        stmt = sa.select(e).where(e.c.case_id == case_id).order_by(e.c.seq)
+        return [row_to_event(r) for r in self.conn.execute(stmt)]
+
+    def get(self, space_id: int, event_id: str) -> CaseEvent | None:
+        stmt = sa.select(e).where(e.c.space_id == space_id, e.c.event_id == event_id)
+        row = self.conn.execute(stmt).first()
+        return row_to_event(row) if row is not None else None
+
+    def external_ids(self, case_id: str, candidates: Sequence[str]) -> set[str]:
+        if not candidates:
+            return set()
+        stmt = sa.select(e.c.external_id).where(
+            e.c.case_id == case_id, e.c.external_id.in_(list(candidates))
+        )
+        return {r[0] for r in self.conn.execute(stmt)}
+
+    def has_external_thread(self, case_id: str) -> bool:
+        stmt = sa.select(e.c.seq).where(e.c.case_id == case_id, e.c.external_id.is_not(None))
+        return self.conn.execute(stmt.limit(1)).first() is not None
+
+    def update_comment(self, event: CaseEvent) -> None:
+        self.conn.execute(
+            sa.update(e)
+            .where(e.c.event_id == event.event_id)
+            .values(data=event.data.payload, update_time=event.update_time)
+        )
+
+    def delete(self, event_id: str) -> None:
+        self.conn.execute(sa.delete(e).where(e.c.event_id == event_id))

@@ -1,0 +1,125 @@
+"""Tables (SQLAlchemy Core). Portable across SQLite and PostgreSQL: no JSONB, no arrays.
+
+Every row carries ``space_id``. Times are BIGINT microseconds since the epoch (UTC). Enumerations
+are SMALLINT protobuf numbers. ``case_tag`` indexes the many-valued parts of a case (groupings,
+labels, impacted entities, alert ids, Prometheus fingerprints) so filters stay index lookups.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+Id = sa.String(36)
+Time = sa.BigInteger
+AutoId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# Tag text longer than this is stored as a digest so index entries stay small (see tags.py).
+TAG_TEXT_MAX = 600
+
+space = sa.Table(
+    "space",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("case_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("create_time", Time, nullable=False),
+)
+
+api_key = sa.Table(
+    "api_key",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("space_id", sa.Integer, sa.ForeignKey("space.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("permissions", sa.JSON, nullable=False),
+    sa.Column("create_time", Time, nullable=False),
+    sa.Column("revoke_time", Time),
+    sa.Column("last_used_time", Time),
+)
+
+case = sa.Table(
+    "case",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("space_id", sa.Integer, sa.ForeignKey("space.id"), nullable=False),
+    sa.Column("number", sa.BigInteger),
+    sa.Column("title", sa.String(512), nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("priority", sa.SmallInteger, nullable=False),  # effective = override or system
+    sa.Column("priority_system", sa.SmallInteger, nullable=False),
+    sa.Column("priority_override", sa.SmallInteger),
+    sa.Column("category", sa.SmallInteger, nullable=False),
+    sa.Column("assignee", sa.String(256)),
+    sa.Column("create_time", Time, nullable=False),
+    sa.Column("update_time", Time, nullable=False),
+    sa.Column("acknowledge_time", Time),
+    sa.Column("resolve_time", Time),
+    sa.Column("resolution_reason", sa.String(4096)),
+    sa.Column("resolved_by", sa.String(32)),
+    sa.Column("end_time", Time),
+    sa.Column("indicator_types", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("breached_kpis", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("connector_types", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("doc", sa.JSON, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.UniqueConstraint("space_id", "number"),
+    sa.Index("ix_case_space_update", "space_id", "update_time", "id"),
+    sa.Index("ix_case_space_create", "space_id", "create_time", "id"),
+    sa.Index("ix_case_space_sp_update", "space_id", "status", "priority", "update_time", "id"),
+    sa.Index("ix_case_space_sp_create", "space_id", "status", "priority", "create_time", "id"),
+)
+
+case_tag = sa.Table(
+    "case_tag",
+    metadata,
+    sa.Column("case_id", Id, sa.ForeignKey("case.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(1), primary_key=True),
+    sa.Column("key", sa.String(TAG_TEXT_MAX), primary_key=True),
+    sa.Column("value", sa.String(TAG_TEXT_MAX), primary_key=True),
+    sa.Column("space_id", sa.Integer, nullable=False),
+    sa.Index("ix_case_tag_lookup", "space_id", "kind", "key", "value"),
+)
+
+case_event = sa.Table(
+    "case_event",
+    metadata,
+    sa.Column("seq", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", Id, nullable=False, unique=True),
+    sa.Column("space_id", sa.Integer, nullable=False),
+    sa.Column("case_id", Id, sa.ForeignKey("case.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("actor", sa.JSON, nullable=False),
+    sa.Column("create_time", Time, nullable=False),
+    sa.Column("event_time", Time, nullable=False),
+    sa.Column("update_time", Time),
+    sa.Column("external_id", sa.String(512)),
+    sa.Index("ix_case_event_case", "case_id", "seq"),
+    sa.UniqueConstraint("case_id", "external_id"),
+)
+
+outbox_message = sa.Table(
+    "outbox_message",
+    metadata,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("space_id", sa.Integer, nullable=False),
+    sa.Column("topic", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_time", Time, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("create_time", Time, nullable=False),
+    sa.Index("ix_outbox_message_due", "status", "next_attempt_time"),
+)
