@@ -19,6 +19,7 @@ deterministic, so ``--check`` can compare it byte for byte.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -57,9 +58,11 @@ def _plugin(name: str) -> str:
 
 
 def _well_known_include() -> str:
-    import grpc_tools
-
-    return str(Path(grpc_tools.__file__).resolve().parent / "_proto")
+    """grpc_tools' bundled google/protobuf/*.proto (timestamp, duration, ...)."""
+    spec = importlib.util.find_spec("grpc_tools")
+    if spec is None or spec.origin is None:
+        sys.exit("gen_protos: grpcio-tools is not installed (install the dev extras)")
+    return str(Path(spec.origin).resolve().parent / "_proto")
 
 
 def _run_protoc(files: list[str], raw_out: Path) -> None:

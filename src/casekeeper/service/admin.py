@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from casekeeper.domain import events as ev
 from casekeeper.domain import lifecycle
 from casekeeper.domain.enums import ActorKind, CaseCategory, CasePriority, CaseStatus
-from casekeeper.domain.errors import case_not_found, invalid
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
 from casekeeper.domain.events import Actor
 from casekeeper.domain.lifecycle import Operation
 from casekeeper.domain.model import Case, Json, KeyValue, PriorityDetails
@@ -36,6 +36,7 @@ class NewCase:
     kpi_breaches: Sequence[Json] = ()
     ai_summary: str | None = None
     pending: bool = False
+    case_id: str | None = None  # a caller-chosen UUID makes creation idempotent
 
 
 def _pairs(items: Sequence[KeyValue], name: str) -> tuple[KeyValue, ...]:
@@ -57,8 +58,9 @@ def build_case(spec: NewCase, space_id: int, now: int) -> Case:
         raise invalid("category: required; use CASE_CATEGORY_SECURITY or CASE_CATEGORY_AVAILABILITY")
     if len(spec.impacted_entities) > MAX_PAIRS:
         raise invalid(f"impactedEntities: at most {MAX_PAIRS} entries")
+    case_id = v.uuid_text(spec.case_id, field="id") if spec.case_id else str(uuid.uuid4())
     return Case(
-        id=str(uuid.uuid4()),
+        id=case_id,
         space_id=space_id,
         title=v.text(spec.title, field="title", max_len=512),
         status=CaseStatus.PENDING_ACTIVATION,
@@ -93,6 +95,8 @@ class AdminService:
         case = build_case(spec, p.space_id, now)
         payloads: list[ev.EventData] = [ev.created(case.priority.system)]
         with self.db.writer() as uow:
+            if spec.case_id and uow.cases.id_taken(case.id):
+                raise CasekeeperError(ErrorCode.ALREADY_EXISTS, f"case {case.id} already exists")
             if not spec.pending:
                 case, more = activate_in(uow, case, now)
                 payloads.extend(more)

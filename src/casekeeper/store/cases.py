@@ -144,6 +144,10 @@ class CaseRepository:
                 out[ref.raw] = hit
         return out
 
+    def id_taken(self, case_id: str) -> bool:
+        """Case ids are unique across spaces."""
+        return self.conn.execute(sa.select(c.c.id).where(c.c.id == case_id)).first() is not None
+
     def add(self, case: Case) -> None:
         self.conn.execute(sa.insert(c), [case_values(case)])
         self._write_tags(case)

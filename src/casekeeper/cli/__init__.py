@@ -1,0 +1,1 @@
+"""The ``casekeeper`` command line: noun then verb."""

@@ -1,0 +1,175 @@
+"""Realistic demo data for space ``default``: cases across every status, priority and category,
+with indicators, assignees, comments and timelines. Loading twice changes nothing."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+
+from casekeeper.domain.enums import CaseStatus
+from casekeeper.domain.lifecycle import Operation
+from casekeeper.domain.model import CaseRef, Json, KeyValue
+from casekeeper.domain.timeutil import now_us, to_rfc3339
+from casekeeper.service.admin import AdminService, NewCase
+from casekeeper.service.auth import DEFAULT_SPACE, Principal
+from casekeeper.service.cases import CaseService
+from casekeeper.service.context import ServiceContext
+from casekeeper.service.permissions import Permission
+from casekeeper.service.timeline import ExternalMessage, TimelineService
+from casekeeper.store.uow import Database
+
+DEMO_CASES = 72
+NS = uuid.UUID("5d1f0f3e-4c55-4a43-9d43-6a2f1f0c0de0")
+HOUR = 3_600_000_000
+
+SERVICES = ["checkout", "payments", "search", "auth", "inventory", "notifications", "gateway"]
+ENVS = ["production", "staging"]
+TEAMS = {"checkout": "commerce", "payments": "commerce", "search": "discovery", "auth": "identity",
+         "inventory": "commerce", "notifications": "platform", "gateway": "platform"}  # fmt: skip
+PEOPLE = [str(uuid.uuid5(NS, f"user-{i}")) for i in range(6)]
+AVAILABILITY = [
+    "High error rate on {svc} in {env}",
+    "p99 latency above SLO for {svc}",
+    "{svc} pods crash-looping after deploy",
+    "Disk almost full on {svc} database primary",
+    "Spike in 5xx responses from {svc}",
+    "{svc} queue consumer lag growing",
+    "Certificate for {svc} expires in 7 days",
+    "Replica lag on {svc} read replicas",
+]
+SECURITY = [
+    "Unusual login volume against {svc}",
+    "Privilege escalation attempt detected on {svc} host",
+    "Secrets scanner found a leaked token for {svc}",
+    "Outbound traffic to a known bad IP from {svc}",
+]
+COMMENTS = [
+    "Looking into it now.",
+    "Rolled back the last deploy; error rate recovering.",
+    "Root cause: connection pool exhausted after the config change.",
+    "Paging the owning team.",
+    "Confirmed customer impact limited to EU region.",
+    "Mitigation in place, keeping an eye on it for an hour.",
+]
+
+
+@dataclass
+class _Clock:
+    t: int
+
+    def __call__(self) -> int:
+        self.t += random.randint(5_000_000, 600_000_000)  # noqa: S311 - demo data
+        return self.t
+
+
+def _indicators(rng: random.Random, svc: str, env: str, start: int, prio: int) -> Json:
+    kind = rng.choice(["alert", "alert", "prometheus", "error"])
+    if kind == "alert":
+        alert_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        return {"alertIndicators": [{
+            "alertId": alert_id, "latestAlertVersion": "v3", "alertVersions": ["v2", "v3"],
+            "priority": f"INDICATOR_PRIORITY_P{prio}", "groupingType": "GROUPING_TYPE_NONE",
+            "state": "INDICATOR_STATE_TRIGGERED", "triggerTime": to_rfc3339(start),
+            "permutations": [{"permutation": {"service": svc, "env": env}}],
+        }]}  # fmt: skip
+    if kind == "prometheus":
+        fp = f"{rng.getrandbits(64):016x}"
+        labels = {"alertname": "HighErrorRate", "service": svc, "env": env, "severity": "critical"}
+        return {"prometheusAlertIndicators": [{
+            "alertGroupId": f'{{}}:{{alertname="HighErrorRate", service="{svc}"}}',
+            "status": "firing",
+            "priority": f"INDICATOR_PRIORITY_P{prio}", "groupLabels": {"alertname": "HighErrorRate"},
+            "receiver": "casekeeper", "externalUrl": "http://alertmanager.example.test",
+            "receivedAt": to_rfc3339(start), "updatedAt": to_rfc3339(start),
+            "alerts": [{
+                "alertGroupId": f'{{}}:{{alertname="HighErrorRate", service="{svc}"}}',
+                "alertName": "HighErrorRate", "fingerprint": fp,
+                "priority": f"INDICATOR_PRIORITY_P{prio}", "labels": labels,
+                "annotations": {"summary": f"Error rate above 5% on {svc}"},
+                "status": {"triggered": {"triggeredAt": to_rfc3339(start)}},
+                "generatorUrl": "http://prometheus.example.test/graph",
+                "createdAt": to_rfc3339(start), "updatedAt": to_rfc3339(start),
+            }],
+        }]}  # fmt: skip
+    return {"genericIndicators": [{
+        "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "externalId": f"ERR-{rng.randint(1000, 9999)}",
+        "indicatorType": "GENERIC_INDICATOR_TYPE_ERROR_TRACKING",
+        "status": "GENERIC_INDICATOR_STATUS_TRIGGERED", "priority": f"INDICATOR_PRIORITY_P{prio}",
+        "lastTriggeredAt": to_rfc3339(start),
+        "labels": [{"key": "service", "value": svc}],
+    }]}  # fmt: skip
+
+
+def load_demo(db: Database, *, count: int = DEMO_CASES) -> int:
+    """Create the demo cases that do not exist yet; returns how many were created."""
+    with db.writer() as uow:
+        space_id = uow.spaces.ensure(DEFAULT_SPACE, now_us())
+        uow.commit()
+    with db.reader() as uow:
+        first = uow.cases.get(space_id, CaseRef(raw="", uuid=_case_id(0)))
+    if first is not None:
+        return 0
+    rng = random.Random(20261123)  # noqa: S311 - demo data
+    random.seed(7)
+    clock = _Clock(now_us() - 14 * 24 * HOUR)
+    ctx = ServiceContext(db=db, clock=clock)
+    admin, cases, timeline = AdminService(ctx), CaseService(ctx), TimelineService(ctx)
+    bots = [_principal(space_id, n) for n in ("oncall-bot", "sre-console", "alert-router")]
+    statuses = list(CaseStatus)[1:]
+    for i in range(count):
+        who = bots[i % len(bots)]
+        svc, env = SERVICES[i % len(SERVICES)], ENVS[(i // 3) % 2]
+        security = i % 4 == 3
+        title = rng.choice(SECURITY if security else AVAILABILITY).format(svc=svc, env=env)
+        prio = (i % 5) + 1
+        target = statuses[i % len(statuses)]
+        spec = NewCase(
+            title=title,
+            category=1 if security else 2,
+            priority=prio,
+            groupings=[KeyValue("service", svc), KeyValue("environment", env), KeyValue("team", TEAMS[svc])],
+            labels=[KeyValue("region", rng.choice(["eu-west-1", "us-east-1", "ap-south-1"])), KeyValue("source", "demo")],
+            impacted_entities=[{"apmService": {"name": svc, "language": rng.choice(["go", "python", "java"])}}],
+            indicators=_indicators(rng, svc, env, clock.t, prio),
+            pending=target is CaseStatus.PENDING_ACTIVATION,
+            case_id=_case_id(i),
+        )
+        ref = admin.create_case(who, spec).id
+        if target is CaseStatus.PENDING_ACTIVATION:
+            continue
+        if i % 3 != 2:
+            cases.assign(who, ref, PEOPLE[i % len(PEOPLE)])
+        if i % 7 == 0:
+            cases.set_priority_override(who, ref, max(1, prio - 1))
+        for n in range(i % 3):
+            timeline.create_comment(who, ref, COMMENTS[(i + n) % len(COMMENTS)])
+        if i % 11 == 0:
+            timeline.sync_external(who, ref, [ExternalMessage(
+                external_id=f"slack-{i}", text="Customer support reports checkout failures.",
+                event_time=None, source={"slack": {"workspaceId": "T0DEMO", "channelId": "C0INCIDENT",
+                "threadId": f"1700000000.{i:06d}", "userId": "U0SUPPORT", "userEmail": "support@example.test"}},
+                actor=None)])  # fmt: skip
+        if target in (CaseStatus.ACKNOWLEDGED, CaseStatus.RESOLVED, CaseStatus.CLOSED) and i % 2 == 0:
+            cases.acknowledge(who, ref)
+        if target in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+            cases.transition(who, ref, Operation.RESOLVE, "Mitigated; follow-up in postmortem")
+        if target is CaseStatus.CLOSED:
+            cases.close(who, ref)
+        if target is CaseStatus.ACKNOWLEDGED and i % 2 == 1:
+            cases.acknowledge(who, ref)
+    return count
+
+
+def _case_id(i: int) -> str:
+    return str(uuid.uuid5(NS, f"case-{i}"))
+
+
+def _principal(space_id: int, name: str) -> Principal:
+    return Principal(
+        key_id=str(uuid.uuid5(NS, f"key-{name}")),
+        key_name=name,
+        space_id=space_id,
+        space_name=DEFAULT_SPACE,
+        permissions=frozenset(Permission),
+    )

@@ -1,0 +1,120 @@
+"""Shared fixtures.
+
+The database under test comes from ``CASEKEEPER_TEST_DATABASE_URL`` (a PostgreSQL URL makes the
+suite create and migrate a private database beside it); the default is a SQLite file in a temp
+folder. Tests isolate by tenancy: every test works in a fresh space of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from casekeeper.bootstrap import Container, bootstrap
+from casekeeper.domain.model import Case, KeyValue
+from casekeeper.service.admin import NewCase
+from casekeeper.service.auth import Principal
+from casekeeper.service.permissions import Permission
+from casekeeper.settings import Settings
+from casekeeper.store import migrate
+from casekeeper.store.engine import is_sqlite, normalize_url
+
+ALL_PERMISSIONS = [p.value for p in Permission]
+
+
+def _private_pg_url(base: str, name: str) -> str:
+    url = sa.make_url(normalize_url(base))
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = os.environ.get("CASEKEEPER_TEST_DATABASE_URL", "").strip()
+    if not base or is_sqlite(base):
+        path = tmp_path_factory.mktemp("db") / "casekeeper.db"
+        url = f"sqlite:///{path}"
+        migrate.upgrade(url)
+        yield url
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"casekeeper_test_{worker}_{os.getpid()}"
+    url = _private_pg_url(base, name)
+    migrate.upgrade(url)
+    yield url
+    admin = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def container(database_url: str) -> Iterator[Container]:
+    c = bootstrap(Settings.from_env(database_url=database_url, ui_base_url="https://cases.example.test"))
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def space() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+MakeKey = Callable[..., tuple[str, Principal]]
+
+
+@pytest.fixture
+def make_key(container: Container, space: str) -> MakeKey:
+    """``make_key(*permissions, space=...)`` → (plaintext key, principal)."""
+
+    def make(*permissions: str, space_name: str | None = None, name: str = "test key") -> tuple[str, Principal]:
+        perms = list(permissions) or ALL_PERMISSIONS
+        new = container.keys.create(name=name, permissions=perms, space=space_name or space)
+        return new.key, container.keys.authenticate(f"Bearer {new.key}")
+
+    return make
+
+
+@pytest.fixture
+def principal(make_key: MakeKey) -> Principal:
+    return make_key()[1]
+
+
+MakeCase = Callable[..., Case]
+
+
+@pytest.fixture
+def make_case(container: Container, principal: Principal) -> MakeCase:
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        *,
+        title: str | None = None,
+        priority: int = 3,
+        category: int = 2,
+        groupings: dict[str, str] | None = None,
+        labels: dict[str, str] | None = None,
+        pending: bool = False,
+        who: Principal | None = None,
+        **extra: object,
+    ) -> Case:
+        spec = NewCase(
+            title=title or f"Case {next(counter)}",
+            category=category,
+            priority=priority,
+            groupings=[KeyValue(k, v) for k, v in (groupings or {}).items()],
+            labels=[KeyValue(k, v) for k, v in (labels or {}).items()],
+            pending=pending,
+            **extra,  # type: ignore[arg-type]
+        )
+        return container.admin.create_case(who or principal, spec)
+
+    return make
