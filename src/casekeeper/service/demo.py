@@ -78,7 +78,7 @@ def _indicators(rng: random.Random, svc: str, env: str, start: int, prio: int) -
         labels = {"alertname": "HighErrorRate", "service": svc, "env": env, "severity": "critical"}
         return {"prometheusAlertIndicators": [{
             "alertGroupId": f'{{}}:{{alertname="HighErrorRate", service="{svc}"}}',
-            "status": "firing",
+            "status": {"triggered": {"triggeredAt": to_rfc3339(start)}},
             "priority": f"INDICATOR_PRIORITY_P{prio}", "groupLabels": {"alertname": "HighErrorRate"},
             "receiver": "casekeeper", "externalUrl": "http://alertmanager.example.test",
             "receivedAt": to_rfc3339(start), "updatedAt": to_rfc3339(start),
@@ -122,7 +122,7 @@ def load_demo(db: Database, *, count: int = DEMO_CASES) -> int:
         svc, env = SERVICES[i % len(SERVICES)], ENVS[(i // 3) % 2]
         security = i % 4 == 3
         title = rng.choice(SECURITY if security else AVAILABILITY).format(svc=svc, env=env)
-        prio = (i % 5) + 1
+        prio = (i + i // 5) % 5 + 1
         target = statuses[i % len(statuses)]
         spec = NewCase(
             title=title,

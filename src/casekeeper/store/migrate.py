@@ -39,3 +39,20 @@ def current(url: str) -> None:
 
 def revision(url: str, message: str) -> None:
     command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+def pending(url: str) -> bool:
+    """True if the database is not at the newest revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from casekeeper.store.engine import make_engine
+
+    script = ScriptDirectory.from_config(alembic_config(url))
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            heads = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    return heads != set(script.get_heads())

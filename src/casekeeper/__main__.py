@@ -1,0 +1,3 @@
+from casekeeper.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The gRPC adapter: Coralogix CasesService/CaseEventsService and casekeeper.v1 services."""

@@ -1,0 +1,95 @@
+"""One wrapper for every RPC: authenticate, authorize by the permission table, run, and map
+errors through the catalog. Servicer methods stay one-liners over the service layer."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import Message
+
+from casekeeper.domain.errors import CATALOG, CasekeeperError
+from casekeeper.proto.casekeeper.v1 import bulk_pb2
+from casekeeper.service.auth import KeyService, Principal, authorize
+from casekeeper.service.cases import BulkFailure
+
+log = logging.getLogger("casekeeper.grpc")
+
+BULK_FAILURES_KEY = "casekeeper-bulk-failures"
+BULK_FAILURES_BIN_KEY = "casekeeper-bulk-failures-bin"
+REQUEST_ID_KEY = "x-request-id"
+
+Resp = TypeVar("Resp", bound=Message)
+
+
+@dataclass(slots=True)
+class Call:
+    principal: Principal
+    context: grpc.ServicerContext
+    request_id: str
+
+    def report_failures(self, failures: Sequence[BulkFailure]) -> None:
+        """Tell a bulk caller which ids failed and why, in trailing metadata: a JSON list under
+        ``casekeeper-bulk-failures`` and a ``casekeeper.v1.BulkFailures`` message under
+        ``casekeeper-bulk-failures-bin``. The response body keeps the spec's shape."""
+        if not failures:
+            return
+        items = [
+            {"id": f.id, "code": CATALOG[f.code].grpc_status, "message": f.message} for f in failures
+        ]
+        msg = bulk_pb2.BulkFailures(
+            failures=[bulk_pb2.BulkFailure(id=x["id"], code=x["code"], message=x["message"]) for x in items]
+        )
+        self.context.set_trailing_metadata(
+            (
+                (BULK_FAILURES_KEY, json.dumps(items, ensure_ascii=True)),
+                (BULK_FAILURES_BIN_KEY, msg.SerializeToString()),
+            )
+        )
+
+
+Handler = Callable[[Any, Any, Call], Message]
+
+
+def rpc(service: str) -> Callable[[Handler], Callable[[Any, Any, grpc.ServicerContext], Message]]:
+    """Decorate a servicer method ``Name(self, request, call)`` of gRPC service ``service``
+    (``/pkg.Service/``); the operation path is ``service + Name``."""
+
+    def wrap(fn: Handler) -> Callable[[Any, Any, grpc.ServicerContext], Message]:
+        operation = service + fn.__name__
+
+        @functools.wraps(fn)
+        def handler(self: Any, request: Any, context: grpc.ServicerContext) -> Message:
+            keys: KeyService = self.keys
+            request_id = ""
+            authorization = None
+            for key, value in context.invocation_metadata():
+                if key == "authorization":
+                    authorization = value if isinstance(value, str) else value.decode()
+                elif key == REQUEST_ID_KEY:
+                    request_id = str(value)[:128]
+            request_id = request_id or uuid.uuid4().hex
+            try:
+                principal = keys.authenticate(authorization)
+                authorize(principal, operation)
+                return fn(self, request, Call(principal, context, request_id))
+            except CasekeeperError as err:
+                code = getattr(grpc.StatusCode, err.spec.grpc_status)
+                log.info("%s %s -> %s: %s", request_id, operation, code.name, err.message)
+                context.abort(code, err.message)
+            except Exception:
+                log.exception("%s %s failed", request_id, operation)
+                context.abort(
+                    grpc.StatusCode.INTERNAL, f"internal error; quote request id {request_id}"
+                )
+            raise AssertionError("unreachable")  # pragma: no cover - abort raises
+
+        return handler
+
+    return wrap

@@ -1,0 +1,79 @@
+"""``casekeeper``: serve, db, keys, demo, cases."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from casekeeper.cli import cases, db, keys
+from casekeeper.cli.common import DatabaseOpt, console, container_for, fail, settings_for
+from casekeeper.settings import DEFAULT_GRPC, DEFAULT_HTTP
+from casekeeper.store import migrate
+from casekeeper.store.engine import is_sqlite
+
+app = typer.Typer(
+    help="casekeeper: a self-hosted case & incident management server.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+app.add_typer(cases.app, name="cases")
+
+
+@app.command("serve")
+def serve(
+    grpc_address: Annotated[str, typer.Option("--grpc", help="gRPC listen address.")] = DEFAULT_GRPC,
+    http_address: Annotated[
+        str, typer.Option("--http", help="HTTP listen address (REST arrives in a later release).")
+    ] = DEFAULT_HTTP,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Run the server until SIGINT/SIGTERM. SQLite databases are migrated on start."""
+    from casekeeper.api.grpc.server import GrpcServer
+
+    settings = settings_for(database_url)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    url = settings.database_url
+    if migrate.pending(url):
+        if not is_sqlite(url):
+            raise fail("the database schema is not current; run `casekeeper db upgrade` first")
+        migrate.upgrade(url)
+    with container_for(database_url) as c:
+        server = GrpcServer(c, grpc_address)
+        server.start()
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        console.print(f"casekeeper gRPC on [bold]{server.address}[/bold] (reflection on, plaintext)")
+        console.print(f"[dim]HTTP address {http_address} is reserved for the REST API[/dim]")
+        stop.wait()
+        console.print("shutting down…")
+        server.stop()
+
+
+@app.command("demo")
+def demo(database_url: DatabaseOpt = None) -> None:
+    """Load realistic demo cases into space `default` (idempotent)."""
+    from casekeeper.service.demo import load_demo
+
+    url = settings_for(database_url).database_url
+    if migrate.pending(url):
+        migrate.upgrade(url)
+    with container_for(database_url) as c:
+        created = load_demo(c.db)
+    console.print(f"demo data: {created} cases created" if created else "demo data already loaded")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
