@@ -31,7 +31,9 @@ def _status(s: CaseStatus) -> str:
     return f"[{_STATUS_STYLE[s]}]{s.name}[/]"
 
 
-def _parse_enum(values: list[str], enum: type[CaseStatus] | type[CasePriority], what: str) -> tuple[int, ...]:
+def _parse_enum(
+    values: list[str], enum: type[CaseStatus] | type[CasePriority], what: str
+) -> tuple[int, ...]:
     out = []
     for raw in values:
         name = raw.strip().upper().removeprefix("CASE_STATUS_").removeprefix("CASE_PRIORITY_")
@@ -70,8 +72,12 @@ def _show(case: Case) -> None:
 
 @app.command("list")
 def list_cases(
-    status: Annotated[list[str], typer.Option("--status", "-s", help="e.g. ACTIVE; repeatable.")] = [],  # noqa: B006
-    priority: Annotated[list[str], typer.Option("--priority", "-p", help="e.g. P1; repeatable.")] = [],  # noqa: B006
+    status: Annotated[
+        list[str], typer.Option("--status", "-s", help="e.g. ACTIVE; repeatable.")
+    ] = [],  # noqa: B006
+    priority: Annotated[
+        list[str], typer.Option("--priority", "-p", help="e.g. P1; repeatable.")
+    ] = [],  # noqa: B006
     assignee: Annotated[str | None, typer.Option("--assignee", help="User id, or 'none'.")] = None,
     search: Annotated[str | None, typer.Option("--search", help="Text in the title.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
@@ -87,10 +93,12 @@ def list_cases(
         include_unassigned=assignee == "none",
         text_search=search,
     )
-    order = CaseOrder(OrderField.PRIORITY, OrderDirection.DESCENDING) if by_priority else CaseOrder()
+    order = (
+        CaseOrder(OrderField.PRIORITY, OrderDirection.DESCENDING) if by_priority else CaseOrder()
+    )
     query = CaseQuery(filters=filters, order=order, page=PageRequest(size=limit))
     with container_for(database_url) as c:
-        cases, token = run(lambda: c.cases.list(operator(c, space), query))
+        cases, token = run(lambda: c.cases.list_cases(operator(c, space), query))
     table = Table("id", "status", "prio", "category", "title", "assignee", "updated")
     for x in cases:
         table.add_row(
@@ -113,12 +121,19 @@ def get(case_id: IdArg, space: SpaceOpt = DEFAULT_SPACE, database_url: DatabaseO
     with container_for(database_url) as c:
         who = operator(c, space)
         case = run(lambda: c.cases.get(who, case_id))
-        events = run(lambda: c.timeline.list(who, case_id))
+        events = run(lambda: c.timeline.list_events(who, case_id))
     _show(case)
     table = Table("when", "event", "by", "details", title="timeline")
     for e in events:
-        details = ", ".join(f"{k}={v}" for k, v in e.data.payload.items() if v not in ([], {}, None))
-        table.add_row(to_rfc3339(e.event_time)[:19].replace("T", " "), e.kind.value, e.actor.label, details[:100])
+        details = ", ".join(
+            f"{k}={v}" for k, v in e.data.payload.items() if v not in ([], {}, None)
+        )
+        table.add_row(
+            to_rfc3339(e.event_time)[:19].replace("T", " "),
+            e.kind.value,
+            e.actor.label,
+            details[:100],
+        )
     console.print(table)
 
 
@@ -137,7 +152,9 @@ def ack(case_id: IdArg, space: SpaceOpt = DEFAULT_SPACE, database_url: DatabaseO
 
 
 @app.command("close")
-def close(case_id: IdArg, space: SpaceOpt = DEFAULT_SPACE, database_url: DatabaseOpt = None) -> None:
+def close(
+    case_id: IdArg, space: SpaceOpt = DEFAULT_SPACE, database_url: DatabaseOpt = None
+) -> None:
     """Close a case (final)."""
     _act(case_id, space, database_url, "closed", "close")
 

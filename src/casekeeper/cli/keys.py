@@ -48,7 +48,9 @@ def create(
     if as_json:
         print(json.dumps({**_key_json(new.row), "key": new.key}))
         return
-    console.print(f"API key [bold]{new.row.name}[/bold] ({new.row.id}) in space {new.row.space_name}")
+    console.print(
+        f"API key [bold]{new.row.name}[/bold] ({new.row.id}) in space {new.row.space_name}"
+    )
     console.print(f"permissions: {', '.join(new.row.permissions)}")
     console.print("key (shown once, keep it safe):")
     print(new.key)

@@ -27,7 +27,9 @@ app.add_typer(cases.app, name="cases")
 
 @app.command("serve")
 def serve(
-    grpc_address: Annotated[str, typer.Option("--grpc", help="gRPC listen address.")] = DEFAULT_GRPC,
+    grpc_address: Annotated[
+        str, typer.Option("--grpc", help="gRPC listen address.")
+    ] = DEFAULT_GRPC,
     http_address: Annotated[
         str, typer.Option("--http", help="HTTP listen address (REST arrives in a later release).")
     ] = DEFAULT_HTTP,
@@ -51,7 +53,9 @@ def serve(
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        console.print(f"casekeeper gRPC on [bold]{server.address}[/bold] (reflection on, plaintext)")
+        console.print(
+            f"casekeeper gRPC on [bold]{server.address}[/bold] (reflection on, plaintext)"
+        )
         console.print(f"[dim]HTTP address {http_address} is reserved for the REST API[/dim]")
         stop.wait()
         console.print("shutting down…")

@@ -13,7 +13,7 @@ from typing import Final
 
 class ErrorCode(StrEnum):
     INVALID_ARGUMENT = "request.invalid_argument"
-    INVALID_PAGE_TOKEN = "request.invalid_page_token"
+    INVALID_PAGE_TOKEN = "request.invalid_page_token"  # noqa: S105 - not a secret
     UNAUTHENTICATED = "auth.unauthenticated"
     PERMISSION_DENIED = "auth.permission_denied"
     CASE_NOT_FOUND = "case.not_found"

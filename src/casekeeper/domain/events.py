@@ -44,7 +44,9 @@ class Actor:
         """A short human description, for terminals and logs."""
         f = self.fields
         name = f.get("name") or f.get("displayName") or f.get("username") or f.get("receiverName")
-        ident = f.get("id") or f.get("slackUserId") or f.get("teamsUserId") or f.get("pagerDutyUserId")
+        ident = (
+            f.get("id") or f.get("slackUserId") or f.get("teamsUserId") or f.get("pagerDutyUserId")
+        )
         return f"{self.kind.value}:{name or ident or ''}".rstrip(":")
 
 
@@ -96,7 +98,9 @@ def created(priority: CasePriority) -> EventData:
 
 
 def priority_details_changed(old: PriorityDetails, new: PriorityDetails) -> EventData:
-    return EventData(EventKind.PRIORITY_DETAILS_CHANGED, {"from": old.to_json(), "to": new.to_json()})
+    return EventData(
+        EventKind.PRIORITY_DETAILS_CHANGED, {"from": old.to_json(), "to": new.to_json()}
+    )
 
 
 def title_changed(old: str, new: str) -> EventData:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Final
 
 from casekeeper.domain import events as ev
-from casekeeper.domain.enums import ActorKind, CasePriority, CaseStatus, RESOLVER_FOR_ACTOR
+from casekeeper.domain.enums import RESOLVER_FOR_ACTOR, ActorKind, CasePriority, CaseStatus
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.model import Case, Micros, PriorityDetails, ResolutionDetails
 
@@ -107,8 +107,9 @@ def _hint(op: Operation, status: CaseStatus) -> str:
     return ""
 
 
-def transition(case: Case, op: Operation, *, actor_kind: ActorKind, now: Micros,
-               reason: str | None = None) -> Change:
+def transition(
+    case: Case, op: Operation, *, actor_kind: ActorKind, now: Micros, reason: str | None = None
+) -> Change:
     """Apply a status operation. Same-state repeats are no-ops; forbidden edges raise."""
     target, allowed_from = STATUS_OPERATIONS[op]
     if case.status is target:

@@ -18,7 +18,9 @@ Json = dict[str, Any]
 Micros = int
 
 READABLE_PREFIX = "CASE"
-OPEN_STATUSES = frozenset({CaseStatus.PENDING_ACTIVATION, CaseStatus.ACTIVE, CaseStatus.ACKNOWLEDGED})
+OPEN_STATUSES = frozenset(
+    {CaseStatus.PENDING_ACTIVATION, CaseStatus.ACTIVE, CaseStatus.ACKNOWLEDGED}
+)
 
 
 @dataclass(frozen=True, slots=True)

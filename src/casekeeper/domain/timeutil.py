@@ -29,7 +29,7 @@ def parse_rfc3339(text: str, *, field: str = "timestamp") -> int:
     if "." in raw:
         head, _, rest = raw.partition(".")
         digits = "".join(ch for ch in rest[:12] if ch.isdigit())
-        tz = rest[len(digits):]
+        tz = rest[len(digits) :]
         raw = f"{head}.{(digits + '000000')[:6]}{tz}"
     try:
         parsed = datetime.fromisoformat(raw)

@@ -55,7 +55,9 @@ def build_case(spec: NewCase, space_id: int, now: int) -> Case:
     except ValueError:
         raise invalid(f"category: unknown value {spec.category}") from None
     if category is CaseCategory.UNSPECIFIED:
-        raise invalid("category: required; use CASE_CATEGORY_SECURITY or CASE_CATEGORY_AVAILABILITY")
+        raise invalid(
+            "category: required; use CASE_CATEGORY_SECURITY or CASE_CATEGORY_AVAILABILITY"
+        )
     if len(spec.impacted_entities) > MAX_PAIRS:
         raise invalid(f"impactedEntities: at most {MAX_PAIRS} entries")
     case_id = v.uuid_text(spec.case_id, field="id") if spec.case_id else str(uuid.uuid4())

@@ -85,7 +85,9 @@ class KeyService:
         self._touched: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def create(self, *, name: str, permissions: Iterable[str], space: str = DEFAULT_SPACE) -> NewKey:
+    def create(
+        self, *, name: str, permissions: Iterable[str], space: str = DEFAULT_SPACE
+    ) -> NewKey:
         name = name.strip()
         if not 1 <= len(name) <= 256:
             raise invalid("name: give the key a name of 1..256 characters")
@@ -137,9 +139,7 @@ class KeyService:
     def authenticate(self, authorization: str | None) -> Principal:
         """Resolve an ``Authorization: Bearer <key>`` value (the bare key is accepted too)."""
         if not authorization:
-            raise _unauthenticated(
-                "missing API key: send the header 'Authorization: Bearer <key>'"
-            )
+            raise _unauthenticated("missing API key: send the header 'Authorization: Bearer <key>'")
         token = authorization.strip()
         if token[:7].lower() == "bearer ":
             token = token[7:].strip()
@@ -149,7 +149,9 @@ class KeyService:
             return cached[1]
         parts = token.split("_")
         if len(parts) < 3 or parts[0] != "ck" or len(parts[1]) != 8:
-            raise _unauthenticated("invalid API key: it does not have the form ck_<prefix>_<secret>")
+            raise _unauthenticated(
+                "invalid API key: it does not have the form ck_<prefix>_<secret>"
+            )
         with self.db.reader() as uow:
             row = uow.keys.by_prefix(parts[1])
         if row is None or not hmac.compare_digest(row.secret_hash, _digest(token)):

@@ -56,7 +56,7 @@ class CaseService:
             raise case_not_found(raw_id)
         return found
 
-    def list(self, p: Principal, query: CaseQuery) -> tuple[list[Case], str | None]:
+    def list_cases(self, p: Principal, query: CaseQuery) -> tuple[list[Case], str | None]:
         with self.db.reader() as uow:
             return list_cases(uow.conn, p.space_id, query, self.clock())
 
@@ -100,10 +100,14 @@ class CaseService:
                 return dataclasses.replace(change.case, version=case.version + 1)
         raise _conflict(raw_id)
 
-    def transition(self, p: Principal, raw_id: str, op: Operation, reason: str | None = None) -> Case:
+    def transition(
+        self, p: Principal, raw_id: str, op: Operation, reason: str | None = None
+    ) -> Case:
         kind = p.actor.kind
         return self.mutate(
-            p, raw_id, lambda c, now: lifecycle.transition(c, op, actor_kind=kind, now=now, reason=reason)
+            p,
+            raw_id,
+            lambda c, now: lifecycle.transition(c, op, actor_kind=kind, now=now, reason=reason),
         )
 
     def acknowledge(self, p: Principal, raw_id: str) -> Case:
@@ -128,12 +132,16 @@ class CaseService:
 
     def set_priority_override(self, p: Principal, raw_id: str, priority: int) -> Case:
         prio = v.priority(priority)
-        return self.mutate(p, raw_id, lambda c, now: lifecycle.set_priority_override(c, prio, now=now))
+        return self.mutate(
+            p, raw_id, lambda c, now: lifecycle.set_priority_override(c, prio, now=now)
+        )
 
     def clear_priority_override(self, p: Principal, raw_id: str) -> Case:
         return self.mutate(p, raw_id, lambda c, now: lifecycle.clear_priority_override(c, now=now))
 
-    def update(self, p: Principal, raw_id: str, *, title: str | None, resolution_reason: str | None) -> Case:
+    def update(
+        self, p: Principal, raw_id: str, *, title: str | None, resolution_reason: str | None
+    ) -> Case:
         t = v.optional_text(title, field="patch.title", max_len=512)
         r = v.optional_text(resolution_reason, field="patch.resolutionReason", max_len=500)
         return self.mutate(
@@ -200,7 +208,9 @@ class CaseService:
     ) -> BulkResult:
         kind = p.actor.kind
         return self.bulk(
-            p, raw_ids, lambda c, now: lifecycle.transition(c, op, actor_kind=kind, now=now, reason=reason)
+            p,
+            raw_ids,
+            lambda c, now: lifecycle.transition(c, op, actor_kind=kind, now=now, reason=reason),
         )
 
     def bulk_resolve(self, p: Principal, raw_ids: Sequence[str], reason: str | None) -> BulkResult:
@@ -214,9 +224,13 @@ class CaseService:
     def bulk_unassign(self, p: Principal, raw_ids: Sequence[str]) -> BulkResult:
         return self.bulk(p, raw_ids, lambda c, now: lifecycle.unassign(c, now=now))
 
-    def bulk_set_priority_override(self, p: Principal, raw_ids: Sequence[str], priority: int) -> BulkResult:
+    def bulk_set_priority_override(
+        self, p: Principal, raw_ids: Sequence[str], priority: int
+    ) -> BulkResult:
         prio = v.priority(priority)
-        return self.bulk(p, raw_ids, lambda c, now: lifecycle.set_priority_override(c, prio, now=now))
+        return self.bulk(
+            p, raw_ids, lambda c, now: lifecycle.set_priority_override(c, prio, now=now)
+        )
 
     def bulk_clear_priority_override(self, p: Principal, raw_ids: Sequence[str]) -> BulkResult:
         return self.bulk(p, raw_ids, lambda c, now: lifecycle.clear_priority_override(c, now=now))

@@ -128,9 +128,18 @@ def load_demo(db: Database, *, count: int = DEMO_CASES) -> int:
             title=title,
             category=1 if security else 2,
             priority=prio,
-            groupings=[KeyValue("service", svc), KeyValue("environment", env), KeyValue("team", TEAMS[svc])],
-            labels=[KeyValue("region", rng.choice(["eu-west-1", "us-east-1", "ap-south-1"])), KeyValue("source", "demo")],
-            impacted_entities=[{"apmService": {"name": svc, "language": rng.choice(["go", "python", "java"])}}],
+            groupings=[
+                KeyValue("service", svc),
+                KeyValue("environment", env),
+                KeyValue("team", TEAMS[svc]),
+            ],
+            labels=[
+                KeyValue("region", rng.choice(["eu-west-1", "us-east-1", "ap-south-1"])),
+                KeyValue("source", "demo"),
+            ],
+            impacted_entities=[
+                {"apmService": {"name": svc, "language": rng.choice(["go", "python", "java"])}}
+            ],
             indicators=_indicators(rng, svc, env, clock.t, prio),
             pending=target is CaseStatus.PENDING_ACTIVATION,
             case_id=_case_id(i),
@@ -150,7 +159,10 @@ def load_demo(db: Database, *, count: int = DEMO_CASES) -> int:
                 event_time=None, source={"slack": {"workspaceId": "T0DEMO", "channelId": "C0INCIDENT",
                 "threadId": f"1700000000.{i:06d}", "userId": "U0SUPPORT", "userEmail": "support@example.test"}},
                 actor=None)])  # fmt: skip
-        if target in (CaseStatus.ACKNOWLEDGED, CaseStatus.RESOLVED, CaseStatus.CLOSED) and i % 2 == 0:
+        if (
+            target in (CaseStatus.ACKNOWLEDGED, CaseStatus.RESOLVED, CaseStatus.CLOSED)
+            and i % 2 == 0
+        ):
             cases.acknowledge(who, ref)
         if target in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
             cases.transition(who, ref, Operation.RESOLVE, "Mitigated; follow-up in postmortem")

@@ -40,7 +40,9 @@ def _comment_text(text: str | None) -> str:
 
 def _attachments(attachments: Sequence[Json]) -> list[Json]:
     if len(attachments) > MAX_ATTACHMENTS:
-        raise invalid(f"attachments: at most {MAX_ATTACHMENTS} per comment (got {len(attachments)})")
+        raise invalid(
+            f"attachments: at most {MAX_ATTACHMENTS} per comment (got {len(attachments)})"
+        )
     return list(attachments)
 
 
@@ -49,7 +51,7 @@ class TimelineService:
         self.db = ctx.db
         self.clock = ctx.clock
 
-    def list(self, p: Principal, raw_case_id: str) -> list[CaseEvent]:
+    def list_events(self, p: Principal, raw_case_id: str) -> list[CaseEvent]:
         ref = v.case_ref(raw_case_id, field="case_id")
         with self.db.reader() as uow:
             case = uow.cases.get(p.space_id, ref)
@@ -136,7 +138,9 @@ class TimelineService:
             self._touch_case(uow, p, event.case_id, self.clock())
             uow.commit()
 
-    def sync_external(self, p: Principal, raw_case_id: str, messages: Sequence[ExternalMessage]) -> bool:
+    def sync_external(
+        self, p: Principal, raw_case_id: str, messages: Sequence[ExternalMessage]
+    ) -> bool:
         """Append pushed thread messages not seen before (by external id). True when the case
         has an external thread linked."""
         ref = v.case_ref(raw_case_id, field="case_id")

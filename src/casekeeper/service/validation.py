@@ -13,7 +13,9 @@ from casekeeper.domain.model import CaseRef, parse_case_ref
 MAX_ID = 64
 MAX_BULK = 1000
 _ID_CHARS = re.compile(r"^[A-Za-z0-9-]+$")
-_UUID_ANY = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID_ANY = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 E = TypeVar("E")
 
 
@@ -80,7 +82,9 @@ def priority(value: int, *, field: str = "priority") -> CasePriority:
     return p
 
 
-def enum_list(values: Sequence[int], enum: type[E], *, field: str, max_len: int = 1000) -> tuple[E, ...]:
+def enum_list(
+    values: Sequence[int], enum: type[E], *, field: str, max_len: int = 1000
+) -> tuple[E, ...]:
     if len(values) > max_len:
         raise invalid(f"{field}: at most {max_len} values")
     out: list[E] = []

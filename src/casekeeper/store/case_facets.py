@@ -59,7 +59,7 @@ def filter_values(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterV
 
     alert_ids: dict[str, int] = {}
     if f.alert_filters_present:
-        alert_ids = {v: n for v, n in tag_counts(tags.ALERT_ID).get("", {}).items()}
+        alert_ids = dict(tag_counts(tags.ALERT_ID).get("", {}))
 
     return FilterValues(
         priorities=dict(priorities),

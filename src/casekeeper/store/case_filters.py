@@ -45,7 +45,9 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filter_clauses(f: CaseFilters, *, with_status_priority: bool = True) -> list[ColumnElement[bool]]:
+def filter_clauses(
+    f: CaseFilters, *, with_status_priority: bool = True
+) -> list[ColumnElement[bool]]:
     """Predicates for ``f``. Status and priority may be left to the caller (index merges)."""
     out: list[ColumnElement[bool]] = []
     if with_status_priority:

@@ -34,15 +34,21 @@ _ALL_PRIORITIES = [p for p in CasePriority if p is not CasePriority.UNSPECIFIED]
 class SortKey:
     expr: ColumnElement[Any]
     ascending: bool
-    name: str
+    column: str  # the result column that carries the key (time orders only)
 
 
 def sort_keys(field: OrderField, descending: bool, now: int) -> list[SortKey]:
     """The full ordering for ``field``: the field, then creation time and id as tie-breakers."""
     if field in (OrderField.UNSPECIFIED, OrderField.CREATED_AT):
-        return [SortKey(c.c.create_time, not descending, "t"), SortKey(c.c.id, not descending, "id")]
+        return [
+            SortKey(c.c.create_time, not descending, "create_time"),
+            SortKey(c.c.id, not descending, "id"),
+        ]
     if field is OrderField.UPDATED_AT:
-        return [SortKey(c.c.update_time, not descending, "u"), SortKey(c.c.id, not descending, "id")]
+        return [
+            SortKey(c.c.update_time, not descending, "update_time"),
+            SortKey(c.c.id, not descending, "id"),
+        ]
     main: ColumnElement[Any]
     ascending = not descending
     if field is OrderField.PRIORITY:
@@ -55,8 +61,8 @@ def sort_keys(field: OrderField, descending: bool, now: int) -> list[SortKey]:
     else:  # DURATION, measured at the first page's "now" so later pages agree
         main = sa.func.coalesce(c.c.end_time, now) - c.c.create_time
     return [
-        SortKey(main, ascending, "k"),
-        SortKey(c.c.create_time, False, "t"),
+        SortKey(main, ascending, ""),
+        SortKey(c.c.create_time, False, "create_time"),
         SortKey(c.c.id, False, "id"),
     ]
 
@@ -95,9 +101,16 @@ def decode_token(token: str, field: OrderField, descending: bool) -> tuple[int, 
         f, d, now, values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
         raise bad from None
-    if f != int(field) or d != descending or not isinstance(now, int) or not isinstance(values, list):
+    if (
+        f != int(field)
+        or d != descending
+        or not isinstance(now, int)
+        or not isinstance(values, list)
+    ):
         raise bad
-    expected = 2 if field in (OrderField.UNSPECIFIED, OrderField.CREATED_AT, OrderField.UPDATED_AT) else 3
+    expected = (
+        2 if field in (OrderField.UNSPECIFIED, OrderField.CREATED_AT, OrderField.UPDATED_AT) else 3
+    )
     if len(values) != expected or not isinstance(values[-1], str):
         raise bad
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in values[:-1]):
@@ -105,7 +118,7 @@ def decode_token(token: str, field: OrderField, descending: bool) -> tuple[int, 
     return now, values
 
 
-def _row_values(row: Any, keys: Sequence[SortKey], field: OrderField, now: int) -> list[Any]:
+def _row_values(row: Any, field: OrderField, now: int) -> list[Any]:
     m = row._mapping
     if field in (OrderField.UNSPECIFIED, OrderField.CREATED_AT):
         return [m["create_time"], m["id"]]
@@ -155,7 +168,7 @@ def list_cases(
             for s, p in pairs
         ]
         union = sa.union_all(*branches).subquery("page")
-        outer_keys = [SortKey(union.c[k.expr.key], k.ascending, k.name) for k in keys]  # type: ignore[attr-defined]
+        outer_keys = [SortKey(union.c[k.column], k.ascending, k.column) for k in keys]
         stmt = sa.select(union).order_by(*_order_by(outer_keys))
     else:
         stmt = sa.select(c).where(*base, *filter_clauses(f)).order_by(*_order_by(keys))
@@ -165,5 +178,5 @@ def list_cases(
     rows = rows[: page.size]
     token = None
     if more and rows:
-        token = encode_token(field, descending, now, _row_values(rows[-1], keys, field, now))
+        token = encode_token(field, descending, now, _row_values(rows[-1], field, now))
     return [row_to_case(r) for r in rows], token

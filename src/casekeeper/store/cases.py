@@ -85,7 +85,9 @@ def case_values(case: Case) -> dict[str, Any]:
         "status": int(case.status),
         "priority": int(case.effective_priority),
         "priority_system": int(case.priority.system),
-        "priority_override": None if case.priority.override is None else int(case.priority.override),
+        "priority_override": None
+        if case.priority.override is None
+        else int(case.priority.override),
         "category": int(case.category),
         "assignee": case.assignee,
         "create_time": case.create_time,
@@ -116,7 +118,11 @@ class CaseRepository:
         stmt = _SELECT_BY_ID if ref.uuid is not None else _SELECT_BY_NUMBER
         if for_update:
             stmt = stmt.with_for_update()
-        params = {"s": space_id, "i": ref.uuid} if ref.uuid is not None else {"s": space_id, "n": ref.number}
+        params = (
+            {"s": space_id, "i": ref.uuid}
+            if ref.uuid is not None
+            else {"s": space_id, "n": ref.number}
+        )
         row = self.conn.execute(stmt, params).first()
         return row_to_case(row) if row is not None else None
 
@@ -139,7 +145,7 @@ class CaseRepository:
         by_number = {x.number: x for x in found if x.number is not None}
         out: dict[str, Case] = {}
         for ref in refs:
-            hit = by_id.get(ref.uuid or "") if ref.uuid else by_number.get(ref.number)
+            hit = by_id.get(ref.uuid) if ref.uuid else by_number.get(ref.number or 0)
             if hit is not None:
                 out[ref.raw] = hit
         return out
@@ -162,7 +168,7 @@ class CaseRepository:
             self.conn.execute(sa.insert(t), rows)
 
     def save(self, case: Case, *, expected_version: int) -> bool:
-        """Write ``case`` if the stored row still has ``expected_version``; False if it lost a race."""
+        """Write ``case`` if its row still has ``expected_version``; False if it lost a race."""
         return self.save_many([(case, expected_version)])
 
     def save_many(self, pairs: Sequence[tuple[Case, int]]) -> bool:

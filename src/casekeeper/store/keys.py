@@ -60,7 +60,9 @@ class SpaceRepository:
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def name_of(self, space_id: int) -> str:
-        return str(self.conn.execute(sa.select(space.c.name).where(space.c.id == space_id)).scalar_one())
+        return str(
+            self.conn.execute(sa.select(space.c.name).where(space.c.id == space_id)).scalar_one()
+        )
 
 
 class ApiKeyRepository:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from casekeeper.api.grpc.convert import key_values, set_time, to_json
+from casekeeper.api.grpc.convert import case_to_pb, key_values, set_time, to_json
 from casekeeper.api.grpc.rpc import Call, rpc
 from casekeeper.bootstrap import Container
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2 as keys_pb
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2_grpc as keys_grpc
 from casekeeper.proto.casekeeper.v1 import case_admin_pb2 as admin_pb
 from casekeeper.proto.casekeeper.v1 import case_admin_pb2_grpc as admin_grpc
-from casekeeper.api.grpc.convert import case_to_pb
 from casekeeper.service.admin import NewCase
 from casekeeper.service.permissions import ADMIN, KEYS
 from casekeeper.store.keys import ApiKeyRow
@@ -25,7 +24,9 @@ class CaseAdminServicer(admin_grpc.CaseAdminServiceServicer):
         self.clock = container.cases.clock
 
     @admin
-    def CreateCase(self, req: admin_pb.CreateCaseRequest, call: Call) -> admin_pb.CreateCaseResponse:
+    def CreateCase(
+        self, req: admin_pb.CreateCaseRequest, call: Call
+    ) -> admin_pb.CreateCaseResponse:
         indicators = to_json(req.case_indicators) if req.HasField("case_indicators") else {}
         spec = NewCase(
             title=req.title,
@@ -64,21 +65,31 @@ class ApiKeysServicer(keys_grpc.ApiKeysServiceServicer):
         self.keys = container.keys
 
     @keys
-    def CreateApiKey(self, req: keys_pb.CreateApiKeyRequest, call: Call) -> keys_pb.CreateApiKeyResponse:
-        new = self.keys.create(name=req.name, permissions=req.permissions, space=call.principal.space_name)
+    def CreateApiKey(
+        self, req: keys_pb.CreateApiKeyRequest, call: Call
+    ) -> keys_pb.CreateApiKeyResponse:
+        new = self.keys.create(
+            name=req.name, permissions=req.permissions, space=call.principal.space_name
+        )
         out = keys_pb.CreateApiKeyResponse(key=new.key)
         _key_to_pb(new.row, out.api_key)
         return out
 
     @keys
-    def ListApiKeys(self, req: keys_pb.ListApiKeysRequest, call: Call) -> keys_pb.ListApiKeysResponse:
+    def ListApiKeys(
+        self, req: keys_pb.ListApiKeysRequest, call: Call
+    ) -> keys_pb.ListApiKeysResponse:
         out = keys_pb.ListApiKeysResponse()
-        for row in self.keys.list(space=call.principal.space_name, include_revoked=req.include_revoked):
+        for row in self.keys.list(
+            space=call.principal.space_name, include_revoked=req.include_revoked
+        ):
             _key_to_pb(row, out.api_keys.add())
         return out
 
     @keys
-    def RevokeApiKey(self, req: keys_pb.RevokeApiKeyRequest, call: Call) -> keys_pb.RevokeApiKeyResponse:
+    def RevokeApiKey(
+        self, req: keys_pb.RevokeApiKeyRequest, call: Call
+    ) -> keys_pb.RevokeApiKeyResponse:
         row = self.keys.revoke(req.id, space_id=call.principal.space_id)
         out = keys_pb.RevokeApiKeyResponse()
         _key_to_pb(row, out.api_key)

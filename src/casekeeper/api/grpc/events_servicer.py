@@ -5,13 +5,13 @@ from __future__ import annotations
 from casekeeper.api.grpc.convert import actor_from_pb, event_to_pb, micros_of, to_json
 from casekeeper.api.grpc.rpc import Call, rpc
 from casekeeper.bootstrap import Container
+from casekeeper.domain.errors import invalid
 from casekeeper.domain.model import Json
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_event_pb2 as ev_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2_grpc as pb_grpc
 from casekeeper.service.permissions import EVENTS
 from casekeeper.service.timeline import ExternalMessage
-from casekeeper.domain.errors import invalid
 
 events = rpc(EVENTS)
 
@@ -33,7 +33,7 @@ class CaseEventsServicer(pb_grpc.CaseEventsServiceServicer):
     @events
     def ListEvents(self, req: pb.ListEventsRequest, call: Call) -> pb.ListEventsResponse:
         out = pb.ListEventsResponse()
-        for event in self.svc.list(call.principal, req.case_id):
+        for event in self.svc.list_events(call.principal, req.case_id):
             event_to_pb(event, out.events.add())
         return out
 

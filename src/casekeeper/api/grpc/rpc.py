@@ -9,11 +9,11 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import grpc
 from google.protobuf.message import Message
 
+import grpc
 from casekeeper.domain.errors import CATALOG, CasekeeperError
 from casekeeper.proto.casekeeper.v1 import bulk_pb2
 from casekeeper.service.auth import KeyService, Principal, authorize
@@ -41,10 +41,14 @@ class Call:
         if not failures:
             return
         items = [
-            {"id": f.id, "code": CATALOG[f.code].grpc_status, "message": f.message} for f in failures
+            {"id": f.id, "code": CATALOG[f.code].grpc_status, "message": f.message}
+            for f in failures
         ]
         msg = bulk_pb2.BulkFailures(
-            failures=[bulk_pb2.BulkFailure(id=x["id"], code=x["code"], message=x["message"]) for x in items]
+            failures=[
+                bulk_pb2.BulkFailure(id=x["id"], code=x["code"], message=x["message"])
+                for x in items
+            ]
         )
         self.context.set_trailing_metadata(
             (
@@ -54,19 +58,22 @@ class Call:
         )
 
 
-Handler = Callable[[Any, Any, Call], Message]
+S = TypeVar("S")
+Req = TypeVar("Req")
 
 
-def rpc(service: str) -> Callable[[Handler], Callable[[Any, Any, grpc.ServicerContext], Message]]:
+def rpc(
+    service: str,
+) -> Callable[[Callable[[S, Req, Call], Resp]], Callable[[S, Req, grpc.ServicerContext], Resp]]:
     """Decorate a servicer method ``Name(self, request, call)`` of gRPC service ``service``
     (``/pkg.Service/``); the operation path is ``service + Name``."""
 
-    def wrap(fn: Handler) -> Callable[[Any, Any, grpc.ServicerContext], Message]:
+    def wrap(fn: Callable[[S, Req, Call], Resp]) -> Callable[[S, Req, grpc.ServicerContext], Resp]:
         operation = service + fn.__name__
 
         @functools.wraps(fn)
-        def handler(self: Any, request: Any, context: grpc.ServicerContext) -> Message:
-            keys: KeyService = self.keys
+        def handler(self: S, request: Req, context: grpc.ServicerContext) -> Resp:
+            keys: KeyService = self.keys  # type: ignore[attr-defined]
             request_id = ""
             authorization = None
             for key, value in context.invocation_metadata():

@@ -5,15 +5,20 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+import grpc
 from casekeeper.api.grpc.admin_servicer import ApiKeysServicer, CaseAdminServicer
 from casekeeper.api.grpc.cases_servicer import CasesServicer
 from casekeeper.api.grpc.events_servicer import CaseEventsServicer
 from casekeeper.bootstrap import Container
-from casekeeper.proto.casekeeper.v1 import api_keys_pb2, api_keys_pb2_grpc, case_admin_pb2, case_admin_pb2_grpc
+from casekeeper.proto.casekeeper.v1 import (
+    api_keys_pb2,
+    api_keys_pb2_grpc,
+    case_admin_pb2,
+    case_admin_pb2_grpc,
+)
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
     case_events_service_pb2_grpc,
@@ -51,12 +56,18 @@ class GrpcServer:
             ],
             maximum_concurrent_rpcs=1024,
         )
-        cases_service_pb2_grpc.add_CasesServiceServicer_to_server(CasesServicer(container), self.server)
+        cases_service_pb2_grpc.add_CasesServiceServicer_to_server(
+            CasesServicer(container), self.server
+        )
         case_events_service_pb2_grpc.add_CaseEventsServiceServicer_to_server(
             CaseEventsServicer(container), self.server
         )
-        case_admin_pb2_grpc.add_CaseAdminServiceServicer_to_server(CaseAdminServicer(container), self.server)
-        api_keys_pb2_grpc.add_ApiKeysServiceServicer_to_server(ApiKeysServicer(container), self.server)
+        case_admin_pb2_grpc.add_CaseAdminServiceServicer_to_server(
+            CaseAdminServicer(container), self.server
+        )
+        api_keys_pb2_grpc.add_ApiKeysServiceServicer_to_server(
+            ApiKeysServicer(container), self.server
+        )
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
