@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install, migrate, load demo data, create an API key, print how to call the server, serve.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+export CASEKEEPER_DATABASE_URL=${CASEKEEPER_DATABASE_URL:-sqlite:///./casekeeper.db}
+GRPC=${CASEKEEPER_GRPC_ADDRESS:-127.0.0.1:50051}
+CK=.venv/bin/casekeeper
+$CK db upgrade >/dev/null
+$CK demo
+KEY=$($CK keys create --name "demo $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  -p case:Read -p case:Update -p case:Assign -p case:Acknowledge -p case:Close -p case:Comment \
+  --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+cat <<TXT
+
+API key (all case permissions, space "default"):
+
+  $KEY
+
+Try it (grpcurl is in .venv/bin), e.g. the Coralogix docs' GetCase:
+
+  .venv/bin/grpcurl -plaintext -H "Authorization: Bearer $KEY" -d @ $GRPC com.coralogixapis.cases.v1.CasesService/GetCase <<EOF
+  { "id": "case-1" }
+  EOF
+
+  .venv/bin/grpcurl -plaintext -H "Authorization: Bearer $KEY" -d '{"filters":{"statuses":["CASE_STATUS_ACTIVE"]},"orderBy":{"field":"CASE_ORDER_BY_FIELD_PRIORITY","direction":"CASE_ORDER_BY_DIRECTION_DESCENDING"}}' $GRPC com.coralogixapis.cases.v1.CasesService/ListCases
+
+Or at the terminal: .venv/bin/casekeeper cases list
+
+TXT
+exec $CK serve --grpc "$GRPC"

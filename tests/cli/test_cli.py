@@ -1,0 +1,155 @@
+"""The command-line contract that scripts and docs depend on, run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
+from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc as pb_grpc
+
+CASEKEEPER = [sys.executable, "-m", "casekeeper"]
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('cli') / 'cli.db'}"
+
+
+def ck(db_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CASEKEEPER_DATABASE_URL": db_url, "COLUMNS": "200"}
+    proc = subprocess.run([*CASEKEEPER, *args], capture_output=True, text=True, env=env, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def loaded(db_url: str) -> str:
+    ck(db_url, "db", "upgrade")
+    ck(db_url, "demo")
+    return db_url
+
+
+def test_db_upgrade_is_idempotent(db_url: str) -> None:
+    ck(db_url, "db", "upgrade")
+    assert "head" in ck(db_url, "db", "upgrade").stdout
+
+
+def test_demo_loads_every_status_priority_and_category_once(loaded: str) -> None:
+    again = ck(loaded, "demo")
+    assert "already loaded" in again.stdout
+    from casekeeper.bootstrap import bootstrap
+    from casekeeper.domain.query import CaseQuery, PageRequest
+    from casekeeper.settings import Settings
+    from casekeeper.store.keys import SpaceRepository
+
+    c = bootstrap(Settings.from_env(database_url=loaded))
+    try:
+        with c.db.reader() as uow:
+            space_id = SpaceRepository(uow.conn).get_id("default")
+        assert space_id is not None
+        from casekeeper.service.demo import _principal
+
+        who = _principal(space_id, "test")
+        cases, _ = c.cases.list_cases(who, CaseQuery(page=PageRequest(size=1000)))
+        assert len(cases) >= 60
+        assert {x.status.name for x in cases} == {
+            "PENDING_ACTIVATION", "ACTIVE", "ACKNOWLEDGED", "RESOLVED", "CLOSED"
+        }  # fmt: skip
+        assert {x.effective_priority.name for x in cases} == {"P1", "P2", "P3", "P4", "P5"}
+        assert {x.category.name for x in cases} == {"SECURITY", "AVAILABILITY"}
+        assert any(x.assignee for x in cases)
+        assert any(x.indicators.get("alertIndicators") for x in cases)
+        assert any(x.indicators.get("prometheusAlertIndicators") for x in cases)
+        kinds = {e.kind.value for x in cases for e in c.timeline.list_events(who, x.id)}
+        assert {"created", "statusChanged", "assigned", "comment"} <= kinds
+    finally:
+        c.close()
+
+
+def test_keys_create_json_list_and_revoke(loaded: str) -> None:
+    out = ck(loaded, "keys", "create", "--name", "ci", "-p", "CASE:READ", "-p", "case:Close",
+             "--space", "cli-space", "--json")  # fmt: skip
+    created = json.loads(out.stdout)
+    assert created["key"].startswith("ck_")
+    assert created["permissions"] == ["case:Read", "case:Close"]
+    assert created["space"] == "cli-space"
+    listed = json.loads(ck(loaded, "keys", "list", "--space", "cli-space", "--json").stdout)
+    assert [k["id"] for k in listed] == [created["id"]]
+    assert created["key"] not in json.dumps(listed)
+    ck(loaded, "keys", "revoke", created["id"])
+    assert json.loads(ck(loaded, "keys", "list", "--space", "cli-space", "--json").stdout) == []
+    bad = ck(loaded, "keys", "create", "--name", "x", "-p", "case:Fly", check=False)
+    assert bad.returncode == 1
+    assert "unknown permission" in bad.stderr
+
+
+def test_cases_commands_work_a_case(loaded: str) -> None:
+    listed = ck(loaded, "cases", "list", "--status", "ACTIVE", "--limit", "1000").stdout
+    target = next(w for w in listed.split() if w.startswith("CASE-"))
+    assert target in ck(loaded, "cases", "get", target.lower()).stdout
+    ck(loaded, "cases", "assign", target, "--user", "11111111-2222-4333-8444-555555555555")
+    assert "acknowledged" in ck(loaded, "cases", "ack", target).stdout
+    ck(loaded, "cases", "comment", target, "-m", "looking")
+    assert "RESOLVED" in ck(loaded, "cases", "resolve", target, "--reason", "fixed").stdout
+    assert "CLOSED" in ck(loaded, "cases", "close", target).stdout
+    shown = ck(loaded, "cases", "get", target).stdout
+    assert "looking" in shown and "fixed" in shown
+    refused = ck(loaded, "cases", "ack", target, check=False)
+    assert refused.returncode == 1
+    assert "CASE_STATUS_CLOSED" in refused.stderr
+    missing = ck(loaded, "cases", "get", "CASE-999999", check=False)
+    assert missing.returncode == 1 and "not found" in missing.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(loaded: str) -> Iterator[str]:
+    address = f"127.0.0.1:{_free_port()}"
+    env = {**os.environ, "CASEKEEPER_DATABASE_URL": loaded}
+    proc = subprocess.Popen([*CASEKEEPER, "serve", "--grpc", address], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        channel = grpc.insecure_channel(address)
+        grpc.channel_ready_future(channel).result(timeout=30)
+        health = health_pb2_grpc.HealthStub(channel)
+        assert health.Check(health_pb2.HealthCheckRequest()).status == 1  # SERVING
+        channel.close()
+        yield address
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, output
+
+
+def test_serve_answers_grpc_and_stops_on_sigterm(loaded: str, served: str) -> None:
+    key = json.loads(ck(loaded, "keys", "create", "--name", "srv", "-p", "case:Read", "--json").stdout)
+    with grpc.insecure_channel(served) as channel:
+        stub = pb_grpc.CasesServiceStub(channel)
+        md = (("authorization", f"Bearer {key['key']}"),)
+        started = time.monotonic()
+        resp = stub.GetCase(pb.GetCaseRequest(id="case-1"), metadata=md, timeout=10)
+        assert resp.case.readable_id == "CASE-1"
+        assert time.monotonic() - started < 10
+
+
+def test_package_has_no_stray_files() -> None:
+    root = Path(__file__).resolve().parents[2] / "src" / "casekeeper"
+    assert (root / "py.typed").exists()
