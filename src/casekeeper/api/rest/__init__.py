@@ -1,0 +1,1 @@
+"""The REST adapter: Coralogix Cases and Case Events over HTTP/JSON, per the public specs."""

@@ -1,0 +1,135 @@
+"""Request JSON → protobuf request messages, leniently, as protojson gateways do.
+
+Accepted beyond canonical protojson: snake_case names, enum numbers, ``null`` meaning unset,
+``{"value": x}`` wrappers around scalars (the seeds' form), ``{"seconds", "nanos"}`` timestamps,
+and ``[{"key", "value"}]`` arrays for maps. Unknown fields are ignored. The same protobuf
+messages then feed the same conversion code as gRPC, so both dialects share every rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from casekeeper.domain.errors import invalid
+from casekeeper.domain.timeutil import to_rfc3339
+
+M = TypeVar("M", bound=Message)
+_TIMESTAMP = "google.protobuf.Timestamp"
+_DURATION = "google.protobuf.Duration"
+
+
+def load_json(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise invalid(f"request body is not valid JSON: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise invalid("request body must be a JSON object")
+    return data
+
+
+def _field(desc: Any, key: str) -> FieldDescriptor | None:
+    found: FieldDescriptor | None = desc.fields_by_name.get(key)
+    if found is None:
+        found = next((f for f in desc.fields if f.json_name == key), None)
+    return found
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    mt = field.message_type
+    return bool(mt is not None and mt.GetOptions().map_entry)
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"value"}:
+        return value["value"]
+    return value
+
+
+def _timestamp(value: Any) -> Any:
+    if isinstance(value, dict) and "seconds" in value:
+        try:
+            seconds = int(value.get("seconds") or 0)
+            nanos = int(value.get("nanos") or 0)
+        except (TypeError, ValueError):
+            return value
+        return to_rfc3339(seconds * 1_000_000 + nanos // 1000)
+    return value
+
+
+def normalize(data: Any, desc: Any, path: str = "") -> Any:
+    """Rewrite the lenient forms of ``data`` (a JSON object for ``desc``) into protojson."""
+    if not isinstance(data, dict):
+        return data
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        field = _field(desc, key)
+        if field is None:
+            continue  # unknown fields are ignored
+        out[key] = _value(value, field, f"{path}.{field.json_name}" if path else field.json_name)
+    return out
+
+
+def _value(value: Any, field: FieldDescriptor, path: str) -> Any:
+    if _is_map(field):
+        if isinstance(value, list):  # [{"key": k, "value": v}] → {k: v}
+            value = {
+                str(item.get("key")): item.get("value") for item in value if isinstance(item, dict)
+            }
+        entry: Any = field.message_type
+        value_field = entry.fields_by_name["value"]
+        if isinstance(value, dict):
+            return {k: _one(v, value_field, path) for k, v in value.items() if v is not None}
+        return value
+    if field.is_repeated and isinstance(value, list):
+        return [_one(v, field, path) for v in value if v is not None]
+    return _one(value, field, path)
+
+
+def _one(value: Any, field: FieldDescriptor, path: str) -> Any:
+    mt: Any = field.message_type
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        name = mt.full_name
+        if name == _TIMESTAMP:
+            return _timestamp(_scalar(value))
+        if name == _DURATION or name.startswith("google.protobuf."):
+            return _scalar(value)
+        return normalize(value, mt, path)
+    value = _scalar(value)
+    enum = field.enum_type
+    if enum is not None and isinstance(value, str) and value not in enum.values_by_name:
+        known = ", ".join(v.name for v in enum.values if v.number)
+        raise invalid(f"{path}: unknown value {value!r}; use one of {known}")
+    return value
+
+
+def parse_into(data: dict[str, Any], message: M) -> M:
+    """Fill ``message`` from ``data``; a type or enum mistake is INVALID_ARGUMENT naming it."""
+    try:
+        json_format.ParseDict(
+            normalize(data, message.DESCRIPTOR), message, ignore_unknown_fields=True
+        )
+    except json_format.ParseError as err:
+        raise invalid(_friendly(str(err))) from None
+    return message
+
+
+def _friendly(text: str) -> str:
+    # protobuf says "Failed to parse filters field: Failed to parse statuses field: Invalid enum
+    # value X for enum type …": keep the path and the cause.
+    parts = [p.strip() for p in text.split("Failed to parse") if p.strip()]
+    path = [p.split(" field:")[0].strip() for p in parts if " field:" in p]
+    cause = parts[-1].split(" field:", 1)[-1].strip() if parts else text
+    cause = cause.split(" at ")[0].rstrip(".")
+    return f"{'.'.join(path) or 'body'}: {cause}"

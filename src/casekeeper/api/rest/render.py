@@ -1,0 +1,103 @@
+"""Domain → the specs' JSON (camelCase, enums as names, RFC 3339 times, ``duration`` as a
+millisecond digit string; required collections always present, unset fields omitted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from casekeeper.domain.events import CaseEvent
+from casekeeper.domain.model import Case, Json
+from casekeeper.domain.query import FilterValues
+from casekeeper.domain.timeutil import to_rfc3339
+
+
+def case_json(case: Case, now: int) -> Json:
+    out: Json = {
+        "id": case.id,
+        "title": case.title,
+        "status": case.status.wire,
+        "priority": case.effective_priority.wire,
+        "category": case.category.wire,
+    }
+    if case.assignee is not None:
+        out["assignee"] = {"userId": case.assignee}
+    out["createTime"] = to_rfc3339(case.create_time)
+    out["updateTime"] = to_rfc3339(case.update_time)
+    if case.acknowledge_time is not None:
+        out["acknowledgeTime"] = to_rfc3339(case.acknowledge_time)
+    res = case.resolution
+    if res is not None:
+        rd: Json = {}
+        if res.resolved_by is not None:
+            rd["resolvedBy"] = {res.resolved_by.value: {}}
+        if res.resolve_time is not None:
+            rd["resolveTime"] = to_rfc3339(res.resolve_time)
+        if res.reason is not None:
+            rd["reason"] = res.reason
+        out["resolutionDetails"] = rd
+    out["labels"] = [{"key": kv.key, "value": kv.value} for kv in case.labels]
+    out["groupings"] = [{"key": kv.key, "value": kv.value} for kv in case.groupings]
+    out["priorityDetails"] = case.priority.to_json()
+    indicators = dict(case.indicators)
+    indicators.setdefault("alertIndicators", [])
+    out["caseIndicators"] = indicators
+    if case.number is not None:
+        out["readableId"] = f"CASE-{case.number}"
+    out["impactedEntities"] = list(case.impacted_entities)
+    if case.ai_summary is not None:
+        out["aiSummary"] = case.ai_summary
+    out["duration"] = str(case.duration_ms(now))
+    if case.kpi_breaches:
+        out["kpiBreaches"] = {"breachedKpis": list(case.kpi_breaches)}
+    if case.olly_analysis is not None:
+        out["ollyAnalysis"] = case.olly_analysis
+    return out
+
+
+def event_json(event: CaseEvent) -> Json:
+    out: Json = {
+        "eventId": event.event_id,
+        "eventData": event.data.to_json(),
+        "actor": event.actor.to_json(),
+        "createTime": to_rfc3339(event.create_time),
+        "eventTime": to_rfc3339(event.event_time),
+    }
+    if event.update_time is not None:
+        out["updateTime"] = to_rfc3339(event.update_time)
+    return out
+
+
+def filter_values_json(fv: FilterValues) -> Json:
+    def tag_aggs(data: dict[str, dict[str, int]]) -> list[Json]:
+        return [
+            {"key": key, "valueCounts": [{"value": v, "count": n} for v, n in values.items()]}
+            for key, values in data.items()
+        ]
+
+    return {
+        "priorityAggregations": [
+            {"priority": p.wire, "count": n} for p, n in sorted(fv.priorities.items())
+        ],
+        "categoryAggregations": [
+            {"category": c.wire, "count": n} for c, n in sorted(fv.categories.items())
+        ],
+        "groupingAggregations": tag_aggs(fv.groupings),
+        "labelAggregations": tag_aggs(fv.labels),
+        "statusAggregations": [
+            {"status": s.wire, "count": n} for s, n in sorted(fv.statuses.items())
+        ],
+        "assigneeAggregations": {
+            "unassignedCount": fv.unassigned,
+            "assignedCounts": [{"assignee": a, "count": n} for a, n in fv.assignees.items()],
+        },
+        "flatLabelsAggregation": [
+            {"filter": {"key": k, "value": v}, "count": n}
+            for k, values in fv.labels.items()
+            for v, n in values.items()
+        ],
+        "alertIdAggregations": [{"alertId": a, "count": n} for a, n in fv.alert_ids.items()],
+    }
+
+
+def error_json(status: int, message: str) -> dict[str, Any]:
+    return {"code": status, "message": message[:4096]}
