@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -31,12 +29,12 @@ def serve(
         str, typer.Option("--grpc", help="gRPC listen address.")
     ] = DEFAULT_GRPC,
     http_address: Annotated[
-        str, typer.Option("--http", help="HTTP listen address (REST arrives in a later release).")
+        str, typer.Option("--http", help="HTTP listen address.")
     ] = DEFAULT_HTTP,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Run the server until SIGINT/SIGTERM. SQLite databases are migrated on start."""
-    from casekeeper.api.grpc.server import GrpcServer
+    """Serve gRPC and HTTP until SIGINT/SIGTERM. SQLite databases are migrated on start."""
+    from casekeeper.runner import serve as run_servers
 
     settings = settings_for(database_url)
     logging.basicConfig(
@@ -48,18 +46,12 @@ def serve(
             raise fail("the database schema is not current; run `casekeeper db upgrade` first")
         migrate.upgrade(url)
     with container_for(database_url) as c:
-        server = GrpcServer(c, grpc_address)
-        server.start()
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
         console.print(
-            f"casekeeper gRPC on [bold]{server.address}[/bold] (reflection on, plaintext)"
+            f"casekeeper: gRPC on [bold]{grpc_address}[/bold] (reflection on, plaintext), "
+            f"HTTP on [bold]http://{http_address}[/bold] (docs at /docs)"
         )
-        console.print(f"[dim]HTTP address {http_address} is reserved for the REST API[/dim]")
-        stop.wait()
-        console.print("shutting down…")
-        server.stop()
+        run_servers(c, grpc_address=grpc_address, http_address=http_address)
+        console.print("stopped")
 
 
 @app.command("demo")

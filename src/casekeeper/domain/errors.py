@@ -24,6 +24,11 @@ class ErrorCode(StrEnum):
     NOT_EDITABLE = "event.not_editable"
     CONFLICT = "case.concurrent_update"
     ALREADY_EXISTS = "resource.already_exists"
+    UNSUPPORTED_MEDIA_TYPE = "request.unsupported_media_type"
+    PAYLOAD_TOO_LARGE = "request.payload_too_large"
+    ROUTE_NOT_FOUND = "request.route_not_found"
+    METHOD_NOT_ALLOWED = "request.method_not_allowed"
+    UNAVAILABLE = "service.unavailable"
     INTERNAL = "internal"
 
 
@@ -46,6 +51,11 @@ CATALOG: Final[dict[ErrorCode, ErrorSpec]] = {
     ErrorCode.NOT_EDITABLE: ErrorSpec(400, "FAILED_PRECONDITION"),
     ErrorCode.CONFLICT: ErrorSpec(409, "ABORTED"),
     ErrorCode.ALREADY_EXISTS: ErrorSpec(409, "ALREADY_EXISTS"),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(415, "INVALID_ARGUMENT"),
+    ErrorCode.PAYLOAD_TOO_LARGE: ErrorSpec(413, "RESOURCE_EXHAUSTED"),
+    ErrorCode.ROUTE_NOT_FOUND: ErrorSpec(404, "UNIMPLEMENTED"),
+    ErrorCode.METHOD_NOT_ALLOWED: ErrorSpec(405, "UNIMPLEMENTED"),
+    ErrorCode.UNAVAILABLE: ErrorSpec(503, "UNAVAILABLE"),
     ErrorCode.INTERNAL: ErrorSpec(500, "INTERNAL"),
 }
 

@@ -115,9 +115,9 @@ def parse_case_ref(raw: str) -> CaseRef | None:
     """
     text = raw.strip()
     lowered = text.lower()
-    if _UUID_RE.match(lowered):
+    if _UUID_RE.fullmatch(lowered):
         return CaseRef(raw=raw, uuid=lowered)
-    m = _READABLE_RE.match(text)
+    m = _READABLE_RE.fullmatch(text)
     if m and m.group(1).upper() == READABLE_PREFIX:
         return CaseRef(raw=raw, number=int(m.group(2)))
     return None

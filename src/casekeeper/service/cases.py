@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from casekeeper.domain import lifecycle
+from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found
 from casekeeper.domain.lifecycle import Change, Operation
 from casekeeper.domain.model import Case, CaseRef
@@ -63,6 +64,16 @@ class CaseService:
     def filter_values(self, p: Principal, filters: CaseFilters) -> FilterValues:
         with self.db.reader() as uow:
             return filter_values(uow.conn, p.space_id, filters)
+
+    def count_by_status(self) -> list[tuple[str, CaseStatus, int]]:
+        """Cases per (space, status) across the server, for operators (no principal)."""
+        with self.db.reader() as uow:
+            return uow.cases.count_by_status()
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer (readiness)."""
+        with self.db.reader() as uow:
+            uow.spaces.get_id("")
 
     def grouping_keys(self, p: Principal) -> list[str]:
         with self.db.reader() as uow:

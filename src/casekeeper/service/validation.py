@@ -25,16 +25,16 @@ def case_ref(raw: str, *, field: str = "id") -> CaseRef:
     Text that cannot be an id at all is INVALID_ARGUMENT; an id of the right shape that names
     no case (``case-999``, ``FOO-1``) is NOT_FOUND.
     """
-    text = raw.strip()
+    text = raw
     if not text:
         raise invalid(f"{field}: required; give a case UUID or a readable id like CASE-123")
     if len(text) > MAX_ID:
         raise invalid(f"{field}: at most {MAX_ID} characters (got {len(text)})")
-    if not _ID_CHARS.match(text):
+    if not _ID_CHARS.fullmatch(text):
         raise invalid(f"{field}: {raw!r} is not a case UUID or a readable id like CASE-123")
     ref = parse_case_ref(text)
     if ref is None:
-        if re.match(r"^[A-Za-z]+-[0-9]+$", text) or _UUID_ANY.match(text):
+        if re.fullmatch(r"[A-Za-z]+-[0-9]+", text) or _UUID_ANY.fullmatch(text):
             raise case_not_found(text)
         raise invalid(f"{field}: {raw!r} is not a case UUID or a readable id like CASE-123")
     return CaseRef(raw=raw, uuid=ref.uuid, number=ref.number)
@@ -49,8 +49,8 @@ def bulk_ids(ids: Sequence[str]) -> list[str]:
 
 
 def uuid_text(raw: str, *, field: str) -> str:
-    text = raw.strip()
-    if not _UUID_ANY.match(text):
+    text = raw
+    if not _UUID_ANY.fullmatch(text):
         raise invalid(f"{field}: {raw!r} is not a UUID")
     return text.lower()
 

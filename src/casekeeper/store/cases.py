@@ -221,6 +221,15 @@ class CaseRepository:
         row = self.conn.execute(stmt).first()
         return row_to_case(row) if row is not None else None
 
+    def count_by_status(self) -> list[tuple[str, CaseStatus, int]]:
+        """(space name, status, cases) over every space: for operators' metrics."""
+        stmt = (
+            sa.select(space.c.name, c.c.status, sa.func.count())
+            .join(space, space.c.id == c.c.space_id)
+            .group_by(space.c.name, c.c.status)
+        )
+        return [(r[0], CaseStatus(r[1]), int(r[2])) for r in self.conn.execute(stmt)]
+
     def grouping_keys(self, space_id: int, limit: int = 1000) -> list[str]:
         stmt = (
             sa.select(t.c.key)

@@ -1,0 +1,135 @@
+"""The one REST handler: authenticate, authorize by the shared permission table, decode the
+request into the operation's protobuf message, run the shared operation, render the spec's JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from casekeeper.api.grpc.convert import to_json
+from casekeeper.api.grpc.links import deep_links_to_pb
+from casekeeper.api.operations import CASES_OPERATIONS, EVENTS_OPERATIONS, Links, Page
+from casekeeper.api.rest.parse import load_json, parse_into
+from casekeeper.api.rest.render import case_json, error_json, event_json, filter_values_json
+from casekeeper.api.rest.routes import Body, Render, RouteSpec
+from casekeeper.bootstrap import Container
+from casekeeper.domain.errors import CATALOG, CasekeeperError, ErrorCode
+from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
+from casekeeper.service.auth import authorize
+from casekeeper.service.cases import BulkResult
+
+log = logging.getLogger("casekeeper.rest")
+
+BULK_FAILURES_HEADER = "x-casekeeper-bulk-failures"
+_OPERATIONS = {**CASES_OPERATIONS, **EVENTS_OPERATIONS}
+_JSON_TYPES = ("application/json", "application/problem+json", "text/json")
+
+
+def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def error_response(err: CasekeeperError) -> Response:
+    status = err.spec.http_status
+    headers = {"www-authenticate": "Bearer"} if status == 401 else None
+    return json_response(status, error_json(status, err.message), headers)
+
+
+def _unsupported(content_type: str) -> CasekeeperError:
+    return CasekeeperError(
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        f"unsupported content type {content_type!r}; send application/json",
+    )
+
+
+class Endpoint:
+    """A Starlette endpoint for one route."""
+
+    def __init__(self, route: RouteSpec, container: Container) -> None:
+        self.route = route
+        self.container = container
+        self.request_type, self.run = _OPERATIONS[route.rpc]
+
+    async def handle(self, request: Request) -> Response:
+        route = self.route
+        try:
+            principal = self.container.keys.authenticate(request.headers.get("authorization"))
+            authorize(principal, route.operation)
+            message = self.request_type()
+            data = await self._request_data(request)
+            parse_into(data, message)
+            if route.offload:
+                result = await run_in_threadpool(self.run, self.container, principal, message)
+            else:
+                result = self.run(self.container, principal, message)
+            return self._render(result)
+        except CasekeeperError as err:
+            return error_response(err)
+
+    async def _request_data(self, request: Request) -> dict[str, Any]:
+        route = self.route
+        data: dict[str, Any] = {}
+        if route.body in (Body.JSON, Body.PATCH, Body.OPTIONAL_JSON):
+            body = await request.body()
+            if body.strip():
+                ctype = request.headers.get("content-type", "application/json")
+                if not ctype.split(";")[0].strip().lower().endswith((*_JSON_TYPES, "+json")):
+                    raise _unsupported(ctype)
+            payload = load_json(body)
+            data = {"patch": payload} if route.body is Body.PATCH else payload
+        elif route.body is Body.QUERY_IDS:
+            ids = [part for raw in request.query_params.getlist("ids") for part in raw.split(",")]
+            data = {"ids": [i for i in (x.strip() for x in ids) if i]}
+        data.update(request.path_params)
+        return data
+
+    def _render(self, result: Any) -> Response:
+        c = self.container
+        render = self.route.render
+        now = c.cases.clock()
+        if render is Render.CASE:
+            return json_response(200, {"case": case_json(result, now)})
+        if render is Render.CASES:
+            bulk: BulkResult = result
+            headers = {}
+            if bulk.failures:
+                failures = [
+                    {"id": f.id, "code": CATALOG[f.code].grpc_status, "message": f.message}
+                    for f in bulk.failures
+                ]
+                headers[BULK_FAILURES_HEADER] = orjson.dumps(failures).decode()
+            return json_response(200, {"cases": [case_json(x, now) for x in bulk.cases]}, headers)
+        if render is Render.PAGE:
+            page: Page = result
+            pagination = {"nextPageToken": page.next_token} if page.next_token else {}
+            body = {
+                "cases": [case_json(x, now) for x in page.cases],
+                "pagination": pagination,
+                "pbacTruncated": False,
+            }
+            return json_response(200, body)
+        if render is Render.FILTER_VALUES:
+            return json_response(200, filter_values_json(result))
+        if render is Render.GROUPING_KEYS:
+            return json_response(200, {"groupingKeys": result})
+        if render is Render.DEEP_LINKS:
+            links: Links = result
+            out = pb.GetCaseDeepLinksResponse()
+            deep_links_to_pb(links.case, c.settings.ui_base_url, out.deep_links)
+            deep = to_json(out.deep_links)
+            deep.setdefault("alertIndicators", {})
+            deep.setdefault("impactedEntities", [])
+            return json_response(200, {"deepLinks": deep})
+        if render is Render.EVENTS:
+            return json_response(200, {"events": [event_json(e) for e in result]})
+        if render is Render.EVENT:
+            return json_response(200, {"event": event_json(result)})
+        if render is Render.SYNC:
+            return json_response(200, {"syncRegistered": bool(result)})
+        return json_response(200, {})

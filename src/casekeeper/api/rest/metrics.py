@@ -1,0 +1,52 @@
+"""Prometheus metrics: requests by route and status, latency, and cases by status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from casekeeper.domain.enums import CaseStatus
+
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class _CasesCollector(Collector):
+    def __init__(self, source: Callable[[], list[tuple[str, CaseStatus, int]]]) -> None:
+        self.source = source
+
+    def collect(self) -> Iterable[Metric]:
+        gauge = GaugeMetricFamily(
+            "casekeeper_cases", "Cases by space and status.", labels=["space", "status"]
+        )
+        for space, status, count in self.source():
+            gauge.add_metric([space, status.name], count)
+        yield gauge
+
+
+class Metrics:
+    def __init__(self, cases_by_status: Callable[[], list[tuple[str, CaseStatus, int]]]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "casekeeper_http_requests",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "casekeeper_http_request_duration_seconds",
+            "HTTP request latency by route and method.",
+            ["route", "method"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_CasesCollector(cases_by_status))
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,126 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware): path prefixes, request ids, body limits,
+metrics and access logs, and a last-resort 500 that still speaks the spec's Error schema."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from casekeeper.api.rest.metrics import Metrics
+from casekeeper.api.rest.render import error_json
+
+log = logging.getLogger("casekeeper.rest")
+access_log = logging.getLogger("casekeeper.access")
+
+PREFIX = "/mgmt/openapi"
+
+
+def strip_prefix(path: str) -> str:
+    """``/mgmt/openapi[/{version}]/cases/…`` → ``/cases/…``."""
+    if not path.startswith(PREFIX + "/"):
+        return path
+    rest = path[len(PREFIX) :]
+    head, _, tail = rest[1:].partition("/")
+    if head != "cases" and tail:
+        return "/" + tail
+    return rest
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class ServerMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path = strip_prefix(scope["path"])
+        if path != scope["path"]:
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        request_id = ""
+        length = 0
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                request_id = value.decode("latin-1")[:128]
+            elif key == b"content-length" and value.isdigit():
+                length = int(value)
+        request_id = request_id or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started_response = False
+        rid = request_id.encode()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                started_response = True
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-request-id", rid)],
+                }
+            await send(message)
+
+        if length > self.max_body:
+            await self._error(send_with_id, 413, f"request body over {self.max_body} bytes")
+        else:
+            seen = 0
+
+            async def limited_receive() -> Message:
+                nonlocal seen
+                message = await receive()
+                if message["type"] == "http.request":
+                    seen += len(message.get("body", b""))
+                    if seen > self.max_body:
+                        raise BodyTooLarge
+                return message
+
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except BodyTooLarge:
+                await self._error(send_with_id, 413, f"request body over {self.max_body} bytes")
+            except Exception:
+                log.exception("request %s %s %s failed", request_id, scope["method"], path)
+                await self._error(
+                    send_with_id, 500, f"internal error; quote request id {request_id}"
+                )
+        elapsed = time.perf_counter() - started
+        endpoint: Any = scope.get("endpoint")
+        route = getattr(getattr(endpoint, "route", None), "rpc", None) or _route_name(scope)
+        self.metrics.observe(route, scope["method"], status, elapsed)
+        if status >= 500 or access_log.isEnabledFor(logging.DEBUG):
+            access_log.log(
+                logging.ERROR if status >= 500 else logging.DEBUG,
+                "%s %s %s -> %d in %.1f ms",
+                request_id, scope["method"], path, status, elapsed * 1000,
+            )  # fmt: skip
+
+    @staticmethod
+    async def _error(send: Send, status: int, message: str) -> None:
+        body = orjson.dumps(error_json(status, message))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())],
+            }
+        )  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+def _route_name(scope: Scope) -> str:
+    route: Any = scope.get("route")
+    return str(getattr(route, "path", None) or "unmatched")

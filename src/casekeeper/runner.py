@@ -1,0 +1,49 @@
+"""Run the gRPC server and the HTTP server in one process until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from casekeeper.api.grpc.server import GrpcServer
+from casekeeper.api.rest.app import create_app
+from casekeeper.bootstrap import Container
+
+log = logging.getLogger("casekeeper")
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT, got {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def http_server(container: Container, address: str) -> uvicorn.Server:
+    host, port = split_address(address)
+    config = uvicorn.Config(
+        create_app(container),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+    return uvicorn.Server(config)
+
+
+def serve(container: Container, *, grpc_address: str, http_address: str) -> None:
+    """Serve both APIs; uvicorn owns the signals, and gRPC stops after HTTP has drained."""
+    grpc_server = GrpcServer(container, grpc_address)
+    http = http_server(container, http_address)
+    grpc_server.start()
+    log.info("HTTP listening on %s", http_address)
+    try:
+        http.run()
+    finally:
+        grpc_server.stop()
