@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 export CASEKEEPER_DATABASE_URL=${CASEKEEPER_DATABASE_URL:-sqlite:///./casekeeper.db}
 GRPC=${CASEKEEPER_GRPC_ADDRESS:-127.0.0.1:50051}
+HTTP=${CASEKEEPER_HTTP_ADDRESS:-127.0.0.1:8080}
 CK=.venv/bin/casekeeper
 $CK db upgrade >/dev/null
 $CK demo
@@ -25,7 +26,11 @@ Try it (grpcurl is in .venv/bin), e.g. the Coralogix docs' GetCase:
 
   .venv/bin/grpcurl -plaintext -H "Authorization: Bearer $KEY" -d '{"filters":{"statuses":["CASE_STATUS_ACTIVE"]},"orderBy":{"field":"CASE_ORDER_BY_FIELD_PRIORITY","direction":"CASE_ORDER_BY_DIRECTION_DESCENDING"}}' $GRPC com.coralogixapis.cases.v1.CasesService/ListCases
 
+REST, as in Coralogix's OpenAPI specs (docs: http://$HTTP/docs):
+
+  curl -s -H "Authorization: Bearer $KEY" http://$HTTP/mgmt/openapi/latest/cases/cases/v1/case-1
+
 Or at the terminal: .venv/bin/casekeeper cases list
 
 TXT
-exec $CK serve --grpc "$GRPC"
+exec $CK serve --grpc "$GRPC" --http "$HTTP"
