@@ -147,20 +147,11 @@ CASE_ID_RPCS: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     ),
 }
 
-_DEEP_LINKS_FIELD_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: GetCaseDeepLinks reports a malformed case_id as 'id: ...' (CasesServicer."
-    "GetCaseDeepLinks calls CaseService.get, whose case_ref uses the default field name 'id'); "
-    "the request field is case_id, as ListEvents/CreateComment say",
-)
-
 
 def _case_id_params() -> Iterator[Any]:
     for name in sorted(CASE_ID_RPCS):
         for i, bad in enumerate(BAD_IDS):
-            marks = [_DEEP_LINKS_FIELD_BUG] if name == "GetCaseDeepLinks" else []
-            yield pytest.param(name, bad, id=f"{name}-{['empty', 'long', 'chars'][i]}", marks=marks)
+            yield pytest.param(name, bad, id=f"{name}-{['empty', 'long', 'chars'][i]}")
 
 
 @pytest.mark.parametrize(("name", "bad"), list(_case_id_params()))
@@ -504,13 +495,6 @@ def test_bad_pagination_numbers(api: Client) -> None:
     assert len(api.cases.ListCases(req).cases) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: a tampered page token whose sort values are out of the database's integer "
-    "range passes store/case_list.py decode_token (it only checks isinstance(int)) and fails "
-    "in the query with INTERNAL (SQLite OverflowError; PostgreSQL NumericValueOutOfRange)",
-)
 @pytest.mark.parametrize(
     ("order_field", "values"),
     [(6, [10**30, "x"]), (6, [-(10**30), "x"]), (1, [10**30, 1, "x"])],
@@ -539,23 +523,11 @@ def test_date_range_at_timestamp_limits_is_fine(api: Client, make_case: MakeCase
     assert [c.id for c in api.cases.ListCases(req).cases] == [case.id]
 
 
-_TIMESTAMP_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: a google.protobuf.Timestamp outside 0001-01-01..9999-12-31 in a request is not "
-    "validated and ends in INTERNAL: as a filters.dateRange bound or an ExternalThreadMessage."
-    "eventTime the micros overflow the database integer; nested in caseIndicators or a comment "
-    "attachment, json_format.MessageToDict raises ValueError",
-)
-
-
-@_TIMESTAMP_BUG
 def test_date_range_out_of_range_is_invalid(api: Client) -> None:
     req = pb.ListCasesRequest(filters=_date_range(Timestamp(seconds=0), OUT_OF_RANGE))
     invalid(api.cases.ListCases, req, "filters.dateRange")
 
 
-@_TIMESTAMP_BUG
 def test_sync_event_time_out_of_range_is_invalid(api: Client, victim: Victim) -> None:
     message = events_pb.ExternalThreadMessage(external_id="m-1", text="x", event_time=OUT_OF_RANGE)
     invalid(
@@ -565,7 +537,6 @@ def test_sync_event_time_out_of_range_is_invalid(api: Client, victim: Victim) ->
     )
 
 
-@_TIMESTAMP_BUG
 def test_comment_attachment_time_out_of_range_is_invalid(api: Client, victim: Victim) -> None:
     log = ev_pb.LogAttachment(log_id=USER, log_timestamp=OUT_OF_RANGE, log_content="c")
     invalid(
@@ -577,7 +548,6 @@ def test_comment_attachment_time_out_of_range_is_invalid(api: Client, victim: Vi
     )
 
 
-@_TIMESTAMP_BUG
 def test_create_case_indicator_time_out_of_range_is_invalid(api: Client) -> None:
     indicators = c_pb.CaseIndicators(
         prometheus_alert_indicators=[c_pb.PrometheusAlertIndicator(received_at=OUT_OF_RANGE)]

@@ -11,9 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import json_format
-
-from casekeeper.api.grpc.convert import actor_from_pb, micros_of
+from casekeeper.api.grpc.convert import actor_from_pb, micros_of, to_json
 from casekeeper.api.grpc.query import filters_from_pb, query_from_pb
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import invalid
@@ -42,10 +40,6 @@ class Links:
 
 def _opt(msg: Any, field: str) -> Any:
     return getattr(msg, field) if msg.HasField(field) else None
-
-
-def to_json(message: Any) -> Json:
-    return json_format.MessageToDict(message)
 
 
 # -- CasesService --------------------------------------------------------------------------------
@@ -145,14 +139,16 @@ def get_grouping_keys(c: Container, p: Principal, _: pb.GetGroupingKeysRequest) 
 
 
 def get_case_deep_links(c: Container, p: Principal, r: pb.GetCaseDeepLinksRequest) -> Links:
-    return Links(c.cases.get(p, r.case_id))
+    return Links(c.cases.get(p, r.case_id, field="case_id"))
 
 
 def get_case_by_indicator(c: Container, p: Principal, r: pb.GetCaseByIndicatorRequest) -> Case:
     alert = r.prometheus_alert
     if not r.HasField("prometheus_alert") or not alert.HasField("started_at"):
         raise invalid("prometheusAlert: 'fingerprint' and 'startedAt' are required")
-    return c.cases.get_by_prometheus_alert(p, alert.fingerprint, micros_of(alert.started_at))
+    return c.cases.get_by_prometheus_alert(
+        p, alert.fingerprint, micros_of(alert.started_at, "prometheusAlert.startedAt")
+    )
 
 
 # -- CaseEventsService ---------------------------------------------------------------------------
@@ -163,7 +159,7 @@ def _attachments(items: Any) -> list[Json]:
     for i, a in enumerate(items):
         if a.WhichOneof("attachment") is None:
             raise invalid(f"attachments[{i}]: give one of 'log', 'customWidget' or 'file'")
-        out.append(to_json(a))
+        out.append(to_json(a, f"attachments[{i}]"))
     return out
 
 
@@ -197,8 +193,10 @@ def _external(m: epb.ExternalThreadMessage) -> ExternalMessage:
     return ExternalMessage(
         external_id=m.external_id,
         text=m.text,
-        event_time=micros_of(m.event_time) if m.HasField("event_time") else None,
-        source={_camel(source): to_json(getattr(m, source))} if source else None,
+        event_time=micros_of(m.event_time, "messages.eventTime")
+        if m.HasField("event_time")
+        else None,
+        source={_camel(source): to_json(getattr(m, source), "messages")} if source else None,
         actor=actor_from_pb(m.actor) if m.HasField("actor") else None,
     )
 

@@ -49,8 +49,8 @@ class CaseService:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def get(self, p: Principal, raw_id: str) -> Case:
-        ref = v.case_ref(raw_id)
+    def get(self, p: Principal, raw_id: str, *, field: str = "id") -> Case:
+        ref = v.case_ref(raw_id, field=field)
         with self.db.reader() as uow:
             found = uow.cases.get(p.space_id, ref)
         if found is None:

@@ -26,10 +26,13 @@ _KPI_BITS = {
 
 
 def _has_tag(kind: str, key: str | None, values: list[str]) -> ColumnElement[bool]:
-    cond = [t.c.case_id == c.c.id, t.c.kind == kind]
+    # An alias of its own, so the subquery stays correlated to ``case`` alone even when the
+    # outer query also reads case_tag (facet counts).
+    tag = t.alias()
+    cond = [tag.c.case_id == c.c.id, tag.c.kind == kind]
     if key is not None:
-        cond.append(t.c.key == key)
-    cond.append(t.c.value == values[0] if len(values) == 1 else t.c.value.in_(values))
+        cond.append(tag.c.key == key)
+    cond.append(tag.c.value == values[0] if len(values) == 1 else tag.c.value.in_(values))
     return sa.exists().where(*cond)
 
 

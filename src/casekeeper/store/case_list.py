@@ -113,7 +113,12 @@ def decode_token(token: str, field: OrderField, descending: bool) -> tuple[int, 
     )
     if len(values) != expected or not isinstance(values[-1], str):
         raise bad
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values[:-1]):
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and -(2**62) <= v <= 2**62
+        for v in values[:-1]
+    ):
+        raise bad
+    if not (isinstance(now, int) and 0 <= now <= 2**62) or len(values[-1]) > 64:
         raise bad
     return now, values
 

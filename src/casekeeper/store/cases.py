@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 
 from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind
@@ -18,8 +19,13 @@ CASE_COLUMNS = tuple(c.columns)
 
 
 def row_to_case(row: Any) -> Case:
-    m = row._mapping
+    return mapping_to_case(row._mapping)
+
+
+def mapping_to_case(m: Any) -> Case:
     doc = m["doc"] or {}
+    if isinstance(doc, str | bytes):
+        doc = orjson.loads(doc)
     resolution = None
     if m["resolve_time"] is not None or m["resolution_reason"] is not None:
         resolved_by = m["resolved_by"]
@@ -108,6 +114,37 @@ _SELECT_BY_ID = sa.select(c).where(c.c.space_id == sa.bindparam("s"), c.c.id == 
 _SELECT_BY_NUMBER = sa.select(c).where(
     c.c.space_id == sa.bindparam("s"), c.c.number == sa.bindparam("n")
 )
+_NAMES = tuple(col.name for col in c.columns)
+
+
+class _DriverStatement:
+    """A statement compiled once per dialect and run on the DBAPI cursor: the point lookups
+    behind GetCase run on every request, and SQLAlchemy's per-execution work would triple
+    their cost. Rows come back as tuples in ``_NAMES`` order."""
+
+    def __init__(self, stmt: sa.Select[Any]) -> None:
+        self.stmt = stmt
+        self.compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+
+    def first(self, conn: sa.Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        name = conn.dialect.name
+        entry = self.compiled.get(name)
+        if entry is None:
+            compiled = self.stmt.compile(dialect=conn.dialect)
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            entry = self.compiled[name] = (str(compiled), order)
+        sql, order = entry
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, tuple(params[k] for k in order) if order is not None else params)
+            row: tuple[Any, ...] | None = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row
+
+
+_GET_BY_ID = _DriverStatement(_SELECT_BY_ID)
+_GET_BY_NUMBER = _DriverStatement(_SELECT_BY_NUMBER)
 
 
 class CaseRepository:
@@ -115,6 +152,15 @@ class CaseRepository:
         self.conn = conn
 
     def get(self, space_id: int, ref: CaseRef, *, for_update: bool = False) -> Case | None:
+        if not for_update and not self.conn.in_transaction():
+            fast = _GET_BY_ID if ref.uuid is not None else _GET_BY_NUMBER
+            key = (
+                {"s": space_id, "i": ref.uuid}
+                if ref.uuid is not None
+                else {"s": space_id, "n": ref.number}
+            )
+            found = fast.first(self.conn, key)
+            return mapping_to_case(dict(zip(_NAMES, found, strict=True))) if found else None
         stmt = _SELECT_BY_ID if ref.uuid is not None else _SELECT_BY_NUMBER
         if for_update:
             stmt = stmt.with_for_update()

@@ -1,11 +1,15 @@
 """The unit of work: one connection, one transaction, and the repositories bound to it.
 
 Only ``commit()`` persists; leaving the block without it rolls back. Readers run without a
-transaction (SQLite) or in autocommit (PostgreSQL), so a read costs no BEGIN/ROLLBACK trips.
+transaction (SQLite) or in autocommit (PostgreSQL), so a read costs no BEGIN/ROLLBACK trips. On
+SQLite each thread also keeps its reader connection open between requests: a point read then
+costs one statement, not a pool checkout and return.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from types import TracebackType
 
 import sqlalchemy as sa
@@ -19,19 +23,14 @@ from casekeeper.store.outbox import OutboxRepository
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, *, write: bool) -> None:
-        self._engine = engine
+    def __init__(self, db: Database, *, write: bool) -> None:
+        self._db = db
         self._write = write
         self._conn: sa.Connection | None = None
         self._committed = False
 
     def __enter__(self) -> UnitOfWork:
-        conn = self._engine.connect()
-        if self._write:
-            conn = conn.execution_options(**{WRITE_OPTION: True})
-            conn.begin()
-        elif not is_sqlite(self._engine.url):
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn = self._db.connection(write=self._write)
         self._conn = conn
         self.cases = CaseRepository(conn)
         self.events = EventRepository(conn)
@@ -58,12 +57,8 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         conn = self.conn
-        try:
-            if self._write and not self._committed:
-                conn.rollback()
-        finally:
-            conn.close()
-            self._conn = None
+        self._conn = None
+        self._db.release(conn, write=self._write, committed=self._committed, failed=exc is not None)
 
 
 class Database:
@@ -71,12 +66,50 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.sqlite = is_sqlite(engine.url)
+        self._local = threading.local()
+        self._readers: list[sa.Connection] = []
+        self._lock = threading.Lock()
 
     def writer(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=True)
+        return UnitOfWork(self, write=True)
 
     def reader(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=False)
+        return UnitOfWork(self, write=False)
+
+    def connection(self, *, write: bool) -> sa.Connection:
+        if write:
+            conn = self.engine.connect().execution_options(**{WRITE_OPTION: True})
+            conn.begin()
+            return conn
+        if not self.sqlite:
+            return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        cached: sa.Connection | None = getattr(self._local, "reader", None)
+        if cached is None or cached.closed or cached.invalidated:
+            cached = self.engine.connect()
+            self._local.reader = cached
+            with self._lock:
+                self._readers.append(cached)
+        return cached
+
+    def release(self, conn: sa.Connection, *, write: bool, committed: bool, failed: bool) -> None:
+        if write:
+            try:
+                if not committed:
+                    conn.rollback()
+            finally:
+                conn.close()
+        elif not self.sqlite or failed:
+            if self.sqlite:
+                self._local.reader = None
+            conn.close()
+        elif conn.in_transaction():
+            conn.rollback()  # SQLite readers emit no BEGIN: this only resets SQLAlchemy's state
 
     def dispose(self) -> None:
+        with self._lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            with contextlib.suppress(Exception):  # closing at shutdown; a dead one is fine
+                conn.close()
         self.engine.dispose()

@@ -27,7 +27,8 @@ class CaseAdminServicer(admin_grpc.CaseAdminServiceServicer):
     def CreateCase(
         self, req: admin_pb.CreateCaseRequest, call: Call
     ) -> admin_pb.CreateCaseResponse:
-        indicators = to_json(req.case_indicators) if req.HasField("case_indicators") else {}
+        has = req.HasField("case_indicators")
+        indicators = to_json(req.case_indicators, "caseIndicators") if has else {}
         spec = NewCase(
             title=req.title,
             category=req.category,
@@ -35,7 +36,7 @@ class CaseAdminServicer(admin_grpc.CaseAdminServiceServicer):
             assignee=req.assignee_user_id if req.HasField("assignee_user_id") else None,
             labels=key_values(req.labels),
             groupings=key_values(req.groupings),
-            impacted_entities=[to_json(e) for e in req.impacted_entities],
+            impacted_entities=[to_json(e, "impactedEntities") for e in req.impacted_entities],
             indicators=indicators,
             ai_summary=req.ai_summary if req.HasField("ai_summary") else None,
             pending=req.pending,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -38,7 +40,13 @@ def set_time(ts: Timestamp, micros: int) -> None:
     ts.nanos = us * 1000
 
 
-def micros_of(ts: Timestamp) -> int:
+# google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799
+
+
+def micros_of(ts: Timestamp, field: str = "timestamp") -> int:
+    if not MIN_SECONDS <= ts.seconds <= MAX_SECONDS or not 0 <= ts.nanos < 1_000_000_000:
+        raise invalid(f"{field}: out of range; use a time between years 1 and 9999")
     return ts.seconds * 1_000_000 + ts.nanos // 1000
 
 
@@ -49,8 +57,47 @@ def json_into(message: Message, data: Json, what: str) -> None:
         raise invalid(f"{what}: {err}") from None
 
 
+class _EncodedCases:
+    """Serialized ``Case`` messages by (id, version), so a case read again is not converted
+    again (the JSON-shaped indicator detail is the expensive part). ``duration`` depends on the
+    clock and is set after every decode."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> bytes | None:
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, int], data: bytes) -> None:
+        with self.lock:
+            self.items[key] = data
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_ENCODED = _EncodedCases()
+
+
 def case_to_pb(case: Case, now: int, out: c_pb.Case | None = None) -> c_pb.Case:
     pb = out if out is not None else c_pb.Case()
+    key = (case.id, case.version)
+    encoded = _ENCODED.get(key)
+    if encoded is not None:
+        pb.MergeFromString(encoded)
+    else:
+        _fill_case(case, pb)
+        _ENCODED.put(key, pb.SerializeToString())
+    pb.duration = case.duration_ms(now)
+    return pb
+
+
+def _fill_case(case: Case, pb: c_pb.Case) -> None:
     pb.id = case.id
     pb.title = case.title
     pb.status = int(case.status)  # type: ignore[assignment]
@@ -92,8 +139,6 @@ def case_to_pb(case: Case, now: int, out: c_pb.Case | None = None) -> c_pb.Case:
         pb.ai_summary = case.ai_summary
     if case.olly_analysis is not None:
         json_into(pb.olly_analysis, case.olly_analysis, "ollyAnalysis")
-    pb.duration = case.duration_ms(now)
-    return pb
 
 
 def cases_to_pb(cases: Iterable[Case], now: int, field: Any) -> None:
@@ -101,8 +146,12 @@ def cases_to_pb(cases: Iterable[Case], now: int, field: Any) -> None:
         case_to_pb(case, now, field.add())
 
 
-def to_json(message: Message) -> Json:
-    return json_format.MessageToDict(message)
+def to_json(message: Message, field: str = "body") -> Json:
+    """The spec's JSON of ``message``; a value protobuf cannot render is INVALID_ARGUMENT."""
+    try:
+        return json_format.MessageToDict(message)
+    except (ValueError, json_format.SerializeToJsonError) as err:
+        raise invalid(f"{field}: {err}") from None
 
 
 def event_to_pb(event: CaseEvent, out: ev_pb.CaseEvent | None = None) -> ev_pb.CaseEvent:

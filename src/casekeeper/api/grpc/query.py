@@ -71,7 +71,8 @@ def filters_from_pb(pb: f_pb.CaseFilters) -> CaseFilters:
         dr = pb.date_range
         if not dr.HasField("from") or not dr.HasField("to"):
             raise invalid("filters.dateRange: both 'from' and 'to' are required")
-        start, end = micros_of(getattr(dr, "from")), micros_of(dr.to)
+        start = micros_of(getattr(dr, "from"), "filters.dateRange.from")
+        end = micros_of(dr.to, "filters.dateRange.to")
         if start > end:
             raise invalid("filters.dateRange: 'from' is after 'to'")
         mode = _enum(DateRangeMode, dr.mode, "filters.dateRange.mode", allow_zero=True)

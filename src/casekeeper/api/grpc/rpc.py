@@ -4,7 +4,6 @@ errors through the catalog. Servicer methods stay one-liners over the service la
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -14,15 +13,13 @@ from typing import TypeVar
 from google.protobuf.message import Message
 
 import grpc
-from casekeeper.domain.errors import CATALOG, CasekeeperError
-from casekeeper.proto.casekeeper.v1 import bulk_pb2
+from casekeeper.api.bulk import FAILURES_KEY, TOTAL_KEY, failure_report
+from casekeeper.domain.errors import CasekeeperError
 from casekeeper.service.auth import KeyService, Principal, authorize
 from casekeeper.service.cases import BulkFailure
 
 log = logging.getLogger("casekeeper.grpc")
 
-BULK_FAILURES_KEY = "casekeeper-bulk-failures"
-BULK_FAILURES_BIN_KEY = "casekeeper-bulk-failures-bin"
 REQUEST_ID_KEY = "x-request-id"
 
 Resp = TypeVar("Resp", bound=Message)
@@ -35,27 +32,11 @@ class Call:
     request_id: str
 
     def report_failures(self, failures: Sequence[BulkFailure]) -> None:
-        """Tell a bulk caller which ids failed and why, in trailing metadata: a JSON list under
-        ``casekeeper-bulk-failures`` and a ``casekeeper.v1.BulkFailures`` message under
-        ``casekeeper-bulk-failures-bin``. The response body keeps the spec's shape."""
-        if not failures:
-            return
-        items = [
-            {"id": f.id, "code": CATALOG[f.code].grpc_status, "message": f.message}
-            for f in failures
-        ]
-        msg = bulk_pb2.BulkFailures(
-            failures=[
-                bulk_pb2.BulkFailure(id=x["id"], code=x["code"], message=x["message"])
-                for x in items
-            ]
-        )
-        self.context.set_trailing_metadata(
-            (
-                (BULK_FAILURES_KEY, json.dumps(items, ensure_ascii=True)),
-                (BULK_FAILURES_BIN_KEY, msg.SerializeToString()),
+        """Tell a bulk caller which ids failed and why, in trailing metadata (see api/bulk.py)."""
+        if failures:
+            self.context.set_trailing_metadata(
+                ((FAILURES_KEY, failure_report(failures)), (TOTAL_KEY, str(len(failures))))
             )
-        )
 
 
 S = TypeVar("S")

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from casekeeper.api.bulk import failure_report
 from casekeeper.api.grpc.convert import to_json
 from casekeeper.api.grpc.links import deep_links_to_pb
 from casekeeper.api.operations import CASES_OPERATIONS, EVENTS_OPERATIONS, Links, Page
@@ -19,7 +20,7 @@ from casekeeper.api.rest.parse import load_json, parse_into
 from casekeeper.api.rest.render import case_json, error_json, event_json, filter_values_json
 from casekeeper.api.rest.routes import Body, Render, RouteSpec
 from casekeeper.bootstrap import Container
-from casekeeper.domain.errors import CATALOG, CasekeeperError, ErrorCode
+from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.service.auth import authorize
 from casekeeper.service.cases import BulkResult
@@ -27,6 +28,7 @@ from casekeeper.service.cases import BulkResult
 log = logging.getLogger("casekeeper.rest")
 
 BULK_FAILURES_HEADER = "x-casekeeper-bulk-failures"
+BULK_FAILURES_TOTAL_HEADER = "x-casekeeper-bulk-failures-total"
 _OPERATIONS = {**CASES_OPERATIONS, **EVENTS_OPERATIONS}
 _JSON_TYPES = ("application/json", "application/problem+json", "text/json")
 
@@ -61,9 +63,10 @@ class Endpoint:
         try:
             principal = self.container.keys.authenticate(request.headers.get("authorization"))
             authorize(principal, route.operation)
-            message = self.request_type()
-            data = await self._request_data(request)
-            parse_into(data, message)
+            if route.body is Body.NONE:  # path parameters only: no JSON to interpret
+                message = self.request_type(**request.path_params)
+            else:
+                message = parse_into(await self._request_data(request), self.request_type())
             if route.offload:
                 result = await run_in_threadpool(self.run, self.container, principal, message)
             else:
@@ -99,11 +102,8 @@ class Endpoint:
             bulk: BulkResult = result
             headers = {}
             if bulk.failures:
-                failures = [
-                    {"id": f.id, "code": CATALOG[f.code].grpc_status, "message": f.message}
-                    for f in bulk.failures
-                ]
-                headers[BULK_FAILURES_HEADER] = orjson.dumps(failures).decode()
+                headers[BULK_FAILURES_HEADER] = failure_report(bulk.failures)
+                headers[BULK_FAILURES_TOTAL_HEADER] = str(len(bulk.failures))
             return json_response(200, {"cases": [case_json(x, now) for x in bulk.cases]}, headers)
         if render is Render.PAGE:
             page: Page = result
