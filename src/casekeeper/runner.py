@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 import uvicorn
 
@@ -41,9 +42,15 @@ def serve(container: Container, *, grpc_address: str, http_address: str) -> None
     """Serve both APIs; uvicorn owns the signals, and gRPC stops after HTTP has drained."""
     grpc_server = GrpcServer(container, grpc_address)
     http = http_server(container, http_address)
+    # uvicorn re-raises the signal it caught once it has drained; with these handlers in place
+    # that re-raise lands here instead of killing the process before gRPC has stopped.
+    received: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: received.append(signum))
     grpc_server.start()
     log.info("HTTP listening on %s", http_address)
     try:
         http.run()
     finally:
         grpc_server.stop()
+    log.info("stopped (signal %s)", received[0] if received else "none")

@@ -28,8 +28,8 @@ def parse_rfc3339(text: str, *, field: str = "timestamp") -> int:
         raw = raw[:-1] + "+00:00"
     if "." in raw:
         head, _, rest = raw.partition(".")
-        digits = "".join(ch for ch in rest[:12] if ch.isdigit())
-        tz = rest[len(digits) :]
+        count = len(rest) - len(rest.lstrip("0123456789"))
+        digits, tz = rest[:count], rest[count:]
         raw = f"{head}.{(digits + '000000')[:6]}{tz}"
     try:
         parsed = datetime.fromisoformat(raw)
