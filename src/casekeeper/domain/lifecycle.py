@@ -188,15 +188,16 @@ def update(case: Case, *, title: str | None, resolution_reason: str | None, now:
         events.append(ev.title_changed(case.title, title))
         updates["title"] = title
     if resolution_reason is not None:
-        if case.status not in (S.RESOLVED, S.CLOSED) or case.resolution is None:
+        if case.status not in (S.RESOLVED, S.CLOSED):
             raise _refuse(
                 Operation.UPDATE_RESOLUTION_REASON,
                 case,
-                "only a resolved or closed case has a resolution reason",
+                "a resolution reason is set once the case is resolved or closed",
             )
-        if resolution_reason != case.resolution.reason:
-            events.append(ev.resolution_reason_changed(case.resolution.reason, resolution_reason))
-            updates["resolution"] = dataclasses.replace(case.resolution, reason=resolution_reason)
+        resolution = case.resolution or ResolutionDetails()
+        if resolution_reason != resolution.reason:
+            events.append(ev.resolution_reason_changed(resolution.reason, resolution_reason))
+            updates["resolution"] = dataclasses.replace(resolution, reason=resolution_reason)
     if not events:
         return Change.none(case)
     updates["update_time"] = now

@@ -28,20 +28,16 @@ def filter_values(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterV
         priorities[CasePriority(row.priority)] += row.n
         categories[CaseCategory(row.category)] += row.n
 
-    assignees: dict[str, int] = {}
-    unassigned = 0
     stmt = (
         sa.select(c.c.assignee, cnt)
-        .where(*where)
+        .where(*where, c.c.assignee.is_not(None))
         .group_by(c.c.assignee)
         .order_by(cnt.desc(), c.c.assignee)
-        .limit(MAX_BUCKETS + 1)
+        .limit(MAX_BUCKETS)
     )
-    for row in conn.execute(stmt):
-        if row.assignee is None:
-            unassigned = row.n
-        elif len(assignees) < MAX_BUCKETS:
-            assignees[row.assignee] = row.n
+    assignees = {row.assignee: row.n for row in conn.execute(stmt)}
+    unassigned_stmt = sa.select(cnt).where(*where, c.c.assignee.is_(None))
+    unassigned = int(conn.execute(unassigned_stmt).scalar_one())
 
     def tag_counts(kind: str) -> dict[str, dict[str, int]]:
         stmt = (
@@ -51,11 +47,16 @@ def filter_values(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterV
             .group_by(t.c.key, t.c.value)
             .order_by(t.c.key, cnt.desc(), t.c.value)
         )
-        out: dict[str, dict[str, int]] = defaultdict(dict)
+        out: dict[str, dict[str, int]] = {}
         for row in conn.execute(stmt):
-            if len(out[row.key]) < MAX_BUCKETS and (row.key in out or len(out) < MAX_BUCKETS):
-                out[row.key][row.value] = row.n
-        return dict(out)
+            values = out.get(row.key)
+            if values is None:
+                if len(out) >= MAX_BUCKETS:
+                    continue
+                values = out[row.key] = {}
+            if len(values) < MAX_BUCKETS:
+                values[row.value] = row.n
+        return out
 
     alert_ids: dict[str, int] = {}
     if f.alert_filters_present:

@@ -75,8 +75,8 @@ def filter_clauses(
             by_key[kv.key].append(kv.value)
         out.extend(_group(tags.LABEL, FilterGroup(k, tuple(v))) for k, v in by_key.items())
     if f.text_search:
-        pattern = f"%{_like_escape(f.text_search.lower())}%"
-        out.append(sa.func.lower(c.c.title).like(pattern, escape="\\"))
+        pattern = f"%{_like_escape(f.text_search.casefold())}%"
+        out.append(c.c.title_fold.like(pattern, escape="\\"))
     if f.date_range is not None:
         dr = f.date_range
         if dr.mode is DateRangeMode.CREATED_AT:

@@ -88,6 +88,7 @@ def case_values(case: Case) -> dict[str, Any]:
         "space_id": case.space_id,
         "number": case.number,
         "title": case.title,
+        "title_fold": case.title.casefold(),
         "status": int(case.status),
         "priority": int(case.effective_priority),
         "priority_system": int(case.priority.system),
@@ -288,7 +289,7 @@ class CaseRepository:
 
 
 _MUTABLE = (
-    "title", "status", "priority", "priority_system", "priority_override", "category",
+    "title", "title_fold", "status", "priority", "priority_system", "priority_override", "category",
     "assignee", "update_time", "acknowledge_time", "resolve_time", "resolution_reason",
     "resolved_by", "end_time", "number", "version",
 )  # fmt: skip

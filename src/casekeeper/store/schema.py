@@ -55,6 +55,7 @@ case = sa.Table(
     sa.Column("space_id", sa.Integer, sa.ForeignKey("space.id"), nullable=False),
     sa.Column("number", sa.BigInteger),
     sa.Column("title", sa.String(512), nullable=False),
+    sa.Column("title_fold", sa.String(2048), nullable=False),  # casefolded, for text search
     sa.Column("status", sa.SmallInteger, nullable=False),
     sa.Column("priority", sa.SmallInteger, nullable=False),  # effective = override or system
     sa.Column("priority_system", sa.SmallInteger, nullable=False),
