@@ -50,7 +50,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = _private_pg_url(base, name)
     migrate.upgrade(url)
     yield url
-    admin = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
@@ -58,7 +60,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def container(database_url: str) -> Iterator[Container]:
-    c = bootstrap(Settings.from_env(database_url=database_url, ui_base_url="https://cases.example.test"))
+    c = bootstrap(
+        Settings.from_env(database_url=database_url, ui_base_url="https://cases.example.test")
+    )
     yield c
     c.close()
 
@@ -75,7 +79,9 @@ MakeKey = Callable[..., tuple[str, Principal]]
 def make_key(container: Container, space: str) -> MakeKey:
     """``make_key(*permissions, space=...)`` → (plaintext key, principal)."""
 
-    def make(*permissions: str, space_name: str | None = None, name: str = "test key") -> tuple[str, Principal]:
+    def make(
+        *permissions: str, space_name: str | None = None, name: str = "test key"
+    ) -> tuple[str, Principal]:
         perms = list(permissions) or ALL_PERMISSIONS
         new = container.keys.create(name=name, permissions=perms, space=space_name or space)
         return new.key, container.keys.authenticate(f"Bearer {new.key}")
@@ -91,8 +97,8 @@ def principal(make_key: MakeKey) -> Principal:
 MakeCase = Callable[..., Case]
 
 
-@pytest.fixture
-def make_case(container: Container, principal: Principal) -> MakeCase:
+def case_maker(container: Container, principal: Principal, prefix: str = "Case") -> MakeCase:
+    """A function creating cases through ``container`` (titles numbered from 1)."""
     counter = iter(range(1, 1_000_000))
 
     def make(
@@ -107,7 +113,7 @@ def make_case(container: Container, principal: Principal) -> MakeCase:
         **extra: object,
     ) -> Case:
         spec = NewCase(
-            title=title or f"Case {next(counter)}",
+            title=title or f"{prefix} {next(counter)}",
             category=category,
             priority=priority,
             groupings=[KeyValue(k, v) for k, v in (groupings or {}).items()],
@@ -118,3 +124,8 @@ def make_case(container: Container, principal: Principal) -> MakeCase:
         return container.admin.create_case(who or principal, spec)
 
     return make
+
+
+@pytest.fixture
+def make_case(container: Container, principal: Principal) -> MakeCase:
+    return case_maker(container, principal)

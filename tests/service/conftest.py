@@ -11,10 +11,10 @@ from collections.abc import Callable
 import pytest
 
 from casekeeper.bootstrap import Container, bootstrap
-from casekeeper.domain.model import Case, KeyValue
-from casekeeper.service.admin import NewCase
+from casekeeper.domain.model import Case
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext
+from tests.conftest import case_maker
 
 START_US = 1_758_537_000_000_000  # 2025-09-22T10:30:00Z
 
@@ -54,28 +54,4 @@ MakeClockedCase = Callable[..., Case]
 @pytest.fixture
 def make_clocked_case(clocked: Container, principal: Principal) -> MakeClockedCase:
     """Like ``make_case`` but through the clocked container (known, distinct times)."""
-    counter = iter(range(1, 1_000_000))
-
-    def make(
-        *,
-        title: str | None = None,
-        priority: int = 3,
-        category: int = 2,
-        groupings: dict[str, str] | None = None,
-        labels: dict[str, str] | None = None,
-        pending: bool = False,
-        who: Principal | None = None,
-        **extra: object,
-    ) -> Case:
-        spec = NewCase(
-            title=title or f"Clocked case {next(counter)}",
-            category=category,
-            priority=priority,
-            groupings=[KeyValue(k, v) for k, v in (groupings or {}).items()],
-            labels=[KeyValue(k, v) for k, v in (labels or {}).items()],
-            pending=pending,
-            **extra,  # type: ignore[arg-type]
-        )
-        return clocked.admin.create_case(who or principal, spec)
-
-    return make
+    return case_maker(clocked, principal, prefix="Clocked case")
