@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+import grpc
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc as pb_grpc
 
@@ -29,7 +29,9 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def ck(db_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CASEKEEPER_DATABASE_URL": db_url, "COLUMNS": "200"}
-    proc = subprocess.run([*CASEKEEPER, *args], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [*CASEKEEPER, *args], capture_output=True, text=True, env=env, timeout=120
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"{args} failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
     return proc
@@ -140,7 +142,9 @@ def served(loaded: str) -> Iterator[str]:
 
 
 def test_serve_answers_grpc_and_stops_on_sigterm(loaded: str, served: str) -> None:
-    key = json.loads(ck(loaded, "keys", "create", "--name", "srv", "-p", "case:Read", "--json").stdout)
+    key = json.loads(
+        ck(loaded, "keys", "create", "--name", "srv", "-p", "case:Read", "--json").stdout
+    )
     with grpc.insecure_channel(served) as channel:
         stub = pb_grpc.CasesServiceStub(channel)
         md = (("authorization", f"Bearer {key['key']}"),)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,7 +90,7 @@ class TimelineService:
             now = self.clock()
             self._touch_case(uow, p, case.id, now)
             event = CaseEvent(
-                event_id=_new_id(),
+                event_id=str(uuid.uuid4()),
                 case_id=case.id,
                 space_id=p.space_id,
                 data=ev.comment(body, files),
@@ -160,7 +161,7 @@ class TimelineService:
                 now = self.clock()
                 events = [
                     CaseEvent(
-                        event_id=_new_id(),
+                        event_id=str(uuid.uuid4()),
                         case_id=case.id,
                         space_id=p.space_id,
                         data=ev.comment(m.text.strip(), (), m.source),
@@ -176,9 +177,3 @@ class TimelineService:
                 uow.commit()
                 return True
             return uow.events.has_external_thread(case.id)
-
-
-def _new_id() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
