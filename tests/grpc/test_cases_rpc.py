@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 import uuid
 
+import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-import grpc
 from casekeeper.domain.model import Case
 from casekeeper.proto.casekeeper.v1 import case_admin_pb2 as admin_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_event_pb2 as ev_pb

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-import grpc
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_event_pb2 as ev_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as cases_pb

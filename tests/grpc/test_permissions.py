@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
 
-import grpc
 from casekeeper.bootstrap import Container
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import (

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-import grpc
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2 as keys_pb
 from casekeeper.proto.casekeeper.v1 import case_admin_pb2 as admin_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_event_pb2 as ev_pb

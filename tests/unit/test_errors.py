@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
+import grpc
 import pytest
 
-import grpc
 from casekeeper.domain.errors import (
     CATALOG,
     CasekeeperError,

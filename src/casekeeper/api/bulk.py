@@ -8,9 +8,8 @@ processed — still let a caller work out every id that was not.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-
-import orjson
 
 from casekeeper.domain.errors import CATALOG
 from casekeeper.service.cases import BulkFailure
@@ -25,9 +24,14 @@ def failure_report(failures: Sequence[BulkFailure], budget: int = BUDGET) -> str
     size = 2
     for f in failures:
         item = {"id": f.id[:128], "code": CATALOG[f.code].grpc_status, "message": f.message[:200]}
-        cost = len(orjson.dumps(item)) + 1
+        cost = len(_dumps(item)) + 1
         if size + cost > budget:
             break
         items.append(item)
         size += cost
-    return orjson.dumps(items).decode()
+    return _dumps(items)
+
+
+def _dumps(data: object) -> str:
+    # ASCII only: gRPC metadata and HTTP headers carry no other characters.
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":"))

@@ -159,7 +159,7 @@ def _attachments(items: Any) -> list[Json]:
     for i, a in enumerate(items):
         if a.WhichOneof("attachment") is None:
             raise invalid(f"attachments[{i}]: give one of 'log', 'customWidget' or 'file'")
-        out.append(to_json(a, f"attachments[{i}]"))
+        out.append(to_json(a, f"attachments[{i}]", with_defaults=True))
     return out
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
 from casekeeper.domain.events import Actor
+from casekeeper.service import validation
 from casekeeper.service.permissions import OPERATION_PERMISSIONS, Permission, parse_permission
 from casekeeper.store.keys import ApiKeyRow
 from casekeeper.store.uow import Database
@@ -88,9 +89,7 @@ class KeyService:
     def create(
         self, *, name: str, permissions: Iterable[str], space: str = DEFAULT_SPACE
     ) -> NewKey:
-        name = name.strip()
-        if not 1 <= len(name) <= 256:
-            raise invalid("name: give the key a name of 1..256 characters")
+        name = validation.text(name, field="name", max_len=256)
         perms = parse_permissions(permissions)
         space = normalize_space(space)
         prefix = secrets.token_hex(4)

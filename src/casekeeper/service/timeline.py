@@ -44,6 +44,8 @@ def _attachments(attachments: Sequence[Json]) -> list[Json]:
         raise invalid(
             f"attachments: at most {MAX_ATTACHMENTS} per comment (got {len(attachments)})"
         )
+    for i, item in enumerate(attachments):
+        v.attachment(item, f"attachments[{i}]")
     return list(attachments)
 
 

@@ -63,6 +63,8 @@ def text(raw: str | None, *, field: str, max_len: int, trim: bool = True) -> str
     value = (raw or "").strip() if trim else (raw or "")
     if not value.strip():
         raise invalid(f"{field}: must contain a non-whitespace character")
+    if "\x00" in value:
+        raise invalid(f"{field}: must not contain NUL characters")
     if len(value) > max_len:
         raise invalid(f"{field}: at most {max_len} characters (got {len(value)})")
     return value
@@ -97,3 +99,52 @@ def enum_list(
             raise invalid(f"{field}: the UNSPECIFIED value is not a filter")
         out.append(member)
     return tuple(out)
+
+
+def _attachment_text(body: dict[str, object], key: str, where: str, max_len: int) -> None:
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise invalid(f"{where}.{key}: required")
+    text(value, field=f"{where}.{key}", max_len=max_len)
+
+
+def _optional_suffix(body: dict[str, object], where: str) -> None:
+    suffix = body.get("queryLinkSuffix")
+    if suffix is not None and (
+        not isinstance(suffix, str) or len(suffix) > 4096 or "\x00" in suffix
+    ):
+        raise invalid(f"{where}.queryLinkSuffix: at most 4096 characters")
+
+
+def _file(body: object, where: str) -> None:
+    if not isinstance(body, dict):
+        raise invalid(f"{where}: required")
+    uuid_text(str(body.get("fileId", "")), field=f"{where}.fileId")
+    _attachment_text(body, "fileName", where, 4096)
+    if not isinstance(body.get("isDeleted", False), bool):
+        raise invalid(f"{where}.isDeleted: must be true or false")
+
+
+def attachment(data: dict[str, object], where: str) -> None:
+    """Check one CommentAttachment (spec JSON): exactly one of log, customWidget, file."""
+    kinds = [k for k in ("log", "customWidget", "file") if data.get(k) is not None]
+    if len(kinds) != 1:
+        raise invalid(f"{where}: give exactly one of 'log', 'customWidget' or 'file'")
+    kind = kinds[0]
+    body = data[kind]
+    at = f"{where}.{kind}"
+    if not isinstance(body, dict):
+        raise invalid(f"{at}: must be an object")
+    if kind == "file":
+        _file(body, at)
+    elif kind == "log":
+        uuid_text(str(body.get("logId", "")), field=f"{at}.logId")
+        if not isinstance(body.get("logTimestamp"), str):
+            raise invalid(f"{at}.logTimestamp: required")
+        _attachment_text(body, "logContent", at, 10_000)
+        _optional_suffix(body, at)
+    else:
+        _attachment_text(body, "customDashboardId", at, 4096)
+        _attachment_text(body, "widgetId", at, 4096)
+        _file(body.get("widgetScreenshot"), f"{at}.widgetScreenshot")
+        _optional_suffix(body, at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -13,6 +14,7 @@ from casekeeper.store import tags
 from casekeeper.store.schema import case as c
 from casekeeper.store.schema import case_tag as t
 
+MANY_GROUPS = 16
 _INDICATOR_BITS = {
     IndicatorType.ALERT: tags.INDICATOR_ALERT,
     IndicatorType.PROMETHEUS_ALERTMANAGER: tags.INDICATOR_PROMETHEUS,
@@ -38,6 +40,23 @@ def _has_tag(kind: str, key: str | None, values: list[str]) -> ColumnElement[boo
 
 def _group(kind: str, group: FilterGroup) -> ColumnElement[bool]:
     return _has_tag(kind, tags.tag_text(group.key), [tags.tag_text(v) for v in group.values])
+
+
+def _groups(kind: str, groups: Sequence[FilterGroup]) -> list[ColumnElement[bool]]:
+    """Every group must match. A few groups are one EXISTS probe each (cheap per candidate
+    row); many become one set query, since a long AND chain exceeds SQL expression limits."""
+    if len(groups) <= MANY_GROUPS:
+        return [_group(kind, g) for g in groups]
+    pairs = {(tags.tag_text(g.key), tags.tag_text(v)) for g in groups for v in g.values}
+    keys = len({tags.tag_text(g.key) for g in groups})
+    tag = t.alias()
+    matching = (
+        sa.select(tag.c.case_id)
+        .where(tag.c.kind == kind, sa.tuple_(tag.c.key, tag.c.value).in_(sorted(pairs)))
+        .group_by(tag.c.case_id)
+        .having(sa.func.count(sa.distinct(tag.c.key)) == keys)
+    )
+    return [c.c.id.in_(matching)]
 
 
 def _bits(column: sa.Column[int], mask: int) -> ColumnElement[bool]:
@@ -67,13 +86,13 @@ def filter_clauses(
         if f.include_unassigned:
             either.append(c.c.assignee.is_(None))
         out.append(sa.or_(*either))
-    out.extend(_group(tags.GROUPING, g) for g in f.groupings)
-    out.extend(_group(tags.LABEL, g) for g in f.labels)
+    out.extend(_groups(tags.GROUPING, f.groupings))
+    out.extend(_groups(tags.LABEL, f.labels))
     if f.flat_labels:
         by_key: dict[str, list[str]] = defaultdict(list)
         for kv in f.flat_labels:
             by_key[kv.key].append(kv.value)
-        out.extend(_group(tags.LABEL, FilterGroup(k, tuple(v))) for k, v in by_key.items())
+        out.extend(_groups(tags.LABEL, [FilterGroup(k, tuple(v)) for k, v in by_key.items()]))
     if f.text_search:
         pattern = f"%{_like_escape(f.text_search.casefold())}%"
         out.append(c.c.title_fold.like(pattern, escape="\\"))

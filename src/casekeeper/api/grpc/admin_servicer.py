@@ -28,7 +28,9 @@ class CaseAdminServicer(admin_grpc.CaseAdminServiceServicer):
         self, req: admin_pb.CreateCaseRequest, call: Call
     ) -> admin_pb.CreateCaseResponse:
         has = req.HasField("case_indicators")
-        indicators = to_json(req.case_indicators, "caseIndicators") if has else {}
+        indicators = (
+            to_json(req.case_indicators, "caseIndicators", with_defaults=True) if has else {}
+        )
         spec = NewCase(
             title=req.title,
             category=req.category,
@@ -36,7 +38,9 @@ class CaseAdminServicer(admin_grpc.CaseAdminServiceServicer):
             assignee=req.assignee_user_id if req.HasField("assignee_user_id") else None,
             labels=key_values(req.labels),
             groupings=key_values(req.groupings),
-            impacted_entities=[to_json(e, "impactedEntities") for e in req.impacted_entities],
+            impacted_entities=[
+                to_json(e, "impactedEntities", with_defaults=True) for e in req.impacted_entities
+            ],
             indicators=indicators,
             ai_summary=req.ai_summary if req.HasField("ai_summary") else None,
             pending=req.pending,

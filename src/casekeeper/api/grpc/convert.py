@@ -146,10 +146,15 @@ def cases_to_pb(cases: Iterable[Case], now: int, field: Any) -> None:
         case_to_pb(case, now, field.add())
 
 
-def to_json(message: Message, field: str = "body") -> Json:
-    """The spec's JSON of ``message``; a value protobuf cannot render is INVALID_ARGUMENT."""
+def to_json(message: Message, field: str = "body", *, with_defaults: bool = False) -> Json:
+    """The spec's JSON of ``message``; a value protobuf cannot render is INVALID_ARGUMENT.
+
+    ``with_defaults`` keeps fields without presence that hold their zero value (``false``,
+    ``[]``): the specs require them (``isDeleted``, ``alertVersions``, ...)."""
     try:
-        return json_format.MessageToDict(message)
+        return json_format.MessageToDict(
+            message, always_print_fields_with_no_presence=with_defaults
+        )
     except (ValueError, json_format.SerializeToJsonError) as err:
         raise invalid(f"{field}: {err}") from None
 

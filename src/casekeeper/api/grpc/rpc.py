@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import grpc
 from google.protobuf.message import Message
 
-import grpc
 from casekeeper.api.bulk import FAILURES_KEY, TOTAL_KEY, failure_report
 from casekeeper.domain.errors import CasekeeperError
 from casekeeper.service.auth import KeyService, Principal, authorize

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-import grpc
 from casekeeper.api.grpc.admin_servicer import ApiKeysServicer, CaseAdminServicer
 from casekeeper.api.grpc.cases_servicer import CasesServicer
 from casekeeper.api.grpc.events_servicer import CaseEventsServicer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -16,9 +17,9 @@ from starlette.staticfiles import StaticFiles
 
 from casekeeper.api.rest.handler import Endpoint, error_response, json_response
 from casekeeper.api.rest.metrics import Metrics
-from casekeeper.api.rest.middleware import ServerMiddleware
+from casekeeper.api.rest.middleware import BodyTooLarge, ServerMiddleware
 from casekeeper.api.rest.openapi import openapi_document
-from casekeeper.api.rest.routes import ROUTES
+from casekeeper.api.rest.routes import ROUTES, RouteSpec
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 
@@ -71,8 +72,12 @@ def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any
 
     import swagger_ui_bundle
 
+    async def too_large(_: Request, exc: Exception) -> Response:
+        return error_response(CasekeeperError(ErrorCode.PAYLOAD_TOO_LARGE, str(exc)))
+
     routes: list[Any] = [
-        Route(r.path, Endpoint(r, container).handle, methods=[r.method], name=r.rpc) for r in ROUTES
+        Route(path, _dispatcher(specs, container), methods=[s.method for s in specs])
+        for path, specs in _by_path().items()
     ]
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
@@ -91,6 +96,30 @@ def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any
 
     app = Starlette(
         routes=routes,
-        exception_handlers={404: not_found, 405: not_found, Exception: crashed},
+        exception_handlers={
+            404: not_found,
+            405: not_found,
+            BodyTooLarge: too_large,
+            Exception: crashed,
+        },
     )
     return ServerMiddleware(app, max_body=max_body, metrics=metrics)
+
+
+def _by_path() -> dict[str, list[RouteSpec]]:
+    paths: dict[str, list[RouteSpec]] = {}
+    for spec in ROUTES:
+        paths.setdefault(spec.path, []).append(spec)
+    return paths
+
+
+def _dispatcher(
+    specs: list[RouteSpec], container: Container
+) -> Callable[[Request], Awaitable[Response]]:
+    """One Starlette route per path (so 405 answers list every allowed method)."""
+    handlers = {s.method: Endpoint(s, container).handle for s in specs}
+
+    async def dispatch(request: Request) -> Response:
+        return await handlers[request.method](request)
+
+    return dispatch

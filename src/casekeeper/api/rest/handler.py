@@ -16,14 +16,16 @@ from casekeeper.api.bulk import failure_report
 from casekeeper.api.grpc.convert import to_json
 from casekeeper.api.grpc.links import deep_links_to_pb
 from casekeeper.api.operations import CASES_OPERATIONS, EVENTS_OPERATIONS, Links, Page
-from casekeeper.api.rest.parse import load_json, parse_into
+from casekeeper.api.rest.parse import load_json, normalize, parse_into
 from casekeeper.api.rest.render import case_json, error_json, event_json, filter_values_json
 from casekeeper.api.rest.routes import Body, Render, RouteSpec
+from casekeeper.api.rest.validate import check_body
 from casekeeper.bootstrap import Container
-from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.service.auth import authorize
 from casekeeper.service.cases import BulkResult
+from casekeeper.service.validation import MAX_BULK
 
 log = logging.getLogger("casekeeper.rest")
 
@@ -66,7 +68,8 @@ class Endpoint:
             if route.body is Body.NONE:  # path parameters only: no JSON to interpret
                 message = self.request_type(**request.path_params)
             else:
-                message = parse_into(await self._request_data(request), self.request_type())
+                data = await self._request_data(request)
+                message = parse_into(data, self.request_type(), normalized=True)
             if route.offload:
                 result = await run_in_threadpool(self.run, self.container, principal, message)
             else:
@@ -84,11 +87,24 @@ class Endpoint:
                 ctype = request.headers.get("content-type", "application/json")
                 if not ctype.split(";")[0].strip().lower().endswith((*_JSON_TYPES, "+json")):
                     raise _unsupported(ctype)
-            payload = load_json(body)
+            shape: Any = self.request_type.DESCRIPTOR
+            if route.body is Body.PATCH:
+                shape = shape.fields_by_name["patch"].message_type
+            payload = normalize(load_json(body), shape)
+            check_body(
+                route.path,
+                route.method,
+                payload,
+                prefix="patch" if route.body is Body.PATCH else "",
+            )
             data = {"patch": payload} if route.body is Body.PATCH else payload
         elif route.body is Body.QUERY_IDS:
-            ids = [part for raw in request.query_params.getlist("ids") for part in raw.split(",")]
-            data = {"ids": [i for i in (x.strip() for x in ids) if i]}
+            raw = request.query_params.getlist("ids")
+            if len(raw) > MAX_BULK:
+                raise invalid(f"ids: at most {MAX_BULK} ids per call (got {len(raw)})")
+            # Repeated (?ids=a&ids=b) or comma-separated (?ids=a, b); blanks are skipped.
+            parts = (part.strip() for item in raw for part in item.split(","))
+            data = {"ids": [part for part in parts if part]}
         data.update(request.path_params)
         return data
 

@@ -4,6 +4,7 @@ metrics and access logs, and a last-resort 500 that still speaks the spec's Erro
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -18,6 +19,7 @@ log = logging.getLogger("casekeeper.rest")
 access_log = logging.getLogger("casekeeper.access")
 
 PREFIX = "/mgmt/openapi"
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
 
 
 def strip_prefix(path: str) -> str:
@@ -32,7 +34,11 @@ def strip_prefix(path: str) -> str:
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised while reading a body past the limit; the app answers 413 (see app.py)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body over {limit} bytes")
+        self.limit = limit
 
 
 class ServerMiddleware:
@@ -52,15 +58,15 @@ class ServerMiddleware:
         request_id = ""
         length = 0
         for key, value in scope["headers"]:
-            if key == b"x-request-id":
-                request_id = value.decode("latin-1")[:128]
+            if key == b"x-request-id" and _REQUEST_ID.fullmatch(value):
+                request_id = value.decode()
             elif key == b"content-length" and value.isdigit():
                 length = int(value)
         request_id = request_id or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started_response = False
-        rid = request_id.encode()
+        rid = request_id.encode("ascii")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, started_response
@@ -73,39 +79,39 @@ class ServerMiddleware:
                 }
             await send(message)
 
-        if length > self.max_body:
-            await self._error(send_with_id, 413, f"request body over {self.max_body} bytes")
-        else:
-            seen = 0
-
-            async def limited_receive() -> Message:
-                nonlocal seen
-                message = await receive()
-                if message["type"] == "http.request":
-                    seen += len(message.get("body", b""))
-                    if seen > self.max_body:
-                        raise BodyTooLarge
-                return message
-
-            try:
-                await self.app(scope, limited_receive, send_with_id)
-            except BodyTooLarge:
+        try:
+            if length > self.max_body:
                 await self._error(send_with_id, 413, f"request body over {self.max_body} bytes")
-            except Exception:
-                log.exception("request %s %s %s failed", request_id, scope["method"], path)
-                await self._error(
-                    send_with_id, 500, f"internal error; quote request id {request_id}"
-                )
-        elapsed = time.perf_counter() - started
-        endpoint: Any = scope.get("endpoint")
-        route = getattr(getattr(endpoint, "route", None), "rpc", None) or _route_name(scope)
-        self.metrics.observe(route, scope["method"], status, elapsed)
-        if status >= 500 or access_log.isEnabledFor(logging.DEBUG):
-            access_log.log(
-                logging.ERROR if status >= 500 else logging.DEBUG,
-                "%s %s %s -> %d in %.1f ms",
-                request_id, scope["method"], path, status, elapsed * 1000,
-            )  # fmt: skip
+            else:
+                await self._run(scope, receive, send_with_id)
+        except Exception:
+            log.exception("request %s %s %s failed", request_id, scope["method"], path)
+            if not started_response:
+                message = f"internal error; quote request id {request_id}"
+                await self._error(send_with_id, 500, message)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.observe(_route_name(scope), scope["method"], status, elapsed)
+            if status >= 500 or access_log.isEnabledFor(logging.DEBUG):
+                access_log.log(
+                    logging.ERROR if status >= 500 else logging.DEBUG,
+                    "%s %s %s -> %d in %.1f ms",
+                    request_id, scope["method"], path, status, elapsed * 1000,
+                )  # fmt: skip
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLarge(self.max_body)
+            return message
+
+        await self.app(scope, limited_receive, send)
 
     @staticmethod
     async def _error(send: Send, status: int, message: str) -> None:

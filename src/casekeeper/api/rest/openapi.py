@@ -61,6 +61,43 @@ def _lenient_enums(node: Any) -> Any:
     return node
 
 
+def _nullable(node: Any) -> Any:
+    """Every property accepts ``null`` (meaning unset), as casekeeper's parser does."""
+    if isinstance(node, list):
+        return [_nullable(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _nullable(v) for k, v in node.items()}
+    if out.get("format") == "date-time":  # any RFC 3339 time parses, with any precision
+        out.pop("maxLength", None)
+    if out.get("additionalProperties") is False:  # unknown fields are ignored, as in protojson
+        del out["additionalProperties"]
+    props = out.get("properties")
+    if isinstance(props, dict):
+        for name, prop in list(props.items()):
+            if not isinstance(prop, dict):
+                continue
+            if "$ref" in prop:
+                rest = {k: v for k, v in prop.items() if k != "$ref"}
+                props[name] = {"allOf": [{"$ref": prop["$ref"]}], **rest, "nullable": True}
+            else:
+                prop["nullable"] = True
+    return out
+
+
+def _adjust(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Where casekeeper is more lenient than Coralogix's text, say so."""
+    out = copy.deepcopy(schemas)
+    token = out.get("cases.v1.PaginationRequest", {}).get("properties", {}).get("pageToken")
+    if token is not None:
+        token["minLength"] = 0  # an empty token means "first page"
+    attachment = out.get("FileAttachment", {})
+    if "isDeleted" in attachment.get("required", []):
+        attachment["required"] = [r for r in attachment["required"] if r != "isDeleted"]
+        attachment["properties"]["isDeleted"]["description"] = "Defaults to false."
+    return out
+
+
 def _id_param(name: str) -> dict[str, Any]:
     pattern, what = (EVENT_ID, "event UUID") if name == "event_id" else (
         CASE_ID, "case UUID or readable id such as CASE-123 (any letter case)"
@@ -128,13 +165,14 @@ def openapi_document() -> dict[str, Any]:
         op["security"] = [{"bearer": []}]
         op.pop("externalDocs", None)
         paths.setdefault(route.path, {})[route.method.lower()] = op
+    paths = _lenient_enums(_nullable(paths))
     paths.update(_own_paths())
     doc: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {"title": "casekeeper", "version": "1.0.0", "description": DESCRIPTION},
         "paths": paths,
         "components": {
-            "schemas": _lenient_enums(schemas),
+            "schemas": _lenient_enums(_nullable(_adjust(schemas))),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -15,6 +15,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from casekeeper.api.grpc.convert import MAX_SECONDS, MIN_SECONDS
 from casekeeper.domain.errors import invalid
 from casekeeper.domain.timeutil import to_rfc3339
 
@@ -30,8 +31,6 @@ def load_json(body: bytes) -> dict[str, Any]:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as err:
         raise invalid(f"request body is not valid JSON: {err}") from None
-    if data is None:
-        return {}
     if not isinstance(data, dict):
         raise invalid("request body must be a JSON object")
     return data
@@ -55,13 +54,15 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def _timestamp(value: Any) -> Any:
+def _timestamp(value: Any, path: str) -> Any:
     if isinstance(value, dict) and "seconds" in value:
         try:
             seconds = int(value.get("seconds") or 0)
             nanos = int(value.get("nanos") or 0)
-        except (TypeError, ValueError):
-            return value
+        except (TypeError, ValueError, OverflowError):
+            raise invalid(f"{path}: 'seconds' and 'nanos' must be integers") from None
+        if not MIN_SECONDS <= seconds <= MAX_SECONDS or not 0 <= nanos < 1_000_000_000:
+            raise invalid(f"{path}: out of range; use a time between years 1 and 9999")
         return to_rfc3339(seconds * 1_000_000 + nanos // 1000)
     return value
 
@@ -77,7 +78,8 @@ def normalize(data: Any, desc: Any, path: str = "") -> Any:
         field = _field(desc, key)
         if field is None:
             continue  # unknown fields are ignored
-        out[key] = _value(value, field, f"{path}.{field.json_name}" if path else field.json_name)
+        name = field.json_name  # canonical spelling, whatever the caller used
+        out[name] = _value(value, field, f"{path}.{name}" if path else name)
     return out
 
 
@@ -93,7 +95,9 @@ def _value(value: Any, field: FieldDescriptor, path: str) -> Any:
             return {k: _one(v, value_field, path) for k, v in value.items() if v is not None}
         return value
     if field.is_repeated and isinstance(value, list):
-        return [_one(v, field, path) for v in value if v is not None]
+        if any(v is None for v in value):
+            raise invalid(f"{path}: null is not a valid list item")
+        return [_one(v, field, path) for v in value]
     return _one(value, field, path)
 
 
@@ -102,23 +106,33 @@ def _one(value: Any, field: FieldDescriptor, path: str) -> Any:
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         name = mt.full_name
         if name == _TIMESTAMP:
-            return _timestamp(_scalar(value))
+            return _timestamp(_scalar(value), path)
         if name == _DURATION or name.startswith("google.protobuf."):
             return _scalar(value)
+        if not isinstance(value, dict):
+            raise invalid(f"{path}: must be a JSON object")
         return normalize(value, mt, path)
     value = _scalar(value)
     enum = field.enum_type
-    if enum is not None and isinstance(value, str) and value not in enum.values_by_name:
+    if enum is not None:
         known = ", ".join(v.name for v in enum.values if v.number)
-        raise invalid(f"{path}: unknown value {value!r}; use one of {known}")
+        if isinstance(value, str):
+            if value not in enum.values_by_name:
+                raise invalid(f"{path}: unknown value {value!r}; use one of {known}")
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise invalid(f"{path}: must be one of {known} (or its number)")
+        elif value not in enum.values_by_number:
+            raise invalid(f"{path}: unknown value {value}; use one of {known}")
     return value
 
 
-def parse_into(data: dict[str, Any], message: M) -> M:
+def parse_into(data: dict[str, Any], message: M, *, normalized: bool = False) -> M:
     """Fill ``message`` from ``data``; a type or enum mistake is INVALID_ARGUMENT naming it."""
     try:
         json_format.ParseDict(
-            normalize(data, message.DESCRIPTOR), message, ignore_unknown_fields=True
+            data if normalized else normalize(data, message.DESCRIPTOR),
+            message,
+            ignore_unknown_fields=True,
         )
     except json_format.ParseError as err:
         raise invalid(_friendly(str(err))) from None
