@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -23,12 +24,21 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# orjson instead of the stdlib for JSON columns: several times faster both ways.
+JSON_OPTIONS: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     url = normalize_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url)
     return sa.create_engine(
         url,
+        **JSON_OPTIONS,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
@@ -38,7 +48,10 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
 
 def _sqlite_engine(url: str) -> Engine:
     in_memory = sa.make_url(url).database in (None, "", ":memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": 30},
+        **JSON_OPTIONS,
+    }
     if in_memory:
         kwargs["poolclass"] = sa.StaticPool
     else:
@@ -57,7 +70,9 @@ def _sqlite_engine(url: str) -> Engine:
             "foreign_keys=ON",
             "busy_timeout=30000",
             "temp_store=MEMORY",
-            "cache_size=-65536",
+            # 2 MiB of page cache per connection: the OS page cache holds the file anyway, and
+            # a large per-connection cache times dozens of connections is what grows RSS.
+            "cache_size=-2048",
         ):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()

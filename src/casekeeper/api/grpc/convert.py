@@ -11,6 +11,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from casekeeper.api.grpc.fastjson import fill_from_json
 from casekeeper.domain.errors import invalid
 from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.model import Case, Json, KeyValue
@@ -52,7 +53,7 @@ def micros_of(ts: Timestamp, field: str = "timestamp") -> int:
 
 def json_into(message: Message, data: Json, what: str) -> None:
     try:
-        json_format.ParseDict(data, message, ignore_unknown_fields=True)
+        fill_from_json(message, data)
     except json_format.ParseError as err:  # stored data always parses; this guards input
         raise invalid(f"{what}: {err}") from None
 
@@ -162,8 +163,8 @@ def to_json(message: Message, field: str = "body", *, with_defaults: bool = Fals
 def event_to_pb(event: CaseEvent, out: ev_pb.CaseEvent | None = None) -> ev_pb.CaseEvent:
     pb = out if out is not None else ev_pb.CaseEvent()
     pb.event_id = event.event_id
-    json_format.ParseDict(event.data.to_json(), pb.event_data, ignore_unknown_fields=True)
-    json_format.ParseDict(event.actor.to_json(), pb.actor, ignore_unknown_fields=True)
+    fill_from_json(pb.event_data, event.data.to_json())
+    fill_from_json(pb.actor, event.actor.to_json())
     set_time(pb.create_time, event.create_time)
     set_time(pb.event_time, event.event_time)
     if event.update_time is not None:
