@@ -126,7 +126,7 @@ class AdminService:
                 new, payloads = change.case, change.events
             if not payloads:
                 return case
-            if not uow.cases.save(new, expected_version=case.version):
+            if not uow.cases.save(case, new):
                 raise AssertionError("row locked for update changed")  # pragma: no cover
             record(uow, new_events(case, payloads, Actor.system(), now), now)
             uow.commit()
@@ -142,7 +142,7 @@ class AdminService:
             change = lifecycle.set_system_priority(case, priority, now=now)
             if not change.changed:
                 return case
-            uow.cases.save(change.case, expected_version=case.version)
+            uow.cases.save(case, change.case)
             record(uow, new_events(case, change.events, Actor.system(), now), now)
             uow.commit()
         return dataclasses.replace(change.case, version=case.version + 1)

@@ -104,7 +104,7 @@ class CaseService:
                 change = apply(case, now)
                 if not change.changed:
                     return case
-                if not uow.cases.save(change.case, expected_version=case.version):
+                if not uow.cases.save(case, change.case):
                     continue
                 record(uow, new_events(case, change.events, p.actor, now), now)
                 uow.commit()
@@ -182,7 +182,7 @@ class CaseService:
         failures: list[BulkFailure] = []
         out: list[Case] = []
         seen: set[str] = set()
-        pairs: list[tuple[Case, int]] = []
+        pairs: list[tuple[Case, Case]] = []
         with self.db.writer() as uow:
             found = uow.cases.get_many(p.space_id, refs, for_update=True)
             now = self.clock()
@@ -204,7 +204,7 @@ class CaseService:
                 if not change.changed:
                     out.append(case)
                     continue
-                pairs.append((change.case, case.version))
+                pairs.append((case, change.case))
                 out.append(dataclasses.replace(change.case, version=case.version + 1))
                 events.extend(new_events(case, change.events, p.actor, now))
             if pairs:

@@ -76,7 +76,7 @@ class TimelineService:
         if case is None:
             raise case_not_found(case_id)
         touched = dataclasses.replace(case, update_time=now)
-        if not uow.cases.save(touched, expected_version=case.version):
+        if not uow.cases.save(case, touched):
             raise CasekeeperError(ErrorCode.CONFLICT, "the case changed concurrently; try again")
 
     def create_comment(

@@ -82,32 +82,14 @@ def _doc(case: Case) -> dict[str, Any]:
 
 
 def case_values(case: Case) -> dict[str, Any]:
-    res = case.resolution
     return {
+        **_mutable_values(case),
         "id": case.id,
         "space_id": case.space_id,
-        "number": case.number,
-        "title": case.title,
-        "title_fold": case.title.casefold(),
-        "status": int(case.status),
-        "priority": int(case.effective_priority),
-        "priority_system": int(case.priority.system),
-        "priority_override": None
-        if case.priority.override is None
-        else int(case.priority.override),
-        "category": int(case.category),
-        "assignee": case.assignee,
         "create_time": case.create_time,
-        "update_time": case.update_time,
-        "acknowledge_time": case.acknowledge_time,
-        "resolve_time": res.resolve_time if res else None,
-        "resolution_reason": res.reason if res else None,
-        "resolved_by": res.resolved_by.value if res and res.resolved_by else None,
-        "end_time": case.end_time,
         "indicator_types": tags.indicator_bits(case),
         "breached_kpis": tags.kpi_bits(case),
         "doc": _doc(case),
-        "version": case.version,
     }
 
 
@@ -214,25 +196,31 @@ class CaseRepository:
         if rows:
             self.conn.execute(sa.insert(t), rows)
 
-    def save(self, case: Case, *, expected_version: int) -> bool:
-        """Write ``case`` if its row still has ``expected_version``; False if it lost a race."""
-        return self.save_many([(case, expected_version)])
+    def save(self, old: Case, new: Case) -> bool:
+        """Write ``new`` over ``old`` if the row still has ``old``'s version; False if it lost
+        a race."""
+        return self.save_many([(old, new)])
 
-    def save_many(self, pairs: Sequence[tuple[Case, int]]) -> bool:
-        """Versioned update of cases (one executemany). False if any row lost a race."""
+    def save_many(self, pairs: Sequence[tuple[Case, Case]]) -> bool:
+        """Versioned update of cases, one executemany writing only the columns that changed
+        (an unchanged indexed column is not rewritten). False if any row lost a race."""
         if not pairs:
             return True
+        rows = [(old, _mutable_values(old), _mutable_values(new)) for old, new in pairs]
+        changed = {"update_time", "version"}
+        for _, before, after in rows:
+            changed.update(k for k in _MUTABLE if before[k] != after[k])
+        columns = [k for k in _MUTABLE if k in changed]
         stmt = (
             sa.update(c)
             .where(c.c.id == sa.bindparam("_id"), c.c.version == sa.bindparam("_ver"))
-            .values({k: sa.bindparam(k) for k in _MUTABLE})
+            .values({k: sa.bindparam(k) for k in columns})
         )
         params = []
-        for case, ver in pairs:
-            vals = case_values(case)
-            row = {k: vals[k] for k in _MUTABLE}
-            row["version"] = ver + 1
-            row["_id"], row["_ver"] = case.id, ver
+        for old, _, after in rows:
+            row = {k: after[k] for k in columns}
+            row["version"] = old.version + 1
+            row["_id"], row["_ver"] = old.id, old.version
             params.append(row)
         result = self.conn.execute(stmt, params)
         return result.rowcount == len(params)
@@ -293,6 +281,29 @@ _MUTABLE = (
     "assignee", "update_time", "acknowledge_time", "resolve_time", "resolution_reason",
     "resolved_by", "end_time", "number", "version",
 )  # fmt: skip
+
+
+def _mutable_values(case: Case) -> dict[str, Any]:
+    res = case.resolution
+    override = case.priority.override
+    return {
+        "title": case.title,
+        "title_fold": case.title.casefold(),
+        "status": int(case.status),
+        "priority": int(case.effective_priority),
+        "priority_system": int(case.priority.system),
+        "priority_override": None if override is None else int(override),
+        "category": int(case.category),
+        "assignee": case.assignee,
+        "update_time": case.update_time,
+        "acknowledge_time": case.acknowledge_time,
+        "resolve_time": res.resolve_time if res else None,
+        "resolution_reason": res.reason if res else None,
+        "resolved_by": res.resolved_by.value if res and res.resolved_by else None,
+        "end_time": case.end_time,
+        "number": case.number,
+        "version": case.version,
+    }
 
 
 def _tag_rows(case: Case) -> list[dict[str, Any]]:

@@ -41,8 +41,12 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
         **JSON_OPTIONS,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per checkout. A connection found dead raises once
+        # and SQLAlchemy then invalidates the pool.
         pool_recycle=1800,
+        # Generic plans of the list queries ignore how selective a filter is (one bad plan seen
+        # at 80 ms instead of 7 ms); plan each execution for its parameters.
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
     )
 
 

@@ -1,0 +1,263 @@
+"""BulkAcknowledge of 1,000 ACTIVE cases (status, version, update time, one timeline event and
+one outbox message per case) on the big dataset, SQLite and PostgreSQL.
+
+Each repetition picks 1,000 ACTIVE cases not used before and runs, in rotating order:
+
+* raw     - the baseline: one executemany ``UPDATE "case" SET status, acknowledge_time,
+            update_time, version+1 WHERE id=?`` of the same 1,000 rows in one transaction
+            through the engine's raw DBAPI connection (BEGIN ... COMMIT included);
+* service - ``container.cases.bulk_transition(p, ids, Operation.ACKNOWLEDGE)`` in process;
+* replay  - right after "service": the exact statements and parameters the service issued
+            (captured), replayed through the raw connection in one transaction: the database's
+            share of the service time, commit included;
+* grpc    - ``BulkAcknowledge`` to a ``casekeeper serve`` process on the same database,
+            timed by the client (one call at a time).
+
+After every operation the rows are put back exactly (status, times, version) and the events and
+outbox messages it added are deleted, so the cached dataset stays as built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import random
+import time
+import uuid
+from typing import Any
+
+import grpc
+from common import (
+    HOST,
+    free_port,
+    machine_info,
+    serve_argv,
+    server_process,
+    summary_ms,
+    wait_idle,
+    write_result,
+)
+from dataset import Dataset, SqlCapture, SqlTimer, ensure
+from list_cases import stats_text
+
+from casekeeper.domain.lifecycle import Operation
+from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
+from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc as pb_grpc
+from casekeeper.store.engine import is_sqlite
+
+N = 1000
+
+
+class Db:
+    """Raw DBAPI access for the baseline, snapshots and restores."""
+
+    def __init__(self, c: Any) -> None:
+        self.sqlite = is_sqlite(c.db.engine.url)
+        self.raw = c.db.engine.raw_connection()
+        self.ph = "?" if self.sqlite else "%s"
+
+    def q(self, sql: str) -> str:
+        return sql.replace("?", self.ph)
+
+    def begin(self) -> Any:
+        cur = self.raw.cursor()
+        if self.sqlite:
+            cur.execute("BEGIN IMMEDIATE")
+        return cur
+
+    def commit(self) -> None:
+        self.raw.commit() if not self.sqlite else self.raw.cursor().execute("COMMIT")
+
+    def fetch(self, sql: str, params: Any = ()) -> list[Any]:
+        cur = self.raw.cursor()
+        cur.execute(self.q(sql), params)
+        rows = cur.fetchall()
+        if not self.sqlite:
+            self.raw.commit()
+        return rows
+
+    def active_ids(self, space_id: int) -> list[str]:
+        rows = self.fetch('SELECT id FROM "case" WHERE space_id = ? AND status = 2', (space_id,))
+        return sorted(r[0] for r in rows)
+
+    def marks(self) -> tuple[int, int]:
+        (e,) = self.fetch("SELECT coalesce(max(seq), 0) FROM case_event")[0]
+        (o,) = self.fetch("SELECT coalesce(max(id), 0) FROM outbox_message")[0]
+        return int(e), int(o)
+
+    def snapshot(self, ids: list[str]) -> list[tuple[Any, ...]]:
+        marks = ", ".join([self.ph] * len(ids))
+        return [
+            tuple(r)
+            for r in self.fetch(
+                "SELECT status, update_time, acknowledge_time, version, id "
+                f'FROM "case" WHERE id IN ({marks})',
+                ids,
+            )
+        ]
+
+    def restore(self, snap: list[tuple[Any, ...]], marks: tuple[int, int]) -> int:
+        cur = self.begin()
+        cur.executemany(
+            self.q(
+                'UPDATE "case" SET status = ?, update_time = ?, acknowledge_time = ?, '
+                "version = ? WHERE id = ?"
+            ),
+            snap,
+        )
+        cur.execute(self.q("DELETE FROM case_event WHERE seq > ?"), (marks[0],))
+        events = cur.rowcount
+        cur.execute(self.q("DELETE FROM outbox_message WHERE id > ?"), (marks[1],))
+        self.commit()
+        return int(events)
+
+    def raw_update(self, ids: list[str], now: int) -> None:
+        cur = self.begin()
+        cur.executemany(
+            self.q(
+                'UPDATE "case" SET status = 3, acknowledge_time = ?, update_time = ?, '
+                "version = version + 1 WHERE id = ?"
+            ),
+            [(now, now, i) for i in ids],
+        )
+        self.commit()
+
+    def replay(self, statements: list[tuple[str, Any]]) -> None:
+        """Run captured statements (a write transaction) on the raw connection, then commit."""
+        cur = self.raw.cursor()
+        for sql, params in statements:
+            if isinstance(params, list):
+                cur.executemany(sql, params)
+            else:
+                cur.execute(sql, params)
+        self.commit()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def run(ds: Dataset, reps: int, with_grpc: bool) -> dict[str, Any]:
+    c = ds.container()
+    p = ds.principal(c)
+    db = Db(c)
+    pool = db.active_ids(p.space_id)
+    random.Random(ds.seed).shuffle(pool)
+    # Rows are restored after each operation, so batches may repeat on small datasets.
+    count = min(reps + 2, len(pool) // N)
+    if count < 1:
+        raise SystemExit(f"only {len(pool)} ACTIVE cases; need {N}")
+    batches = [pool[i * N : (i + 1) * N] for i in range(count)]
+    samples: dict[str, list[int]] = {"raw": [], "service": []}
+    events_added: list[int] = []
+    port = free_port()
+    stub = None
+    md = (("authorization", f"Bearer {ds.key}"),)
+    actor = str(uuid.uuid4())
+    # "replay" re-runs, through the raw connection, exactly the statements and parameters the
+    # service issued for the same rows (it follows "service" in every rotation): the database's
+    # share of the service time, commit included.
+    modes = ["raw", "service", "replay"] + (["grpc"] if with_grpc else [])
+    samples["replay"] = []
+    captured: dict[tuple[str, ...], list[tuple[str, Any]]] = {}
+    if with_grpc:
+        samples["grpc"] = []
+    stack = contextlib.ExitStack()
+    try:
+        if with_grpc:
+            argv = serve_argv(ds.url, port)
+            stack.enter_context(server_process(argv, port, f"serve-bulk-{ds.backend}"))
+            channel = stack.enter_context(grpc.insecure_channel(f"{HOST}:{port}"))
+            stub = pb_grpc.CasesServiceStub(channel)
+
+        def once(mode: str, ids: list[str]) -> int:
+            snap = db.snapshot(ids)
+            marks = db.marks()
+            t0 = time.perf_counter_ns()
+            if mode == "raw":
+                db.raw_update(ids, time.time_ns() // 1000)
+            elif mode == "service":
+                with SqlCapture(c.db.engine) as cap:
+                    res = c.cases.bulk_transition(p, ids, Operation.ACKNOWLEDGE)
+                assert not res.failures, res.failures[:3]
+                assert len(res.cases) == N
+                captured[tuple(ids)] = cap.statements
+            elif mode == "replay":
+                db.replay(captured[tuple(ids)])
+            else:
+                assert stub is not None
+                req = pb.BulkAcknowledgeRequest(ids=ids)
+                req.actor.user_id = actor
+                resp = stub.BulkAcknowledge(req, metadata=md, timeout=60)
+                assert len(resp.cases) == N
+            dt = time.perf_counter_ns() - t0
+            events = db.restore(snap, marks)
+            if mode != "raw":
+                events_added.append(events)
+            return dt
+
+        for mode in modes:  # warm-up on the first batch (caches, statement compilation)
+            once(mode, batches[0])
+        wait_idle()
+        for rep in range(reps):
+            ids = batches[(rep + 1) % len(batches)]
+            order = [m for m in modes if m != "replay"]
+            k = rep % len(order)
+            order = order[k:] + order[:k]
+            order.insert(order.index("service") + 1, "replay")
+            for mode in order:
+                samples[mode].append(once(mode, ids))
+        # Where the service's time goes: cProfile over 3 operations, and the time spent
+        # inside the DBAPI per statement for one more (total measured around it).
+        last = batches[-1]
+        prof = cProfile.Profile()
+        for _ in range(3):
+            snap, marks = db.snapshot(last), db.marks()
+            prof.enable()
+            c.cases.bulk_transition(p, last, Operation.ACKNOWLEDGE)
+            prof.disable()
+            db.restore(snap, marks)
+        profile = stats_text(prof, 22)
+        snap, marks = db.snapshot(last), db.marks()
+        with SqlTimer(c.db.engine) as timer:
+            t0 = time.perf_counter_ns()
+            c.cases.bulk_transition(p, last, Operation.ACKNOWLEDGE)
+            total_ms = (time.perf_counter_ns() - t0) / 1e6
+        db.restore(snap, marks)
+        breakdown = {"total_ms": round(total_ms, 2), "dbapi": timer.report()}
+    finally:
+        stack.close()
+        db.close()
+        c.close()
+    return {
+        "active_pool": len(pool),
+        "events_per_op": sorted(set(events_added)),
+        "timings": {k: summary_ms(v) for k, v in samples.items()},
+        "profile_service": profile,
+        "breakdown_service": breakdown,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
+    ap.add_argument("--size", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--reps", type=int, default=9)
+    ap.add_argument("--no-grpc", action="store_true")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    ds = ensure(a.backend, a.size, a.seed)
+    print(f"BulkAcknowledge x{N} on {ds.backend}, {ds.size:,} cases", flush=True)
+    res = run(ds, a.reps, not a.no_grpc)
+    write_result(
+        a.out,
+        "bulk_ack",
+        {"backend": ds.backend, "size": ds.size, "reps": a.reps, "machine": machine_info(), **res},
+    )
+    for k, v in res["timings"].items():
+        print(f"  {k:8s} median {v['median_ms']:8.1f} ms  p95 {v['p95_ms']:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

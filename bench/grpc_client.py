@@ -1,0 +1,147 @@
+"""Load generator: one grpc.aio event loop, one channel, N calls in flight (PERF_FLOOR §1
+rows 1/5). Sends pre-serialized requests (one base64 line each, used round-robin) to one unary
+method and measures, over a time window or a fixed number of calls, the throughput, latency, and
+the CPU of the server process, of this client and of the whole machine. Prints JSON.
+
+    python bench/grpc_client.py --address 127.0.0.1:50051 --method /pkg.Svc/GetCase \\
+        --requests reqs.b64 --server-pid 1234 --inflight 32 --warmup 2 --duration 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import psutil
+
+
+def _busy(a: Any, b: Any) -> float:
+    idle = (b.idle - a.idle) + (getattr(b, "iowait", 0) - getattr(a, "iowait", 0))
+    return max(0.0, (sum(b) - sum(a)) - idle)
+
+
+def _cpu(p: psutil.Process) -> float:
+    t = p.cpu_times()
+    return t.user + t.system
+
+
+def _db_cpu() -> dict[int, float]:
+    """CPU seconds of the local PostgreSQL processes (part of the system under test when the
+    server runs on PostgreSQL; counted apart, not as foreign load)."""
+    out: dict[int, float] = {}
+    for proc in psutil.process_iter(["name", "username", "cpu_times"]):
+        pg = proc.info["username"] == "postgres" or (proc.info["name"] or "").startswith("postgres")
+        if pg and proc.info["cpu_times"] is not None:
+            t = proc.info["cpu_times"]
+            out[proc.pid] = t.user + t.system
+    return out
+
+
+class Load:
+    def __init__(self, a: argparse.Namespace) -> None:
+        self.a = a
+        lines = Path(a.requests).read_text().split()
+        self.requests = [base64.b64decode(x) for x in lines]
+        self.md = (("authorization", f"Bearer {a.key}"),) if a.key else ()
+        self.next = 0
+        self.measuring = False
+        self.stop = False
+        self.done = 0
+        self.errors = 0
+        self.error_text = ""
+        self.lat: list[int] = []
+        self.bytes = 0
+        self.target = a.count or 0
+
+    async def worker(self, call: Any) -> None:
+        n = len(self.requests)
+        while not self.stop:
+            req = self.requests[self.next % n]
+            self.next += 1
+            t0 = time.perf_counter_ns()
+            try:
+                resp = await call(req, metadata=self.md, timeout=30)
+            except grpc.aio.AioRpcError as err:
+                self.errors += 1
+                self.error_text = f"{err.code().name}: {err.details()}"
+                continue
+            if self.measuring:
+                self.lat.append(time.perf_counter_ns() - t0)
+                self.done += 1
+                self.bytes = len(resp)
+                if self.target and self.done >= self.target:
+                    self.stop = True
+
+    async def run(self) -> dict[str, Any]:
+        a = self.a
+        server = psutil.Process(a.server_pid) if a.server_pid else None
+        me = psutil.Process(os.getpid())
+        async with grpc.aio.insecure_channel(a.address) as ch:
+            call = ch.unary_unary(a.method)  # bytes in, bytes out: no client-side protobuf
+            tasks = [asyncio.create_task(self.worker(call)) for _ in range(a.inflight)]
+            await asyncio.sleep(a.warmup)
+            s0 = _cpu(server) if server else 0.0
+            sys0 = server.cpu_times().system if server else 0.0
+            c0, m0, d0 = _cpu(me), psutil.cpu_times(), _db_cpu()
+            t0 = time.perf_counter()
+            self.measuring = True
+            if self.target:
+                while not self.stop:
+                    await asyncio.sleep(0.02)
+            else:
+                await asyncio.sleep(a.duration)
+            self.measuring = False
+            wall = time.perf_counter() - t0
+            s1 = _cpu(server) if server else 0.0
+            sys1 = server.cpu_times().system if server else 0.0
+            c1, m1, d1 = _cpu(me), psutil.cpu_times(), _db_cpu()
+            self.stop = True
+            await asyncio.gather(*tasks)
+        lat = sorted(self.lat)
+        n = self.done
+        server_s, client_s, machine_s = s1 - s0, c1 - c0, _busy(m0, m1)
+        db_s = sum(v - d0.get(pid, 0.0) for pid, v in d1.items())
+        return {
+            "calls": n,
+            "errors": self.errors,
+            "last_error": self.error_text,
+            "seconds": wall,
+            "rps": n / wall,
+            "p50_ms": lat[n // 2] / 1e6 if n else None,
+            "p99_ms": lat[min(n - 1, int(n * 0.99))] / 1e6 if n else None,
+            "server_cores": server_s / wall,
+            "client_cores": client_s / wall,
+            "server_cpu_us_per_req": server_s / n * 1e6 if n else None,
+            "client_cpu_us_per_req": client_s / n * 1e6 if n else None,
+            "server_system_share": (sys1 - sys0) / server_s if server_s else None,
+            "db_cores": db_s / wall,
+            "db_cpu_us_per_req": db_s / n * 1e6 if n else None,
+            "foreign_cores": max(0.0, machine_s - server_s - client_s - db_s) / wall,
+            "response_bytes": self.bytes,
+        }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--address", required=True)
+    ap.add_argument("--method", required=True)
+    ap.add_argument("--requests", required=True, help="file of base64 serialized requests")
+    ap.add_argument("--key", default="")
+    ap.add_argument("--server-pid", type=int, default=0)
+    ap.add_argument("--inflight", type=int, default=32)
+    ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--duration", type=float, default=6.0)
+    ap.add_argument("--count", type=int, default=0, help="stop after this many calls instead")
+    a = ap.parse_args()
+    print(json.dumps(asyncio.run(Load(a).run())))
+
+
+if __name__ == "__main__":
+    main()

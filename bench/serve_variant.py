@@ -1,0 +1,43 @@
+"""``casekeeper serve`` with one SQLite connection setting changed, for what-if measurements
+(src/ stays untouched): the extra ``connect`` listener runs after the engine's own and
+overrides it.
+
+    python bench/serve_variant.py --sqlite-cache-kib 8192 -- serve --grpc 127.0.0.1:50099 ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import sqlalchemy as sa
+
+from casekeeper.store import engine as engine_mod
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sqlite-cache-kib", type=int, required=True)
+    ap.add_argument("cli", nargs=argparse.REMAINDER, help="-- then the casekeeper CLI arguments")
+    a = ap.parse_args()
+    original = engine_mod._sqlite_engine
+
+    def patched(url: str) -> sa.Engine:
+        eng = original(url)
+
+        @sa.event.listens_for(eng, "connect")
+        def _cache(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.execute(f"PRAGMA cache_size=-{a.sqlite_cache_kib}")
+
+        return eng
+
+    engine_mod._sqlite_engine = patched
+    from casekeeper.cli.main import main as cli_main
+
+    sys.argv = ["casekeeper", *[x for x in a.cli if x != "--"]]
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()
