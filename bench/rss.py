@@ -93,6 +93,11 @@ def main() -> None:
         default=2000,
         help="also run serve with this SQLite cache_size per connection (0: skip)",
     )
+    ap.add_argument(
+        "--what-if-gc-default",
+        action="store_true",
+        help="also run serve without its gc.freeze()/set_threshold (CPython's default GC)",
+    )
     ap.add_argument("--out")
     a = ap.parse_args()
     ds = ensure(a.backend, a.size, a.seed)
@@ -139,6 +144,10 @@ def main() -> None:
         label = f"what-if cache_size={a.what_if_cache_kib} KiB"
         results["what_if"] = casekeeper(argv, port, label, 0)
         results["what_if"]["cache_kib"] = a.what_if_cache_kib
+    if a.what_if_gc_default:
+        port = free_port()
+        argv = serve_variant_argv(ds.url, port, 0, gc_default=True)
+        results["what_if_gc"] = casekeeper(argv, port, "what-if default GC", a.soak)
     real = results["casekeeper"]
     write_result(
         a.out,

@@ -1,7 +1,7 @@
 """Run every benchmark, one at a time, and write docs/PERFORMANCE.md.
 
-    .venv/bin/python bench/run_all.py                # full suite: 1,000,000 cases (~18 min
-                                                     # with both dataset builds, ~10-13 min cached)
+    .venv/bin/python bench/run_all.py                # full suite: 1,000,000 cases (~22 min
+                                                     # with both dataset builds, ~15 min cached)
     .venv/bin/python bench/run_all.py --quick --doc /tmp/quick.md   # smoke run (< 2 min)
     .venv/bin/python bench/run_all.py --skip-pg      # SQLite only
     .venv/bin/python bench/run_all.py --only list_cases_sqlite,rss_sqlite
@@ -24,6 +24,7 @@ from typing import Any
 
 from common import PYTHON, RESULTS, ROOT, machine_info, utc_now
 
+FASTAPI_VERSION = "0.165.0"
 OUT = RESULTS  # bench/.data/results/n<size>-s<seed>/, set in main()
 
 DOC = ROOT / "docs" / "PERFORMANCE.md"
@@ -41,15 +42,22 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
     get = (
         ["--reps", "1", "--warmup", "1", "--duration", "3", "--no-profile"]
         if q
-        else ["--what-if-cache-kib", "2000"]
+        else []  # the what-if (cache_size 2000 KiB) is now the server's own setting (2 MiB)
     )
+    rget = ["--reps", "1", "--warmup", "1", "--duration", "3", "--no-profile"] if q else []
+    rlist = ["--reps", "30"] if q else []
     lst = ["--reps", "40", "--grpc-reps", "10", "--depth", "200"] if q else []
     bulk = ["--reps", "2"] if q else []
+    # the cache_size what-if is now the server's own setting; the GC one tests serve's gc settings
     rss = (
-        ["--gets", "1000", "--lists", "100", "--soak", "0", "--what-if-cache-kib", "0"] if q else []
+        ["--gets", "1000", "--lists", "100", "--soak", "0", "--what-if-cache-kib", "0"]
+        if q
+        else ["--what-if-cache-kib", "0", "--what-if-gc-default"]
     )
     out += [
         ("grpc_getcase_sqlite", ["grpc_getcase.py", "--backend", "sqlite", *common, *get]),
+        ("rest_getcase_sqlite", ["rest_getcase.py", "--backend", "sqlite", *common, *rget]),
+        ("rest_list_sqlite", ["rest_list.py", "--backend", "sqlite", *common, *rlist]),
         ("list_cases_sqlite", ["list_cases.py", "--backend", "sqlite", *common, *lst]),
         ("bulk_ack_sqlite", ["bulk_ack.py", "--backend", "sqlite", *common, *bulk]),
         ("rss_sqlite", ["rss.py", "--backend", "sqlite", *common, *rss]),
@@ -67,10 +75,24 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
     return out
 
 
+def ensure_fastapi(names: list[str]) -> None:
+    """The REST baseline needs FastAPI, which is not a casekeeper dependency: install it into the
+    venv if it is missing (the version the baseline was specified with)."""
+    if not any(n.startswith("rest_getcase") for n in names):
+        return
+    probe = subprocess.run([PYTHON, "-c", "import fastapi"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        print(f"== installing fastapi=={FASTAPI_VERSION} into the venv (REST baseline only)")
+        subprocess.run(
+            [PYTHON, "-m", "pip", "install", "-q", f"fastapi=={FASTAPI_VERSION}"], check=False
+        )
+
+
 def run_steps(a: argparse.Namespace) -> dict[str, Any]:
     OUT.mkdir(parents=True, exist_ok=True)
     log: dict[str, Any] = {}
     only = set(a.only.split(",")) if a.only else None
+    ensure_fastapi([n for n, _ in steps(a) if not only or n in only])
     for name, args in steps(a):
         if only and name not in only and not name.startswith("dataset"):
             continue
@@ -141,6 +163,32 @@ def summary(res: dict[str, Any]) -> list[list[str]]:
             f1(g["baseline"]["server_cpu_us_per_req"], " µs"),
             f1(g["ratio_server_cpu"]), "-", "info",
         ])  # fmt: skip
+    rg = res.get("rest_getcase_sqlite")
+    if rg:
+        rows.append([
+            f"GetCase over REST (wrk, {rg['connections']} connections), SQLite",
+            f1(rg["casekeeper"]["rps"], " req/s"),
+            f1(rg["baseline"]["rps"], " req/s") + " (FastAPI hello-world)",
+            f1(rg["ratio_rps"]), ">= 0.5", met(rg["ratio_rps"] >= 0.5),
+        ])  # fmt: skip
+        rows.append([
+            "GetCase over REST, server CPU per request, SQLite",
+            f1(rg["casekeeper"]["server_cpu_us_per_req"], " µs"),
+            f1(rg["baseline"]["server_cpu_us_per_req"], " µs"),
+            f1(rg["ratio_server_cpu"]), "-", "info",
+        ])  # fmt: skip
+    rl = res.get("rest_list_sqlite")
+    if rl:
+        lat = rl["latency"]
+        for q, target in (("broad", True), ("narrow", False)):
+            r_ = lat[f"rest_{q}"]["median_ms"]
+            g_ = lat[f"grpc_{q}"]["median_ms"]
+            rows.append([
+                f"ListCases {q} page 1 over REST vs gRPC, SQLite, one call at a time",
+                f1(r_, " ms") + f" (p95 {f1(lat[f'rest_{q}']['p95_ms'], ' ms')})",
+                f1(g_, " ms") + " (gRPC, same server)", f1(r_ / g_), "<= 1.3x",
+                met(r_ / g_ <= 1.3) if target else "info",
+            ])  # fmt: skip
     for backend in ("sqlite", "pg"):
         lc = res.get(f"list_cases_{backend}")
         if not lc:
@@ -214,6 +262,17 @@ def summary(res: dict[str, Any]) -> list[list[str]]:
                 f1(r["baseline"]["served"]["rss_mb"], " MB"),
                 f1(v3 / r["baseline"]["served"]["rss_mb"]), "<= 200 MB", "info",
             ])  # fmt: skip
+        if "what_if_gc" in r:
+            w = r["what_if_gc"]
+            for phase, label in (("served", "same load"), ("soak", "after the soak")):
+                if phase in w:
+                    v4 = w[phase]["rss_mb"]
+                    rows.append([
+                        f"Server RSS, {label}, what-if: serve without its gc.freeze() + "
+                        "gc.set_threshold(50000, 20, 100)", f1(v4, " MB"),
+                        f1(r["baseline"]["served"]["rss_mb"], " MB"),
+                        f1(v4 / r["baseline"]["served"]["rss_mb"]), "<= 200 MB", "info",
+                    ])  # fmt: skip
         if "soak" in r["casekeeper"]:
             v2 = r["casekeeper"]["soak"]["rss_mb"]
             n = (r["gets"] + r["lists"]) * r["soak"]
@@ -338,6 +397,90 @@ def getcase_section(g: dict[str, Any], name: str) -> str:
     return "\n".join(parts)
 
 
+def rest_getcase_section(g: dict[str, Any]) -> str:
+    rows = []
+    for label in ("baseline", "casekeeper"):
+        x = g[label]
+        rows.append([
+            label, f1(x["rps"]), ", ".join(f"{v:,}" for v in x["runs_rps"]), f1(x["p50_ms"]),
+            f1(x["p99_ms"]), f1(x["server_cores"]), f1(x["server_cpu_us_per_req"]),
+            f1(x["other_cpu_us_per_req"]), f1(x["bytes_per_response"]), str(x["errors"]),
+        ])  # fmt: skip
+    hdr = ["server", "req/s (median)", "runs", "p50 ms", "p99 ms", "server cores",
+           "server CPU µs/req", "rest of machine CPU µs/req (wrk, ...)", "bytes/response",
+           "errors"]  # fmt: skip
+    parts = [
+        "### GetCase over REST, SQLite",
+        "",
+        f"{g['reps']} interleaved repetitions, {g['warmup']:g} s warm-up + {g['duration']:g} s "
+        f"measured each; `{g['wrk']}`, {g['threads']} thread, {g['connections']} keep-alive "
+        "connections, a Lua script rotating over 20,000 random case ids with the Authorization "
+        "header. casekeeper: `casekeeper serve` (`GET /cases/cases/v1/{id}`, Starlette on "
+        f"uvicorn {g['uvicorn']}, uvloop + httptools, one worker, the gRPC server idle in the "
+        f"same process). Baseline: FastAPI {g['fastapi']} hello-world (`bench/fastapi_hello.py`, "
+        "same uvicorn settings) sent the same header. Case response: "
+        f"{g['case_response_bytes']:,} bytes of JSON body.",
+        "",
+        table(hdr, rows),
+        "",
+        f"Ratio req/s: **{g['ratio_rps']:.2f}**; server CPU per request: "
+        f"**{g['ratio_server_cpu']:.1f}x** the hello-world's.",
+    ]
+    prof = g.get("profile")
+    if prof:
+        incl = [f"{pct:5.1f} %  {fn}" for fn, pct in prof["inclusive_top"]]
+        selft = [f"{pct:5.1f} %  {fn}" for fn, pct in prof["self_top"]]
+        parts += [
+            "",
+            f"py-spy (`--gil`, {prof['samples']:,} samples) of casekeeper under the same load, "
+            "inclusive time:",
+            "",
+            code("\n".join(incl)),
+            "",
+            "own time:",
+            "",
+            code("\n".join(selft)),
+        ]
+    return "\n".join(parts)
+
+
+def rest_list_section(r: dict[str, Any]) -> str:
+    lat = r["latency"]
+    cpu = r["server_cpu_ms_per_call"]
+    size = r["response_bytes"]
+    rows = [
+        [k.replace("_", " "), f1(v["median_ms"]), f1(v["p95_ms"]), f1(v["min_ms"]),
+         str(v["n"]), f1(cpu[k]), f"{size[k]:,}"]
+        for k, v in lat.items()
+    ]  # fmt: skip
+    return "\n".join(
+        [
+            "### ListCases over REST vs. gRPC, SQLite",
+            "",
+            f"One `casekeeper serve` process; {r['reps']} repetitions, one call at a time, each "
+            "repetition calls each query over both protocols (order alternating). REST: one "
+            "keep-alive `http.client` connection, `POST /cases/cases/v1` with body "
+            f"`{r['rest_body_broad']}` (broad); gRPC: a blocking stub. Both return the same 50 "
+            "case ids (checked). Server CPU per call from /proc around each call.",
+            "",
+            table(
+                [
+                    "call",
+                    "median ms",
+                    "p95 ms",
+                    "min ms",
+                    "n",
+                    "server CPU ms/call",
+                    "response bytes",
+                ],
+                rows,
+            ),
+            "",
+            "REST / gRPC median: " + ", ".join(f"{q} **{v:.2f}**" for q, v in r["ratio"].items()),
+        ]
+    )
+
+
 def list_section(lc: dict[str, Any], name: str) -> str:
     s = lc["service"]
     w = lc["walks"]
@@ -452,7 +595,7 @@ def bulk_section(b: dict[str, Any], name: str) -> str:
 
 def rss_section(r: dict[str, Any]) -> str:
     rows = []
-    for label in ("baseline", "casekeeper", "what_if"):
+    for label in ("baseline", "casekeeper", "what_if", "what_if_gc"):
         if label not in r:
             continue
         for ph in ("started", "warm", "served", "soak"):
@@ -464,7 +607,13 @@ def rss_section(r: dict[str, Any]) -> str:
         extra = (
             f"`what_if` is the same `casekeeper serve` with `PRAGMA cache_size=-"
             f"{r['what_if']['cache_kib']}` per SQLite connection (bench/serve_variant.py) "
-            "instead of the engine's -65536 (64 MiB)."
+            "instead of the engine's own setting."
+        )
+    if "what_if_gc" in r:
+        extra += (
+            " `what_if_gc` is the same `casekeeper serve` with its `gc.freeze()` and "
+            "`gc.set_threshold(50_000, 20, 100)` made no-ops (bench/serve_variant.py "
+            "--gc-default), i.e. CPython's default collector thresholds."
         )
     ck = r["casekeeper"]
     return "\n".join([
@@ -518,6 +667,10 @@ def render(res: dict[str, Any], log: dict[str, Any], a: argparse.Namespace, doc:
     for key, title in (("grpc_getcase_sqlite", "SQLite"), ("grpc_getcase_pg", "PostgreSQL")):
         if res.get(key):
             parts += [getcase_section(res[key], title), ""]
+    if res.get("rest_getcase_sqlite"):
+        parts += [rest_getcase_section(res["rest_getcase_sqlite"]), ""]
+    if res.get("rest_list_sqlite"):
+        parts += [rest_list_section(res["rest_list_sqlite"]), ""]
     for key, title in (("list_cases_sqlite", "SQLite"), ("list_cases_pg", "PostgreSQL")):
         if res.get(key):
             parts += [list_section(res[key], title), ""]

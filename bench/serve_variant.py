@@ -1,8 +1,10 @@
-"""``casekeeper serve`` with one SQLite connection setting changed, for what-if measurements
-(src/ stays untouched): the extra ``connect`` listener runs after the engine's own and
-overrides it.
+"""``casekeeper serve`` with one setting changed, for what-if measurements (src/ stays
+untouched): ``--sqlite-cache-kib`` adds a ``connect`` listener that runs after the engine's own
+and overrides its cache_size; ``--gc-default`` makes serve's ``gc.freeze()`` and
+``gc.set_threshold(...)`` no-ops, so the collector keeps CPython's default thresholds.
 
     python bench/serve_variant.py --sqlite-cache-kib 8192 -- serve --grpc 127.0.0.1:50099 ...
+    python bench/serve_variant.py --gc-default -- serve --grpc 127.0.0.1:50099 ...
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from casekeeper.store import engine as engine_mod
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sqlite-cache-kib", type=int, required=True)
+    ap.add_argument("--sqlite-cache-kib", type=int, default=0, help="0: unchanged")
+    ap.add_argument("--gc-default", action="store_true", help="no gc.freeze/set_threshold")
     ap.add_argument("cli", nargs=argparse.REMAINDER, help="-- then the casekeeper CLI arguments")
     a = ap.parse_args()
     original = engine_mod._sqlite_engine
@@ -32,7 +35,13 @@ def main() -> None:
 
         return eng
 
-    engine_mod._sqlite_engine = patched
+    if a.sqlite_cache_kib:
+        engine_mod._sqlite_engine = patched
+    if a.gc_default:
+        import gc
+
+        gc.freeze = lambda: None
+        gc.set_threshold = lambda *_args: None
     from casekeeper.cli.main import main as cli_main
 
     sys.argv = ["casekeeper", *[x for x in a.cli if x != "--"]]

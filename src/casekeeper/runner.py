@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 
@@ -48,11 +47,6 @@ def serve(container: Container, *, grpc_address: str, http_address: str) -> None
     received: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: received.append(signum))
-    # Everything built so far lives as long as the process: keep the collector off it, and
-    # collect the young generation less eagerly (full collections were the p95 of list pages).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
     grpc_server.start()
     log.info("HTTP listening on %s", http_address)
     try:
