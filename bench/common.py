@@ -191,15 +191,15 @@ def wait_grpc(address: str, timeout: float = 60.0) -> None:
 
 
 @contextlib.contextmanager
-def server_process(argv: list[str], port: int, log_name: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a gRPC server process, wait until it accepts connections, stop it afterwards."""
+def process(argv: list[str], log_name: str, ready: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process, wait until ``ready()`` returns, stop it afterwards."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = (LOGS / f"{log_name}.log").open("ab")
     env = dict(os.environ, CASEKEEPER_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     try:
         try:
-            wait_grpc(f"{HOST}:{port}", timeout=120)
+            ready()
         except Exception:
             if proc.poll() is not None:
                 raise RuntimeError(f"{log_name} exited early; see {log.name}") from None
@@ -215,6 +215,11 @@ def server_process(argv: list[str], port: int, log_name: str) -> Iterator[subpro
                 proc.kill()
                 proc.wait()
         log.close()
+
+
+def server_process(argv: list[str], port: int, log_name: str) -> Any:
+    """A gRPC server process, ready once it accepts connections."""
+    return process(argv, log_name, lambda: wait_grpc(f"{HOST}:{port}", timeout=120))
 
 
 def serve_argv(url: str, port: int) -> list[str]:

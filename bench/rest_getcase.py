@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +34,13 @@ from common import (
     DATA,
     HOST,
     IDLE_WAIT,
-    LOGS,
     PYTHON,
     CpuWindow,
     busy_cores,
     free_port,
     machine_info,
     median,
+    process,
     pyspy,
     wait_grpc,
     wait_idle,
@@ -110,32 +108,6 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-
-
-@contextlib.contextmanager
-def process(argv: list[str], log_name: str, ready: Any) -> Iterator[subprocess.Popen[bytes]]:
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = (LOGS / f"{log_name}.log").open("ab")
-    env = dict(os.environ, CASEKEEPER_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=BENCH.parent)
-    try:
-        try:
-            ready()
-        except Exception:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{log_name} exited early; see {log.name}") from None
-            raise
-        time.sleep(0.3)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
 
 
 def serve_rest_argv(url: str, grpc_port: int, http_port: int) -> list[str]:
