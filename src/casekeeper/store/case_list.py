@@ -140,6 +140,38 @@ def _row_values(row: Any, field: OrderField, now: int) -> list[Any]:
     return [main, m["create_time"], m["id"]]
 
 
+def _merged_page(
+    conn: sa.Connection,
+    f: Any,
+    base: list[ColumnElement[bool]],
+    keys: list[SortKey],
+    pairs: list[tuple[CaseStatus, CasePriority]],
+    limit: int,
+    skip: int,
+) -> list[Any]:
+    """The page's ids from the merge of per-(status, priority) branches (each projects only
+    the sort key, so the statement stays small), then those rows by primary key."""
+    rest = filter_clauses(f, with_status_priority=False)
+    projected = [getattr(c.c, k.column) for k in keys]
+    branches = [
+        sa.select(*projected)
+        .where(*base, c.c.status == int(s), c.c.priority == int(p), *rest)
+        .order_by(*_order_by(keys))
+        .limit(limit + skip)
+        .subquery()
+        .select()
+        for s, p in pairs
+    ]
+    union = sa.union_all(*branches).subquery("page")
+    outer_keys = [SortKey(union.c[k.column], k.ascending, k.column) for k in keys]
+    stmt = sa.select(union.c.id).order_by(*_order_by(outer_keys))
+    ids = [r[0] for r in conn.execute(stmt.limit(limit).offset(skip or None))]
+    if not ids:
+        return []
+    found = {r.id: r for r in conn.execute(sa.select(c).where(c.c.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
 def list_cases(
     conn: sa.Connection, space_id: int, query: CaseQuery, now: int
 ) -> tuple[list[Case], str | None]:
@@ -162,23 +194,10 @@ def list_cases(
     merge = time_order and bool(f.statuses or f.priorities) and len(pairs) <= MAX_MERGE_BRANCHES
 
     if merge:
-        rest = filter_clauses(f, with_status_priority=False)
-        branches = [
-            sa.select(c)
-            .where(*base, c.c.status == int(s), c.c.priority == int(p), *rest)
-            .order_by(*_order_by(keys))
-            .limit(limit + page.skip)
-            .subquery()
-            .select()
-            for s, p in pairs
-        ]
-        union = sa.union_all(*branches).subquery("page")
-        outer_keys = [SortKey(union.c[k.column], k.ascending, k.column) for k in keys]
-        stmt = sa.select(union).order_by(*_order_by(outer_keys))
+        rows = _merged_page(conn, f, base, keys, pairs, limit, page.skip)
     else:
         stmt = sa.select(c).where(*base, *filter_clauses(f)).order_by(*_order_by(keys))
-    stmt = stmt.limit(limit).offset(page.skip or None)
-    rows = conn.execute(stmt).all()
+        rows = list(conn.execute(stmt.limit(limit).offset(page.skip or None)))
     more = len(rows) > page.size
     rows = rows[: page.size]
     token = None
