@@ -57,9 +57,10 @@ COMMENTS = [
 @dataclass
 class _Clock:
     t: int
+    rng: random.Random
 
     def __call__(self) -> int:
-        self.t += random.randint(5_000_000, 600_000_000)  # noqa: S311 - demo data
+        self.t += self.rng.randint(5_000_000, 600_000_000)
         return self.t
 
 
@@ -111,8 +112,7 @@ def load_demo(db: Database, *, count: int = DEMO_CASES) -> int:
     if first is not None:
         return 0
     rng = random.Random(20261123)  # noqa: S311 - demo data
-    random.seed(7)
-    clock = _Clock(now_us() - 14 * 24 * HOUR)
+    clock = _Clock(now_us() - 14 * 24 * HOUR, random.Random(7))  # noqa: S311 - demo data
     ctx = ServiceContext(db=db, clock=clock)
     admin, cases, timeline = AdminService(ctx), CaseService(ctx), TimelineService(ctx)
     bots = [_principal(space_id, n) for n in ("oncall-bot", "sre-console", "alert-router")]
