@@ -239,39 +239,15 @@ def serve_variant_argv(url: str, port: int, cache_kib: int, gc_default: bool = F
 
 
 def grpc_server_config() -> dict[str, Any]:
-    """The thread-pool size, channel options and RPC limit that ``GrpcServer`` passes to
-    ``grpc.server`` (captured by calling its constructor with ``grpc.server`` stubbed out)."""
-    import grpc
-
+    """The channel options and RPC limit ``GrpcServer`` gives ``grpc.aio.server``, for the
+    baseline to use the same (read from the module, so the baseline process need not import
+    casekeeper and its RSS stays the floor of a Python gRPC server)."""
     from casekeeper.api.grpc import server as srv
-    from casekeeper.settings import Settings
 
-    captured: dict[str, Any] = {}
-
-    class _Captured(Exception):
-        pass
-
-    def fake(executor: Any, *_args: Any, **kwargs: Any) -> Any:
-        captured["workers"] = executor._max_workers
-        executor.shutdown(wait=False)
-        captured["options"] = [list(o) for o in kwargs.get("options") or ()]
-        captured["maximum_concurrent_rpcs"] = kwargs.get("maximum_concurrent_rpcs")
-        raise _Captured
-
-    class _Container:
-        settings = Settings.from_env(database_url="sqlite://")
-
-    real = grpc.server
-    grpc.server = fake
-    try:
-        srv.GrpcServer(_Container(), f"{HOST}:0")  # type: ignore[arg-type]
-    except _Captured:
-        pass
-    finally:
-        grpc.server = real
-    if not captured:
-        raise RuntimeError("could not capture GrpcServer's grpc.server() arguments")
-    return captured
+    return {
+        "options": [list(o) for o in srv.OPTIONS],
+        "maximum_concurrent_rpcs": srv.MAX_CONCURRENT_RPCS,
+    }
 
 
 def empty_server_argv(port: int) -> list[str]:

@@ -1,21 +1,20 @@
-"""The baseline server: grpcio with casekeeper's server options and thread pool, serving
-``CasesService.GetCase`` from an empty handler that returns a small fixed message.
+"""The baseline server: grpc.aio with casekeeper's server options, serving
+``CasesService.GetCase`` from an empty ``async`` handler that returns a small fixed message —
+the way ``casekeeper serve`` answers GetCase (on the event loop), minus the work.
 
-The options, the pool size and ``maximum_concurrent_rpcs`` are captured from
-``casekeeper.api.grpc.server.GrpcServer`` by the parent (``common.grpc_server_config``) and
-passed in as JSON, so this process imports only grpcio and the generated messages: its RSS is
-the floor of a Python gRPC server.
+The options and ``maximum_concurrent_rpcs`` come from ``casekeeper.api.grpc.server`` via the
+parent (``common.grpc_server_config``) as JSON, so this process imports only grpcio and the
+generated messages: its RSS is the floor of a Python gRPC server.
 
-    python bench/empty_server.py --port 50099 --config '{"workers": 16, "options": [...]}'
+    python bench/empty_server.py --port 50099 --config '{"options": [...], ...}'
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import signal
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -42,8 +41,25 @@ class EmptyCases(pb_grpc.CasesServiceServicer):
     def __init__(self) -> None:
         self.resp = fixed_response()
 
-    def GetCase(self, _request: Any, _context: Any) -> Any:
+    async def GetCase(self, _request: Any, _context: Any) -> Any:  # type: ignore[override]
         return self.resp
+
+
+async def serve(port: int, cfg: dict[str, Any]) -> None:
+    server = grpc.aio.server(
+        options=[tuple(o) for o in cfg["options"]],
+        maximum_concurrent_rpcs=cfg["maximum_concurrent_rpcs"],
+    )
+    pb_grpc.add_CasesServiceServicer_to_server(EmptyCases(), server)
+    if server.add_insecure_port(f"127.0.0.1:{port}") == 0:
+        raise SystemExit(f"cannot listen on 127.0.0.1:{port}")
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(2)
 
 
 def main() -> None:
@@ -51,23 +67,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--config", required=True, help="JSON from common.grpc_server_config()")
     a = ap.parse_args()
-    cfg = json.loads(a.config)
-    executor = ThreadPoolExecutor(max_workers=cfg["workers"], thread_name_prefix="grpc")
-    server = grpc.server(
-        executor,
-        options=[tuple(o) for o in cfg["options"]],
-        maximum_concurrent_rpcs=cfg["maximum_concurrent_rpcs"],
-    )
-    pb_grpc.add_CasesServiceServicer_to_server(EmptyCases(), server)
-    if server.add_insecure_port(f"127.0.0.1:{a.port}") == 0:
-        raise SystemExit(f"cannot listen on 127.0.0.1:{a.port}")
-    server.start()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    server.stop(2).wait()
-    executor.shutdown(wait=False)
+    asyncio.run(serve(a.port, json.loads(a.config)))
 
 
 if __name__ == "__main__":

@@ -58,3 +58,25 @@ def test_downgrade_to_base_and_upgrade_again(empty_database: str) -> None:
     assert _tables(empty_database) <= {"alembic_version"}
     migrate.upgrade(empty_database)
     assert set(metadata.tables) <= _tables(empty_database)
+
+
+def test_external_id_uniqueness_indexes_only_synced_events(empty_database: str) -> None:
+    """The (case_id, external_id) unique index is partial: events without an external id (all
+    but synced messages) add no entry to it."""
+    migrate.upgrade(empty_database)
+    engine = sa.create_engine(normalize_url(empty_database))
+    try:
+        with engine.connect() as conn:
+            if is_sqlite(empty_database):
+                sql = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = 'uq_case_event_case_id_external_id'"
+                ).scalar_one()
+            else:
+                sql = conn.exec_driver_sql(
+                    "SELECT indexdef FROM pg_indexes "
+                    "WHERE indexname = 'uq_case_event_case_id_external_id'"
+                ).scalar_one()
+    finally:
+        engine.dispose()
+    assert "UNIQUE" in sql.upper()
+    assert "external_id IS NOT NULL" in sql

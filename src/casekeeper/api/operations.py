@@ -245,3 +245,13 @@ EVENTS_OPERATIONS: dict[str, tuple[type[Any], Run]] = {
     "DeleteComment": (epb.DeleteCommentRequest, delete_comment),
     "SyncExternalCaseEvents": (epb.SyncExternalCaseEventsRequest, sync_external_case_events),
 }
+
+# Reads of one indexed row. On SQLite they run on the server's event loop: the read costs less
+# than a hand-off to a worker thread and back. Everything else, and every call on PostgreSQL
+# (a network round trip), runs in a worker thread so the loop keeps serving other calls.
+POINT_READS = frozenset({"GetCase", "GetCaseByIndicator", "GetCaseDeepLinks", "GetEvent"})
+
+
+def runs_inline(rpc: str, c: Container) -> bool:
+    """Whether operation ``rpc`` may run on the event loop (both dialects ask this)."""
+    return rpc in POINT_READS and c.db.sqlite

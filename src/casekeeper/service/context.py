@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from casekeeper.domain.events import Actor, CaseEvent, EventData
+from casekeeper.domain.ids import uuid7
 from casekeeper.domain.model import Case
 from casekeeper.domain.timeutil import now_us
 from casekeeper.store.uow import Database, UnitOfWork
@@ -24,7 +24,7 @@ def new_events(
 ) -> list[CaseEvent]:
     return [
         CaseEvent(
-            event_id=str(uuid.uuid4()),
+            event_id=uuid7(now),
             case_id=case.id,
             space_id=case.space_id,
             data=payload,

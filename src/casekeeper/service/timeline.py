@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from casekeeper.domain import events as ev
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
 from casekeeper.domain.events import Actor, CaseEvent
+from casekeeper.domain.ids import uuid7
 from casekeeper.domain.model import Json
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
@@ -92,7 +92,7 @@ class TimelineService:
             now = self.clock()
             self._touch_case(uow, p, case.id, now)
             event = CaseEvent(
-                event_id=str(uuid.uuid4()),
+                event_id=uuid7(now),
                 case_id=case.id,
                 space_id=p.space_id,
                 data=ev.comment(body, files),
@@ -163,7 +163,7 @@ class TimelineService:
                 now = self.clock()
                 events = [
                     CaseEvent(
-                        event_id=str(uuid.uuid4()),
+                        event_id=uuid7(now),
                         case_id=case.id,
                         space_id=p.space_id,
                         data=ev.comment(m.text.strip(), (), m.source),

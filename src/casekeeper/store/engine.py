@@ -77,6 +77,9 @@ def _sqlite_engine(url: str) -> Engine:
             # 2 MiB of page cache per connection: the OS page cache holds the file anyway, and
             # a large per-connection cache times dozens of connections is what grows RSS.
             "cache_size=-2048",
+            # Checkpoints run in store.checkpoint's thread, not inside a request's COMMIT.
+            "wal_autocheckpoint=0",
+            "journal_size_limit=67108864",
         ):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()

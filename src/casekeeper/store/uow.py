@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from casekeeper.store.cases import CaseRepository
+from casekeeper.store.checkpoint import Checkpointer
 from casekeeper.store.engine import WRITE_OPTION, is_sqlite
 from casekeeper.store.events import EventRepository
 from casekeeper.store.keys import ApiKeyRepository, SpaceRepository
@@ -70,6 +71,10 @@ class Database:
         self._local = threading.local()
         self._readers: list[sa.Connection] = []
         self._lock = threading.Lock()
+        self.checkpointer: Checkpointer | None = None
+        if self.sqlite and engine.url.database not in (None, "", ":memory:"):
+            self.checkpointer = Checkpointer(engine)
+            self.checkpointer.start()
 
     def writer(self) -> UnitOfWork:
         return UnitOfWork(self, write=True)
@@ -107,6 +112,8 @@ class Database:
             conn.rollback()  # SQLite readers emit no BEGIN: this only resets SQLAlchemy's state
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         with self._lock:
             readers, self._readers = self._readers, []
         for conn in readers:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
+
 from casekeeper.api.grpc.convert import case_to_pb, key_values, set_time, to_json
-from casekeeper.api.grpc.rpc import Call, rpc
+from casekeeper.api.grpc.rpc import Call, Servicer, rpc
 from casekeeper.bootstrap import Container
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2 as keys_pb
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2_grpc as keys_grpc
@@ -17,9 +19,9 @@ admin = rpc(ADMIN)
 keys = rpc(KEYS)
 
 
-class CaseAdminServicer(admin_grpc.CaseAdminServiceServicer):
-    def __init__(self, container: Container) -> None:
-        self.keys = container.keys
+class CaseAdminServicer(Servicer, admin_grpc.CaseAdminServiceServicer):
+    def __init__(self, container: Container, executor: Executor) -> None:
+        super().__init__(container, executor)
         self.svc = container.admin
         self.clock = container.cases.clock
 
@@ -63,11 +65,8 @@ def _key_to_pb(row: ApiKeyRow, out: keys_pb.ApiKey) -> None:
         set_time(out.last_used_time, row.last_used_time)
 
 
-class ApiKeysServicer(keys_grpc.ApiKeysServiceServicer):
+class ApiKeysServicer(Servicer, keys_grpc.ApiKeysServiceServicer):
     """Keys are managed within the caller's own space."""
-
-    def __init__(self, container: Container) -> None:
-        self.keys = container.keys
 
     @keys
     def CreateApiKey(

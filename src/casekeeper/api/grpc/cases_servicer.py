@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from typing import Any, TypeVar, cast
 
 from google.protobuf.message import Message
@@ -9,7 +10,7 @@ from google.protobuf.message import Message
 from casekeeper.api import operations as ops
 from casekeeper.api.grpc.convert import case_to_pb, cases_to_pb, filter_values_to_pb
 from casekeeper.api.grpc.links import deep_links_to_pb
-from casekeeper.api.grpc.rpc import Call, rpc
+from casekeeper.api.grpc.rpc import Call, Servicer, rpc
 from casekeeper.bootstrap import Container
 from casekeeper.domain.model import Case
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
@@ -21,10 +22,9 @@ cases = rpc(CASES)
 R = TypeVar("R", bound=Message)
 
 
-class CasesServicer(pb_grpc.CasesServiceServicer):
-    def __init__(self, container: Container) -> None:
-        self.c = container
-        self.keys = container.keys
+class CasesServicer(Servicer, pb_grpc.CasesServiceServicer):
+    def __init__(self, container: Container, executor: Executor) -> None:
+        super().__init__(container, executor)
         self.clock = container.cases.clock
 
     def _one(self, response: R, case: Case) -> R:

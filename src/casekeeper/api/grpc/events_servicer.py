@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
+
 from casekeeper.api import operations as ops
 from casekeeper.api.grpc.convert import event_to_pb
-from casekeeper.api.grpc.rpc import Call, rpc
+from casekeeper.api.grpc.rpc import Call, Servicer, rpc
 from casekeeper.bootstrap import Container
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2_grpc as pb_grpc
@@ -13,10 +15,9 @@ from casekeeper.service.permissions import EVENTS
 events = rpc(EVENTS)
 
 
-class CaseEventsServicer(pb_grpc.CaseEventsServiceServicer):
-    def __init__(self, container: Container) -> None:
-        self.c = container
-        self.keys = container.keys
+class CaseEventsServicer(Servicer, pb_grpc.CaseEventsServiceServicer):
+    def __init__(self, container: Container, executor: Executor) -> None:
+        super().__init__(container, executor)
 
     @events
     def ListEvents(self, req: pb.ListEventsRequest, call: Call) -> pb.ListEventsResponse:

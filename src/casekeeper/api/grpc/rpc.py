@@ -1,21 +1,30 @@
 """One wrapper for every RPC: authenticate, authorize by the permission table, run, and map
-errors through the catalog. Servicer methods stay one-liners over the service layer."""
+errors through the catalog. Servicer methods stay synchronous one-liners over the service layer.
+
+The server is ``grpc.aio``. A point read on SQLite runs right on the event loop: it costs less
+than handing it to a thread and back. Everything else runs in the server's worker pool, so a
+long list page or a bulk write never stalls the loop (``api.operations.runs_inline`` decides,
+for the REST dialect too)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
 
 from casekeeper.api.bulk import FAILURES_KEY, TOTAL_KEY, failure_report
+from casekeeper.api.operations import runs_inline
+from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError
-from casekeeper.service.auth import KeyService, Principal, authorize
+from casekeeper.service.auth import Principal, authorize
 from casekeeper.service.cases import BulkFailure
 
 log = logging.getLogger("casekeeper.grpc")
@@ -23,60 +32,82 @@ log = logging.getLogger("casekeeper.grpc")
 REQUEST_ID_KEY = "x-request-id"
 
 Resp = TypeVar("Resp", bound=Message)
+S = TypeVar("S", bound="Servicer")
+Req = TypeVar("Req")
 
 
 @dataclass(slots=True)
 class Call:
     principal: Principal
-    context: grpc.ServicerContext
     request_id: str
+    failures: Sequence[BulkFailure] = field(default=())
 
     def report_failures(self, failures: Sequence[BulkFailure]) -> None:
         """Tell a bulk caller which ids failed and why, in trailing metadata (see api/bulk.py)."""
-        if failures:
-            self.context.set_trailing_metadata(
-                ((FAILURES_KEY, failure_report(failures)), (TOTAL_KEY, str(len(failures))))
-            )
+        self.failures = failures
 
 
-S = TypeVar("S")
-Req = TypeVar("Req")
+class Servicer:
+    """Base of every servicer: what the wrapper needs to run a call."""
+
+    def __init__(self, container: Container, executor: Executor) -> None:
+        self.c = container
+        self.keys = container.keys
+        self.executor = executor
 
 
-def rpc(
-    service: str,
-) -> Callable[[Callable[[S, Req, Call], Resp]], Callable[[S, Req, grpc.ServicerContext], Resp]]:
+def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str | None, str]:
+    authorization, request_id = None, ""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            authorization = value if isinstance(value, str) else value.decode()
+        elif key == REQUEST_ID_KEY:
+            request_id = str(value)[:128]
+    return authorization, request_id or uuid.uuid4().hex
+
+
+Handler = Callable[[S, Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[Resp]]
+
+
+def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, Req, Resp]]:
     """Decorate a servicer method ``Name(self, request, call)`` of gRPC service ``service``
     (``/pkg.Service/``); the operation path is ``service + Name``."""
 
-    def wrap(fn: Callable[[S, Req, Call], Resp]) -> Callable[[S, Req, grpc.ServicerContext], Resp]:
+    def wrap(fn: Callable[[S, Req, Call], Resp]) -> Handler[S, Req, Resp]:
         operation = service + fn.__name__
+        name = fn.__name__
 
         @functools.wraps(fn)
-        def handler(self: S, request: Req, context: grpc.ServicerContext) -> Resp:
-            keys: KeyService = self.keys  # type: ignore[attr-defined]
-            request_id = ""
-            authorization = None
-            for key, value in context.invocation_metadata():
-                if key == "authorization":
-                    authorization = value if isinstance(value, str) else value.decode()
-                elif key == REQUEST_ID_KEY:
-                    request_id = str(value)[:128]
-            request_id = request_id or uuid.uuid4().hex
+        async def handler(
+            self: S, request: Req, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> Resp:
+            authorization, request_id = _metadata(context)
             try:
-                principal = keys.authenticate(authorization)
+                principal = self.keys.authenticate(authorization)
                 authorize(principal, operation)
-                return fn(self, request, Call(principal, context, request_id))
+                call = Call(principal, request_id)
+                if runs_inline(name, self.c):
+                    response = fn(self, request, call)
+                else:
+                    loop = asyncio.get_running_loop()
+                    response = await loop.run_in_executor(self.executor, fn, self, request, call)
             except CasekeeperError as err:
                 code = getattr(grpc.StatusCode, err.spec.grpc_status)
                 log.info("%s %s -> %s: %s", request_id, operation, code.name, err.message)
-                context.abort(code, err.message)
+                await context.abort(code, err.message)
             except Exception:
                 log.exception("%s %s failed", request_id, operation)
-                context.abort(
+                await context.abort(
                     grpc.StatusCode.INTERNAL, f"internal error; quote request id {request_id}"
                 )
-            raise AssertionError("unreachable")  # pragma: no cover - abort raises
+            if call.failures:
+                context.set_trailing_metadata(
+                    (
+                        (FAILURES_KEY, failure_report(call.failures)),
+                        (TOTAL_KEY, str(len(call.failures))),
+                    )
+                )
+            return response
 
         return handler
 

@@ -1,9 +1,20 @@
-"""The gRPC server: services, reflection, health, explicit options, graceful stop."""
+"""The gRPC server: grpc.aio on an event loop of its own thread, with services, reflection,
+health, explicit options and a graceful stop.
+
+Why aio: with grpcio's thread-pool server every call crosses threads and GIL hand-offs cost more
+than a point read (docs/PERFORMANCE.md). Here calls arrive on one event loop; point reads on
+SQLite answer there, the rest go to a worker pool (see ``rpc.py``). The class keeps a blocking
+``start``/``stop`` interface, so the runner and tests drive it like any server object.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -37,57 +48,92 @@ SERVICE_NAMES = (
     api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeysService"].full_name,
 )
 
+# Channel options, shared with the benchmark's empty baseline server (bench/empty_server.py).
+OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.max_receive_message_length", MAX_MESSAGE),
+    ("grpc.max_send_message_length", MAX_MESSAGE),
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.so_reuseport", 0),
+)
+MAX_CONCURRENT_RPCS = 1024
+
+T = TypeVar("T")
+
 
 class GrpcServer:
     def __init__(self, container: Container, address: str) -> None:
         self.executor = ThreadPoolExecutor(
             max_workers=container.settings.grpc_workers, thread_name_prefix="grpc"
         )
-        self.server = grpc.server(
-            self.executor,
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE),
-                ("grpc.max_send_message_length", MAX_MESSAGE),
-                ("grpc.keepalive_time_ms", 60_000),
-                ("grpc.keepalive_timeout_ms", 20_000),
-                ("grpc.http2.max_pings_without_data", 0),
-                ("grpc.keepalive_permit_without_calls", 1),
-                ("grpc.so_reuseport", 0),
-            ],
-            maximum_concurrent_rpcs=1024,
-        )
-        cases_service_pb2_grpc.add_CasesServiceServicer_to_server(
-            CasesServicer(container), self.server
-        )
-        case_events_service_pb2_grpc.add_CaseEventsServiceServicer_to_server(
-            CaseEventsServicer(container), self.server
-        )
-        case_admin_pb2_grpc.add_CaseAdminServiceServicer_to_server(
-            CaseAdminServicer(container), self.server
-        )
-        api_keys_pb2_grpc.add_ApiKeysServiceServicer_to_server(
-            ApiKeysServicer(container), self.server
-        )
-        self.health = health.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
-        )
-        self.port = self.server.add_insecure_port(address)
-        if self.port == 0:
-            raise OSError(f"cannot listen for gRPC on {address}")
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="grpc-loop", daemon=True)
+        self._thread.start()
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        try:
+            self.server = self._call(self._build(container, address))
+        except BaseException:
+            self._close_loop()
+            raise
         self.address = address.rsplit(":", 1)[0] + f":{self.port}"
 
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def _call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    async def _build(self, container: Container, address: str) -> grpc.aio.Server:
+        server = grpc.aio.server(options=list(OPTIONS), maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
+        pool = self.executor
+        cases_service_pb2_grpc.add_CasesServiceServicer_to_server(
+            CasesServicer(container, pool), server
+        )
+        case_events_service_pb2_grpc.add_CaseEventsServiceServicer_to_server(
+            CaseEventsServicer(container, pool), server
+        )
+        case_admin_pb2_grpc.add_CaseAdminServiceServicer_to_server(
+            CaseAdminServicer(container, pool), server
+        )
+        api_keys_pb2_grpc.add_ApiKeysServiceServicer_to_server(
+            ApiKeysServicer(container, pool), server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        self.port = server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"cannot listen for gRPC on {address}")
+        return server
+
     def start(self) -> None:
-        self.server.start()
-        for name in ("", *SERVICE_NAMES):
-            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        async def start() -> None:
+            await self.server.start()
+            for name in ("", *SERVICE_NAMES):
+                await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+        self._call(start())
         log.info("gRPC listening on %s", self.address)
 
     def stop(self, grace: float = 5.0) -> None:
-        self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
-        self.executor.shutdown(wait=False)
+        """Refuse new calls, let calls in flight finish for up to ``grace`` seconds, stop."""
 
-    def wait(self) -> None:
-        self.server.wait_for_termination()
+        async def stop() -> None:
+            await self.health.enter_graceful_shutdown()
+            await self.server.stop(grace)
+
+        try:
+            self._call(stop(), timeout=grace + 30)
+        finally:
+            self._close_loop()
+            self.executor.shutdown(wait=False)
+
+    def _close_loop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self.loop.close()

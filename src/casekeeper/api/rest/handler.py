@@ -15,7 +15,13 @@ from starlette.responses import Response
 from casekeeper.api.bulk import failure_report
 from casekeeper.api.grpc.convert import to_json
 from casekeeper.api.grpc.links import deep_links_to_pb
-from casekeeper.api.operations import CASES_OPERATIONS, EVENTS_OPERATIONS, Links, Page
+from casekeeper.api.operations import (
+    CASES_OPERATIONS,
+    EVENTS_OPERATIONS,
+    Links,
+    Page,
+    runs_inline,
+)
 from casekeeper.api.rest.parse import load_json, normalize, parse_into
 from casekeeper.api.rest.render import case_json, error_json, event_json, filter_values_json
 from casekeeper.api.rest.routes import Body, Render, RouteSpec
@@ -59,6 +65,7 @@ class Endpoint:
         self.route = route
         self.container = container
         self.request_type, self.run = _OPERATIONS[route.rpc]
+        self.inline = runs_inline(route.rpc, container)
 
     async def handle(self, request: Request) -> Response:
         route = self.route
@@ -70,10 +77,10 @@ class Endpoint:
             else:
                 data = await self._request_data(request)
                 message = parse_into(data, self.request_type(), normalized=True)
-            if route.offload:
-                result = await run_in_threadpool(self.run, self.container, principal, message)
-            else:
+            if self.inline:
                 result = self.run(self.container, principal, message)
+            else:
+                result = await run_in_threadpool(self.run, self.container, principal, message)
             return self._render(result)
         except CasekeeperError as err:
             return error_response(err)

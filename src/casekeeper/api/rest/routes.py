@@ -38,7 +38,6 @@ class RouteSpec:
     rpc: str
     body: Body
     render: Render
-    offload: bool = False  # run in the thread pool (may take longer than a point lookup)
 
     @property
     def operation(self) -> str:
@@ -51,7 +50,7 @@ V = Render
 
 ROUTES: tuple[RouteSpec, ...] = (
     R("GET", "/cases/cases/v1/{id}", CASES, "GetCase", B.NONE, V.CASE),
-    R("POST", "/cases/cases/v1", CASES, "ListCases", B.JSON, V.PAGE, offload=True),
+    R("POST", "/cases/cases/v1", CASES, "ListCases", B.JSON, V.PAGE),
     R("PUT", "/cases/cases/v1/{id}", CASES, "UpdateCase", B.PATCH, V.CASE),
     R("PUT", "/cases/priority-override/v1/{id}", CASES, "SetPriorityOverride", B.JSON, V.CASE),
     R("DELETE", "/cases/priority-override/v1/{id}", CASES, "ClearPriorityOverride", B.NONE, V.CASE),
@@ -61,17 +60,15 @@ ROUTES: tuple[RouteSpec, ...] = (
     R("DELETE", "/cases/acknowledged/v1/{id}", CASES, "UnacknowledgeCase", B.NONE, V.CASE),
     R("PUT", "/cases/resolved/v1/{id}", CASES, "ResolveCase", B.OPTIONAL_JSON, V.CASE),
     R("POST", "/cases/closed/v1/{id}", CASES, "CloseCase", B.NONE, V.CASE),
-    R("PUT", "/cases/assigned/v1", CASES, "BulkAssign", B.JSON, V.CASES, offload=True),
-    R("DELETE", "/cases/assigned/v1", CASES, "BulkUnassign", B.QUERY_IDS, V.CASES, offload=True),
-    R("POST", "/cases/acknowledged/v1", CASES, "BulkAcknowledge", B.JSON, V.CASES, offload=True),
-    R("POST", "/cases/resolved/v1", CASES, "BulkResolve", B.JSON, V.CASES, offload=True),
-    R("POST", "/cases/closed/v1", CASES, "BulkClose", B.JSON, V.CASES, offload=True),
-    R("POST", "/cases/priority-override/v1", CASES, "BulkSetPriorityOverride", B.JSON, V.CASES,
-      offload=True),
+    R("PUT", "/cases/assigned/v1", CASES, "BulkAssign", B.JSON, V.CASES),
+    R("DELETE", "/cases/assigned/v1", CASES, "BulkUnassign", B.QUERY_IDS, V.CASES),
+    R("POST", "/cases/acknowledged/v1", CASES, "BulkAcknowledge", B.JSON, V.CASES),
+    R("POST", "/cases/resolved/v1", CASES, "BulkResolve", B.JSON, V.CASES),
+    R("POST", "/cases/closed/v1", CASES, "BulkClose", B.JSON, V.CASES),
+    R("POST", "/cases/priority-override/v1", CASES, "BulkSetPriorityOverride", B.JSON, V.CASES),
     R("DELETE", "/cases/priority-override/v1", CASES, "BulkClearPriorityOverride", B.QUERY_IDS,
-      V.CASES, offload=True),
-    R("POST", "/cases/filter-values/v1", CASES, "GetFilterValues", B.JSON, V.FILTER_VALUES,
-      offload=True),
+      V.CASES),
+    R("POST", "/cases/filter-values/v1", CASES, "GetFilterValues", B.JSON, V.FILTER_VALUES),
     R("GET", "/cases/grouping-keys/v1", CASES, "GetGroupingKeys", B.NONE, V.GROUPING_KEYS),
     R("GET", "/cases/cases/v1/{case_id}/deep-links", CASES, "GetCaseDeepLinks", B.NONE,
       V.DEEP_LINKS),
