@@ -21,8 +21,48 @@ def to_rfc3339(us: int) -> str:
     return f"{stamp}.{micros:06d}Z"
 
 
+_EPOCH_ORDINAL = _EPOCH.toordinal()
+_DAYS: dict[str, int] = {}  # "YYYY-MM-DD" -> days since the epoch
+
+
+def _canonical(text: str) -> int | None:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ``, the form ``to_rfc3339`` writes and stored JSON holds,
+    without building a datetime (GetCase converts a handful per case); None for anything else."""
+    if not (
+        len(text) == 27
+        and text[26] == "Z"
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[10] == "T"
+        and text[13] == ":"
+        and text[16] == ":"
+        and text[19] == "."
+    ):
+        return None
+    clock = text[11:13] + text[14:16] + text[17:19] + text[20:26]
+    if not (clock.isascii() and clock.isdigit()):
+        return None
+    day = text[:10]
+    days = _DAYS.get(day)
+    if days is None:
+        try:
+            days = datetime.strptime(day, "%Y-%m-%d").toordinal() - _EPOCH_ORDINAL
+        except ValueError:
+            return None
+        if len(_DAYS) > 10_000:
+            _DAYS.clear()
+        _DAYS[day] = days
+    hour, minute, second = int(clock[0:2]), int(clock[2:4]), int(clock[4:6])
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return (((days * 24 + hour) * 60 + minute) * 60 + second) * 1_000_000 + int(clock[6:])
+
+
 def parse_rfc3339(text: str, *, field: str = "timestamp") -> int:
     """Parse an RFC 3339 timestamp (any offset, up to nanosecond digits) into UTC microseconds."""
+    fast = _canonical(text)
+    if fast is not None:
+        return fast
     raw = text.strip()
     if raw.endswith(("Z", "z")):
         raw = raw[:-1] + "+00:00"

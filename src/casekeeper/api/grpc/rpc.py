@@ -57,13 +57,15 @@ class Servicer:
 
 
 def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str | None, str]:
+    """The caller's credentials and request id (empty if it sent none: one is made up only when
+    a log line needs it)."""
     authorization, request_id = None, ""
     for key, value in context.invocation_metadata() or ():
         if key == "authorization":
             authorization = value if isinstance(value, str) else value.decode()
         elif key == REQUEST_ID_KEY:
             request_id = str(value)[:128]
-    return authorization, request_id or uuid.uuid4().hex
+    return authorization, request_id
 
 
 Handler = Callable[[S, Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[Resp]]
@@ -92,10 +94,12 @@ def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, R
                     loop = asyncio.get_running_loop()
                     response = await loop.run_in_executor(self.executor, fn, self, request, call)
             except CasekeeperError as err:
+                request_id = request_id or uuid.uuid4().hex
                 code = getattr(grpc.StatusCode, err.spec.grpc_status)
                 log.info("%s %s -> %s: %s", request_id, operation, code.name, err.message)
                 await context.abort(code, err.message)
             except Exception:
+                request_id = request_id or uuid.uuid4().hex
                 log.exception("%s %s failed", request_id, operation)
                 await context.abort(
                     grpc.StatusCode.INTERNAL, f"internal error; quote request id {request_id}"
