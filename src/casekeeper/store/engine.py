@@ -10,6 +10,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 WRITE_OPTION = "casekeeper_write"
+READ_CACHE_KIB = 2048
+WRITE_CACHE_KIB = 65536
+_BIG_CACHE = "casekeeper_big_cache"
 
 
 def is_sqlite(url: str | sa.URL) -> bool:
@@ -76,7 +79,7 @@ def _sqlite_engine(url: str) -> Engine:
             "temp_store=MEMORY",
             # 2 MiB of page cache per connection: the OS page cache holds the file anyway, and
             # a large per-connection cache times dozens of connections is what grows RSS.
-            "cache_size=-2048",
+            f"cache_size=-{READ_CACHE_KIB}",
             # Checkpoints run in store.checkpoint's thread, not inside a request's COMMIT.
             "wal_autocheckpoint=0",
             "journal_size_limit=67108864",
@@ -89,6 +92,17 @@ def _sqlite_engine(url: str) -> Engine:
         # Writers take the lock up front (BEGIN IMMEDIATE) so two writers never deadlock on a
         # lock upgrade; readers run without a transaction (each statement is its own snapshot).
         if conn.get_execution_options().get(WRITE_OPTION):
+            # The one writer at a time gets a large cache for its transaction: a bulk change
+            # dirties thousands of pages, and with the small cache SQLite spills them to the
+            # log mid-transaction and writes many twice (BulkAcknowledge of 1,000 at 1M cases:
+            # 145 -> 92 ms of database time). Given back when the connection returns to the pool.
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
+            conn.connection.info[_BIG_CACHE] = True
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        if dbapi_conn is not None and record.info.pop(_BIG_CACHE, False):
+            dbapi_conn.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
 
     return engine
