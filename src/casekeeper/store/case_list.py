@@ -22,7 +22,7 @@ from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.model import Case
 from casekeeper.domain.query import CaseQuery
 from casekeeper.store.case_filters import filter_clauses
-from casekeeper.store.cases import row_to_case
+from casekeeper.store.cases import ID_AT, row_to_case, rows_by_ids, sort_values
 from casekeeper.store.schema import case as c
 
 MAX_MERGE_BRANCHES = 25
@@ -123,21 +123,19 @@ def decode_token(token: str, field: OrderField, descending: bool) -> tuple[int, 
     return now, values
 
 
-def _row_values(row: Any, field: OrderField, now: int) -> list[Any]:
-    m = row._mapping
+def _row_values(row: Sequence[Any], field: OrderField, now: int) -> list[Any]:
     if field in (OrderField.UNSPECIFIED, OrderField.CREATED_AT):
-        return [m["create_time"], m["id"]]
+        return sort_values(row, ("create_time", "id"))
     if field is OrderField.UPDATED_AT:
-        return [m["update_time"], m["id"]]
-    main = {
-        OrderField.PRIORITY: m["priority"],
-        OrderField.STATUS: m["status"],
-        OrderField.CATEGORY: m["category"],
-    }.get(field)
-    if main is None:  # duration
-        end = m["end_time"] if m["end_time"] is not None else now
-        main = end - m["create_time"]
-    return [main, m["create_time"], m["id"]]
+        return sort_values(row, ("update_time", "id"))
+    create_time, case_id = sort_values(row, ("create_time", "id"))
+    if field is OrderField.DURATION:
+        (end,) = sort_values(row, ("end_time",))
+        main = (end if end is not None else now) - create_time
+    else:
+        name = {OrderField.PRIORITY: "priority", OrderField.STATUS: "status"}.get(field, "category")
+        (main,) = sort_values(row, (name,))
+    return [main, create_time, case_id]
 
 
 def _merged_page(
@@ -168,7 +166,7 @@ def _merged_page(
     ids = [r[0] for r in conn.execute(stmt.limit(limit).offset(skip or None))]
     if not ids:
         return []
-    found = {r.id: r for r in conn.execute(sa.select(c).where(c.c.id.in_(ids)))}
+    found = {r[ID_AT]: r for r in rows_by_ids(conn, ids)}
     return [found[i] for i in ids if i in found]
 
 

@@ -30,12 +30,31 @@ _AT = {name: i for i, name in enumerate(_NAMES)}
         "resolution_reason", "resolved_by", "end_time", "doc", "version",
     )
 )  # fmt: skip
+ID_AT = _ID  # position of the id in a full case row
+
 # Enum members by stored value: a dict lookup costs a fraction of calling the Enum class.
 _STATUSES = {int(x): x for x in CaseStatus}
 _PRIORITIES = {int(x): x for x in CasePriority}
 _CATEGORIES = {int(x): x for x in CaseCategory}
 _RESOLVERS = {x.value: x for x in ResolverKind}
 _NO_DOC: dict[str, Any] = {}
+# Label and grouping pairs repeat across cases (environment=production, service=checkout): one
+# immutable KeyValue per distinct pair instead of a new object per pair per row read.
+_PAIRS: dict[tuple[str, str], KeyValue] = {}
+_PAIRS_MAX = 50_000
+
+
+def _pairs(items: Any) -> tuple[KeyValue, ...]:
+    out = []
+    for k, v in items:
+        key = (k, v)
+        kv = _PAIRS.get(key)
+        if kv is None:
+            if len(_PAIRS) >= _PAIRS_MAX:
+                _PAIRS.clear()
+            kv = _PAIRS[key] = KeyValue(k, v)
+        out.append(kv)
+    return tuple(out)
 
 
 def row_to_case(row: Sequence[Any]) -> Case:
@@ -73,8 +92,8 @@ def row_to_case(row: Sequence[Any]) -> Case:
         acknowledge_time=row[_ACK],
         resolution=resolution,
         end_time=row[_END],
-        labels=tuple([KeyValue(k, v) for k, v in get("labels", ())]),
-        groupings=tuple([KeyValue(k, v) for k, v in get("groupings", ())]),
+        labels=_pairs(get("labels", ())),
+        groupings=_pairs(get("groupings", ())),
         impacted_entities=tuple(get("impactedEntities", ())),
         indicators=get("caseIndicators") or {},
         kpi_breaches=tuple(get("kpiBreaches", ())),
@@ -118,6 +137,8 @@ _SELECT_BY_ID = sa.select(c).where(c.c.space_id == sa.bindparam("s"), c.c.id == 
 _SELECT_BY_NUMBER = sa.select(c).where(
     c.c.space_id == sa.bindparam("s"), c.c.number == sa.bindparam("n")
 )
+
+
 class _DriverStatement:
     """A statement compiled once per dialect and run on the DBAPI cursor: the point lookups
     behind GetCase run on every request, and SQLAlchemy's per-execution work would triple
@@ -145,6 +166,35 @@ class _DriverStatement:
 
 
 _GET_BY_ID = _DriverStatement(_SELECT_BY_ID)
+_ALL_COLUMNS: dict[str, str] = {}
+
+
+def rows_by_ids(conn: sa.Connection, ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Rows (every column, table order) of the cases with these ids, in no particular order,
+    on the DBAPI cursor (a list page fetches its 50 rows this way: SQLAlchemy's statement and
+    row handling cost more than the lookups)."""
+    if not ids:
+        return []
+    dialect = conn.dialect
+    head = _ALL_COLUMNS.get(dialect.name)
+    if head is None:
+        head = _ALL_COLUMNS[dialect.name] = str(sa.select(c).compile(dialect=dialect))
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = f'{head} WHERE "case".id IN ({", ".join([mark] * len(ids))})'
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(ids))
+        rows: list[tuple[Any, ...]] = list(cursor.fetchall())
+    finally:
+        cursor.close()
+    return rows
+
+
+def sort_values(row: Sequence[Any], columns: Sequence[str]) -> list[Any]:
+    """The values of ``columns`` in a full case row."""
+    return [row[_AT[name]] for name in columns]
+
+
 _GET_BY_NUMBER = _DriverStatement(_SELECT_BY_NUMBER)
 
 
