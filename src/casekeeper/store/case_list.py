@@ -140,6 +140,7 @@ def _row_values(row: Sequence[Any], field: OrderField, now: int) -> list[Any]:
 
 def _merged_page(
     conn: sa.Connection,
+    space_id: int,
     f: Any,
     base: list[ColumnElement[bool]],
     keys: list[SortKey],
@@ -166,7 +167,7 @@ def _merged_page(
     ids = [r[0] for r in conn.execute(stmt.limit(limit).offset(skip or None))]
     if not ids:
         return []
-    found = {r[ID_AT]: r for r in rows_by_ids(conn, ids)}
+    found = {r[ID_AT]: r for r in rows_by_ids(conn, space_id, ids)}
     return [found[i] for i in ids if i in found]
 
 
@@ -192,7 +193,7 @@ def list_cases(
     merge = time_order and bool(f.statuses or f.priorities) and len(pairs) <= MAX_MERGE_BRANCHES
 
     if merge:
-        rows = _merged_page(conn, f, base, keys, pairs, limit, page.skip)
+        rows = _merged_page(conn, space_id, f, base, keys, pairs, limit, page.skip)
     else:
         stmt = sa.select(c).where(*base, *filter_clauses(f)).order_by(*_order_by(keys))
         rows = list(conn.execute(stmt.limit(limit).offset(page.skip or None)))

@@ -169,10 +169,13 @@ _GET_BY_ID = _DriverStatement(_SELECT_BY_ID)
 _ALL_COLUMNS: dict[str, str] = {}
 
 
-def rows_by_ids(conn: sa.Connection, ids: Sequence[str]) -> list[tuple[Any, ...]]:
+def rows_by_ids(
+    conn: sa.Connection, space_id: int, ids: Sequence[str], *, for_update: bool = False
+) -> list[tuple[Any, ...]]:
     """Rows (every column, table order) of the cases with these ids, in no particular order,
-    on the DBAPI cursor (a list page fetches its 50 rows this way: SQLAlchemy's statement and
-    row handling cost more than the lookups)."""
+    on the DBAPI cursor (a list page fetches its 50 rows this way, a bulk operation up to
+    1,000: SQLAlchemy's statement and row handling cost more than the lookups). ``for_update``
+    locks them (PostgreSQL; a SQLite writer already holds the database lock)."""
     if not ids:
         return []
     dialect = conn.dialect
@@ -180,10 +183,12 @@ def rows_by_ids(conn: sa.Connection, ids: Sequence[str]) -> list[tuple[Any, ...]
     if head is None:
         head = _ALL_COLUMNS[dialect.name] = str(sa.select(c).compile(dialect=dialect))
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = f'{head} WHERE "case".id IN ({", ".join([mark] * len(ids))})'
+    sql = f'{head} WHERE "case".space_id = {mark} AND "case".id IN ({", ".join([mark] * len(ids))})'
+    if for_update and dialect.name != "sqlite":
+        sql += " FOR UPDATE"
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, tuple(ids))
+        cursor.execute(sql, (space_id, *ids))
         rows: list[tuple[Any, ...]] = list(cursor.fetchall())
     finally:
         cursor.close()
@@ -231,9 +236,8 @@ class CaseRepository:
         numbers = {r.number for r in refs if r.number is not None}
         found: list[Case] = []
         for chunk in _chunks(sorted(uuids), 500):
-            stmt = sa.select(c).where(c.c.space_id == space_id, c.c.id.in_(chunk))
-            stmt = stmt.with_for_update() if for_update else stmt
-            found.extend(row_to_case(r) for r in self.conn.execute(stmt))
+            rows = rows_by_ids(self.conn, space_id, chunk, for_update=for_update)
+            found.extend(row_to_case(r) for r in rows)
         for nchunk in _chunks(sorted(numbers), 500):
             stmt = sa.select(c).where(c.c.space_id == space_id, c.c.number.in_(nchunk))
             stmt = stmt.with_for_update() if for_update else stmt
