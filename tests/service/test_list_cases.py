@@ -1055,3 +1055,61 @@ def test_filter_values_returns_at_most_1000_grouping_and_label_keys(
     fv = container.cases.filter_values(principal, CaseFilters())
     assert len(fv.groupings) == 1000
     assert len(fv.labels) == 1000
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        CaseOrder(OrderField.UPDATED_AT, DESC),
+        CaseOrder(OrderField.UPDATED_AT, ASC),
+        CaseOrder(OrderField.CREATED_AT, DESC),
+        CaseOrder(OrderField.CREATED_AT, ASC),
+    ],
+)
+def test_merge_statements_cached_per_shape_page_like_statements_built_per_call(
+    clocked: Container,
+    clock: FakeClock,
+    principal: Principal,
+    make_clocked_case: MakeClockedCase,
+    monkeypatch: pytest.MonkeyPatch,
+    order: CaseOrder,
+) -> None:
+    """The merge statement is built once per query shape with bound parameters
+    (store/case_list.py); walking pages through it gives what a statement built for each call
+    gives, for groupings and labels of one and several values."""
+    from casekeeper.store import case_list
+
+    for i in range(14):
+        clock.advance(HOUR)
+        case = make_clocked_case(
+            priority=[P.P1, P.P2, P.P3][i % 3],
+            groupings={
+                "service": ["checkout", "payments"][i % 2],
+                "env": ["prod", "dev"][i % 4 // 2],
+            },
+            labels={"region": ["eu", "us", "ap"][i % 3]},
+        )
+        if i % 5 == 0:
+            clocked.cases.acknowledge(principal, case.id)
+    filters = [
+        CaseFilters(statuses=(S.ACTIVE, S.ACKNOWLEDGED), priorities=(P.P1, P.P2, P.P3)),
+        CaseFilters(
+            statuses=(S.ACTIVE, S.ACKNOWLEDGED),
+            groupings=(FilterGroup("service", ("checkout",)),),
+        ),
+        CaseFilters(
+            priorities=(P.P1, P.P3),
+            groupings=(
+                FilterGroup("service", ("checkout", "payments")),
+                FilterGroup("env", ("prod",)),
+            ),
+            labels=(FilterGroup("region", ("eu", "ap")),),
+        ),
+    ]
+    for f in filters:
+        cached = walk(clocked, principal, f, order, 2)
+        monkeypatch.setattr(case_list, "_cached_merge", lambda *_args: None)
+        built = walk(clocked, principal, f, order, 2)
+        monkeypatch.undo()
+        assert cached == built
+        assert cached, f"the filter {f} should match some cases"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -27,7 +28,7 @@ _KPI_BITS = {
 }
 
 
-def _has_tag(kind: str, key: str | None, values: list[str]) -> ColumnElement[bool]:
+def _has_tag(kind: str, key: Any, values: Sequence[Any]) -> ColumnElement[bool]:
     # An alias of its own, so the subquery stays correlated to ``case`` alone even when the
     # outer query also reads case_tag (facet counts).
     tag = t.alias()
@@ -57,6 +58,30 @@ def _groups(kind: str, groups: Sequence[FilterGroup]) -> list[ColumnElement[bool
         .having(sa.func.count(sa.distinct(tag.c.key)) == keys)
     )
     return [c.c.id.in_(matching)]
+
+
+def bound_groups(kind: str, shape: Sequence[int]) -> list[ColumnElement[bool]]:
+    """The probes of ``_groups`` for groups of ``shape`` (values per group) with bound
+    parameters ``<kind>k<j>`` / ``<kind>v<j>_<m>`` instead of values, for statements built once
+    per shape (see ``group_params``)."""
+    return [
+        _has_tag(
+            kind,
+            sa.bindparam(f"{kind}k{j}", type_=t.c.key.type),
+            [sa.bindparam(f"{kind}v{j}_{m}", type_=t.c.value.type) for m in range(n)],
+        )
+        for j, n in enumerate(shape)
+    ]
+
+
+def group_params(kind: str, groups: Sequence[FilterGroup]) -> dict[str, str]:
+    """Values for the parameters of ``bound_groups(kind, [len(g.values) for g in groups])``."""
+    out: dict[str, str] = {}
+    for j, g in enumerate(groups):
+        out[f"{kind}k{j}"] = tags.tag_text(g.key)
+        for m, value in enumerate(g.values):
+            out[f"{kind}v{j}_{m}"] = tags.tag_text(value)
+    return out
 
 
 def _bits(column: sa.Column[int], mask: int) -> ColumnElement[bool]:

@@ -9,6 +9,7 @@ Page tokens are opaque (base64url JSON) and carry the sort key of the last row r
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from casekeeper.domain.enums import CasePriority, CaseStatus, OrderField
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.model import Case
-from casekeeper.domain.query import CaseQuery
-from casekeeper.store.case_filters import filter_clauses
+from casekeeper.domain.query import CaseFilters, CaseQuery
+from casekeeper.store import tags
+from casekeeper.store.case_filters import MANY_GROUPS, bound_groups, filter_clauses, group_params
 from casekeeper.store.cases import ID_AT, row_to_case, rows_by_ids, sort_values
 from casekeeper.store.schema import case as c
 
@@ -68,10 +70,12 @@ def sort_keys(field: OrderField, descending: bool, now: int) -> list[SortKey]:
 
 
 def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after ``values`` in the order given by ``keys``."""
+    """Rows strictly after ``values`` (values or bound parameters) in the order of ``keys``."""
     if all(k.ascending == keys[0].ascending for k in keys):
         left = sa.tuple_(*(k.expr for k in keys))
-        right = sa.tuple_(*(sa.literal(v) for v in values))
+        right = sa.tuple_(
+            *(v if isinstance(v, sa.BindParameter) else sa.literal(v) for v in values)
+        )
         return left > right if keys[0].ascending else left < right
     branches = []
     for i, key in enumerate(keys):
@@ -138,33 +142,100 @@ def _row_values(row: Sequence[Any], field: OrderField, now: int) -> list[Any]:
     return [main, create_time, case_id]
 
 
-def _merged_page(
-    conn: sa.Connection,
-    space_id: int,
-    f: Any,
-    base: list[ColumnElement[bool]],
+def _merge(
     keys: list[SortKey],
-    pairs: list[tuple[CaseStatus, CasePriority]],
-    limit: int,
-    skip: int,
-) -> list[Any]:
-    """The page's ids from the merge of per-(status, priority) branches (each projects only
-    the sort key, so the statement stays small), then those rows by primary key."""
-    rest = filter_clauses(f, with_status_priority=False)
+    where: Sequence[ColumnElement[bool]],
+    pairs: Sequence[tuple[Any, Any]],
+    branch_limit: Any,
+) -> sa.Select[Any]:
+    """The merge of per-(status, priority) branches, each index-ordered, limited and projecting
+    only the sort key (so the statement stays small), ordered again outside."""
     projected = [getattr(c.c, k.column) for k in keys]
     branches = [
         sa.select(*projected)
-        .where(*base, c.c.status == int(s), c.c.priority == int(p), *rest)
+        .where(*where, c.c.status == s, c.c.priority == p)
         .order_by(*_order_by(keys))
-        .limit(limit + skip)
+        .limit(branch_limit)
         .subquery()
         .select()
         for s, p in pairs
     ]
     union = sa.union_all(*branches).subquery("page")
     outer_keys = [SortKey(union.c[k.column], k.ascending, k.column) for k in keys]
-    stmt = sa.select(union.c.id).order_by(*_order_by(outer_keys))
-    ids = [r[0] for r in conn.execute(stmt.limit(limit).offset(skip or None))]
+    return sa.select(union.c.id).order_by(*_order_by(outer_keys))
+
+
+# Merge statements by query shape, built once with bound parameters: building the expression
+# tree of a 4-branch merge cost more than running it. Only the common filters (status,
+# priority, groupings, labels) are cached; any other filter builds its statement per call.
+_SHAPES: dict[tuple[Any, ...], sa.Select[Any]] = {}
+_SHAPES_MAX = 512
+_PLAIN = CaseFilters()
+
+
+def _cached_merge(
+    f: CaseFilters, keys: list[SortKey], cursor: list[Any] | None, npairs: int
+) -> sa.Select[Any] | None:
+    if f != dataclasses.replace(
+        _PLAIN, statuses=f.statuses, priorities=f.priorities, groupings=f.groupings,
+        labels=f.labels,
+    ) or len(f.groupings) > MANY_GROUPS or len(f.labels) > MANY_GROUPS:  # fmt: skip
+        return None
+    gshape = tuple(len(g.values) for g in f.groupings)
+    lshape = tuple(len(g.values) for g in f.labels)
+    order = tuple((k.column, k.ascending) for k in keys)
+    shape = (order, cursor is not None, npairs, gshape, lshape)
+    stmt = _SHAPES.get(shape)
+    if stmt is None:
+        where: list[ColumnElement[bool]] = [c.c.space_id == sa.bindparam("space_id")]
+        if cursor is not None:
+            after = [sa.bindparam(f"after{i}", type_=k.expr.type) for i, k in enumerate(keys)]
+            where.append(_after(keys, after))
+        where += bound_groups(tags.GROUPING, gshape) + bound_groups(tags.LABEL, lshape)
+        pairs: list[tuple[Any, Any]] = [
+            (sa.bindparam(f"s{i}"), sa.bindparam(f"p{i}")) for i in range(npairs)
+        ]
+        stmt = _merge(keys, where, pairs, sa.bindparam("branch_limit"))
+        stmt = stmt.limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        _SHAPES[shape] = stmt
+    return stmt
+
+
+def _merged_page(
+    conn: sa.Connection,
+    space_id: int,
+    f: CaseFilters,
+    base: list[ColumnElement[bool]],
+    keys: list[SortKey],
+    cursor: list[Any] | None,
+    pairs: list[tuple[CaseStatus, CasePriority]],
+    limit: int,
+    skip: int,
+) -> list[Any]:
+    """The page's ids from the merge of per-(status, priority) branches, then those rows by
+    primary key."""
+    cached = _cached_merge(f, keys, cursor, len(pairs))
+    if cached is not None:
+        params: dict[str, Any] = {
+            "space_id": space_id,
+            "branch_limit": limit + skip,
+            "limit": limit,
+            "offset": skip,
+            **group_params(tags.GROUPING, f.groupings),
+            **group_params(tags.LABEL, f.labels),
+        }
+        for i, (s, p) in enumerate(pairs):
+            params[f"s{i}"], params[f"p{i}"] = int(s), int(p)
+        for i, value in enumerate(cursor or ()):
+            params[f"after{i}"] = value
+        result = conn.execute(cached, params)
+    else:
+        where = [*base, *filter_clauses(f, with_status_priority=False)]
+        stmt = _merge(keys, where, [(int(s), int(p)) for s, p in pairs], limit + skip)
+        result = conn.execute(stmt.limit(limit).offset(skip or None))
+    ids = [r[0] for r in result]
     if not ids:
         return []
     found = {r[ID_AT]: r for r in rows_by_ids(conn, space_id, ids)}
@@ -193,7 +264,7 @@ def list_cases(
     merge = time_order and bool(f.statuses or f.priorities) and len(pairs) <= MAX_MERGE_BRANCHES
 
     if merge:
-        rows = _merged_page(conn, space_id, f, base, keys, pairs, limit, page.skip)
+        rows = _merged_page(conn, space_id, f, base, keys, cursor, pairs, limit, page.skip)
     else:
         stmt = sa.select(c).where(*base, *filter_clauses(f)).order_by(*_order_by(keys))
         rows = list(conn.execute(stmt.limit(limit).offset(page.skip or None)))
