@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind
 from casekeeper.domain.model import Case, CaseRef, KeyValue, PriorityDetails, ResolutionDetails
-from casekeeper.store import tags
+from casekeeper.store import driver, tags
 from casekeeper.store.schema import case as c
 from casekeeper.store.schema import case_tag as t
 from casekeeper.store.schema import space
@@ -278,24 +278,22 @@ class CaseRepository:
         (an unchanged indexed column is not rewritten). False if any row lost a race."""
         if not pairs:
             return True
-        rows = [(old, _mutable_values(old), _mutable_values(new)) for old, new in pairs]
+        rows = [(old, _mutable_values(new)) for old, new in pairs]
         changed = {"update_time", "version"}
-        for _, before, after in rows:
+        for old, after in rows:
+            before = _mutable_values(old)
             changed.update(k for k in _MUTABLE if before[k] != after[k])
-        columns = [k for k in _MUTABLE if k in changed]
-        stmt = (
-            sa.update(c)
-            .where(c.c.id == sa.bindparam("_id"), c.c.version == sa.bindparam("_ver"))
-            .values({k: sa.bindparam(k) for k in columns})
-        )
-        params = []
-        for old, _, after in rows:
-            row = {k: after[k] for k in columns}
-            row["version"] = old.version + 1
-            row["_id"], row["_ver"] = old.id, old.version
-            params.append(row)
-        result = self.conn.execute(stmt, params)
-        return result.rowcount == len(params)
+        columns = tuple(k for k in _MUTABLE if k in changed)
+        sql = driver.update_sql(self.conn, "case", columns, ("id", "version"))
+        params = [
+            (
+                *(old.version + 1 if k == "version" else after[k] for k in columns),
+                old.id,
+                old.version,
+            )
+            for old, after in rows
+        ]
+        return driver.executemany(self.conn, sql, params) == len(params)
 
     def _write_tags(self, case: Case) -> None:
         rows = _tag_rows(case)

@@ -9,22 +9,13 @@ import sqlalchemy as sa
 
 from casekeeper.domain.enums import EventKind
 from casekeeper.domain.events import Actor, CaseEvent, EventData
+from casekeeper.store import driver
 from casekeeper.store.schema import case_event as e
 
-
-def event_values(event: CaseEvent) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "space_id": event.space_id,
-        "case_id": event.case_id,
-        "kind": event.data.kind.value,
-        "data": event.data.payload,
-        "actor": event.actor.to_json(),
-        "create_time": event.create_time,
-        "event_time": event.event_time,
-        "update_time": event.update_time,
-        "external_id": event.external_id,
-    }
+_COLUMNS = (
+    "event_id", "space_id", "case_id", "kind", "data", "actor", "create_time", "event_time",
+    "update_time", "external_id",
+)  # fmt: skip
 
 
 def row_to_event(row: Any) -> CaseEvent:
@@ -47,8 +38,18 @@ class EventRepository:
         self.conn = conn
 
     def add_many(self, events: Sequence[CaseEvent]) -> None:
-        if events:
-            self.conn.execute(sa.insert(e), [event_values(x) for x in events])
+        if not events:
+            return
+        sql = driver.insert_sql(self.conn, "case_event", _COLUMNS)
+        dumps = driver.json_text
+        rows = [
+            (
+                x.event_id, x.space_id, x.case_id, x.data.kind.value, dumps(x.data.payload),
+                dumps(x.actor.to_json()), x.create_time, x.event_time, x.update_time, x.external_id,
+            )
+            for x in events
+        ]  # fmt: skip
+        driver.executemany(self.conn, sql, rows)
 
     def for_case(self, case_id: str) -> list[CaseEvent]:
         stmt = sa.select(e).where(e.c.case_id == case_id).order_by(e.c.seq)

@@ -4,14 +4,17 @@ by a worker (notifications, webhooks). Nothing is sent before commit; nothing co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 
 from casekeeper.domain.events import CaseEvent
+from casekeeper.store import driver
 from casekeeper.store.schema import outbox_message as o
 
 CASE_EVENT_TOPIC = "case.event"
+_COLUMNS = (
+    "space_id", "topic", "payload", "status", "attempts", "next_attempt_time", "create_time",
+)  # fmt: skip
 
 
 class OutboxRepository:
@@ -21,19 +24,21 @@ class OutboxRepository:
     def add_case_events(self, events: Sequence[CaseEvent], now: int) -> None:
         if not events:
             return
-        rows: list[dict[str, Any]] = [
-            {
-                "space_id": ev.space_id,
-                "topic": CASE_EVENT_TOPIC,
-                "payload": {"caseId": ev.case_id, "eventId": ev.event_id, "kind": ev.kind.value},
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_time": now,
-                "create_time": now,
-            }
+        dumps = driver.json_text
+        rows = [
+            (
+                ev.space_id,
+                CASE_EVENT_TOPIC,
+                dumps({"caseId": ev.case_id, "eventId": ev.event_id, "kind": ev.kind.value}),
+                "pending",
+                0,
+                now,
+                now,
+            )
             for ev in events
         ]
-        self.conn.execute(sa.insert(o), rows)
+        sql = driver.insert_sql(self.conn, "outbox_message", _COLUMNS)
+        driver.executemany(self.conn, sql, rows)
 
     def pending_count(self) -> int:
         stmt = sa.select(sa.func.count()).select_from(o).where(o.c.status == "pending")
