@@ -1,9 +1,11 @@
-"""Statements run on the DBAPI cursor of a SQLAlchemy connection, for the hot bulk paths.
+"""Plain-SQL statements for the hot bulk paths.
 
-SQLAlchemy's per-row parameter processing and row objects cost more than SQLite or PostgreSQL
-spend on a bulk UPDATE or INSERT of 1,000 rows. The statements here are plain text with the
-driver's placeholders, built once per (dialect, shape), and run inside the caller's transaction
-on the same connection. JSON values are serialized by the caller (orjson, as the engine does).
+SQLAlchemy's per-row parameter processing for a Core ``insert()``/``update()`` executemany costs
+about as much as SQLite spends on a bulk write of 1,000 rows. The statements here are plain text
+with the driver's placeholders, built once per (paramstyle, shape), and run through
+``exec_driver_sql``: parameters go to the driver as they are, while SQLAlchemy still sees the
+statement (events, error wrapping, connection invalidation). JSON values are serialized by the
+caller (orjson, as the engine does).
 """
 
 from __future__ import annotations
@@ -56,15 +58,9 @@ def _check_names(*names: str) -> None:
             raise ValueError(f"not a plain SQL identifier: {name!r}")
 
 
-def executemany(conn: sa.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-    """Run ``sql`` once per row on the connection's DBAPI cursor; the rows it changed in all."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, rows)
-        count = cursor.rowcount
-    finally:
-        cursor.close()
-    return int(count)
+def executemany(conn: sa.Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Run ``sql`` once per row (one DBAPI executemany); the rows it changed in all."""
+    return int(conn.exec_driver_sql(sql, list(rows)).rowcount)
 
 
 def json_text(value: Any) -> str:
