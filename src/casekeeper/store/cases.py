@@ -156,13 +156,9 @@ class _DriverStatement:
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
             entry = self.compiled[name] = (str(compiled), order)
         sql, order = entry
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, tuple(params[k] for k in order) if order is not None else params)
-            row: tuple[Any, ...] | None = cursor.fetchone()
-        finally:
-            cursor.close()
-        return row
+        values = tuple(params[k] for k in order) if order is not None else params
+        rows = driver.fetch(conn, sql, values, one=True)
+        return rows[0] if rows else None
 
 
 _GET_BY_ID = _DriverStatement(_SELECT_BY_ID)
@@ -182,17 +178,11 @@ def rows_by_ids(
     head = _ALL_COLUMNS.get(dialect.name)
     if head is None:
         head = _ALL_COLUMNS[dialect.name] = str(sa.select(c).compile(dialect=dialect))
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = driver.mark(conn)
     sql = f'{head} WHERE "case".space_id = {mark} AND "case".id IN ({", ".join([mark] * len(ids))})'
     if for_update and dialect.name != "sqlite":
         sql += " FOR UPDATE"
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, (space_id, *ids))
-        rows: list[tuple[Any, ...]] = list(cursor.fetchall())
-    finally:
-        cursor.close()
-    return rows
+    return driver.fetch(conn, sql, (space_id, *ids))
 
 
 def sort_values(row: Sequence[Any], columns: Sequence[str]) -> list[Any]:

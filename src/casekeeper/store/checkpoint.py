@@ -32,7 +32,6 @@ class Checkpointer:
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
-        self.runs = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -54,7 +53,6 @@ class Checkpointer:
             cur.close()
         finally:
             raw.close()
-        self.runs += 1
         return int(busy), int(logged), int(done)
 
     def _run(self) -> None:
