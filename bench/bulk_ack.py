@@ -19,7 +19,6 @@ outbox messages it added are deleted, so the cached dataset stays as built.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import cProfile
 import random
@@ -34,6 +33,7 @@ from common import (
     machine_info,
     serve_argv,
     server_process,
+    step_args,
     summary_ms,
     wait_idle,
     write_result,
@@ -239,13 +239,9 @@ def run(ds: Dataset, reps: int, with_grpc: bool) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
-    ap.add_argument("--size", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=42)
+    ap = step_args(__doc__)
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--no-grpc", action="store_true")
-    ap.add_argument("--out")
     a = ap.parse_args()
     ds = ensure(a.backend, a.size, a.seed)
     print(f"BulkAcknowledge x{N} on {ds.backend}, {ds.size:,} cases", flush=True)

@@ -6,6 +6,7 @@ Every benchmark script writes one JSON result file (``--out``); ``run_all.py`` r
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -236,6 +237,16 @@ def serve_variant_argv(url: str, port: int, cache_kib: int, gc_default: bool = F
     if gc_default:
         variant.append("--gc-default")
     return [*variant, "--", *serve]
+
+
+def step_args(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments every benchmark step takes: which dataset, and where the JSON goes."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
+    ap.add_argument("--size", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--out", help="write the JSON result here (default: print it)")
+    return ap
 
 
 def grpc_server_config() -> dict[str, Any]:

@@ -12,7 +12,6 @@ follows the timed repetitions.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import random
@@ -33,6 +32,7 @@ from common import (
     serve_argv,
     serve_variant_argv,
     server_process,
+    step_args,
     wait_idle,
     write_requests,
     write_result,
@@ -217,10 +217,7 @@ def measure(
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
-    ap.add_argument("--size", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=42)
+    ap = step_args(__doc__)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--duration", type=float, default=6.0)
@@ -232,7 +229,6 @@ def main() -> None:
         default=0,
         help="also load serve with this SQLite cache_size per connection (bench/serve_variant.py)",
     )
-    ap.add_argument("--out")
     a = ap.parse_args()
     ds = ensure(a.backend, a.size, a.seed)
     print(f"GetCase over gRPC on {ds.backend}, {ds.size:,} cases", flush=True)

@@ -23,7 +23,6 @@ Python's garbage-collector pauses during the timed loop are recorded too.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import gc
 import io
@@ -44,6 +43,7 @@ from common import (
     machine_info,
     serve_argv,
     server_process,
+    step_args,
     summary_ms,
     wait_idle,
     write_result,
@@ -323,14 +323,10 @@ def run_grpc(ds: Dataset, tokens: dict[str, str | None], reps: int) -> dict[str,
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
-    ap.add_argument("--size", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=42)
+    ap = step_args(__doc__)
     ap.add_argument("--reps", type=int, default=300, help="service-layer repetitions")
     ap.add_argument("--grpc-reps", type=int, default=100, help="gRPC repetitions")
     ap.add_argument("--depth", type=int, default=2000, help="deep page number")
-    ap.add_argument("--out", help="write the JSON result here")
     a = ap.parse_args()
     ds = ensure(a.backend, a.size, a.seed)
     print(f"ListCases on {ds.backend}, {ds.size:,} cases (space {SPACE})", flush=True)

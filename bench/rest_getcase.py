@@ -42,6 +42,7 @@ from common import (
     median,
     process,
     pyspy,
+    step_args,
     wait_grpc,
     wait_idle,
     write_result,
@@ -180,17 +181,13 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
-    ap.add_argument("--size", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=42)
+    ap = step_args(__doc__)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (2 cores: 1)")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--no-profile", action="store_true")
-    ap.add_argument("--out")
     a = ap.parse_args()
     need_wrk()
     try:

@@ -12,7 +12,6 @@ per call is read from /proc (psutil) around each call, outside the timed region.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import http.client
 import time
@@ -20,7 +19,16 @@ from typing import Any
 
 import orjson
 import psutil
-from common import HOST, free_port, machine_info, summary_ms, wait_grpc, wait_idle, write_result
+from common import (
+    HOST,
+    free_port,
+    machine_info,
+    step_args,
+    summary_ms,
+    wait_grpc,
+    wait_idle,
+    write_result,
+)
 from dataset import FILTERS, ensure, list_request
 from google.protobuf import json_format
 from rest_getcase import process, serve_rest_argv, wait_http
@@ -31,12 +39,8 @@ QUERIES = ("broad", "narrow")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
-    ap.add_argument("--size", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=42)
+    ap = step_args(__doc__)
     ap.add_argument("--reps", type=int, default=200)
-    ap.add_argument("--out")
     a = ap.parse_args()
     import grpc
 

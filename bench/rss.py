@@ -14,7 +14,6 @@ RSS and USS come from psutil, the peak (VmHWM) from /proc.
 
 from __future__ import annotations
 
-import argparse
 import random
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from common import (
     serve_argv,
     serve_variant_argv,
     server_process,
+    step_args,
     write_requests,
     write_result,
 )
@@ -80,10 +80,7 @@ def phase(port: int, pid: int, key: str, gets: Path, lists: Path, n_get: int, n_
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
-    ap.add_argument("--size", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=42)
+    ap = step_args(__doc__)
     ap.add_argument("--gets", type=int, default=5000)
     ap.add_argument("--lists", type=int, default=1000)
     ap.add_argument("--soak", type=int, default=3, help="soak = this many times gets/lists")
@@ -98,7 +95,6 @@ def main() -> None:
         action="store_true",
         help="also run serve without its gc.freeze()/set_threshold (CPython's default GC)",
     )
-    ap.add_argument("--out")
     a = ap.parse_args()
     ds = ensure(a.backend, a.size, a.seed)
     print(f"server RSS on {ds.backend}, {ds.size:,} cases", flush=True)

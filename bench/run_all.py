@@ -380,22 +380,27 @@ def getcase_section(g: dict[str, Any], name: str) -> str:
             "",
             table(["piece", "wall µs/call", "CPU µs/call"], rows2),
         ]
-    prof = g.get("profile")
-    if prof:
-        incl = [f"{pct:5.1f} %  {fn}" for fn, pct in prof["inclusive_top"]]
-        selft = [f"{pct:5.1f} %  {fn}" for fn, pct in prof["self_top"]]
-        parts += [
-            "",
-            f"py-spy (`--gil`, {prof['samples']:,} samples of the thread holding the GIL) of "
-            "casekeeper under the same load, inclusive time:",
-            "",
-            code("\n".join(incl)),
-            "",
-            "own time:",
-            "",
-            code("\n".join(selft)),
-        ]
+    parts += pyspy_lines(g.get("profile"), "samples of the thread holding the GIL")
     return "\n".join(parts)
+
+
+def pyspy_lines(prof: dict[str, Any] | None, samples: str) -> list[str]:
+    """A py-spy profile of casekeeper under load: inclusive and own time, for a report."""
+    if not prof:
+        return []
+    incl = [f"{pct:5.1f} %  {fn}" for fn, pct in prof["inclusive_top"]]
+    selft = [f"{pct:5.1f} %  {fn}" for fn, pct in prof["self_top"]]
+    return [
+        "",
+        f"py-spy (`--gil`, {prof['samples']:,} {samples}) of casekeeper under the same load, "
+        "inclusive time:",
+        "",
+        code("\n".join(incl)),
+        "",
+        "own time:",
+        "",
+        code("\n".join(selft)),
+    ]
 
 
 def rest_getcase_section(g: dict[str, Any]) -> str:
@@ -427,21 +432,7 @@ def rest_getcase_section(g: dict[str, Any]) -> str:
         f"Ratio req/s: **{g['ratio_rps']:.2f}**; server CPU per request: "
         f"**{g['ratio_server_cpu']:.1f}x** the hello-world's.",
     ]
-    prof = g.get("profile")
-    if prof:
-        incl = [f"{pct:5.1f} %  {fn}" for fn, pct in prof["inclusive_top"]]
-        selft = [f"{pct:5.1f} %  {fn}" for fn, pct in prof["self_top"]]
-        parts += [
-            "",
-            f"py-spy (`--gil`, {prof['samples']:,} samples) of casekeeper under the same load, "
-            "inclusive time:",
-            "",
-            code("\n".join(incl)),
-            "",
-            "own time:",
-            "",
-            code("\n".join(selft)),
-        ]
+    parts += pyspy_lines(g.get("profile"), "samples")
     return "\n".join(parts)
 
 
