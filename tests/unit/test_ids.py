@@ -20,3 +20,9 @@ def test_uuid7_sorts_by_time_and_is_unique_within_a_millisecond() -> None:
     later = [uuid7(1_000_000_000_001_000) for _ in range(500)]
     assert len(set(earlier + later)) == 1000
     assert max(earlier) < min(later)
+
+
+def test_uuid7_text_is_the_canonical_lowercase_form() -> None:
+    for micros in (0, 1_795_000_000_123_456, (1 << 48) * 1000 - 1):
+        text = uuid7(micros)
+        assert text == str(uuid.UUID(text))

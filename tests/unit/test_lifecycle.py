@@ -161,7 +161,7 @@ STATUS_CASES: Final = [
 
 def expected_after(before: Case, op: Operation, target: CaseStatus, actor: ActorKind) -> Case:
     """The case a successful status operation must produce, written out field by field."""
-    changes: dict[str, object] = {"status": target, "update_time": NOW}
+    changes: dict[str, object] = {"status": target}
     if target is S.ACKNOWLEDGED:
         changes["acknowledge_time"] = NOW
     if op is Operation.UNACKNOWLEDGE:
@@ -174,7 +174,12 @@ def expected_after(before: Case, op: Operation, target: CaseStatus, actor: Actor
         changes["end_time"] = NOW
     if target is S.CLOSED and before.end_time is None:
         changes["end_time"] = NOW
-    return dataclasses.replace(before, **changes)  # type: ignore[arg-type]
+    return next_version(before, **changes)
+
+
+def next_version(before: Case, **changes: object) -> Case:
+    """What an operation must produce: ``changes``, the update time, the version bumped."""
+    return dataclasses.replace(before, update_time=NOW, version=before.version + 1, **changes)  # type: ignore[arg-type]
 
 
 def test_status_table_covers_every_status_operation() -> None:
@@ -328,7 +333,7 @@ def test_assign_records_assigned_event_when_case_was_unassigned(status: CaseStat
         return
     change = lifecycle.assign(before, USER_A, now=NOW)
     assert change.events == [EventData(EventKind.ASSIGNED, {"assigneeUserId": USER_A})]
-    assert change.case == dataclasses.replace(before, assignee=USER_A, update_time=NOW)
+    assert change.case == next_version(before, assignee=USER_A)
 
 
 @pytest.mark.parametrize("status", EACH_STATUS)
@@ -343,7 +348,7 @@ def test_assign_records_previous_assignee_when_case_was_assigned(status: CaseSta
     assert change.events == [
         EventData(EventKind.ASSIGNED, {"assigneeUserId": USER_B, "previousAssigneeUserId": USER_A})
     ]
-    assert change.case == dataclasses.replace(before, assignee=USER_B, update_time=NOW)
+    assert change.case == next_version(before, assignee=USER_B)
 
 
 @pytest.mark.parametrize("status", EACH_STATUS)
@@ -369,7 +374,7 @@ def test_unassign_records_previous_assignee_when_case_was_assigned(status: CaseS
         return
     change = lifecycle.unassign(before, now=NOW)
     assert change.events == [EventData(EventKind.UNASSIGNED, {"previousAssigneeUserId": USER_A})]
-    assert change.case == dataclasses.replace(before, assignee=None, update_time=NOW)
+    assert change.case == next_version(before, assignee=None)
 
 
 @pytest.mark.parametrize("status", EACH_STATUS)
@@ -405,7 +410,7 @@ def test_set_priority_override_records_from_and_to_when_no_override_was_set(
             },
         )
     ]
-    assert change.case == dataclasses.replace(before, priority=p3(CasePriority.P1), update_time=NOW)
+    assert change.case == next_version(before, priority=p3(CasePriority.P1))
     assert change.case.effective_priority is CasePriority.P1
 
 
@@ -463,7 +468,7 @@ def test_clear_priority_override_restores_system_priority_when_override_was_set(
             },
         )
     ]
-    assert change.case == dataclasses.replace(before, priority=p3(), update_time=NOW)
+    assert change.case == next_version(before, priority=p3())
     assert change.case.effective_priority is CasePriority.P3
 
 
@@ -491,7 +496,7 @@ def test_update_title_records_title_changed_event_in_every_status(status: CaseSt
     assert change.events[0].to_json() == {
         "titleChangedEvent": {"from": "Old title", "to": "New title"}
     }
-    assert change.case == dataclasses.replace(before, title="New title", update_time=NOW)
+    assert change.case == next_version(before, title="New title")
 
 
 @pytest.mark.parametrize("status", EACH_STATUS)
@@ -518,10 +523,8 @@ def test_update_resolution_reason_follows_the_table_when_applied_to_each_status(
         {"resolutionReasonChangedEvent": {"from": OLD_REASON, "to": "new reason"}}
     ]
     assert before.resolution is not None
-    assert change.case == dataclasses.replace(
-        before,
-        resolution=dataclasses.replace(before.resolution, reason="new reason"),
-        update_time=NOW,
+    assert change.case == next_version(
+        before, resolution=dataclasses.replace(before.resolution, reason="new reason")
     )
 
 
@@ -595,14 +598,14 @@ CHANGING_FIELD_OPS: Final[list[tuple[str, CaseStatus, FieldOp]]] = [
 @pytest.mark.parametrize(
     ("status", "apply"), [pytest.param(s, f, id=n) for n, s, f in CHANGING_FIELD_OPS]
 )
-def test_field_operation_bumps_only_update_time_and_the_field_when_it_changes(
+def test_field_operation_makes_the_next_version_changing_only_update_time_and_the_field(
     status: CaseStatus, apply: FieldOp
 ) -> None:
     before = make_case(status, assignee=USER_A)
     change = apply(before)
     assert change.case.update_time == NOW
     assert change.case.status is before.status
-    assert change.case.version == before.version  # the store bumps the version, not the domain
+    assert change.case.version == before.version + 1  # the store checks the row has before's
     assert change.case.create_time == before.create_time
 
 

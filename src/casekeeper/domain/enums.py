@@ -19,7 +19,7 @@ class CaseStatus(IntEnum):
 
     @property
     def wire(self) -> str:
-        return f"CASE_STATUS_{self.name}"
+        return _STATUS_WIRE[self]
 
 
 class CasePriority(IntEnum):
@@ -34,7 +34,7 @@ class CasePriority(IntEnum):
 
     @property
     def wire(self) -> str:
-        return f"CASE_PRIORITY_{self.name}"
+        return _PRIORITY_WIRE[self]
 
 
 class CaseCategory(IntEnum):
@@ -44,7 +44,15 @@ class CaseCategory(IntEnum):
 
     @property
     def wire(self) -> str:
-        return f"CASE_CATEGORY_{self.name}"
+        return _CATEGORY_WIRE[self]
+
+
+# The spec's JSON name of every member, by member (one table per enum: IntEnum members of
+# different enums with the same number are equal keys). ``wire`` is read for every case rendered
+# and every timeline event; formatting ``name`` (a Python-level property) each time costs more.
+_STATUS_WIRE = {m: f"CASE_STATUS_{m.name}" for m in CaseStatus}
+_PRIORITY_WIRE = {m: f"CASE_PRIORITY_{m.name}" for m in CasePriority}
+_CATEGORY_WIRE = {m: f"CASE_CATEGORY_{m.name}" for m in CaseCategory}
 
 
 class OrderField(IntEnum):

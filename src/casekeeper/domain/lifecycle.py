@@ -1,9 +1,10 @@
 """The case status state machine and every operation on a case, as pure functions.
 
-Each operation takes the current ``Case`` and returns a ``Change``: the new case (with
-``update_time`` bumped) and the timeline payloads to append, or ``Change.none(case)`` when the
-operation is a same-state repeat (idempotent: no new event, nothing written). Forbidden
-transitions raise ``CasekeeperError(INVALID_TRANSITION)`` naming the operation and status.
+Each operation takes the current ``Case`` and returns a ``Change``: the case's next version
+(``update_time`` set, ``version`` + 1) and the timeline payloads to append, or
+``Change.none(case)`` when the operation is a same-state repeat (idempotent: no new event,
+nothing written). Forbidden transitions raise ``CasekeeperError(INVALID_TRANSITION)`` naming
+the operation and status.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from casekeeper.domain import events as ev
 from casekeeper.domain.enums import RESOLVER_FOR_ACTOR, ActorKind, CasePriority, CaseStatus
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
-from casekeeper.domain.model import Case, Micros, PriorityDetails, ResolutionDetails
+from casekeeper.domain.model import Case, Micros, PriorityDetails, ResolutionDetails, evolve
 
 S = CaseStatus
 
@@ -85,6 +86,12 @@ class Change:
         return cls(case, [])
 
 
+def _next(case: Case, now: Micros, **changes: Any) -> Case:
+    """The case's next version: ``changes``, the update time, and the version bumped. The store
+    writes it only over the row version it was made from (optimistic concurrency)."""
+    return evolve(case, update_time=now, version=case.version + 1, **changes)
+
+
 def _status_label(status: CaseStatus) -> str:
     return status.wire
 
@@ -116,7 +123,7 @@ def transition(
         return Change.none(case)
     if case.status not in allowed_from or target not in TRANSITIONS[case.status]:
         raise _refuse(op, case, _hint(op, case.status))
-    updates: dict[str, object] = {"status": target, "update_time": now}
+    updates: dict[str, object] = {"status": target}
     if target is S.ACKNOWLEDGED:
         updates["acknowledge_time"] = now
     elif op is Operation.UNACKNOWLEDGE:
@@ -128,8 +135,7 @@ def transition(
         updates["end_time"] = now
     elif target is S.CLOSED and case.end_time is None:
         updates["end_time"] = now
-    new = dataclasses.replace(case, **updates)  # type: ignore[arg-type]
-    return Change(new, [ev.status_changed(case.status, target)])
+    return Change(_next(case, now, **updates), [ev.status_changed(case.status, target)])
 
 
 def _require_non_terminal(case: Case, op: Operation) -> None:
@@ -141,7 +147,7 @@ def assign(case: Case, assignee: str, *, now: Micros) -> Change:
     _require_non_terminal(case, Operation.ASSIGN)
     if case.assignee == assignee:
         return Change.none(case)
-    new = dataclasses.replace(case, assignee=assignee, update_time=now)
+    new = _next(case, now, assignee=assignee)
     return Change(new, [ev.assigned(assignee, case.assignee)])
 
 
@@ -149,7 +155,7 @@ def unassign(case: Case, *, now: Micros) -> Change:
     _require_non_terminal(case, Operation.UNASSIGN)
     if case.assignee is None:
         return Change.none(case)
-    new = dataclasses.replace(case, assignee=None, update_time=now)
+    new = _next(case, now, assignee=None)
     return Change(new, [ev.unassigned(case.assignee)])
 
 
@@ -158,7 +164,7 @@ def set_priority_override(case: Case, priority: CasePriority, *, now: Micros) ->
     if case.priority.override is priority:
         return Change.none(case)
     details = PriorityDetails(system=case.priority.system, override=priority)
-    new = dataclasses.replace(case, priority=details, update_time=now)
+    new = _next(case, now, priority=details)
     return Change(new, [ev.priority_details_changed(case.priority, details)])
 
 
@@ -167,7 +173,7 @@ def clear_priority_override(case: Case, *, now: Micros) -> Change:
     if case.priority.override is None:
         return Change.none(case)
     details = PriorityDetails(system=case.priority.system)
-    new = dataclasses.replace(case, priority=details, update_time=now)
+    new = _next(case, now, priority=details)
     return Change(new, [ev.priority_details_changed(case.priority, details)])
 
 
@@ -176,7 +182,7 @@ def set_system_priority(case: Case, priority: CasePriority, *, now: Micros) -> C
     if case.priority.system is priority or not case.is_open:
         return Change.none(case)
     details = PriorityDetails(system=priority, override=case.priority.override)
-    new = dataclasses.replace(case, priority=details, update_time=now)
+    new = _next(case, now, priority=details)
     return Change(new, [ev.priority_details_changed(case.priority, details)])
 
 
@@ -200,5 +206,4 @@ def update(case: Case, *, title: str | None, resolution_reason: str | None, now:
             updates["resolution"] = dataclasses.replace(resolution, reason=resolution_reason)
     if not events:
         return Change.none(case)
-    updates["update_time"] = now
-    return Change(dataclasses.replace(case, **updates), events)  # type: ignore[arg-type]
+    return Change(_next(case, now, **updates), events)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from casekeeper.domain.enums import ActorKind, CaseCategory, CasePriority, CaseS
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
 from casekeeper.domain.events import Actor
 from casekeeper.domain.lifecycle import Operation
-from casekeeper.domain.model import Case, Json, KeyValue, PriorityDetails
+from casekeeper.domain.model import Case, Json, KeyValue, PriorityDetails, evolve
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext, new_events, record
@@ -84,7 +83,7 @@ def activate_in(uow: UnitOfWork, case: Case, now: int) -> tuple[Case, list[ev.Ev
     """PENDING_ACTIVATION → ACTIVE: the case gets its readable number."""
     change = lifecycle.transition(case, Operation.ACTIVATE, actor_kind=ActorKind.SYSTEM, now=now)
     number = uow.cases.next_number(case.space_id)
-    return dataclasses.replace(change.case, number=number), change.events
+    return evolve(change.case, number=number), change.events
 
 
 class AdminService:
@@ -100,7 +99,8 @@ class AdminService:
             if spec.case_id and uow.cases.id_taken(case.id):
                 raise CasekeeperError(ErrorCode.ALREADY_EXISTS, f"case {case.id} already exists")
             if not spec.pending:
-                case, more = activate_in(uow, case, now)
+                activated, more = activate_in(uow, case, now)
+                case = evolve(activated, version=case.version)  # not stored yet: still the first
                 payloads.extend(more)
             uow.cases.add(case)
             system = new_events(case, payloads[:1], p.actor, now)
@@ -130,7 +130,7 @@ class AdminService:
                 raise AssertionError("row locked for update changed")  # pragma: no cover
             record(uow, new_events(case, payloads, Actor.system(), now), now)
             uow.commit()
-        return dataclasses.replace(new, version=case.version + 1)
+        return new
 
     def reprioritize(self, space_id: int, raw_id: str, priority: CasePriority) -> Case:
         ref = v.case_ref(raw_id)
@@ -145,4 +145,4 @@ class AdminService:
             uow.cases.save(case, change.case)
             record(uow, new_events(case, change.events, Actor.system(), now), now)
             uow.commit()
-        return dataclasses.replace(change.case, version=case.version + 1)
+        return change.case

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -108,7 +107,7 @@ class CaseService:
                     continue
                 record(uow, new_events(case, change.events, p.actor, now), now)
                 uow.commit()
-                return dataclasses.replace(change.case, version=case.version + 1)
+                return change.case
         raise _conflict(raw_id)
 
     def transition(
@@ -205,7 +204,7 @@ class CaseService:
                     out.append(case)
                     continue
                 pairs.append((case, change.case))
-                out.append(dataclasses.replace(change.case, version=case.version + 1))
+                out.append(change.case)
                 events.extend(new_events(case, change.events, p.actor, now))
             if pairs:
                 if not uow.cases.save_many(pairs):

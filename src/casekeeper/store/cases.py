@@ -259,8 +259,8 @@ class CaseRepository:
             self.conn.execute(sa.insert(t), rows)
 
     def save(self, old: Case, new: Case) -> bool:
-        """Write ``new`` over ``old`` if the row still has ``old``'s version; False if it lost
-        a race."""
+        """Write ``new`` (the next version: ``old.version + 1``) over ``old`` if the row still
+        has ``old``'s version; False if it lost a race."""
         return self.save_many([(old, new)])
 
     def save_many(self, pairs: Sequence[tuple[Case, Case]]) -> bool:
@@ -269,6 +269,8 @@ class CaseRepository:
         if not pairs:
             return True
         rows = [(old, _mutable_values(new)) for old, new in pairs]
+        if any(after["version"] != old.version + 1 for old, after in rows):
+            raise ValueError("a saved case must be the next version of the one it replaces")
         changed = {"update_time", "version"}
         for old, after in rows:
             before = _mutable_values(old)
@@ -277,7 +279,7 @@ class CaseRepository:
         sql = driver.update_sql(self.conn, "case", columns, ("id", "version"))
         params = [
             (
-                *(old.version + 1 if k == "version" else after[k] for k in columns),
+                *(after[k] for k in columns),
                 old.id,
                 old.version,
             )
