@@ -8,8 +8,8 @@ Each repetition picks 1,000 ACTIVE cases not used before and runs, in rotating o
             through the engine's raw DBAPI connection (BEGIN ... COMMIT included);
 * service - ``container.cases.bulk_transition(p, ids, Operation.ACKNOWLEDGE)`` in process;
 * replay  - right after "service": the exact statements and parameters the service issued
-            (captured), replayed through the raw connection in one transaction: the database's
-            share of the service time, commit included;
+            (captured, the load's SELECT included), replayed through the raw connection in one
+            transaction: the database's share of the service time, commit included;
 * grpc    - ``BulkAcknowledge`` to a ``casekeeper serve`` process on the same database,
             timed by the client (one call at a time).
 
@@ -131,6 +131,8 @@ class Db:
                 cur.executemany(sql, params)
             else:
                 cur.execute(sql, params)
+                if sql.lstrip().upper().startswith("SELECT"):
+                    cur.fetchall()
         self.commit()
 
     def close(self) -> None:

@@ -60,7 +60,7 @@ from casekeeper.domain.timeutil import to_rfc3339
 from casekeeper.service.auth import Principal
 from casekeeper.service.permissions import Permission
 from casekeeper.settings import Settings
-from casekeeper.store import migrate, schema
+from casekeeper.store import driver, migrate, schema
 from casekeeper.store.engine import is_sqlite
 
 FORMAT = 3  # bump when the generator changes, so cached datasets are rebuilt
@@ -394,21 +394,30 @@ def _counts(c: Container, space_id: int) -> dict[str, Any]:
 
 
 class SqlCapture:
-    """Record the SQL statements an engine runs (to EXPLAIN what the store issued)."""
+    """Record the SQL statements an engine runs, in order (to EXPLAIN or replay what the store
+    issued): those SQLAlchemy executes, and the reads the store runs on the DBAPI cursor
+    (``store.driver.fetch``: point reads, list pages, bulk loads)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.statements: list[tuple[str, Any]] = []
+        self._fetch = driver.fetch
 
     def _hook(self, _conn: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
         self.statements.append((statement, params))
 
+    def _fetched(self, conn: Any, sql: str, params: Any, *, one: bool = False) -> Any:
+        self.statements.append((sql, params))
+        return self._fetch(conn, sql, params, one=one)
+
     def __enter__(self) -> SqlCapture:
         sa.event.listen(self.engine, "before_cursor_execute", self._hook)
+        driver.fetch = self._fetched  # type: ignore[assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
         sa.event.remove(self.engine, "before_cursor_execute", self._hook)
+        driver.fetch = self._fetch  # type: ignore[assignment]
 
 
 class SqlTimer:

@@ -1108,8 +1108,40 @@ def test_merge_statements_cached_per_shape_page_like_statements_built_per_call(
     ]
     for f in filters:
         cached = walk(clocked, principal, f, order, 2)
-        monkeypatch.setattr(case_list, "_cached_merge", lambda *_args: None)
+        monkeypatch.setattr(case_list, "_cached_page", lambda *_args: None)
         built = walk(clocked, principal, f, order, 2)
         monkeypatch.undo()
         assert cached == built
         assert cached, f"the filter {f} should match some cases"
+
+
+def test_sqlite_merges_the_arms_lazily_and_reads_only_the_page_rows(container: Container) -> None:
+    """The merged page is one flat UNION ALL under the page's ORDER BY/LIMIT: SQLite must plan
+    it as a MERGE (UNION ALL) of index-ordered arms (no arm produces a page of its own to be
+    sorted) and fetch the page's rows by primary key."""
+    from casekeeper.domain.query import FilterGroup as G
+    from casekeeper.store import case_list
+
+    if container.db.engine.dialect.name != "sqlite":
+        pytest.skip("the plan checked is SQLite's")
+    f = CaseFilters(
+        statuses=(S.RESOLVED, S.CLOSED),
+        priorities=(P.P3, P.P4),
+        groupings=(G("environment", ("production",)),),
+    )
+    keys = case_list.sort_keys(OrderField.UPDATED_AT, True, 0)
+    prepared = case_list._cached_page(f, keys, None, 4)
+    assert prepared is not None
+    with container.db.reader() as uow:
+        sql, order, own = prepared._for(uow.conn)
+        params = {k: 1 for k in order or ()} | own
+        cur = uow.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        plan = [
+            row[3]
+            for row in cur.execute(
+                f"EXPLAIN QUERY PLAN {sql}", tuple(params[k] for k in order or ())
+            )
+        ]
+    assert "MERGE (UNION ALL)" in plan, plan
+    assert sum("ix_case_space_sp_update" in step for step in plan) == 4, plan
+    assert any("sqlite_autoindex_case_1 (id=?)" in step for step in plan), plan

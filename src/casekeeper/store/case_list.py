@@ -24,7 +24,8 @@ from casekeeper.domain.model import Case
 from casekeeper.domain.query import CaseFilters, CaseQuery
 from casekeeper.store import tags
 from casekeeper.store.case_filters import MANY_GROUPS, bound_groups, filter_clauses, group_params
-from casekeeper.store.cases import ID_AT, row_to_case, rows_by_ids, sort_values
+from casekeeper.store.cases import row_to_case, sort_values
+from casekeeper.store.driver import Prepared
 from casekeeper.store.schema import case as c
 
 MAX_MERGE_BRANCHES = 25
@@ -146,36 +147,44 @@ def _merge(
     keys: list[SortKey],
     where: Sequence[ColumnElement[bool]],
     pairs: Sequence[tuple[Any, Any]],
-    branch_limit: Any,
-) -> sa.Select[Any]:
-    """The merge of per-(status, priority) branches, each index-ordered, limited and projecting
-    only the sort key (so the statement stays small), ordered again outside."""
+) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+    """The merge of per-(status, priority) arms projecting only the sort key: one flat
+    ``UNION ALL`` under the page's ORDER BY, so the database merges the index-ordered arms
+    lazily (SQLite's MERGE (UNION ALL) co-routines, PostgreSQL's Merge Append) and stops at the
+    page's end instead of producing a page from every arm and sorting them."""
     projected = [getattr(c.c, k.column) for k in keys]
-    branches = [
-        sa.select(*projected)
-        .where(*where, c.c.status == s, c.c.priority == p)
-        .order_by(*_order_by(keys))
-        .limit(branch_limit)
-        .subquery()
-        .select()
-        for s, p in pairs
+    arms = [
+        sa.select(*projected).where(*where, c.c.status == s, c.c.priority == p) for s, p in pairs
     ]
-    union = sa.union_all(*branches).subquery("page")
-    outer_keys = [SortKey(union.c[k.column], k.ascending, k.column) for k in keys]
-    return sa.select(union.c.id).order_by(*_order_by(outer_keys))
+    if len(arms) == 1:
+        return arms[0].order_by(*_order_by(keys))
+    union = sa.union_all(*arms)
+    cols = union.selected_columns
+    outer = [SortKey(cols[k.column], k.ascending, k.column) for k in keys]
+    return union.order_by(*_order_by(outer))
 
 
-# Merge statements by query shape, built once with bound parameters: building the expression
-# tree of a 4-branch merge cost more than running it. Only the common filters (status,
+def _page_rows(
+    keys: list[SortKey], merged: sa.Select[Any] | sa.CompoundSelect[Any], limit: Any, offset: Any
+) -> sa.Select[Any]:
+    """Full rows of the merge's page: its ids, limited, joined back to ``case`` by primary
+    key (only the page's rows are read), in the page's order."""
+    page = merged.limit(limit).offset(offset).subquery("page")
+    outer = [SortKey(page.c[k.column], k.ascending, k.column) for k in keys]
+    return sa.select(c).join_from(page, c, c.c.id == page.c.id).order_by(*_order_by(outer))
+
+
+# Page statements by query shape, built and compiled once with bound parameters: building the
+# expression tree of a 4-arm merge cost more than running it. Only the common filters (status,
 # priority, groupings, labels) are cached; any other filter builds its statement per call.
-_SHAPES: dict[tuple[Any, ...], sa.Select[Any]] = {}
+_SHAPES: dict[tuple[Any, ...], Prepared] = {}
 _SHAPES_MAX = 512
 _PLAIN = CaseFilters()
 
 
-def _cached_merge(
+def _cached_page(
     f: CaseFilters, keys: list[SortKey], cursor: list[Any] | None, npairs: int
-) -> sa.Select[Any] | None:
+) -> Prepared | None:
     if f != dataclasses.replace(
         _PLAIN, statuses=f.statuses, priorities=f.priorities, groupings=f.groupings,
         labels=f.labels,
@@ -185,8 +194,8 @@ def _cached_merge(
     lshape = tuple(len(g.values) for g in f.labels)
     order = tuple((k.column, k.ascending) for k in keys)
     shape = (order, cursor is not None, npairs, gshape, lshape)
-    stmt = _SHAPES.get(shape)
-    if stmt is None:
+    prepared = _SHAPES.get(shape)
+    if prepared is None:
         where: list[ColumnElement[bool]] = [c.c.space_id == sa.bindparam("space_id")]
         if cursor is not None:
             after = [sa.bindparam(f"after{i}", type_=k.expr.type) for i, k in enumerate(keys)]
@@ -195,12 +204,12 @@ def _cached_merge(
         pairs: list[tuple[Any, Any]] = [
             (sa.bindparam(f"s{i}"), sa.bindparam(f"p{i}")) for i in range(npairs)
         ]
-        stmt = _merge(keys, where, pairs, sa.bindparam("branch_limit"))
-        stmt = stmt.limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+        merged = _merge(keys, where, pairs)
+        stmt = _page_rows(keys, merged, sa.bindparam("limit"), sa.bindparam("offset"))
         if len(_SHAPES) >= _SHAPES_MAX:
             _SHAPES.clear()
-        _SHAPES[shape] = stmt
-    return stmt
+        prepared = _SHAPES[shape] = Prepared(stmt)
+    return prepared
 
 
 def _merged_page(
@@ -213,33 +222,25 @@ def _merged_page(
     pairs: list[tuple[CaseStatus, CasePriority]],
     limit: int,
     skip: int,
-) -> list[Any]:
-    """The page's ids from the merge of per-(status, priority) branches, then those rows by
-    primary key."""
-    cached = _cached_merge(f, keys, cursor, len(pairs))
-    if cached is not None:
-        params: dict[str, Any] = {
-            "space_id": space_id,
-            "branch_limit": limit + skip,
-            "limit": limit,
-            "offset": skip,
-            **group_params(tags.GROUPING, f.groupings),
-            **group_params(tags.LABEL, f.labels),
-        }
-        for i, (s, p) in enumerate(pairs):
-            params[f"s{i}"], params[f"p{i}"] = int(s), int(p)
-        for i, value in enumerate(cursor or ()):
-            params[f"after{i}"] = value
-        result = conn.execute(cached, params)
-    else:
+) -> Sequence[Sequence[Any]]:
+    """The page's rows from the merge of per-(status, priority) arms."""
+    cached = _cached_page(f, keys, cursor, len(pairs))
+    if cached is None:
         where = [*base, *filter_clauses(f, with_status_priority=False)]
-        stmt = _merge(keys, where, [(int(s), int(p)) for s, p in pairs], limit + skip)
-        result = conn.execute(stmt.limit(limit).offset(skip or None))
-    ids = [r[0] for r in result]
-    if not ids:
-        return []
-    found = {r[ID_AT]: r for r in rows_by_ids(conn, space_id, ids)}
-    return [found[i] for i in ids if i in found]
+        merged = _merge(keys, where, [(int(s), int(p)) for s, p in pairs])
+        return list(conn.execute(_page_rows(keys, merged, limit, skip)))
+    params: dict[str, Any] = {
+        "space_id": space_id,
+        "limit": limit,
+        "offset": skip,
+        **group_params(tags.GROUPING, f.groupings),
+        **group_params(tags.LABEL, f.labels),
+    }
+    for i, (s, p) in enumerate(pairs):
+        params[f"s{i}"], params[f"p{i}"] = int(s), int(p)
+    for i, value in enumerate(cursor or ()):
+        params[f"after{i}"] = value
+    return cached.rows(conn, params)
 
 
 def list_cases(

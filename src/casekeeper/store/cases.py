@@ -139,29 +139,7 @@ _SELECT_BY_NUMBER = sa.select(c).where(
 )
 
 
-class _DriverStatement:
-    """A statement compiled once per dialect and run on the DBAPI cursor: the point lookups
-    behind GetCase run on every request, and SQLAlchemy's per-execution work would triple
-    their cost. Rows come back as tuples in ``_NAMES`` order."""
-
-    def __init__(self, stmt: sa.Select[Any]) -> None:
-        self.stmt = stmt
-        self.compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
-
-    def first(self, conn: sa.Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        name = conn.dialect.name
-        entry = self.compiled.get(name)
-        if entry is None:
-            compiled = self.stmt.compile(dialect=conn.dialect)
-            order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            entry = self.compiled[name] = (str(compiled), order)
-        sql, order = entry
-        values = tuple(params[k] for k in order) if order is not None else params
-        rows = driver.fetch(conn, sql, values, one=True)
-        return rows[0] if rows else None
-
-
-_GET_BY_ID = _DriverStatement(_SELECT_BY_ID)
+_GET_BY_ID = driver.Prepared(_SELECT_BY_ID)
 _ALL_COLUMNS: dict[str, str] = {}
 
 
@@ -190,7 +168,7 @@ def sort_values(row: Sequence[Any], columns: Sequence[str]) -> list[Any]:
     return [row[_AT[name]] for name in columns]
 
 
-_GET_BY_NUMBER = _DriverStatement(_SELECT_BY_NUMBER)
+_GET_BY_NUMBER = driver.Prepared(_SELECT_BY_NUMBER)
 
 
 class CaseRepository:

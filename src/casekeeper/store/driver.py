@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 def insert_sql(conn: sa.Connection, table: str, columns: tuple[str, ...]) -> str:
@@ -82,6 +83,44 @@ def fetch(
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+class Prepared:
+    """A SQLAlchemy statement compiled once per dialect and run on the DBAPI cursor, for reads
+    on every request (GetCase's point lookup, a list page): SQLAlchemy's per-execution work
+    would cost several times the lookup. Values of bound parameters the statement carries
+    itself (a literal compared in a WHERE clause) are taken from the compilation once."""
+
+    def __init__(self, stmt: sa.ClauseElement) -> None:
+        self.stmt = stmt
+        self.compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def _for(self, conn: sa.Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+        name = conn.dialect.name
+        entry = self.compiled.get(name)
+        if entry is None:
+            compiled = cast(SQLCompiler, self.stmt.compile(dialect=conn.dialect))
+            sql = str(compiled)
+            if "POSTCOMPILE" in sql:
+                raise ValueError("an expanding IN cannot run as a prepared statement")
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            binds = compiled.construct_params(_check=False)
+            own = {k: v for k, v in binds.items() if v is not None}
+            entry = self.compiled[name] = (sql, order, own)
+        return entry
+
+    def rows(
+        self, conn: sa.Connection, params: Mapping[str, Any], *, one: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """The rows for ``params`` (every parameter the statement leaves unbound), as tuples."""
+        sql, order, own = self._for(conn)
+        full = {**own, **params} if own else params
+        values = tuple(full[k] for k in order) if order is not None else full
+        return fetch(conn, sql, values, one=one)
+
+    def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        found = self.rows(conn, params, one=True)
+        return found[0] if found else None
 
 
 def json_text(value: Any) -> str:
