@@ -1134,7 +1134,7 @@ def test_sqlite_merges_the_arms_lazily_and_reads_only_the_page_rows(container: C
     assert prepared is not None
     with container.db.reader() as uow:
         sql, order, own = prepared._for(uow.conn)
-        params = {k: 1 for k in order or ()} | own
+        params = dict.fromkeys(order or (), 1) | own
         cur = uow.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         plan = [
             row[3]
