@@ -406,9 +406,9 @@ class SqlCapture:
     def _hook(self, _conn: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
         self.statements.append((statement, params))
 
-    def _fetched(self, conn: Any, sql: str, params: Any, *, one: bool = False) -> Any:
+    def _fetched(self, conn: Any, sql: str, params: Any, **kw: Any) -> Any:
         self.statements.append((sql, params))
-        return self._fetch(conn, sql, params, one=one)
+        return self._fetch(conn, sql, params, **kw)
 
     def __enter__(self) -> SqlCapture:
         sa.event.listen(self.engine, "before_cursor_execute", self._hook)

@@ -111,7 +111,10 @@ class Raw:
 
     def exact(self, sql: str, params: Any) -> int:
         cur = self.conn.cursor()
-        cur.execute(sql, params)
+        if self.sqlite:
+            cur.execute(sql, params)
+        else:  # as the store runs list pages: never a server-side prepared statement
+            cur.execute(sql, params, prepare=False)
         return len(cur.fetchall())
 
     def close(self) -> None:

@@ -1130,7 +1130,7 @@ def test_sqlite_merges_the_arms_lazily_and_reads_only_the_page_rows(container: C
         groupings=(G("environment", ("production",)),),
     )
     keys = case_list.sort_keys(OrderField.UPDATED_AT, True, 0)
-    prepared = case_list._cached_page(f, keys, None, 4)
+    prepared = case_list._cached_page(f, keys, None, 4, arm_limits=False)
     assert prepared is not None
     with container.db.reader() as uow:
         sql, order, own = prepared._for(uow.conn)

@@ -147,15 +147,22 @@ def _merge(
     keys: list[SortKey],
     where: Sequence[ColumnElement[bool]],
     pairs: Sequence[tuple[Any, Any]],
+    arm_limit: Any = None,
 ) -> sa.Select[Any] | sa.CompoundSelect[Any]:
-    """The merge of per-(status, priority) arms projecting only the sort key: one flat
-    ``UNION ALL`` under the page's ORDER BY, so the database merges the index-ordered arms
-    lazily (SQLite's MERGE (UNION ALL) co-routines, PostgreSQL's Merge Append) and stops at the
-    page's end instead of producing a page from every arm and sorting them."""
+    """The merge of per-(status, priority) arms projecting only the sort key: a ``UNION ALL``
+    under the page's ORDER BY, so the database merges the index-ordered arms lazily and stops
+    at the page's end instead of producing a page from every arm and sorting them.
+
+    SQLite plans flat arms as MERGE (UNION ALL) co-routines (an arm with its own LIMIT would
+    need a subquery, which it materializes and sorts). PostgreSQL needs ``arm_limit`` (the
+    page's end) on each arm: then it walks each arm's index with a nested-loop probe of the
+    tags and runs a Merge Append over them; without it, it hash-joins the whole tag table."""
     projected = [getattr(c.c, k.column) for k in keys]
     arms = [
         sa.select(*projected).where(*where, c.c.status == s, c.c.priority == p) for s, p in pairs
     ]
+    if arm_limit is not None and len(arms) > 1:
+        arms = [arm.order_by(*_order_by(keys)).limit(arm_limit) for arm in arms]
     if len(arms) == 1:
         return arms[0].order_by(*_order_by(keys))
     union = sa.union_all(*arms)
@@ -182,8 +189,12 @@ _SHAPES_MAX = 512
 _PLAIN = CaseFilters()
 
 
+def _arm_limits(conn: sa.Connection) -> bool:
+    return conn.dialect.name != "sqlite"  # see _merge
+
+
 def _cached_page(
-    f: CaseFilters, keys: list[SortKey], cursor: list[Any] | None, npairs: int
+    f: CaseFilters, keys: list[SortKey], cursor: list[Any] | None, npairs: int, arm_limits: bool
 ) -> Prepared | None:
     if f != dataclasses.replace(
         _PLAIN, statuses=f.statuses, priorities=f.priorities, groupings=f.groupings,
@@ -193,7 +204,7 @@ def _cached_page(
     gshape = tuple(len(g.values) for g in f.groupings)
     lshape = tuple(len(g.values) for g in f.labels)
     order = tuple((k.column, k.ascending) for k in keys)
-    shape = (order, cursor is not None, npairs, gshape, lshape)
+    shape = (order, cursor is not None, npairs, gshape, lshape, arm_limits)
     prepared = _SHAPES.get(shape)
     if prepared is None:
         where: list[ColumnElement[bool]] = [c.c.space_id == sa.bindparam("space_id")]
@@ -204,11 +215,14 @@ def _cached_page(
         pairs: list[tuple[Any, Any]] = [
             (sa.bindparam(f"s{i}"), sa.bindparam(f"p{i}")) for i in range(npairs)
         ]
-        merged = _merge(keys, where, pairs)
+        arm_limit: Any = sa.bindparam("arm_limit") if arm_limits else None
+        merged = _merge(keys, where, pairs, arm_limit)
         stmt = _page_rows(keys, merged, sa.bindparam("limit"), sa.bindparam("offset"))
         if len(_SHAPES) >= _SHAPES_MAX:
             _SHAPES.clear()
-        prepared = _SHAPES[shape] = Prepared(stmt)
+        # Never a server-side prepared statement: a generic plan cannot see the page size and
+        # the filter values, and PostgreSQL's for this query hash-joins every tag.
+        prepared = _SHAPES[shape] = Prepared(stmt, server_prepare=False)
     return prepared
 
 
@@ -224,13 +238,16 @@ def _merged_page(
     skip: int,
 ) -> Sequence[Sequence[Any]]:
     """The page's rows from the merge of per-(status, priority) arms."""
-    cached = _cached_page(f, keys, cursor, len(pairs))
+    arm_limits = _arm_limits(conn)
+    cached = _cached_page(f, keys, cursor, len(pairs), arm_limits)
     if cached is None:
         where = [*base, *filter_clauses(f, with_status_priority=False)]
-        merged = _merge(keys, where, [(int(s), int(p)) for s, p in pairs])
+        ends = limit + skip if arm_limits else None
+        merged = _merge(keys, where, [(int(s), int(p)) for s, p in pairs], ends)
         return list(conn.execute(_page_rows(keys, merged, limit, skip)))
     params: dict[str, Any] = {
         "space_id": space_id,
+        "arm_limit": limit + skip,
         "limit": limit,
         "offset": skip,
         **group_params(tags.GROUPING, f.groupings),

@@ -71,12 +71,22 @@ def executemany(conn: sa.Connection, sql: str, rows: Sequence[tuple[Any, ...]]) 
 
 
 def fetch(
-    conn: sa.Connection, sql: str, params: Sequence[Any] | Mapping[str, Any], *, one: bool = False
+    conn: sa.Connection,
+    sql: str,
+    params: Sequence[Any] | Mapping[str, Any],
+    *,
+    one: bool = False,
+    server_prepare: bool = True,
 ) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` as tuples, on the connection's DBAPI cursor (at most one if ``one``)."""
+    """Rows of ``sql`` as tuples, on the connection's DBAPI cursor (at most one if ``one``).
+    ``server_prepare=False`` keeps psycopg from preparing the statement on the server (it does
+    after a few runs), so PostgreSQL plans it for its actual values every time."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, params)
+        if server_prepare or conn.dialect.name == "sqlite":
+            cursor.execute(sql, params)
+        else:
+            cursor.execute(sql, params, prepare=False)  # type: ignore[call-arg]  # psycopg
         if one:
             row = cursor.fetchone()
             return [row] if row is not None else []
@@ -91,8 +101,9 @@ class Prepared:
     would cost several times the lookup. Values of bound parameters the statement carries
     itself (a literal compared in a WHERE clause) are taken from the compilation once."""
 
-    def __init__(self, stmt: sa.ClauseElement) -> None:
+    def __init__(self, stmt: sa.ClauseElement, *, server_prepare: bool = True) -> None:
         self.stmt = stmt
+        self.server_prepare = server_prepare
         self.compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
 
     def _for(self, conn: sa.Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
@@ -116,7 +127,7 @@ class Prepared:
         sql, order, own = self._for(conn)
         full = {**own, **params} if own else params
         values = tuple(full[k] for k in order) if order is not None else full
-        return fetch(conn, sql, values, one=one)
+        return fetch(conn, sql, values, one=one, server_prepare=self.server_prepare)
 
     def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(conn, params, one=True)
