@@ -44,6 +44,44 @@ def _db_cpu() -> dict[int, float]:
     return out
 
 
+def _threads(pid: int) -> dict[int, tuple[str, float, int]]:
+    """Per thread of ``pid``: (name, CPU seconds, involuntary context switches), from /proc."""
+    out: dict[int, tuple[str, float, int]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            base = f"/proc/{pid}/task/{tid}"
+            name = Path(f"{base}/comm").read_text().strip()
+            fields = Path(f"{base}/stat").read_text().rsplit(")", 1)[1].split()
+            status = Path(f"{base}/status").read_text().splitlines()
+        except OSError:  # the thread ended
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / tick
+        nonvol = next(int(x.split()[1]) for x in status if x.startswith("nonvoluntary_ctxt"))
+        out[int(tid)] = (name, cpu, nonvol)
+    return out
+
+
+def _thread_report(
+    before: dict[int, tuple[str, float, int]], after: dict[int, tuple[str, float, int]], n: int
+) -> list[dict[str, Any]]:
+    """Server CPU µs per request by thread (threads of one name summed when there are several
+    of them, e.g. grpc's event-engine pool), busiest first."""
+    rows: dict[str, list[float]] = {}
+    for tid, (name, cpu, nonvol) in after.items():
+        _, cpu0, nonvol0 = before.get(tid, (name, 0.0, 0))
+        if cpu - cpu0 <= 0 or not n:
+            continue
+        key = f"{name} (tid {tid})" if name in ("python", "casekeeper", "python3") else name
+        acc = rows.setdefault(key, [0.0, 0.0])
+        acc[0] += (cpu - cpu0) / n * 1e6
+        acc[1] += (nonvol - nonvol0) / n
+    return [
+        {"thread": k, "cpu_us_per_req": round(v[0], 1), "preempted_per_req": round(v[1], 2)}
+        for k, v in sorted(rows.items(), key=lambda kv: -kv[1][0])
+    ]
+
+
 class Load:
     def __init__(self, a: argparse.Namespace) -> None:
         self.a = a
@@ -90,6 +128,7 @@ class Load:
             s0 = _cpu(server) if server else 0.0
             sys0 = server.cpu_times().system if server else 0.0
             c0, m0, d0 = _cpu(me), psutil.cpu_times(), _db_cpu()
+            th0 = _threads(a.server_pid) if server else {}
             t0 = time.perf_counter()
             self.measuring = True
             if self.target:
@@ -102,6 +141,7 @@ class Load:
             s1 = _cpu(server) if server else 0.0
             sys1 = server.cpu_times().system if server else 0.0
             c1, m1, d1 = _cpu(me), psutil.cpu_times(), _db_cpu()
+            th1 = _threads(a.server_pid) if server else {}
             self.stop = True
             await asyncio.gather(*tasks)
         lat = sorted(self.lat)
@@ -125,6 +165,7 @@ class Load:
             "db_cpu_us_per_req": db_s / n * 1e6 if n else None,
             "foreign_cores": max(0.0, machine_s - server_s - client_s - db_s) / wall,
             "response_bytes": self.bytes,
+            "server_threads": _thread_report(th0, th1, n),
         }
 
 

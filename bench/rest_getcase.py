@@ -48,7 +48,7 @@ from common import (
     write_result,
 )
 from dataset import ensure
-from grpc_getcase import sample_ids
+from grpc_getcase import sample_ids, warm_cache
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 FASTAPI_VERSION = "0.165.0"
@@ -198,6 +198,7 @@ def main() -> None:
     ds = ensure(a.backend, a.size, a.seed)
     print(f"GetCase over REST on {ds.backend}, {ds.size:,} cases", flush=True)
     ids = sample_ids(ds, 20_000, ds.seed + 7)
+    warm_cache(ds, ids)  # see grpc_getcase.warm_cache
     case_lua = lua_script(DATA / f"rest-getcase-{ds.backend}-{ds.size}.lua", ids, ds.key, False)
     hello_lua = lua_script(DATA / "rest-hello.lua", ids[:1], ds.key, True)
     gport, hport, bport = free_port(), free_port(), free_port()
