@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -43,10 +44,22 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_CasesCollector(cases_by_status))
+        # The labelled children by label values: ``labels()`` validates and locks on every
+        # call, and every request observes two of them. Routes are a fixed table, so the
+        # caches stay small.
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._timers: dict[tuple[str, str], Any] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        counter = self._counters.get((route, method, status))
+        if counter is None:
+            counter = self.requests.labels(route, method, str(status))
+            self._counters[(route, method, status)] = counter
+        timer = self._timers.get((route, method))
+        if timer is None:
+            timer = self._timers[(route, method)] = self.latency.labels(route, method)
+        counter.inc()
+        timer.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -4,9 +4,9 @@ metrics and access logs, and a last-resort 500 that still speaks the spec's Erro
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -62,7 +62,7 @@ class ServerMiddleware:
                 request_id = value.decode()
             elif key == b"content-length" and value.isdigit():
                 length = int(value)
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or os.urandom(16).hex()  # 32 hex digits, as uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started_response = False
