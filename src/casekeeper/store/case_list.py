@@ -1,8 +1,10 @@
 """ListCases: one ordered, keyset-paginated page.
 
-Ordering by creation or update time with a status and/or priority filter runs as a merge of
-one index-ordered scan per (status, priority) pair (``ix_case_space_sp_*``), so a page costs
-about ``page size`` index steps however many cases match. Other orders scan with the filter.
+Ordering by creation or update time with a status and/or priority filter runs as a lazy merge
+of one index-ordered scan per (status, priority) pair (``ix_case_space_sp_*``) that stops at
+the page's end, so a page costs about ``page size`` index steps however many cases match; the
+page's rows are joined back by primary key in the same statement. Other orders scan with the
+filter.
 Page tokens are opaque (base64url JSON) and carry the sort key of the last row returned.
 """
 

@@ -37,6 +37,12 @@ _STATUSES = {int(x): x for x in CaseStatus}
 _PRIORITIES = {int(x): x for x in CasePriority}
 _CATEGORIES = {int(x): x for x in CaseCategory}
 _RESOLVERS = {x.value: x for x in ResolverKind}
+# Every (system, override) pair as one shared immutable PriorityDetails.
+_DETAILS: dict[tuple[int, int | None], PriorityDetails] = {
+    (int(system), None if override is None else int(override)): PriorityDetails(system, override)
+    for system in CasePriority
+    for override in (None, *CasePriority)
+}
 _NO_DOC: dict[str, Any] = {}
 # Label and grouping pairs repeat across cases (environment=production, service=checkout): one
 # immutable KeyValue per distinct pair instead of a new object per pair per row read.
@@ -73,7 +79,6 @@ def row_to_case(row: Sequence[Any]) -> Case:
             resolve_time=resolve_time,
             resolved_by=_RESOLVERS[resolved_by] if resolved_by else None,
         )
-    override = row[_OVERRIDE]
     get = doc.get
     return Case(
         id=row[_ID],
@@ -81,10 +86,7 @@ def row_to_case(row: Sequence[Any]) -> Case:
         number=row[_NUMBER],
         title=row[_TITLE],
         status=_STATUSES[row[_STATUS]],
-        priority=PriorityDetails(
-            system=_PRIORITIES[row[_PRIORITY_SYSTEM]],
-            override=_PRIORITIES[override] if override is not None else None,
-        ),
+        priority=_DETAILS[row[_PRIORITY_SYSTEM], row[_OVERRIDE]],
         category=_CATEGORIES[row[_CATEGORY]],
         assignee=row[_ASSIGNEE],
         create_time=row[_CREATE],
@@ -147,9 +149,9 @@ def rows_by_ids(
     conn: sa.Connection, space_id: int, ids: Sequence[str], *, for_update: bool = False
 ) -> list[tuple[Any, ...]]:
     """Rows (every column, table order) of the cases with these ids, in no particular order,
-    on the DBAPI cursor (a list page fetches its 50 rows this way, a bulk operation up to
-    1,000: SQLAlchemy's statement and row handling cost more than the lookups). ``for_update``
-    locks them (PostgreSQL; a SQLite writer already holds the database lock)."""
+    on the DBAPI cursor (a bulk operation loads up to 1,000 this way: SQLAlchemy's statement
+    and row handling cost more than the lookups). ``for_update`` locks them (PostgreSQL; a
+    SQLite writer already holds the database lock)."""
     if not ids:
         return []
     dialect = conn.dialect
