@@ -4,6 +4,7 @@ parser, and anything it does not recognise still gets the general parser's answe
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
@@ -18,6 +19,21 @@ def test_stored_form_round_trips_across_centuries() -> None:
         text = to_rfc3339(micros)
         assert _canonical(text) == micros
         assert parse_rfc3339(text) == micros
+
+
+def test_to_rfc3339_matches_strftime_across_the_timestamp_range() -> None:
+    def reference(us: int) -> str:
+        seconds, micros = divmod(us, 1_000_000)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        return f"{stamp}.{micros:06d}Z"
+
+    rng = random.Random(11)
+    edges = [0, -1, 1, 86_399_999_999, 86_400_000_000, -86_400_000_001,
+             -62_135_596_800_000_000, 253_402_300_799_999_999]  # fmt: skip
+    values = edges + [rng.randrange(-62_135_596_800_000_000, 253_402_300_800_000_000)
+                      for _ in range(20_000)]  # fmt: skip
+    for us in values:
+        assert to_rfc3339(us) == reference(us), us
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,24 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+_DATES: dict[int, str] = {}  # days since the epoch -> "YYYY-MM-DD"
+_DATES_MAX = 100_000
+
+
 def to_rfc3339(us: int) -> str:
-    """``2025-09-22T10:30:00.123456Z`` (UTC, microseconds)."""
+    """``2025-09-22T10:30:00.123456Z`` (UTC, microseconds). The date part is formatted once
+    per day seen (a REST list page renders a few hundred timestamps)."""
     seconds, micros = divmod(us, 1_000_000)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    return f"{stamp}.{micros:06d}Z"
+    days, clock = divmod(seconds, 86_400)
+    date = _DATES.get(days)
+    if date is None:
+        date = time.strftime("%Y-%m-%d", time.gmtime(days * 86_400))
+        if len(_DATES) >= _DATES_MAX:
+            _DATES.clear()
+        _DATES[days] = date
+    hours, rest = divmod(clock, 3_600)
+    minutes, secs = divmod(rest, 60)
+    return f"{date}T{hours:02d}:{minutes:02d}:{secs:02d}.{micros:06d}Z"
 
 
 _EPOCH_ORDINAL = _EPOCH.toordinal()
