@@ -30,7 +30,6 @@ _AT = {name: i for i, name in enumerate(_NAMES)}
         "resolution_reason", "resolved_by", "end_time", "doc", "version",
     )
 )  # fmt: skip
-ID_AT = _ID  # position of the id in a full case row
 
 # Enum members by stored value: a dict lookup costs a fraction of calling the Enum class.
 _STATUSES = {int(x): x for x in CaseStatus}
@@ -142,6 +141,7 @@ _SELECT_BY_NUMBER = sa.select(c).where(
 
 
 _GET_BY_ID = driver.Prepared(_SELECT_BY_ID)
+_GET_BY_NUMBER = driver.Prepared(_SELECT_BY_NUMBER)
 _ALL_COLUMNS: dict[str, str] = {}
 
 
@@ -168,9 +168,6 @@ def rows_by_ids(
 def sort_values(row: Sequence[Any], columns: Sequence[str]) -> list[Any]:
     """The values of ``columns`` in a full case row."""
     return [row[_AT[name]] for name in columns]
-
-
-_GET_BY_NUMBER = driver.Prepared(_SELECT_BY_NUMBER)
 
 
 class CaseRepository:

@@ -68,6 +68,11 @@ def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str | None, 
     return authorization, request_id
 
 
+def _or_new(request_id: str) -> str:
+    """The caller's request id, or a new one for a log line that needs one."""
+    return request_id or uuid.uuid4().hex
+
+
 Handler = Callable[[S, Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[Resp]]
 
 
@@ -94,12 +99,12 @@ def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, R
                     loop = asyncio.get_running_loop()
                     response = await loop.run_in_executor(self.executor, fn, self, request, call)
             except CasekeeperError as err:
-                request_id = request_id or uuid.uuid4().hex
+                request_id = _or_new(request_id)
                 code = getattr(grpc.StatusCode, err.spec.grpc_status)
                 log.info("%s %s -> %s: %s", request_id, operation, code.name, err.message)
                 await context.abort(code, err.message)
             except Exception:
-                request_id = request_id or uuid.uuid4().hex
+                request_id = _or_new(request_id)
                 log.exception("%s %s failed", request_id, operation)
                 await context.abort(
                     grpc.StatusCode.INTERNAL, f"internal error; quote request id {request_id}"
