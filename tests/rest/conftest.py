@@ -5,8 +5,10 @@ and the reference Coralogix specs that every response body is validated against.
 Every test still works in its own fresh space (``space`` / ``make_key`` from tests/conftest.py).
 
 The reference specs are found through ``CASEKEEPER_REFERENCE_DIR`` (the folder that holds
-``coralogix-openapi/``; .ci/run sets it), else ``<repo>/../shared/reference``; without them the
-tests that need them are skipped with a message saying so.
+``coralogix-openapi/``; .ci/run sets it), else ``<repo>/../shared/reference``, else the copies
+the package ships (``casekeeper/api/rest/spec``, unmodified; ``test_packaged_specs_are_the_
+reference`` proves it whenever the reference folder is there), so a clean checkout runs every
+test.
 """
 
 from __future__ import annotations
@@ -43,10 +45,7 @@ REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 15.0
 ROUTE_BY_RPC: dict[str, RouteSpec] = {r.rpc: r for r in ROUTES}
 SPEC_FILES = {"cases": "cases_service.json", "events": "case_events_service.json"}
-NO_REFERENCE = (
-    "the Coralogix reference specs were not found: set CASEKEEPER_REFERENCE_DIR to the folder "
-    "that holds coralogix-openapi/ (e.g. shared/reference beside the repository)"
-)
+PACKAGED_SPECS = REPO / "src" / "casekeeper" / "api" / "rest" / "spec"
 
 
 # -- the reference specs --------------------------------------------------------------------
@@ -180,24 +179,22 @@ class ReferenceSpec:
         return body
 
 
-@cache
-def _load_reference() -> ReferenceSpec | None:
+def spec_files() -> Path:
+    """The folder of the spec files the tests validate against (see the module docstring)."""
     folder = reference_dir()
-    if folder is None:
-        return None
-    docs = {
-        name: json.loads((folder / "coralogix-openapi" / file).read_text())
-        for name, file in SPEC_FILES.items()
-    }
+    return folder / "coralogix-openapi" if folder is not None else PACKAGED_SPECS
+
+
+@cache
+def _load_reference() -> ReferenceSpec:
+    folder = spec_files()
+    docs = {name: json.loads((folder / file).read_text()) for name, file in SPEC_FILES.items()}
     return ReferenceSpec(docs)
 
 
 @pytest.fixture(scope="session")
 def reference() -> ReferenceSpec:
-    spec = _load_reference()
-    if spec is None:
-        pytest.skip(NO_REFERENCE)
-    return spec
+    return _load_reference()
 
 
 # -- the server -------------------------------------------------------------------------------
