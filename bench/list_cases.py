@@ -50,6 +50,7 @@ from common import (
 )
 from dataset import FILTERS, Dataset, SqlCapture, ensure, explain, list_request, query
 
+from casekeeper.runner import freeze_startup_heap
 from casekeeper.store.engine import is_sqlite
 
 
@@ -166,6 +167,7 @@ def run_service(ds: Dataset, reps: int, depth: int, what_if: bool = True) -> dic
         walks = {name: walk(c, p, name, depth) for name in ("broad", "narrow")}
         walks["rare"] = walk(c, p, "rare", min(depth, 20))
         print(f"  walked: { {k: v['page'] for k, v in walks.items()} }", flush=True)
+        freeze_startup_heap()  # as `casekeeper serve` does before serving
         plans: dict[str, str] = {}
         sql: dict[str, tuple[str, Any]] = {}
         for name in ("broad", "narrow", "rare"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 
@@ -38,10 +39,21 @@ def http_server(container: Container, address: str) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+def freeze_startup_heap() -> None:
+    """Put everything built at startup (modules, SQLAlchemy's and protobuf's structures, the
+    container) out of the garbage collector's reach. Otherwise every full collection walks
+    those ~75,000 objects again: 12-47 ms on the benchmark machines, landing in whichever
+    request allocated last (a BulkAcknowledge of 1,000 cases took ~125 ms instead of ~80 ms
+    every few runs). Objects made later are collected as usual."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(container: Container, *, grpc_address: str, http_address: str) -> None:
     """Serve both APIs; uvicorn owns the signals, and gRPC stops after HTTP has drained."""
     grpc_server = GrpcServer(container, grpc_address)
     http = http_server(container, http_address)
+    freeze_startup_heap()
     # uvicorn re-raises the signal it caught once it has drained; with these handlers in place
     # that re-raise lands here instead of killing the process before gRPC has stopped.
     received: list[int] = []

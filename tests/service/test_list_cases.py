@@ -631,7 +631,12 @@ PAGED: Final = [
         id="merge-priority-only-created-desc",
     ),
     pytest.param(CaseFilters(), CaseOrder(OrderField.CREATED_AT, DESC), id="plain-created-desc"),
-    pytest.param(CaseFilters(), CaseOrder(OrderField.UPDATED_AT, ASC), id="plain-updated-asc"),
+    pytest.param(CaseFilters(), CaseOrder(OrderField.UPDATED_AT, ASC), id="all-pairs-updated-asc"),
+    pytest.param(
+        CaseFilters(categories=(CaseCategory(1),)),
+        CaseOrder(OrderField.UPDATED_AT, DESC),
+        id="all-pairs-category-updated-desc",
+    ),
     pytest.param(CaseFilters(), CaseOrder(OrderField.PRIORITY, DESC), id="plain-priority-desc"),
     pytest.param(CaseFilters(), CaseOrder(OrderField.PRIORITY, ASC), id="plain-priority-asc"),
     pytest.param(CaseFilters(), CaseOrder(OrderField.STATUS, DESC), id="plain-status-desc"),
@@ -1145,3 +1150,32 @@ def test_sqlite_merges_the_arms_lazily_and_reads_only_the_page_rows(container: C
     assert "MERGE (UNION ALL)" in plan, plan
     assert sum("ix_case_space_sp_update" in step for step in plan) == 4, plan
     assert any("sqlite_autoindex_case_1 (id=?)" in step for step in plan), plan
+
+
+def test_sqlite_lists_by_update_time_from_the_per_status_priority_index(
+    container: Container,
+) -> None:
+    """There is no index on update time alone: an update-ordered list without a status or
+    priority filter is the lazy merge of all 25 (status, priority) scans, never a sort."""
+    from casekeeper.store import case_list
+
+    if container.db.engine.dialect.name != "sqlite":
+        pytest.skip("the plan checked is SQLite's")
+    keys = case_list.sort_keys(OrderField.UPDATED_AT, True, 0)
+    prepared = case_list._cached_page(CaseFilters(), keys, None, 25, arm_limits=False)
+    assert prepared is not None
+    with container.db.reader() as uow:
+        sql, order, own = prepared._for(uow.conn)
+        params = dict.fromkeys(order or (), 1) | own
+        cur = uow.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        plan = [
+            row[3]
+            for row in cur.execute(
+                f"EXPLAIN QUERY PLAN {sql}", tuple(params[k] for k in order or ())
+            )
+        ]
+    assert "MERGE (UNION ALL)" in plan, plan
+    arms = [step for step in plan if "ix_case_space_sp_update" in step]
+    assert len(arms) == 25, plan
+    # Only the page's own rows are sorted, after the join back to "case" (the last step).
+    assert [step for step in plan if "TEMP B-TREE" in step] == [plan[-1]], plan

@@ -75,7 +75,6 @@ case = sa.Table(
     sa.Column("doc", sa.JSON, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.UniqueConstraint("space_id", "number"),
-    sa.Index("ix_case_space_update", "space_id", "update_time", "id"),
     sa.Index("ix_case_space_create", "space_id", "create_time", "id"),
     sa.Index("ix_case_space_sp_update", "space_id", "status", "priority", "update_time", "id"),
     sa.Index("ix_case_space_sp_create", "space_id", "status", "priority", "create_time", "id"),
