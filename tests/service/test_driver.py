@@ -38,8 +38,8 @@ def test_prepared_binds_its_own_literals_and_the_callers_parameters(
 def test_prepared_gives_the_same_rows_on_every_run_whether_the_server_may_prepare_or_not(
     container: Container, principal: Principal, make_case: MakeCase, server_prepare: bool
 ) -> None:
-    """psycopg prepares a statement server-side after a few runs; ``server_prepare=False``
-    (list pages) keeps it from doing so. Either way the rows are the same on every run."""
+    """``server_prepare`` makes the statement a server-side prepared one on PostgreSQL; either
+    way the rows are the same on every run."""
     made = sorted(make_case().id for _ in range(3))
     stmt = sa.select(c.c.id).where(c.c.space_id == sa.bindparam("space")).order_by(c.c.id)
     prepared = Prepared(stmt, server_prepare=server_prepare)
@@ -52,3 +52,83 @@ def test_prepared_refuses_an_expanding_in(container: Container) -> None:
     stmt = sa.select(c.c.id).where(c.c.id.in_(sa.bindparam("ids", expanding=True)))
     with container.db.reader() as uow, pytest.raises(ValueError, match="expanding IN"):
         Prepared(stmt).rows(uow.conn, {"ids": ["x"]})
+
+
+def _server_prepared(conn: sa.Connection) -> list[str]:
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cur.execute("SELECT statement FROM pg_prepared_statements")
+    found = [str(r[0]) for r in cur.fetchall()]
+    cur.close()
+    return found
+
+
+TRICKY = ["it's 100% done", "back\\slash \\' quote", "plain", "ünïcödé ✓"]
+
+
+@pytest.mark.parametrize("title", TRICKY)
+def test_inlined_values_match_the_parameterized_statement_and_the_server_plans_it_once(
+    container: Container, principal: Principal, make_case: MakeCase, title: str
+) -> None:
+    """List pages write their filter values into the statement (``inline_except``): the rows
+    are those of the parameterized statement, quotes, percent signs and backslashes
+    included, and on PostgreSQL the statement with the values is prepared on the server."""
+    wanted = make_case(title=title, priority=2)
+    make_case(title=title + " (other)", priority=2)
+    make_case(title=title, priority=4)
+    stmt = (
+        sa.select(c.c.id)
+        .where(
+            c.c.space_id == sa.bindparam("space"),
+            c.c.title == sa.bindparam("title"),
+            c.c.priority == sa.bindparam("prio"),
+        )
+        .order_by(c.c.id)
+    )
+    inlined = Prepared(stmt, server_prepare=False, inline_except=("space",))
+    plain = Prepared(stmt, server_prepare=False)
+    params = {"space": principal.space_id, "title": title, "prio": 2}
+    with container.db.reader() as uow:
+        assert inlined.rows(uow.conn, params) == [(wanted.id,)]
+        assert plain.rows(uow.conn, params) == [(wanted.id,)]
+        assert inlined.rows(uow.conn, {**params, "space": -1}) == []
+        if uow.conn.dialect.name == "postgresql":
+            statements = _server_prepared(uow.conn)
+            assert any("title" in s and "priority = 2" in s for s in statements), statements
+
+
+def test_values_that_are_not_plain_text_run_as_parameters(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    """A value that is not an int or printable text is never written into SQL."""
+    made = make_case(title="tab\there", priority=2)
+    stmt = sa.select(c.c.id).where(
+        c.c.space_id == sa.bindparam("space"), c.c.title == sa.bindparam("title")
+    )
+    inlined = Prepared(stmt, inline_except=("space",))
+    with container.db.reader() as uow:
+        rows = inlined.rows(uow.conn, {"space": principal.space_id, "title": "tab\there"})
+    assert rows == [(made.id,)]
+    assert inlined.literal == {}
+
+
+def test_postgresql_sessions_prepare_only_what_the_store_asks_for(container: Container) -> None:
+    """psycopg must not prepare statements on its own (a parameterized list query could get
+    one plan for all filter values); what the store prepares is planned once; no parallel
+    workers."""
+    if container.db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL session settings")
+    with container.db.reader() as uow:
+        probe = sa.select(c.c.id.label("never_prepared")).where(c.c.priority == sa.bindparam("p"))
+        for _ in range(10):
+            uow.conn.execute(probe, {"p": 1})
+        assert not any("never_prepared" in s for s in _server_prepared(uow.conn))
+        settings = dict(
+            uow.conn.exec_driver_sql(
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('plan_cache_mode', 'max_parallel_workers_per_gather')"
+            ).all()
+        )
+    assert settings == {
+        "plan_cache_mode": "force_generic_plan",
+        "max_parallel_workers_per_gather": "0",
+    }

@@ -79,14 +79,14 @@ def fetch(
     server_prepare: bool = True,
 ) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` as tuples, on the connection's DBAPI cursor (at most one if ``one``).
-    ``server_prepare=False`` keeps psycopg from preparing the statement on the server (it does
-    after a few runs), so PostgreSQL plans it for its actual values every time."""
+    On PostgreSQL ``server_prepare`` makes it a server-side prepared statement (planned once,
+    see engine.py); False plans it for its actual values every time."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if server_prepare or conn.dialect.name == "sqlite":
+        if conn.dialect.name == "sqlite":
             cursor.execute(sql, params)
         else:
-            cursor.execute(sql, params, prepare=False)  # type: ignore[call-arg]  # psycopg
+            cursor.execute(sql, params, prepare=server_prepare)  # type: ignore[call-arg]
         if one:
             row = cursor.fetchone()
             return [row] if row is not None else []
@@ -99,12 +99,29 @@ class Prepared:
     """A SQLAlchemy statement compiled once per dialect and run on the DBAPI cursor, for reads
     on every request (GetCase's point lookup, a list page): SQLAlchemy's per-execution work
     would cost several times the lookup. Values of bound parameters the statement carries
-    itself (a literal compared in a WHERE clause) are taken from the compilation once."""
+    itself (a literal compared in a WHERE clause) are taken from the compilation once.
 
-    def __init__(self, stmt: sa.ClauseElement, *, server_prepare: bool = True) -> None:
+    ``inline_except`` (if given) names the parameters that stay parameters; the others decide
+    the plan (a list page's statuses, tag filters, limits). On PostgreSQL they are written
+    into the statement as literals, one
+    server-side prepared statement per set of values: its generic plan is then the plan for
+    those values, and PostgreSQL stops planning the statement at every call (half the
+    database time of a list page). Values that are not plain integers or printable text run
+    the parameterized statement, planned per call."""
+
+    def __init__(
+        self,
+        stmt: sa.ClauseElement,
+        *,
+        server_prepare: bool = True,
+        inline_except: tuple[str, ...] | None = None,
+    ) -> None:
         self.stmt = stmt
         self.server_prepare = server_prepare
+        self.keep = inline_except
         self.compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self.inline: tuple[str, ...] = ()
+        self.literal: dict[tuple[Any, ...], str] = {}
 
     def _for(self, conn: sa.Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
         name = conn.dialect.name
@@ -117,6 +134,8 @@ class Prepared:
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
             binds = compiled.construct_params(_check=False)
             own = {k: v for k, v in binds.items() if v is not None}
+            if self.keep is not None and order is None and conn.dialect.paramstyle == "pyformat":
+                self.inline = tuple(sorted(k for k in binds if k not in self.keep))
             entry = self.compiled[name] = (sql, order, own)
         return entry
 
@@ -126,12 +145,46 @@ class Prepared:
         """The rows for ``params`` (every parameter the statement leaves unbound), as tuples."""
         sql, order, own = self._for(conn)
         full = {**own, **params} if own else params
+        if self.inline and order is None:
+            inlined = self._inlined(conn, sql, full)
+            if inlined is not None:
+                rest = {k: v for k, v in full.items() if k not in self.inline}
+                return fetch(conn, inlined, rest, one=one, server_prepare=True)
         values = tuple(full[k] for k in order) if order is not None else full
         return fetch(conn, sql, values, one=one, server_prepare=self.server_prepare)
 
     def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(conn, params, one=True)
         return found[0] if found else None
+
+    def _inlined(self, conn: sa.Connection, sql: str, params: Mapping[str, Any]) -> str | None:
+        """``sql`` with the ``inline`` parameters written as literals (cached per values)."""
+        key = tuple(params[k] for k in self.inline)
+        found = self.literal.get(key)
+        if found is not None:
+            return found
+        text = sa.String().literal_processor(conn.dialect)  # type: ignore[no-untyped-call]
+        assert text is not None, "every dialect renders string literals"
+        for name, value in zip(self.inline, key, strict=True):
+            if type(value) is int:
+                literal = str(value)
+            elif type(value) is str and value.isprintable():
+                literal = text(value)
+            else:
+                return None
+            mark = f"%({name})s"
+            if mark not in sql:
+                raise ValueError(f"no parameter {name!r} to inline")
+            sql = sql.replace(mark, literal)
+        if len(self.literal) >= _LITERAL_MAX:
+            self.literal.clear()
+        self.literal[key] = sql
+        return sql
+
+
+# Literal variants kept per statement shape: psycopg keeps 100 prepared statements per
+# connection (least recently used first out), so more would only be planned again.
+_LITERAL_MAX = 256
 
 
 def json_text(value: Any) -> str:

@@ -39,7 +39,7 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     url = normalize_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url)
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         **JSON_OPTIONS,
         pool_size=pool_size,
@@ -47,10 +47,33 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
         # No pre-ping: it costs a round trip per checkout. A connection found dead raises once
         # and SQLAlchemy then invalidates the pool.
         pool_recycle=1800,
-        # Generic plans of the list queries ignore how selective a filter is (one bad plan seen
-        # at 80 ms instead of 7 ms); plan each execution for its parameters.
-        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+        # A statement the store prepares on the server (see _on_connect) is planned once, for
+        # all its executions: the list pages carry their filter values as literals and only
+        # the space and the cursor as parameters, so that plan is the right one; with the
+        # default, PostgreSQL kept re-planning the pages after a cursor (0.5 ms each).
+        # No parallel workers: casekeeper's statements are short index walks, and a plan made
+        # for parameter values it cannot see (a page after a cursor) estimated a large scan
+        # and started two workers per list arm (25 ms, not 0.6). On a small box the workers
+        # also take the cores other requests need.
+        connect_args={
+            "options": "-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0"
+        },
     )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Only statements the store asks for are prepared on the server (point reads, bulk
+        # writes, list pages with their filter values written in: store.driver.Prepared).
+        # psycopg would otherwise prepare any statement run 5 times, and PostgreSQL may then
+        # plan it once for all parameter values: a list query whose filter values are
+        # parameters got a plan that ignored how selective the filter was (80 ms, not 7 ms).
+        dbapi_conn.prepare_threshold = _NEVER
+
+    return engine
+
+
+_NEVER = 2**31  # executions before psycopg prepares a statement on its own; None would also
+# refuse explicit prepare=True
 
 
 def _sqlite_engine(url: str) -> Engine:
