@@ -23,13 +23,13 @@ _INT64 = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescript
 Entry = tuple[str, int, bool, Any]  # (field name, kind, repeated, enum names | None)
 
 
-_TABLES: dict[str, dict[str, Entry]] = {}
+_TABLES: dict[type, dict[str, Entry]] = {}
 
 
-def _table(desc: Any) -> dict[str, Entry]:
-    found = _TABLES.get(desc.full_name)
+def _table(msg: Any) -> dict[str, Entry]:
+    found = _TABLES.get(type(msg))
     if found is None:
-        found = _TABLES[desc.full_name] = _build(desc)
+        found = _TABLES[type(msg)] = _build(msg.DESCRIPTOR)
     return found
 
 
@@ -60,7 +60,7 @@ def _build(desc: Any) -> dict[str, Entry]:
 
 
 def _fill(msg: Any, data: dict[str, Any]) -> None:
-    table = _table(msg.DESCRIPTOR)
+    table = _table(msg)
     for key, value in data.items():
         entry = table.get(key)
         if entry is None or value is None:
@@ -68,13 +68,20 @@ def _fill(msg: Any, data: dict[str, Any]) -> None:
         name, kind, repeated, extra = entry
         if repeated:
             target = getattr(msg, name)
-            for item in value:
-                if kind == MESSAGE:
+            if kind == MESSAGE:
+                for item in value:
                     _fill(target.add(), item)
-                elif kind == TIMESTAMP:
+            elif kind == TIMESTAMP:
+                for item in value:
                     _set_time(target.add(), item)
-                else:
-                    target.append(_scalar(kind, extra, item))
+            elif kind == SCALAR:
+                target.extend(value)
+            else:
+                target.extend([_scalar(kind, extra, item) for item in value])
+        elif kind == SCALAR:
+            setattr(msg, name, value)
+        elif kind == ENUM:
+            setattr(msg, name, extra[value] if isinstance(value, str) else value)
         elif kind == MESSAGE:
             sub = getattr(msg, name)
             sub.SetInParent()
@@ -84,7 +91,9 @@ def _fill(msg: Any, data: dict[str, Any]) -> None:
         elif kind == DURATION:
             getattr(msg, name).FromJsonString(value)
         elif kind == MAP:
-            getattr(msg, name).update(value)
+            target = getattr(msg, name)
+            for k, v in value.items():  # the map's update() is a Python-level mixin
+                target[k] = v
         elif kind == MAP_MESSAGE:
             target = getattr(msg, name)
             for k, v in value.items():
@@ -108,11 +117,9 @@ def _set_time(ts: Any, text: str) -> None:
 
 
 def fill_from_json(message: Message, data: dict[str, Any]) -> None:
-    """Merge ``data`` (the spec's JSON) into ``message``."""
-    snapshot = message.SerializeToString()
+    """Fill ``message`` (empty: a new message or sub-message) from ``data``, the spec's JSON."""
     try:
         _fill(message, data)
     except Exception:  # anything unexpected: let ParseDict do it and explain
         message.Clear()
-        message.MergeFromString(snapshot)
         json_format.ParseDict(data, message, ignore_unknown_fields=True)
