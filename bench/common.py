@@ -243,7 +243,7 @@ def serve_argv(url: str, port: int) -> list[str]:
 
 def serve_variant_argv(url: str, port: int, cache_kib: int, gc_default: bool = False) -> list[str]:
     """``serve`` with the SQLite page cache per connection set to ``cache_kib`` KiB (0: as is)
-    and, with ``gc_default``, without serve's GC freeze and raised thresholds."""
+    and, with ``gc_default``, without serve's GC freeze."""
     serve = serve_argv(url, port)[1:]
     variant = [PYTHON, str(BENCH / "serve_variant.py"), "--sqlite-cache-kib", str(cache_kib)]
     if gc_default:

@@ -1,7 +1,7 @@
 """``casekeeper serve`` with one setting changed, for what-if measurements (src/ stays
 untouched): ``--sqlite-cache-kib`` adds a ``connect`` listener that runs after the engine's own
-and overrides its cache_size; ``--gc-default`` makes serve's ``gc.freeze()`` and
-``gc.set_threshold(...)`` no-ops, so the collector keeps CPython's default thresholds.
+and overrides its cache_size; ``--gc-default`` makes serve's ``gc.freeze()`` a no-op, so full
+collections walk the startup objects too, as in a plain CPython process.
 
     python bench/serve_variant.py --sqlite-cache-kib 8192 -- serve --grpc 127.0.0.1:50099 ...
     python bench/serve_variant.py --gc-default -- serve --grpc 127.0.0.1:50099 ...
@@ -21,7 +21,7 @@ from casekeeper.store import engine as engine_mod
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sqlite-cache-kib", type=int, default=0, help="0: unchanged")
-    ap.add_argument("--gc-default", action="store_true", help="no gc.freeze/set_threshold")
+    ap.add_argument("--gc-default", action="store_true", help="no gc.freeze")
     ap.add_argument("cli", nargs=argparse.REMAINDER, help="-- then the casekeeper CLI arguments")
     a = ap.parse_args()
     original = engine_mod._sqlite_engine
@@ -41,7 +41,6 @@ def main() -> None:
         import gc
 
         gc.freeze = lambda: None
-        gc.set_threshold = lambda *_args: None
     from casekeeper.cli.main import main as cli_main
 
     sys.argv = ["casekeeper", *[x for x in a.cli if x != "--"]]
