@@ -236,12 +236,14 @@ def run(ds: Dataset, reps: int, with_grpc: bool) -> dict[str, Any]:
         prof = cProfile.Profile()
         for _ in range(3):
             snap, marks = db.snapshot(last), db.marks()
+            db.settle()
             prof.enable()
             c.cases.bulk_transition(p, last, Operation.ACKNOWLEDGE)
             prof.disable()
             db.restore(snap, marks)
         profile = stats_text(prof, 22)
         snap, marks = db.snapshot(last), db.marks()
+        db.settle()
         with SqlTimer(c.db.engine) as timer:
             t0 = time.perf_counter_ns()
             c.cases.bulk_transition(p, last, Operation.ACKNOWLEDGE)

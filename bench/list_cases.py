@@ -15,7 +15,8 @@ own, where update time is indexed only per status and priority). "sql" rows exec
 the SQL the store issued, through the raw connection, to split database time from Python time.
 
 On PostgreSQL, "noprep" rows run the same service on a second engine whose psycopg connections
-never prepare statements server-side (a what-if, to show the effect of generic plans).
+cannot prepare statements server-side (a what-if: every page is planned when it runs, which
+is what the store did before list pages were prepared with their filter values written in).
 
 Variants take turns inside each repetition (interleaved) in three groups measured one after
 the other: the main queries (baselines, broad, narrow and their "sql" rows), the rare filter,
@@ -200,9 +201,8 @@ def run_service(ds: Dataset, reps: int, depth: int, what_if: bool = True) -> dic
                     calls[f"{name}_{where}_sql"] = lambda s=s, params=params: raw.exact(s, params)
         c2 = None
         if not raw.sqlite and what_if:
-            # What-if: the same service on an engine whose psycopg connections never prepare
-            # statements server-side (psycopg prepares after 5 executions by default, and
-            # PostgreSQL may then switch a prepared statement to a generic plan).
+            # What-if: the same service on an engine whose psycopg connections cannot prepare
+            # statements server-side, so every page is planned when it runs.
             c2 = ds.container()
             sa.event.listen(c2.db.engine, "connect", _no_prepare)
             for name in ("broad", "narrow"):

@@ -213,7 +213,7 @@ def summary(res: dict[str, Any]) -> list[list[str]]:
         if "broad_p1_noprep" in s:
             v = s["broad_p1_noprep"]["median_ms"]
             rows.append([
-                f"ListCases broad page 1, {name}, what-if: psycopg prepare_threshold=None",
+                f"ListCases broad page 1, {name}, what-if: no server-side prepared statements",
                 f1(v, " ms") + f" (p95 {f1(s['broad_p1_noprep']['p95_ms'], ' ms')})",
                 f1(raw, " ms") + " (raw keyset page)", f1(v / raw), "<= 2 ms", "info",
             ])  # fmt: skip
