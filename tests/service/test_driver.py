@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from casekeeper.bootstrap import Container
 from casekeeper.service.auth import Principal
-from casekeeper.store.driver import Prepared
+from casekeeper.store.driver import Prepared, fetch
 from casekeeper.store.schema import case as c
 from tests.conftest import MakeCase
 
@@ -111,10 +111,18 @@ def test_values_that_are_not_plain_text_run_as_parameters(
     assert inlined.literal == {}
 
 
+def _setting(conn: sa.Connection, name: str) -> str:
+    return str(
+        conn.exec_driver_sql(
+            "SELECT setting FROM pg_settings WHERE name = %(n)s", {"n": name}
+        ).scalar_one()
+    )
+
+
 def test_postgresql_sessions_prepare_only_what_the_store_asks_for(container: Container) -> None:
-    """psycopg must not prepare statements on its own (a parameterized list query could get
-    one plan for all filter values); what the store prepares is planned once; no parallel
-    workers."""
+    """psycopg must not prepare statements on its own, and every other statement is planned
+    for its values (a parameterized list or facet query must never get one plan for all
+    filter values); no parallel workers."""
     if container.db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL session settings")
     with container.db.reader() as uow:
@@ -122,13 +130,26 @@ def test_postgresql_sessions_prepare_only_what_the_store_asks_for(container: Con
         for _ in range(10):
             uow.conn.execute(probe, {"p": 1})
         assert not any("never_prepared" in s for s in _server_prepared(uow.conn))
-        settings = dict(
-            uow.conn.exec_driver_sql(
-                "SELECT name, setting FROM pg_settings WHERE name IN "
-                "('plan_cache_mode', 'max_parallel_workers_per_gather')"
-            ).all()
-        )
-    assert settings == {
-        "plan_cache_mode": "force_generic_plan",
-        "max_parallel_workers_per_gather": "0",
-    }
+        assert _setting(uow.conn, "plan_cache_mode") == "auto"
+        assert _setting(uow.conn, "max_parallel_workers_per_gather") == "0"
+
+
+def test_a_generic_plan_is_asked_for_one_statement_only(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    """``generic=True`` switches the session's plan cache mode for that statement and back,
+    also when the statement fails."""
+    made = make_case(priority=2)
+    stmt = sa.select(c.c.id).where(
+        c.c.space_id == sa.bindparam("space"), c.c.priority == sa.bindparam("prio")
+    )
+    prepared = Prepared(stmt, server_prepare=False, inline_except=("space",))
+    with container.db.reader() as uow:
+        params = {"space": principal.space_id, "prio": 2}
+        assert prepared.rows(uow.conn, params, generic=True) == [(made.id,)]
+        if uow.conn.dialect.name != "postgresql":
+            return
+        assert _setting(uow.conn, "plan_cache_mode") == "auto"
+        with pytest.raises(Exception, match="division by zero"):
+            fetch(uow.conn, "SELECT 1 / %(z)s", {"z": 0}, generic=True)
+        assert _setting(uow.conn, "plan_cache_mode") == "auto"

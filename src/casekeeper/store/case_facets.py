@@ -14,6 +14,9 @@ from casekeeper.store.schema import case as c
 from casekeeper.store.schema import case_tag as t
 
 MAX_BUCKETS = 1000
+_STATUS = {int(x): x for x in CaseStatus}
+_PRIORITY = {int(x): x for x in CasePriority}
+_CATEGORY = {int(x): x for x in CaseCategory}
 
 
 def filter_values(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterValues:
@@ -22,28 +25,39 @@ def filter_values(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterV
     categories: dict[CaseCategory, int] = defaultdict(int)
     statuses: dict[CaseStatus, int] = defaultdict(int)
     cnt = sa.func.count().label("n")
-    grouped = sa.select(c.c.status, c.c.priority, c.c.category, cnt).where(*where)
-    for row in conn.execute(grouped.group_by(c.c.status, c.c.priority, c.c.category)):
-        statuses[CaseStatus(row.status)] += row.n
-        priorities[CasePriority(row.priority)] += row.n
-        categories[CaseCategory(row.category)] += row.n
-
-    stmt = (
-        sa.select(c.c.assignee, cnt)
-        .where(*where, c.c.assignee.is_not(None))
-        .group_by(c.c.assignee)
-        .order_by(cnt.desc(), c.c.assignee)
-        .limit(MAX_BUCKETS)
+    # One pass over the matching cases for every scalar facet (three scans before: a third of
+    # the time each at 1M cases); the marginals are summed here.
+    grouped = (
+        sa.select(c.c.status, c.c.priority, c.c.category, c.c.assignee, cnt)
+        .where(*where)
+        .group_by(c.c.status, c.c.priority, c.c.category, c.c.assignee)
     )
-    assignees = {row.assignee: row.n for row in conn.execute(stmt)}
-    unassigned_stmt = sa.select(cnt).where(*where, c.c.assignee.is_(None))
-    unassigned = int(conn.execute(unassigned_stmt).scalar_one())
+    assigned: dict[str, int] = defaultdict(int)
+    unassigned = 0
+    for status, priority, category, assignee, n in conn.execute(grouped):
+        statuses[_STATUS[status]] += n
+        priorities[_PRIORITY[priority]] += n
+        categories[_CATEGORY[category]] += n
+        if assignee is None:
+            unassigned += n
+        else:
+            assigned[assignee] += n
+    top = sorted(assigned.items(), key=lambda item: (-item[1], item[0]))[:MAX_BUCKETS]
+    assignees = dict(top)
 
+    # Without a filter every case of the space counts: the tag index alone answers, in its own
+    # (key, value) order, instead of a join to every case row (17 s of 20 at 1M cases).
+    unfiltered = f == CaseFilters()
+
+    # With one, the matching cases drive and their tags come from the primary key index alone
+    # (a tag's space is its case's: testing it again would read every tag row).
     def tag_counts(kind: str) -> dict[str, dict[str, int]]:
+        source = t if unfiltered else t.join(c, c.c.id == t.c.case_id)
+        scope = [t.c.space_id == space_id] if unfiltered else where
         stmt = (
             sa.select(t.c.key, t.c.value, cnt)
-            .select_from(t.join(c, c.c.id == t.c.case_id))
-            .where(t.c.space_id == space_id, t.c.kind == kind, *where)
+            .select_from(source)
+            .where(t.c.kind == kind, *scope)
             .group_by(t.c.key, t.c.value)
             .order_by(t.c.key, cnt.desc(), t.c.value)
         )

@@ -224,8 +224,8 @@ def _cached_page(
             _SHAPES.clear()
         # PostgreSQL must see the page size and the filter values when it plans: planned for
         # parameters, it hash-joined every tag (131 ms, not 2). They are written into the
-        # statement (one prepared statement per set of values); the space and the cursor
-        # stay parameters.
+        # statement (one prepared statement per set of values, planned once); the space and
+        # the cursor stay parameters.
         keep = ("space_id", *(f"after{i}" for i in range(len(keys))))
         prepared = _SHAPES[shape] = Prepared(stmt, server_prepare=False, inline_except=keep)
     return prepared
@@ -262,7 +262,9 @@ def _merged_page(
         params[f"s{i}"], params[f"p{i}"] = int(s), int(p)
     for i, value in enumerate(cursor or ()):
         params[f"after{i}"] = value
-    return cached.rows(conn, params)
+    # A page after a cursor: the cursor's values cannot change the right plan, but PostgreSQL
+    # would plan it at every call (it estimates the one plan for all values as dearer).
+    return cached.rows(conn, params, generic=cursor is not None)
 
 
 def list_cases(

@@ -11,6 +11,7 @@ plain tuples. JSON values are serialized by the caller (orjson, as the engine do
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, cast
@@ -77,22 +78,45 @@ def fetch(
     *,
     one: bool = False,
     server_prepare: bool = True,
+    generic: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` as tuples, on the connection's DBAPI cursor (at most one if ``one``).
-    On PostgreSQL ``server_prepare`` makes it a server-side prepared statement (planned once,
-    see engine.py); False plans it for its actual values every time."""
+
+    PostgreSQL: ``server_prepare`` makes it a prepared statement, which PostgreSQL plans for
+    the values of its first executions and then, if no dearer, once for all (its default plan
+    cache mode); False plans it for its values every time. ``generic`` (with
+    ``server_prepare``) makes it use the one plan for all values from the start: for a
+    statement whose parameters cannot change the right plan (a list page's cursor), where
+    PostgreSQL kept planning every execution (half the page's time)."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         if conn.dialect.name == "sqlite":
             cursor.execute(sql, params)
-        else:
+            return _rows(cursor, one)
+        if not (generic and server_prepare):
             cursor.execute(sql, params, prepare=server_prepare)  # type: ignore[call-arg]
-        if one:
-            row = cursor.fetchone()
-            return [row] if row is not None else []
-        return list(cursor.fetchall())
+            return _rows(cursor, one)
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            cursor.execute(sql, params, prepare=True)  # type: ignore[call-arg]
+            rows = _rows(cursor, one)
+        except BaseException:
+            # In a transaction the failure undid the SET; outside one, undo it here. The
+            # statement's own error is the one to report.
+            with contextlib.suppress(Exception):
+                cursor.execute("RESET plan_cache_mode")
+            raise
+        cursor.execute("RESET plan_cache_mode")
+        return rows
     finally:
         cursor.close()
+
+
+def _rows(cursor: Any, one: bool) -> list[tuple[Any, ...]]:
+    if one:
+        row = cursor.fetchone()
+        return [row] if row is not None else []
+    return list(cursor.fetchall())
 
 
 class Prepared:
@@ -103,11 +127,10 @@ class Prepared:
 
     ``inline_except`` (if given) names the parameters that stay parameters; the others decide
     the plan (a list page's statuses, tag filters, limits). On PostgreSQL they are written
-    into the statement as literals, one
-    server-side prepared statement per set of values: its generic plan is then the plan for
-    those values, and PostgreSQL stops planning the statement at every call (half the
-    database time of a list page). Values that are not plain integers or printable text run
-    the parameterized statement, planned per call."""
+    into the statement as literals, one server-side prepared statement per set of values: a
+    plan made once for it is then the plan for those values, and PostgreSQL stops planning
+    the statement at every call (half the database time of a list page). Values that are not
+    plain integers or printable text run the parameterized statement, planned per call."""
 
     def __init__(
         self,
@@ -140,16 +163,23 @@ class Prepared:
         return entry
 
     def rows(
-        self, conn: sa.Connection, params: Mapping[str, Any], *, one: bool = False
+        self,
+        conn: sa.Connection,
+        params: Mapping[str, Any],
+        *,
+        one: bool = False,
+        generic: bool = False,
     ) -> list[tuple[Any, ...]]:
-        """The rows for ``params`` (every parameter the statement leaves unbound), as tuples."""
+        """The rows for ``params`` (every parameter the statement leaves unbound), as tuples.
+        ``generic``: with its plan-deciding values written in, the statement is planned once
+        for all values of the parameters left (see ``fetch``)."""
         sql, order, own = self._for(conn)
         full = {**own, **params} if own else params
         if self.inline and order is None:
             inlined = self._inlined(conn, sql, full)
             if inlined is not None:
                 rest = {k: v for k, v in full.items() if k not in self.inline}
-                return fetch(conn, inlined, rest, one=one, server_prepare=True)
+                return fetch(conn, inlined, rest, one=one, server_prepare=True, generic=generic)
         values = tuple(full[k] for k in order) if order is not None else full
         return fetch(conn, sql, values, one=one, server_prepare=self.server_prepare)
 

@@ -47,17 +47,11 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
         # No pre-ping: it costs a round trip per checkout. A connection found dead raises once
         # and SQLAlchemy then invalidates the pool.
         pool_recycle=1800,
-        # A statement the store prepares on the server (see _on_connect) is planned once, for
-        # all its executions: the list pages carry their filter values as literals and only
-        # the space and the cursor as parameters, so that plan is the right one; with the
-        # default, PostgreSQL kept re-planning the pages after a cursor (0.5 ms each).
         # No parallel workers: casekeeper's statements are short index walks, and a plan made
         # for parameter values it cannot see (a page after a cursor) estimated a large scan
         # and started two workers per list arm (25 ms, not 0.6). On a small box the workers
         # also take the cores other requests need.
-        connect_args={
-            "options": "-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0"
-        },
+        connect_args={"options": "-c max_parallel_workers_per_gather=0"},
     )
 
     @event.listens_for(engine, "connect")
