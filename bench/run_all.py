@@ -1,7 +1,7 @@
 """Run every benchmark, one at a time, and write docs/PERFORMANCE.md.
 
-    .venv/bin/python bench/run_all.py                # full suite: 1,000,000 cases (~22 min
-                                                     # with both dataset builds, ~15 min cached)
+    .venv/bin/python bench/run_all.py                # full suite: 1,000,000 cases (~15 min
+                                                     # with both dataset builds, ~7 min cached)
     .venv/bin/python bench/run_all.py --quick --doc /tmp/quick.md   # smoke run (< 2 min)
     .venv/bin/python bench/run_all.py --skip-pg      # SQLite only
     .venv/bin/python bench/run_all.py --only list_cases_sqlite,rss_sqlite
