@@ -799,3 +799,14 @@ def test_system_reprioritize_changes_system_priority_of_open_cases_only(
     assert events_of(container, principal, case)[-1].actor.to_json() == {"system": {}}
     closed = container.cases.close(principal, case.id)
     assert container.admin.reprioritize(principal.space_id, case.id, CasePriority.P5) == closed
+
+
+def test_system_reprioritize_refuses_an_unspecified_priority(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    """Lists merge over P1..P5: a case without one would vanish from update-ordered lists."""
+    case = make_case(priority=4)
+    with pytest.raises(CasekeeperError) as err:
+        container.admin.reprioritize(principal.space_id, case.id, CasePriority.UNSPECIFIED)
+    assert err.value.code is ErrorCode.INVALID_ARGUMENT
+    assert container.cases.get(principal, case.id) == case

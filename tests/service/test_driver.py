@@ -62,7 +62,7 @@ def _server_prepared(conn: sa.Connection) -> list[str]:
     return found
 
 
-TRICKY = ["it's 100% done", "back\\slash \\' quote", "plain", "ünïcödé ✓"]
+TRICKY = ["it's 100% done", "semi; -- 'quoted' %s %%", "plain", "ünïcödé ✓"]
 
 
 @pytest.mark.parametrize("title", TRICKY)
@@ -70,8 +70,8 @@ def test_inlined_values_match_the_parameterized_statement_and_the_server_plans_i
     container: Container, principal: Principal, make_case: MakeCase, title: str
 ) -> None:
     """List pages write their filter values into the statement (``inline_except``): the rows
-    are those of the parameterized statement, quotes, percent signs and backslashes
-    included, and on PostgreSQL the statement with the values is prepared on the server."""
+    are those of the parameterized statement, quotes and percent signs included, and on
+    PostgreSQL the statement with the values is prepared on the server."""
     wanted = make_case(title=title, priority=2)
     make_case(title=title + " (other)", priority=2)
     make_case(title=title, priority=4)
@@ -96,19 +96,39 @@ def test_inlined_values_match_the_parameterized_statement_and_the_server_plans_i
             assert any("title" in s and "priority = 2" in s for s in statements), statements
 
 
+def test_a_value_that_reads_like_a_placeholder_stays_text(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    """Inlining is one pass over the compiled statement: ``%(prio)s`` inside the value of
+    ``label`` (written in first: names go in sorted order) is text, not ``prio``'s slot."""
+    title = "a %(prio)s b %(space)s c"
+    made = make_case(title=title, priority=2)
+    stmt = sa.select(c.c.id).where(
+        c.c.space_id == sa.bindparam("space"),
+        c.c.title == sa.bindparam("label"),
+        c.c.priority == sa.bindparam("prio"),
+    )
+    inlined = Prepared(stmt, server_prepare=False, inline_except=("space",))
+    with container.db.reader() as uow:
+        rows = inlined.rows(uow.conn, {"space": principal.space_id, "label": title, "prio": 2})
+    assert rows == [(made.id,)]
+
+
 def test_values_that_are_not_plain_text_run_as_parameters(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
-    """A value that is not an int or printable text is never written into SQL."""
-    made = make_case(title="tab\there", priority=2)
+    """A value that is not an int or printable text without backslashes (their meaning in a
+    literal depends on ``standard_conforming_strings``) is never written into SQL."""
     stmt = sa.select(c.c.id).where(
         c.c.space_id == sa.bindparam("space"), c.c.title == sa.bindparam("title")
     )
-    inlined = Prepared(stmt, inline_except=("space",))
-    with container.db.reader() as uow:
-        rows = inlined.rows(uow.conn, {"space": principal.space_id, "title": "tab\there"})
-    assert rows == [(made.id,)]
-    assert inlined.literal == {}
+    for title in ("tab\there", "back\\' || current_user || '"):
+        made = make_case(title=title, priority=2)
+        inlined = Prepared(stmt, inline_except=("space",))
+        with container.db.reader() as uow:
+            rows = inlined.rows(uow.conn, {"space": principal.space_id, "title": title})
+        assert rows == [(made.id,)]
+        assert inlined.literal == {}
 
 
 def _setting(conn: sa.Connection, name: str) -> str:

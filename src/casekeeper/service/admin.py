@@ -134,6 +134,7 @@ class AdminService:
 
     def reprioritize(self, space_id: int, raw_id: str, priority: CasePriority) -> Case:
         ref = v.case_ref(raw_id)
+        priority = v.priority(int(priority))  # P1..P5: lists merge over exactly those
         with self.db.writer() as uow:
             case = uow.cases.get(space_id, ref, for_update=True)
             if case is None:

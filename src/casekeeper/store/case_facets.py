@@ -42,6 +42,7 @@ def filter_values(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterV
             unassigned += n
         else:
             assigned[assignee] += n
+    # Most cases first; ties by the assignee's code points (the same on every database).
     top = sorted(assigned.items(), key=lambda item: (-item[1], item[0]))[:MAX_BUCKETS]
     assignees = dict(top)
 

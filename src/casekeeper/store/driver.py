@@ -12,6 +12,7 @@ plain tuples. JSON values are serialized by the caller (orjson, as the engine do
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, cast
@@ -188,30 +189,33 @@ class Prepared:
         return found[0] if found else None
 
     def _inlined(self, conn: sa.Connection, sql: str, params: Mapping[str, Any]) -> str | None:
-        """``sql`` with the ``inline`` parameters written as literals (cached per values)."""
+        """``sql`` with the ``inline`` parameters written as literals (cached per values), or
+        None if a value is not safe to write: only ints and printable text without
+        backslashes (whose meaning in a literal depends on a server setting) are."""
         key = tuple(params[k] for k in self.inline)
         found = self.literal.get(key)
         if found is not None:
             return found
         text = sa.String().literal_processor(conn.dialect)  # type: ignore[no-untyped-call]
         assert text is not None, "every dialect renders string literals"
+        literals: dict[str, str] = {}
         for name, value in zip(self.inline, key, strict=True):
             if type(value) is int:
-                literal = str(value)
-            elif type(value) is str and value.isprintable():
-                literal = text(value)
+                literals[name] = str(value)
+            elif type(value) is str and value.isprintable() and "\\" not in value:
+                literals[name] = text(value)  # quotes doubled, and % for the driver
             else:
                 return None
-            mark = f"%({name})s"
-            if mark not in sql:
-                raise ValueError(f"no parameter {name!r} to inline")
-            sql = sql.replace(mark, literal)
+        # One pass over the compiled statement: a value that reads like a placeholder stays
+        # text inside its literal.
+        done = _PLACEHOLDER.sub(lambda m: literals.get(m[1], m[0]), sql)
         if len(self.literal) >= _LITERAL_MAX:
             self.literal.clear()
-        self.literal[key] = sql
-        return sql
+        self.literal[key] = done
+        return done
 
 
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # Literal variants kept per statement shape: psycopg keeps 100 prepared statements per
 # connection (least recently used first out), so more would only be planned again.
 _LITERAL_MAX = 256
