@@ -197,6 +197,23 @@ def test_grouping_filter_ors_values_and_ands_groups(
     assert only(("service", ("search",))) == set()
 
 
+@pytest.mark.parametrize("text", ["%(gv0_0)s", "%(limit)s", "it's 50% \\ done", "a\tb"])
+def test_filter_values_are_text_whatever_they_contain(
+    container: Container, principal: Principal, make_case: MakeCase, text: str
+) -> None:
+    """Filter values reach the database as values (PostgreSQL list pages write them into the
+    statement): placeholders, quotes, percent signs, backslashes and tabs stay text."""
+    wanted = make_case(groupings={"service": text}, labels={"team": text})
+    make_case(groupings={"service": "checkout"}, labels={"team": "sre"})
+    for order in (CaseOrder(OrderField.UPDATED_AT, DESC), CaseOrder(OrderField.PRIORITY, DESC)):
+        by_grouping = CaseFilters(
+            statuses=(S.ACTIVE,), groupings=(FilterGroup("service", (text,)),)
+        )
+        by_label = CaseFilters(labels=(FilterGroup("team", (text,)),))
+        assert matching(container, principal, by_grouping, order) == {wanted.id}
+        assert matching(container, principal, by_label, order) == {wanted.id}
+
+
 def test_label_filter_ors_values_and_ands_groups(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
