@@ -21,9 +21,11 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_filters_pb2 as f_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_pb2 as c_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
+from casekeeper.proto.com.coralogixapis.cases.v1 import common_pb2 as common_pb
 from tests.conftest import MakeCase
 from tests.grpc.conftest import Client, bulk_failures, expect_error, stable
 
+P = c_pb.CasePriority
 USER = "8d3bd6c1-0d41-4c65-9a58-5f6f2f1a1e01"
 BAD_IDS = ["", "x" * 65, "bad id!"]
 # A Timestamp outside google.protobuf.Timestamp's valid range (0001-01-01 .. 9999-12-31).
@@ -67,8 +69,12 @@ class Victim:
 @pytest.fixture
 def victim(api: Client, make_case: MakeCase) -> Iterator[Victim]:
     case = make_case(title="victim", priority=3)
-    api.cases.SetPriorityOverride(pb.SetPriorityOverrideRequest(id=case.id, priority=2))
-    api.cases.AssignCase(pb.AssignCaseRequest(id=case.id, assignee={"user_id": USER}))
+    api.cases.SetPriorityOverride(
+        pb.SetPriorityOverrideRequest(id=case.id, priority=P.CASE_PRIORITY_P2)
+    )
+    api.cases.AssignCase(
+        pb.AssignCaseRequest(id=case.id, assignee=common_pb.UserDetails(user_id=USER))
+    )
     event = api.events.CreateComment(
         events_pb.CreateCommentRequest(case_id=case.id, text="original")
     ).event
@@ -91,7 +97,7 @@ CASE_ID_RPCS: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "SetPriorityOverride": (
         "cases",
         "SetPriorityOverride",
-        lambda i: pb.SetPriorityOverrideRequest(id=i, priority=1),
+        lambda i: pb.SetPriorityOverrideRequest(id=i, priority=P.CASE_PRIORITY_P1),
         "id",
     ),
     "ClearPriorityOverride": (
@@ -103,7 +109,7 @@ CASE_ID_RPCS: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "AssignCase": (
         "cases",
         "AssignCase",
-        lambda i: pb.AssignCaseRequest(id=i, assignee={"user_id": USER}),
+        lambda i: pb.AssignCaseRequest(id=i, assignee=common_pb.UserDetails(user_id=USER)),
         "id",
     ),
     "UnassignCase": ("cases", "UnassignCase", lambda i: pb.UnassignCaseRequest(id=i), "id"),
@@ -186,31 +192,58 @@ def test_ids_that_look_like_ids_are_not_found_not_invalid(api: Client) -> None:
 
 
 def test_priority_override_bad_values(api: Client, victim: Victim) -> None:
+    # Raw numbers outside CasePriority on purpose; the stubs accept only its ValueType.
     for value, word in ((99, "unknown value 99"), (-1, "unknown value -1"), (0, "required")):
         invalid(
             api.cases.SetPriorityOverride,
-            pb.SetPriorityOverrideRequest(id=victim.id, priority=value),
+            pb.SetPriorityOverrideRequest(id=victim.id, priority=value),  # type: ignore[arg-type]
             "priority",
             word,
         )
         invalid(
             api.cases.BulkSetPriorityOverride,
-            pb.BulkSetPriorityOverrideRequest(ids=[victim.id], priority=value),
+            pb.BulkSetPriorityOverrideRequest(
+                ids=[victim.id],
+                priority=value,  # type: ignore[arg-type]
+            ),
             "priority",
             word,
         )
 
 
+# Raw enum numbers (unknown or unspecified values) are deliberate here: the stubs accept only each
+# enum's ValueType, hence the ignores. The stubs also leave out DateRangeFilter's ``from`` (a
+# Python keyword, so it can only be passed as ``**{"from": ...}``).
 LIST_FILTERS: dict[str, tuple[Callable[[], f_pb.CaseFilters], str]] = {
-    "status-42": (lambda: f_pb.CaseFilters(statuses=[42]), "filters.statuses"),
-    "status-unspecified": (lambda: f_pb.CaseFilters(statuses=[0]), "filters.statuses"),
-    "priority-9": (lambda: f_pb.CaseFilters(priorities=[9]), "filters.priorities"),
-    "category-7": (lambda: f_pb.CaseFilters(categories=[7]), "filters.categories"),
-    "indicator-type-9": (lambda: f_pb.CaseFilters(indicator_types=[9]), "filters.indicatorTypes"),
-    "breached-9": (lambda: f_pb.CaseFilters(breached=[9]), "filters.breached"),
+    "status-42": (
+        lambda: f_pb.CaseFilters(statuses=[42]),  # type: ignore[list-item]
+        "filters.statuses",
+    ),
+    "status-unspecified": (
+        lambda: f_pb.CaseFilters(statuses=[0]),  # type: ignore[list-item]
+        "filters.statuses",
+    ),
+    "priority-9": (
+        lambda: f_pb.CaseFilters(priorities=[9]),  # type: ignore[list-item]
+        "filters.priorities",
+    ),
+    "category-7": (
+        lambda: f_pb.CaseFilters(categories=[7]),  # type: ignore[list-item]
+        "filters.categories",
+    ),
+    "indicator-type-9": (
+        lambda: f_pb.CaseFilters(indicator_types=[9]),  # type: ignore[list-item]
+        "filters.indicatorTypes",
+    ),
+    "breached-9": (
+        lambda: f_pb.CaseFilters(breached=[9]),  # type: ignore[list-item]
+        "filters.breached",
+    ),
     "connector-99": (
         lambda: f_pb.CaseFilters(
-            connector_type_filters=[f_pb.ConnectorTypeFilter(connector_type=99)]
+            connector_type_filters=[
+                f_pb.ConnectorTypeFilter(connector_type=99),  # type: ignore[arg-type]
+            ]
         ),
         "filters.connectorTypeFilters",
     ),
@@ -246,19 +279,26 @@ LIST_FILTERS: dict[str, tuple[Callable[[], f_pb.CaseFilters], str]] = {
     "date-range-mode-9": (
         lambda: f_pb.CaseFilters(
             date_range=f_pb.DateRangeFilter(
-                **{"from": Timestamp(seconds=1)}, to=Timestamp(seconds=2), mode=9
+                **{"from": Timestamp(seconds=1)},
+                to=Timestamp(seconds=2),
+                mode=9,  # type: ignore[arg-type]
             )
         ),
         "filters.dateRange.mode",
     ),
     "date-range-no-to": (
-        lambda: f_pb.CaseFilters(date_range=f_pb.DateRangeFilter(**{"from": Timestamp(seconds=1)})),
+        lambda: f_pb.CaseFilters(
+            date_range=f_pb.DateRangeFilter(
+                **{"from": Timestamp(seconds=1)},  # type: ignore[arg-type]
+            )
+        ),
         "filters.dateRange",
     ),
     "date-range-reversed": (
         lambda: f_pb.CaseFilters(
             date_range=f_pb.DateRangeFilter(
-                **{"from": Timestamp(seconds=10)}, to=Timestamp(seconds=2)
+                **{"from": Timestamp(seconds=10)},  # type: ignore[arg-type]
+                to=Timestamp(seconds=2),
             )
         ),
         "filters.dateRange",
@@ -281,12 +321,19 @@ def test_bad_filters(api: Client, name: str) -> None:
     ],
 )
 def test_bad_order_by(api: Client, order: dict[str, int], field: str) -> None:
-    invalid(api.cases.ListCases, pb.ListCasesRequest(order_by=f_pb.CaseOrderBy(**order)), field)
+    # Raw enum numbers on purpose; the stubs accept only the enums' ValueTypes.
+    invalid(
+        api.cases.ListCases,
+        pb.ListCasesRequest(order_by=f_pb.CaseOrderBy(**order)),  # type: ignore[arg-type]
+        field,
+    )
 
 
 def test_create_case_bad_values_create_nothing(api: Client) -> None:
+    # Loose field values on purpose (raw enum numbers, dicts for messages): the stubs want each
+    # field's own type.
     ok = {"title": "t", "category": 2, "priority": 3}
-    cases = [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"category": 9}, "category"),
         ({"category": 0}, "category"),
         ({"priority": 99}, "priority"),
@@ -299,9 +346,15 @@ def test_create_case_bad_values_create_nothing(api: Client) -> None:
         ({"ai_summary": "x" * 10_001}, "aiSummary"),
     ]
     for change, field in cases:
-        invalid(api.admin.CreateCase, admin_pb.CreateCaseRequest(**{**ok, **change}), field)
+        invalid(
+            api.admin.CreateCase,
+            admin_pb.CreateCaseRequest(**{**ok, **change}),  # type: ignore[arg-type]
+            field,
+        )
     assert len(api.cases.ListCases(pb.ListCasesRequest()).cases) == 0
-    title = api.admin.CreateCase(admin_pb.CreateCaseRequest(**{**ok, "title": "x" * 512}))
+    title = api.admin.CreateCase(
+        admin_pb.CreateCaseRequest(**{**ok, "title": "x" * 512}),  # type: ignore[arg-type]
+    )
     assert len(title.case.title) == 512
 
 
@@ -409,12 +462,18 @@ def test_sync_external_bad_message_applies_none(api: Client, victim: Victim) -> 
 # -- bulk ids and actors ----------------------------------------------------------------------
 
 BULK: dict[str, Callable[[list[str]], Any]] = {
-    "BulkAssign": lambda ids: pb.BulkAssignRequest(ids=ids, assignee={"user_id": USER}),
+    "BulkAssign": lambda ids: pb.BulkAssignRequest(
+        ids=ids, assignee=common_pb.UserDetails(user_id=USER)
+    ),
     "BulkUnassign": lambda ids: pb.BulkUnassignRequest(ids=ids),
-    "BulkAcknowledge": lambda ids: pb.BulkAcknowledgeRequest(ids=ids, actor={"user_id": USER}),
+    "BulkAcknowledge": lambda ids: pb.BulkAcknowledgeRequest(
+        ids=ids, actor=common_pb.UserDetails(user_id=USER)
+    ),
     "BulkResolve": lambda ids: pb.BulkResolveRequest(ids=ids),
     "BulkClose": lambda ids: pb.BulkCloseRequest(ids=ids),
-    "BulkSetPriorityOverride": lambda ids: pb.BulkSetPriorityOverrideRequest(ids=ids, priority=1),
+    "BulkSetPriorityOverride": lambda ids: pb.BulkSetPriorityOverrideRequest(
+        ids=ids, priority=P.CASE_PRIORITY_P1
+    ),
     "BulkClearPriorityOverride": lambda ids: pb.BulkClearPriorityOverrideRequest(ids=ids),
 }
 
@@ -429,22 +488,42 @@ def test_bulk_id_count_limits(api: Client, victim: Victim, rpc: str) -> None:
 def test_bulk_acknowledge_actor_required(api: Client, victim: Victim) -> None:
     fn = api.cases.BulkAcknowledge
     invalid(fn, pb.BulkAcknowledgeRequest(ids=[victim.id]), "actor")
-    invalid(fn, pb.BulkAcknowledgeRequest(ids=[victim.id], actor={"user_id": ""}), "actor")
+    # Plain dicts for UserDetails: protobuf accepts them at runtime, the stubs do not.
     invalid(
-        fn, pb.BulkAcknowledgeRequest(ids=[victim.id], actor={"user_id": "bob"}), "actor.userId"
+        fn,
+        pb.BulkAcknowledgeRequest(
+            ids=[victim.id],
+            actor={"user_id": ""},  # type: ignore[arg-type]
+        ),
+        "actor",
+    )
+    invalid(
+        fn,
+        pb.BulkAcknowledgeRequest(
+            ids=[victim.id],
+            actor={"user_id": "bob"},  # type: ignore[arg-type]
+        ),
+        "actor.userId",
     )
 
 
 def test_assignee_must_be_a_uuid(api: Client, victim: Victim) -> None:
+    # Plain dicts for UserDetails: protobuf accepts them at runtime, the stubs do not.
     for user in ("", "bob", "x" * 300):
         invalid(
             api.cases.AssignCase,
-            pb.AssignCaseRequest(id=victim.id, assignee={"user_id": user}),
+            pb.AssignCaseRequest(
+                id=victim.id,
+                assignee={"user_id": user},  # type: ignore[arg-type]
+            ),
             "assignee.userId",
         )
         invalid(
             api.cases.BulkAssign,
-            pb.BulkAssignRequest(ids=[victim.id], assignee={"user_id": user}),
+            pb.BulkAssignRequest(
+                ids=[victim.id],
+                assignee={"user_id": user},  # type: ignore[arg-type]
+            ),
             "assignee.userId",
         )
     invalid(api.cases.AssignCase, pb.AssignCaseRequest(id=victim.id), "assignee.userId")
@@ -501,7 +580,10 @@ def test_bad_pagination_numbers(api: Client) -> None:
     ids=["created-huge", "created-negative", "priority-huge"],
 )
 def test_tampered_page_token_out_of_range(
-    api: Client, make_case: MakeCase, order_field: int, values: list[object]
+    api: Client,
+    make_case: MakeCase,
+    order_field: f_pb.CaseOrderByField.ValueType,
+    values: list[object],
 ) -> None:
     make_case()
     order = f_pb.CaseOrderBy(field=order_field, direction=f_pb.CASE_ORDER_BY_DIRECTION_DESCENDING)
@@ -513,7 +595,10 @@ def test_tampered_page_token_out_of_range(
 
 
 def _date_range(start: Timestamp, end: Timestamp) -> f_pb.CaseFilters:
-    return f_pb.CaseFilters(date_range=f_pb.DateRangeFilter(**{"from": start}, to=end))
+    # The stubs leave out DateRangeFilter's ``from`` (a Python keyword).
+    return f_pb.CaseFilters(
+        date_range=f_pb.DateRangeFilter(**{"from": start}, to=end),  # type: ignore[arg-type]
+    )
 
 
 def test_date_range_at_timestamp_limits_is_fine(api: Client, make_case: MakeCase) -> None:
@@ -552,7 +637,12 @@ def test_create_case_indicator_time_out_of_range_is_invalid(api: Client) -> None
     indicators = c_pb.CaseIndicators(
         prometheus_alert_indicators=[c_pb.PrometheusAlertIndicator(received_at=OUT_OF_RANGE)]
     )
-    req = admin_pb.CreateCaseRequest(title="t", category=2, priority=3, case_indicators=indicators)
+    req = admin_pb.CreateCaseRequest(
+        title="t",
+        category=c_pb.CASE_CATEGORY_AVAILABILITY,
+        priority=P.CASE_PRIORITY_P3,
+        case_indicators=indicators,
+    )
     invalid(api.admin.CreateCase, req, "caseIndicators")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import grpc
 import pytest
@@ -28,7 +30,8 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 
 
 def get(api: Client, case_id: str) -> c_pb.Case:
-    return api.cases.GetCase(pb.GetCaseRequest(id=case_id)).case
+    case: c_pb.Case = api.cases.GetCase(pb.GetCaseRequest(id=case_id)).case
+    return case
 
 
 def events(api: Client, case_id: str) -> list[ev_pb.CaseEvent]:
@@ -104,8 +107,12 @@ def listing(api: Client, make_case: MakeCase) -> dict[str, Case]:
         "sec": make_case(title="Suspicious login", priority=3, category=1),
         "pending": make_case(title="Pending thing", priority=5, pending=True),
     }
-    api.cases.AssignCase(pb.AssignCaseRequest(id=out["db"].id, assignee={"user_id": USER_1}))
-    api.cases.AssignCase(pb.AssignCaseRequest(id=out["sec"].id, assignee={"user_id": USER_2}))
+    api.cases.AssignCase(
+        pb.AssignCaseRequest(id=out["db"].id, assignee=common_pb.UserDetails(user_id=USER_1))
+    )
+    api.cases.AssignCase(
+        pb.AssignCaseRequest(id=out["sec"].id, assignee=common_pb.UserDetails(user_id=USER_2))
+    )
     api.cases.AcknowledgeCase(pb.AcknowledgeCaseRequest(id=out["api"].id))
     api.cases.ResolveCase(pb.ResolveCaseRequest(id=out["disk"].id, reason="cleaned up"))
     return out
@@ -186,7 +193,9 @@ def test_list_cases_order_by_priority(api: Client, listing: dict[str, Case]) -> 
 def test_list_cases_order_follows_priority_override(api: Client, make_case: MakeCase) -> None:
     low = make_case(priority=5)
     high = make_case(priority=2)
-    api.cases.SetPriorityOverride(pb.SetPriorityOverrideRequest(id=low.id, priority=1))
+    api.cases.SetPriorityOverride(
+        pb.SetPriorityOverrideRequest(id=low.id, priority=P.CASE_PRIORITY_P1)
+    )
     req = pb.ListCasesRequest(
         order_by=f_pb.CaseOrderBy(
             field=f_pb.CASE_ORDER_BY_FIELD_PRIORITY,
@@ -324,10 +333,14 @@ def test_priority_override_set_and_clear(api: Client, make_case: MakeCase) -> No
 
 def test_assign_and_unassign(api: Client, make_case: MakeCase) -> None:
     case = make_case()
-    resp = api.cases.AssignCase(pb.AssignCaseRequest(id=case.id, assignee={"user_id": USER_1}))
+    resp = api.cases.AssignCase(
+        pb.AssignCaseRequest(id=case.id, assignee=common_pb.UserDetails(user_id=USER_1))
+    )
     assert resp.case.assignee.user_id == USER_1
     resp = api.cases.AssignCase(
-        pb.AssignCaseRequest(id=f"case-{case.number}", assignee={"user_id": USER_2.upper()})
+        pb.AssignCaseRequest(
+            id=f"case-{case.number}", assignee=common_pb.UserDetails(user_id=USER_2.upper())
+        )
     )
     assert resp.case.assignee.user_id == USER_2
     resp = api.cases.UnassignCase(pb.UnassignCaseRequest(id=case.id))
@@ -450,7 +463,10 @@ def test_closed_case_refuses_assign_and_override(api: Client, make_case: MakeCas
     case = make_case()
     api.cases.CloseCase(pb.CloseCaseRequest(id=case.id))
     for fn, req in (
-        (api.cases.AssignCase, pb.AssignCaseRequest(id=case.id, assignee={"user_id": USER_1})),
+        (
+            api.cases.AssignCase,
+            pb.AssignCaseRequest(id=case.id, assignee=common_pb.UserDetails(user_id=USER_1)),
+        ),
         (
             api.cases.SetPriorityOverride,
             pb.SetPriorityOverrideRequest(id=case.id, priority=P.CASE_PRIORITY_P1),
@@ -490,10 +506,14 @@ def _bulk_mix(make_case: MakeCase, api: Client) -> tuple[list[Case], Case, list[
     return good, closed, ids
 
 
-BULK_REQUESTS = {
-    "BulkAssign": lambda ids: pb.BulkAssignRequest(ids=ids, assignee={"user_id": USER_1}),
+BULK_REQUESTS: dict[str, Callable[[list[str]], Any]] = {
+    "BulkAssign": lambda ids: pb.BulkAssignRequest(
+        ids=ids, assignee=common_pb.UserDetails(user_id=USER_1)
+    ),
     "BulkUnassign": lambda ids: pb.BulkUnassignRequest(ids=ids),
-    "BulkAcknowledge": lambda ids: pb.BulkAcknowledgeRequest(ids=ids, actor={"user_id": USER_2}),
+    "BulkAcknowledge": lambda ids: pb.BulkAcknowledgeRequest(
+        ids=ids, actor=common_pb.UserDetails(user_id=USER_2)
+    ),
     "BulkResolve": lambda ids: pb.BulkResolveRequest(ids=ids, reason="bulk fix"),
     "BulkSetPriorityOverride": lambda ids: pb.BulkSetPriorityOverrideRequest(
         ids=ids, priority=P.CASE_PRIORITY_P2
@@ -524,10 +544,14 @@ def test_bulk_mix_reports_failures_in_trailers(api: Client, make_case: MakeCase,
     good, closed, ids = _bulk_mix(make_case, api)
     if rpc == "BulkUnassign":
         for c in good:
-            api.cases.AssignCase(pb.AssignCaseRequest(id=c.id, assignee={"user_id": USER_2}))
+            api.cases.AssignCase(
+                pb.AssignCaseRequest(id=c.id, assignee=common_pb.UserDetails(user_id=USER_2))
+            )
     if rpc == "BulkClearPriorityOverride":
         for c in good:
-            api.cases.SetPriorityOverride(pb.SetPriorityOverrideRequest(id=c.id, priority=1))
+            api.cases.SetPriorityOverride(
+                pb.SetPriorityOverrideRequest(id=c.id, priority=P.CASE_PRIORITY_P1)
+            )
     closed_before = get(api, closed.id)
     closed_events = len(events(api, closed.id))
 
@@ -570,7 +594,7 @@ def test_bulk_all_good_sends_no_failure_trailer(api: Client, make_case: MakeCase
     cases = [make_case(), make_case()]
     ids = [cases[0].id, cases[1].id, f"case-{cases[0].number}"]  # the same case twice
     resp, call = api.cases.BulkAcknowledge.with_call(
-        pb.BulkAcknowledgeRequest(ids=ids, actor={"user_id": USER_1})
+        pb.BulkAcknowledgeRequest(ids=ids, actor=common_pb.UserDetails(user_id=USER_1))
     )
     assert sorted(c.id for c in resp.cases) == sorted(c.id for c in cases)
     assert bulk_failures(call) == []
@@ -578,7 +602,7 @@ def test_bulk_all_good_sends_no_failure_trailer(api: Client, make_case: MakeCase
         assert kinds(events(api, c.id)).count("status_changed") == 2  # activation + ack
     # A repeat lists the (unchanged) cases and records nothing.
     resp, call = api.cases.BulkAcknowledge.with_call(
-        pb.BulkAcknowledgeRequest(ids=ids, actor={"user_id": USER_1})
+        pb.BulkAcknowledgeRequest(ids=ids, actor=common_pb.UserDetails(user_id=USER_1))
     )
     assert len(resp.cases) == 2
     for c in cases:
@@ -775,7 +799,8 @@ def _prometheus_case(api: Client, fingerprint: str, started: Timestamp) -> c_pb.
             ]
         ),
     )
-    return api.admin.CreateCase(req).case
+    case: c_pb.Case = api.admin.CreateCase(req).case
+    return case
 
 
 def test_get_case_by_indicator(api: Client) -> None:

@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_event_pb2 as ev_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as cases_pb
+from casekeeper.proto.com.coralogixapis.cases.v1 import common_pb2 as common_pb
 from tests.conftest import MakeCase
 from tests.grpc.conftest import Client, expect_error
 
@@ -25,7 +26,10 @@ def kinds(items: list[ev_pb.CaseEvent]) -> list[str]:
 
 
 def comment(api: Client, case_id: str, text: str = "a comment") -> ev_pb.CaseEvent:
-    return api.events.CreateComment(pb.CreateCommentRequest(case_id=case_id, text=text)).event
+    event: ev_pb.CaseEvent = api.events.CreateComment(
+        pb.CreateCommentRequest(case_id=case_id, text=text)
+    ).event
+    return event
 
 
 def file_attachment(name: str) -> ev_pb.CommentAttachment:
@@ -39,7 +43,9 @@ def test_list_events_in_order(api: Client, make_case: MakeCase) -> None:
     api.cases.AcknowledgeCase(cases_pb.AcknowledgeCaseRequest(id=case.id))
     comment(api, case.id, "looking")
     api.cases.AssignCase(
-        cases_pb.AssignCaseRequest(id=case.id, assignee={"user_id": str(uuid.uuid4())})
+        cases_pb.AssignCaseRequest(
+            id=case.id, assignee=common_pb.UserDetails(user_id=str(uuid.uuid4()))
+        )
     )
     got = timeline(api, case.id)
     assert kinds(got) == ["created", "status_changed", "status_changed", "comment", "assigned"]

@@ -106,7 +106,7 @@ def test_seed_permission_table() -> None:
 def _request(method: MethodDescriptor) -> Any:
     """A minimal, well-formed request: ids are random UUIDs (so the answer is at worst
     NOT_FOUND), other fields stay empty (at worst INVALID_ARGUMENT)."""
-    msg = message_factory.GetMessageClass(method.input_type)()
+    msg: Any = message_factory.GetMessageClass(method.input_type)()  # fields known at runtime
     fields = msg.DESCRIPTOR.fields_by_name
     for name in ("id", "case_id", "event_id"):
         if name in fields:

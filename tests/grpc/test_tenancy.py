@@ -20,6 +20,7 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import case_event_pb2 as ev_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 as events_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_pb2 as c_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
+from casekeeper.proto.com.coralogixapis.cases.v1 import common_pb2 as common_pb
 from tests.grpc.conftest import (
     Client,
     MakeClient,
@@ -44,11 +45,14 @@ class World:
     b_events: list[ev_pb.CaseEvent]
 
 
-def _create(client: Client, title: str, priority: int, **extra: Any) -> c_pb.Case:
+def _create(
+    client: Client, title: str, priority: c_pb.CasePriority.ValueType, **extra: Any
+) -> c_pb.Case:
     req = admin_pb.CreateCaseRequest(
         title=title, category=c_pb.CASE_CATEGORY_AVAILABILITY, priority=priority, **extra
     )
-    return client.admin.CreateCase(req).case
+    case: c_pb.Case = client.admin.CreateCase(req).case
+    return case
 
 
 @pytest.fixture
@@ -73,8 +77,12 @@ def world(make_client: MakeClient, other_space: str) -> World:
         ),
     )
     _create(b, "B's other case", c_pb.CASE_PRIORITY_P1)
-    b.cases.AssignCase(pb.AssignCaseRequest(id=b_case.id, assignee={"user_id": USER}))
-    b.cases.SetPriorityOverride(pb.SetPriorityOverrideRequest(id=b_case.id, priority=2))
+    b.cases.AssignCase(
+        pb.AssignCaseRequest(id=b_case.id, assignee=common_pb.UserDetails(user_id=USER))
+    )
+    b.cases.SetPriorityOverride(
+        pb.SetPriorityOverrideRequest(id=b_case.id, priority=c_pb.CASE_PRIORITY_P2)
+    )
     comment = b.events.CreateComment(
         events_pb.CreateCommentRequest(case_id=b_case.id, text="B only")
     ).event
@@ -150,9 +158,17 @@ def test_reads_do_not_cross_spaces(world: World) -> None:
 def _single_mutations(b_id: str) -> list[tuple[str, Any]]:
     return [
         ("UpdateCase", pb.UpdateCaseRequest(id=b_id, patch=pb.CasePatch(title="pwned"))),
-        ("SetPriorityOverride", pb.SetPriorityOverrideRequest(id=b_id, priority=5)),
+        (
+            "SetPriorityOverride",
+            pb.SetPriorityOverrideRequest(id=b_id, priority=c_pb.CASE_PRIORITY_P5),
+        ),
         ("ClearPriorityOverride", pb.ClearPriorityOverrideRequest(id=b_id)),
-        ("AssignCase", pb.AssignCaseRequest(id=b_id, assignee={"user_id": str(uuid.uuid4())})),
+        (
+            "AssignCase",
+            pb.AssignCaseRequest(
+                id=b_id, assignee=common_pb.UserDetails(user_id=str(uuid.uuid4()))
+            ),
+        ),
         ("UnassignCase", pb.UnassignCaseRequest(id=b_id)),
         ("AcknowledgeCase", pb.AcknowledgeCaseRequest(id=b_id)),
         ("UnacknowledgeCase", pb.UnacknowledgeCaseRequest(id=b_id)),
@@ -198,12 +214,18 @@ def test_comments_do_not_cross_spaces(world: World) -> None:
 
 
 BULK: dict[str, Callable[[list[str]], Any]] = {
-    "BulkAssign": lambda ids: pb.BulkAssignRequest(ids=ids, assignee={"user_id": USER}),
+    "BulkAssign": lambda ids: pb.BulkAssignRequest(
+        ids=ids, assignee=common_pb.UserDetails(user_id=USER)
+    ),
     "BulkUnassign": lambda ids: pb.BulkUnassignRequest(ids=ids),
-    "BulkAcknowledge": lambda ids: pb.BulkAcknowledgeRequest(ids=ids, actor={"user_id": USER}),
+    "BulkAcknowledge": lambda ids: pb.BulkAcknowledgeRequest(
+        ids=ids, actor=common_pb.UserDetails(user_id=USER)
+    ),
     "BulkResolve": lambda ids: pb.BulkResolveRequest(ids=ids, reason="pwned"),
     "BulkClose": lambda ids: pb.BulkCloseRequest(ids=ids),
-    "BulkSetPriorityOverride": lambda ids: pb.BulkSetPriorityOverrideRequest(ids=ids, priority=5),
+    "BulkSetPriorityOverride": lambda ids: pb.BulkSetPriorityOverrideRequest(
+        ids=ids, priority=c_pb.CASE_PRIORITY_P5
+    ),
     "BulkClearPriorityOverride": lambda ids: pb.BulkClearPriorityOverrideRequest(ids=ids),
 }
 
@@ -220,7 +242,7 @@ def test_bulk_does_not_cross_spaces(world: World, rpc: str) -> None:
 
 def test_bulk_acknowledge_of_only_foreign_ids_changes_nothing(world: World) -> None:
     resp, call = world.a.cases.BulkAcknowledge.with_call(
-        pb.BulkAcknowledgeRequest(ids=[world.b_case.id], actor={"user_id": USER})
+        pb.BulkAcknowledgeRequest(ids=[world.b_case.id], actor=common_pb.UserDetails(user_id=USER))
     )
     assert len(resp.cases) == 0
     assert failure_codes(bulk_failures(call)) == {world.b_case.id: "NOT_FOUND"}

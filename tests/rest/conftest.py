@@ -31,7 +31,7 @@ import httpx
 import jsonschema
 import pytest
 import uvicorn
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
 from casekeeper.api.rest.routes import ROUTES, RouteSpec
@@ -85,21 +85,25 @@ def parse_instant(value: str) -> datetime:
 FORMATS = jsonschema.FormatChecker(formats=())
 
 
-@FORMATS.checks("date-time")
 def _date_time(value: object) -> bool:
     return not isinstance(value, str) or is_rfc3339(value)
 
 
-@FORMATS.checks("int32")
 def _int32(value: object) -> bool:
     return not isinstance(value, int) or -(2**31) <= value < 2**31
 
 
-@FORMATS.checks("int64")
 def _int64(value: object) -> bool:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         value = int(value)
     return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+
+# Registered by calls, not as decorators: jsonschema is untyped, so its decorators would make
+# the checks untyped too.
+FORMATS.checks("date-time")(_date_time)
+FORMATS.checks("int32")(_int32)
+FORMATS.checks("int64")(_int64)
 
 
 def _strict(node: Any) -> Any:
@@ -126,7 +130,7 @@ class ReferenceSpec:
 
     def __post_init__(self) -> None:
         resources = [
-            (f"urn:coralogix:{name}", Resource(contents=_strict(doc), specification=DRAFT7))
+            (f"urn:coralogix:{name}", DRAFT7.create_resource(_strict(doc)))
             for name, doc in self.docs.items()
         ]
         self.registry = Registry().with_resources(resources)

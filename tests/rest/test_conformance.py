@@ -143,13 +143,17 @@ def test_unknown_id_is_404_error_body(route: RouteSpec, ident: str, rest: Rest) 
 @pytest.mark.parametrize("route", BY_ID, ids=_ids(BY_ID))
 def test_overlong_id_is_400_naming_the_parameter(route: RouteSpec, rest: Rest) -> None:
     body = rest.call(route.rpc, "A" * 65, expect=400, **_kw(route))
-    assert _id_name(route) in error_message(body, 400)
+    name = _id_name(route)
+    assert name is not None
+    assert name in error_message(body, 400)
 
 
 @pytest.mark.parametrize("route", BY_ID, ids=_ids(BY_ID))
 def test_malformed_id_is_400_naming_the_parameter(route: RouteSpec, rest: Rest) -> None:
     body = rest.call(route.rpc, "not_an%20id", expect=400, **_kw(route))
-    assert _id_name(route) in error_message(body, 400)
+    name = _id_name(route)
+    assert name is not None
+    assert name in error_message(body, 400)
 
 
 def _stable(case: dict[str, Any]) -> dict[str, Any]:

@@ -153,12 +153,13 @@ def test_invalid_transitions_are_400_naming_the_status(rest: Rest, make_case: Ma
             f"cannot {rpc[:-4].lower()} case {ident} in status CASE_STATUS_RESOLVED"
         )
     rest.call("CloseCase", ident)
-    for rpc, kw in [
+    calls: list[tuple[str, dict[str, Any]]] = [
         ("ResolveCase", {}),
         ("AcknowledgeCase", {}),
         ("AssignCase", {"json": {"assignee": {"userId": USER}}}),
         ("SetPriorityOverride", {"json": {"priority": 1}}),
-    ]:
+    ]
+    for rpc, kw in calls:
         message = error_message(rest.call(rpc, ident, expect=400, **kw), 400)
         assert "CASE_STATUS_CLOSED" in message
         assert "a closed case is final" in message

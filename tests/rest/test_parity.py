@@ -28,7 +28,9 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2_grpc,
     cases_service_pb2_grpc,
 )
+from casekeeper.proto.com.coralogixapis.cases.v1 import case_pb2 as c_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
+from casekeeper.proto.com.coralogixapis.cases.v1 import common_pb2 as common_pb
 from tests.conftest import MakeCase
 from tests.rest.conftest import (
     TIMEOUT,
@@ -42,7 +44,7 @@ from tests.rest.conftest import (
     rich_case_fields,
 )
 
-ATTACHMENTS = [
+ATTACHMENTS: list[dict[str, Any]] = [
     {
         "file": {
             "fileId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
@@ -163,7 +165,9 @@ def _steps_grpc(g: Grpc, key: str) -> list[Step]:
         (
             "assign",
             lambda c: _grpc(
-                g.cases.AssignCase, pb.AssignCaseRequest(id=c, assignee={"user_id": USER}), key
+                g.cases.AssignCase,
+                pb.AssignCaseRequest(id=c, assignee=common_pb.UserDetails(user_id=USER)),
+                key,
             ),
         ),
         (
@@ -183,7 +187,9 @@ def _steps_grpc(g: Grpc, key: str) -> list[Step]:
         (
             "override",
             lambda c: _grpc(
-                g.cases.SetPriorityOverride, pb.SetPriorityOverrideRequest(id=c, priority=1), key
+                g.cases.SetPriorityOverride,
+                pb.SetPriorityOverrideRequest(id=c, priority=c_pb.CASE_PRIORITY_P1),
+                key,
             ),
         ),
         (
@@ -197,7 +203,7 @@ def _steps_grpc(g: Grpc, key: str) -> list[Step]:
             "bulk ack",
             lambda c: _grpc(
                 g.cases.BulkAcknowledge,
-                pb.BulkAcknowledgeRequest(ids=[c, *ids], actor={"user_id": USER}),
+                pb.BulkAcknowledgeRequest(ids=[c, *ids], actor=common_pb.UserDetails(user_id=USER)),
                 key,
             ),
         ),
@@ -213,7 +219,7 @@ def _attachment(data: dict[str, Any]) -> Any:
 
 
 def _rest_step(
-    rest: Rest, rpc: str, ident: str, **kw: Any
+    rest: Rest, rpc: str, ident: str | None, **kw: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     response = rest.exchange(rpc, ident, **kw)
     meta = {}
@@ -252,7 +258,7 @@ def _steps_rest(rest: Rest) -> list[Step]:
             lambda c: _rest_step(
                 rest, "BulkAcknowledge", None, json={"ids": [c, *ids], "actor": {"userId": USER}}
             ),
-        ),  # type: ignore[arg-type]
+        ),
     ]
 
 
@@ -368,7 +374,7 @@ def test_each_dialect_renders_the_same_case_identically(
             "AssignCase",
             lambda g, c: (
                 g.cases.AssignCase,
-                pb.AssignCaseRequest(id=c, assignee={"user_id": "bob"}),
+                pb.AssignCaseRequest(id=c, assignee=common_pb.UserDetails(user_id="bob")),
             ),
             {"ident": "{pending}", "json": {"assignee": {"userId": "bob"}}},
         ),
