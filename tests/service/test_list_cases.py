@@ -35,6 +35,7 @@ from casekeeper.domain.query import (
 )
 from casekeeper.domain.timeutil import parse_rfc3339
 from casekeeper.service.auth import Principal
+from casekeeper.store.driver import Prepared
 from tests.conftest import MakeCase
 from tests.service.conftest import FakeClock, MakeClockedCase
 
@@ -1137,6 +1138,16 @@ def test_merge_statements_cached_per_shape_page_like_statements_built_per_call(
         assert cached, f"the filter {f} should match some cases"
 
 
+def _sqlite_plan(container: Container, prepared: Prepared) -> list[str]:
+    """SQLite's plan steps for a cached page statement (every parameter bound to 1)."""
+    with container.db.reader() as uow:
+        sql, order, own = prepared._for(uow.conn)
+        params = dict.fromkeys(order or (), 1) | own
+        cur = uow.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        values = tuple(params[k] for k in order or ())
+        return [str(row[3]) for row in cur.execute(f"EXPLAIN QUERY PLAN {sql}", values)]
+
+
 def test_sqlite_merges_the_arms_lazily_and_reads_only_the_page_rows(container: Container) -> None:
     """The merged page is one flat UNION ALL under the page's ORDER BY/LIMIT: SQLite must plan
     it as a MERGE (UNION ALL) of index-ordered arms (no arm produces a page of its own to be
@@ -1154,16 +1165,7 @@ def test_sqlite_merges_the_arms_lazily_and_reads_only_the_page_rows(container: C
     keys = case_list.sort_keys(OrderField.UPDATED_AT, True, 0)
     prepared = case_list._cached_page(f, keys, None, 4, arm_limits=False)
     assert prepared is not None
-    with container.db.reader() as uow:
-        sql, order, own = prepared._for(uow.conn)
-        params = dict.fromkeys(order or (), 1) | own
-        cur = uow.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        plan = [
-            row[3]
-            for row in cur.execute(
-                f"EXPLAIN QUERY PLAN {sql}", tuple(params[k] for k in order or ())
-            )
-        ]
+    plan = _sqlite_plan(container, prepared)
     assert "MERGE (UNION ALL)" in plan, plan
     assert sum("ix_case_space_sp_update" in step for step in plan) == 4, plan
     assert any("sqlite_autoindex_case_1 (id=?)" in step for step in plan), plan
@@ -1181,16 +1183,7 @@ def test_sqlite_lists_by_update_time_from_the_per_status_priority_index(
     keys = case_list.sort_keys(OrderField.UPDATED_AT, True, 0)
     prepared = case_list._cached_page(CaseFilters(), keys, None, 25, arm_limits=False)
     assert prepared is not None
-    with container.db.reader() as uow:
-        sql, order, own = prepared._for(uow.conn)
-        params = dict.fromkeys(order or (), 1) | own
-        cur = uow.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        plan = [
-            row[3]
-            for row in cur.execute(
-                f"EXPLAIN QUERY PLAN {sql}", tuple(params[k] for k in order or ())
-            )
-        ]
+    plan = _sqlite_plan(container, prepared)
     assert "MERGE (UNION ALL)" in plan, plan
     arms = [step for step in plan if "ix_case_space_sp_update" in step]
     assert len(arms) == 25, plan

@@ -92,6 +92,12 @@ def _next(case: Case, now: Micros, **changes: Any) -> Case:
     return evolve(case, update_time=now, version=case.version + 1, **changes)
 
 
+def touch(case: Case, *, now: Micros) -> Case:
+    """The case's next version with nothing but its update time changed (a timeline entry
+    such as a comment counts as a change to the case)."""
+    return _next(case, now)
+
+
 def _status_label(status: CaseStatus) -> str:
     return status.wire
 

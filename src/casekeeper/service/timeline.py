@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from casekeeper.domain import events as ev
+from casekeeper.domain import lifecycle
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
 from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.ids import uuid7
-from casekeeper.domain.model import Json, evolve
+from casekeeper.domain.model import Json
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext, record
@@ -75,7 +76,7 @@ class TimelineService:
         case = uow.cases.get(p.space_id, v.case_ref(case_id))
         if case is None:
             raise case_not_found(case_id)
-        touched = evolve(case, update_time=now, version=case.version + 1)
+        touched = lifecycle.touch(case, now=now)
         if not uow.cases.save(case, touched):
             raise CasekeeperError(ErrorCode.CONFLICT, "the case changed concurrently; try again")
 

@@ -10,13 +10,11 @@ from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus
 from casekeeper.domain.query import CaseFilters, FilterValues
 from casekeeper.store import tags
 from casekeeper.store.case_filters import filter_clauses
+from casekeeper.store.cases import CATEGORY_OF, PRIORITY_OF, STATUS_OF
 from casekeeper.store.schema import case as c
 from casekeeper.store.schema import case_tag as t
 
 MAX_BUCKETS = 1000
-_STATUS = {int(x): x for x in CaseStatus}
-_PRIORITY = {int(x): x for x in CasePriority}
-_CATEGORY = {int(x): x for x in CaseCategory}
 
 
 def filter_values(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterValues:
@@ -35,9 +33,9 @@ def filter_values(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterV
     assigned: dict[str, int] = defaultdict(int)
     unassigned = 0
     for status, priority, category, assignee, n in conn.execute(grouped):
-        statuses[_STATUS[status]] += n
-        priorities[_PRIORITY[priority]] += n
-        categories[_CATEGORY[category]] += n
+        statuses[STATUS_OF[status]] += n
+        priorities[PRIORITY_OF[priority]] += n
+        categories[CATEGORY_OF[category]] += n
         if assignee is None:
             unassigned += n
         else:

@@ -32,9 +32,9 @@ _AT = {name: i for i, name in enumerate(_NAMES)}
 )  # fmt: skip
 
 # Enum members by stored value: a dict lookup costs a fraction of calling the Enum class.
-_STATUSES = {int(x): x for x in CaseStatus}
-_PRIORITIES = {int(x): x for x in CasePriority}
-_CATEGORIES = {int(x): x for x in CaseCategory}
+STATUS_OF = {int(x): x for x in CaseStatus}
+PRIORITY_OF = {int(x): x for x in CasePriority}
+CATEGORY_OF = {int(x): x for x in CaseCategory}
 _RESOLVERS = {x.value: x for x in ResolverKind}
 # Every (system, override) pair as one shared immutable PriorityDetails.
 _DETAILS: dict[tuple[int, int | None], PriorityDetails] = {
@@ -84,9 +84,9 @@ def row_to_case(row: Sequence[Any]) -> Case:
         space_id=row[_SPACE],
         number=row[_NUMBER],
         title=row[_TITLE],
-        status=_STATUSES[row[_STATUS]],
+        status=STATUS_OF[row[_STATUS]],
         priority=_DETAILS[row[_PRIORITY_SYSTEM], row[_OVERRIDE]],
-        category=_CATEGORIES[row[_CATEGORY]],
+        category=CATEGORY_OF[row[_CATEGORY]],
         assignee=row[_ASSIGNEE],
         create_time=row[_CREATE],
         update_time=row[_UPDATE],
