@@ -11,6 +11,8 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from casekeeper.api.grpc import cases_servicer as servicer_module
+from casekeeper.api.grpc import convert
 from casekeeper.domain.model import Case
 from casekeeper.proto.casekeeper.v1 import case_admin_pb2 as admin_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_event_pb2 as ev_pb
@@ -630,6 +632,36 @@ def test_bulk_events_carry_the_key_as_actor(api: Client, make_case: MakeCase) ->
     assert last.event_data.status_changed.new_status == S.CASE_STATUS_RESOLVED
     assert (last.actor.api_key.id, last.actor.api_key.name) == (api.key_id, api.key_name)
     assert not get(api, case.id).resolution_details.HasField("reason")
+
+
+def test_bulk_answers_in_full_when_converting_alongside_the_commit_fails(
+    api: Client, make_case: MakeCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The response is converted while the change commits; if that fails, the servicer
+    converts the committed cases again, from scratch (no half-filled list)."""
+    cases = [make_case(), make_case(), make_case()]
+    real = convert.cases_to_pb
+    calls: list[int] = []
+
+    def first_call_breaks(items: Any, now: int, field: Any) -> None:
+        calls.append(len(items))
+        if len(calls) == 1:
+            real(items[:1], now, field)  # leave a partly filled list behind
+            raise RuntimeError("conversion broke")
+        real(items, now, field)
+
+    monkeypatch.setattr(servicer_module, "cases_to_pb", first_call_breaks)
+    resp = api.cases.BulkAcknowledge(
+        pb.BulkAcknowledgeRequest(
+            ids=[c.id for c in cases], actor=common_pb.UserDetails(user_id=USER_1)
+        )
+    )
+
+    assert calls == [3, 3]
+    assert sorted(c.id for c in resp.cases) == sorted(c.id for c in cases)
+    assert all(c.status == S.CASE_STATUS_ACKNOWLEDGED for c in resp.cases)
+    for c in cases:
+        assert get(api, c.id).status == S.CASE_STATUS_ACKNOWLEDGED
 
 
 # -- facets, grouping keys, deep links --------------------------------------------------------

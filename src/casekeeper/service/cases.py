@@ -18,6 +18,9 @@ from casekeeper.store.case_facets import filter_values
 from casekeeper.store.case_list import list_cases
 
 Apply = Callable[[Case, int], Change]
+# Renders a bulk operation's resulting cases (an adapter's response) while the transaction
+# commits; see UnitOfWork.commit.
+Render = Callable[[list[Case]], object]
 MAX_ATTEMPTS = 5
 
 
@@ -32,6 +35,9 @@ class BulkFailure:
 class BulkResult:
     cases: list[Case]
     failures: list[BulkFailure]
+    # What ``render`` returned for ``cases`` while the change committed; None if it did not
+    # run (nothing changed, or it failed): the adapter then renders ``cases`` itself.
+    rendered: object = None
 
 
 def _conflict(ref: str) -> CasekeeperError:
@@ -160,9 +166,12 @@ class CaseService:
 
     # -- bulk operations -----------------------------------------------------------------------
 
-    def bulk(self, p: Principal, raw_ids: Sequence[str], apply: Apply) -> BulkResult:
+    def bulk(
+        self, p: Principal, raw_ids: Sequence[str], apply: Apply, render: Render | None = None
+    ) -> BulkResult:
         """Apply to many cases in one transaction. A bad, unknown or refused id is reported in
-        ``failures`` and never stops the others; each case appears once in ``cases``."""
+        ``failures`` and never stops the others; each case appears once in ``cases``. With
+        ``render``, the resulting cases are rendered during the COMMIT (``rendered``)."""
         ids = v.bulk_ids(raw_ids)
         failures: list[BulkFailure] = []
         refs: list[CaseRef] = []
@@ -172,16 +181,19 @@ class CaseService:
             except CasekeeperError as err:
                 failures.append(BulkFailure(raw, err.code, err.message))
         for _ in range(MAX_ATTEMPTS):
-            result = self._bulk_once(p, refs, apply)
+            result = self._bulk_once(p, refs, apply, render)
             if result is not None:
-                return BulkResult(result.cases, failures + result.failures)
+                return BulkResult(result.cases, failures + result.failures, result.rendered)
         raise _conflict("(bulk)")
 
-    def _bulk_once(self, p: Principal, refs: list[CaseRef], apply: Apply) -> BulkResult | None:
+    def _bulk_once(
+        self, p: Principal, refs: list[CaseRef], apply: Apply, render: Render | None
+    ) -> BulkResult | None:
         failures: list[BulkFailure] = []
         out: list[Case] = []
         seen: set[str] = set()
         pairs: list[tuple[Case, Case]] = []
+        rendered: object = None
         with self.db.writer() as uow:
             found = uow.cases.get_many(p.space_id, refs, for_update=True)
             now = self.clock()
@@ -210,37 +222,59 @@ class CaseService:
                 if not uow.cases.save_many(pairs):
                     return None
                 record(uow, events, now)
-                uow.commit()
-        return BulkResult(out, failures)
+                rendered = uow.commit(None if render is None else lambda: render(out))
+        return BulkResult(out, failures, rendered)
 
     def bulk_transition(
-        self, p: Principal, raw_ids: Sequence[str], op: Operation, reason: str | None = None
+        self,
+        p: Principal,
+        raw_ids: Sequence[str],
+        op: Operation,
+        reason: str | None = None,
+        *,
+        render: Render | None = None,
     ) -> BulkResult:
         kind = p.actor.kind
         return self.bulk(
             p,
             raw_ids,
             lambda c, now: lifecycle.transition(c, op, actor_kind=kind, now=now, reason=reason),
+            render,
         )
 
-    def bulk_resolve(self, p: Principal, raw_ids: Sequence[str], reason: str | None) -> BulkResult:
+    def bulk_resolve(
+        self,
+        p: Principal,
+        raw_ids: Sequence[str],
+        reason: str | None,
+        *,
+        render: Render | None = None,
+    ) -> BulkResult:
         reason = v.optional_text(reason, field="reason", max_len=4096)
-        return self.bulk_transition(p, raw_ids, Operation.RESOLVE, reason)
+        return self.bulk_transition(p, raw_ids, Operation.RESOLVE, reason, render=render)
 
-    def bulk_assign(self, p: Principal, raw_ids: Sequence[str], user_id: str) -> BulkResult:
+    def bulk_assign(
+        self, p: Principal, raw_ids: Sequence[str], user_id: str, *, render: Render | None = None
+    ) -> BulkResult:
         uid = v.user_id(user_id)
-        return self.bulk(p, raw_ids, lambda c, now: lifecycle.assign(c, uid, now=now))
+        return self.bulk(p, raw_ids, lambda c, now: lifecycle.assign(c, uid, now=now), render)
 
-    def bulk_unassign(self, p: Principal, raw_ids: Sequence[str]) -> BulkResult:
-        return self.bulk(p, raw_ids, lambda c, now: lifecycle.unassign(c, now=now))
+    def bulk_unassign(
+        self, p: Principal, raw_ids: Sequence[str], *, render: Render | None = None
+    ) -> BulkResult:
+        return self.bulk(p, raw_ids, lambda c, now: lifecycle.unassign(c, now=now), render)
 
     def bulk_set_priority_override(
-        self, p: Principal, raw_ids: Sequence[str], priority: int
+        self, p: Principal, raw_ids: Sequence[str], priority: int, *, render: Render | None = None
     ) -> BulkResult:
         prio = v.priority(priority)
         return self.bulk(
-            p, raw_ids, lambda c, now: lifecycle.set_priority_override(c, prio, now=now)
+            p, raw_ids, lambda c, now: lifecycle.set_priority_override(c, prio, now=now), render
         )
 
-    def bulk_clear_priority_override(self, p: Principal, raw_ids: Sequence[str]) -> BulkResult:
-        return self.bulk(p, raw_ids, lambda c, now: lifecycle.clear_priority_override(c, now=now))
+    def bulk_clear_priority_override(
+        self, p: Principal, raw_ids: Sequence[str], *, render: Render | None = None
+    ) -> BulkResult:
+        return self.bulk(
+            p, raw_ids, lambda c, now: lifecycle.clear_priority_override(c, now=now), render
+        )

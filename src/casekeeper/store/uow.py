@@ -1,6 +1,8 @@
 """The unit of work: one connection, one transaction, and the repositories bound to it.
 
-Only ``commit()`` persists; leaving the block without it rolls back. Readers run without a
+Only ``commit()`` persists; leaving the block without it rolls back. ``commit(meanwhile=...)``
+runs CPU work (rendering a response) on a side thread while the COMMIT is in flight: both
+drivers release the GIL while the database writes, so the two overlap. Readers run without a
 transaction (SQLite) or in autocommit (PostgreSQL), so a read costs no BEGIN/ROLLBACK trips. On
 SQLite each thread also keeps its reader connection open between requests: a point read then
 costs one statement, not a pool checkout and return.
@@ -9,8 +11,12 @@ costs one statement, not a pool checkout and return.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from types import TracebackType
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,6 +27,9 @@ from casekeeper.store.engine import WRITE_OPTION, is_sqlite
 from casekeeper.store.events import EventRepository
 from casekeeper.store.keys import ApiKeyRepository, SpaceRepository
 from casekeeper.store.outbox import OutboxRepository
+
+log = logging.getLogger("casekeeper.store")
+T = TypeVar("T")
 
 
 class UnitOfWork:
@@ -45,11 +54,32 @@ class UnitOfWork:
         assert self._conn is not None, "unit of work used outside its 'with' block"
         return self._conn
 
-    def commit(self) -> None:
+    def commit(self, meanwhile: Callable[[], T] | None = None) -> T | None:
+        """Persist the transaction. With ``meanwhile``, run it on a side thread during the
+        COMMIT and return its result; it must not touch this unit of work, and its result
+        only counts once the commit succeeded. If it fails, the commit still stands and the
+        result is None: the caller does that work again itself (and meets the error there)."""
         if not self._write:
             raise RuntimeError("a read-only unit of work cannot commit")
-        self.conn.commit()
+        if meanwhile is None:
+            self.conn.commit()
+            self._committed = True
+            return None
+        # The side thread starts while this one enters the driver, which then releases the GIL
+        # for the length of the COMMIT. The reverse (commit on the side thread) would first wait
+        # up to a GIL switch interval (5 ms) for the side thread to get the GIL.
+        side = self._db.side_work.submit(meanwhile)
+        try:
+            self.conn.commit()
+        finally:
+            # Wait for it even when the commit failed: it must not outlive the transaction.
+            done = wait([side])[0]
         self._committed = True
+        try:
+            return side.result() if side in done else None
+        except Exception:
+            log.warning("work done alongside a commit failed; the caller redoes it", exc_info=True)
+            return None
 
     def __exit__(
         self,
@@ -72,6 +102,8 @@ class Database:
         self._readers: list[sa.Connection] = []
         self._lock = threading.Lock()
         self.checkpointer: Checkpointer | None = None
+        # Runs ``commit(meanwhile=...)`` work; threads are made only when first needed.
+        self.side_work = ThreadPoolExecutor(max_workers=4, thread_name_prefix="commit-side")
         if self.sqlite and engine.url.database not in (None, "", ":memory:"):
             self.checkpointer = Checkpointer(engine)
             self.checkpointer.start()
@@ -114,6 +146,7 @@ class Database:
     def dispose(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
+        self.side_work.shutdown(wait=True)
         with self._lock:
             readers, self._readers = self._readers, []
         for conn in readers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar, cast
 
@@ -15,11 +16,13 @@ from casekeeper.bootstrap import Container
 from casekeeper.domain.model import Case
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc as pb_grpc
-from casekeeper.service.cases import BulkResult
+from casekeeper.service.cases import BulkResult, Render
 from casekeeper.service.permissions import CASES
 
 cases = rpc(CASES)
 R = TypeVar("R", bound=Message)
+Q = TypeVar("Q", bound=Message)
+BulkOp = Callable[[Container, Any, Q, Render], BulkResult]
 
 
 class CasesServicer(Servicer, pb_grpc.CasesServiceServicer):
@@ -31,8 +34,18 @@ class CasesServicer(Servicer, pb_grpc.CasesServiceServicer):
         case_to_pb(case, self.clock(), cast(Any, response).case)
         return response
 
-    def _bulk(self, response: R, result: BulkResult, call: Call) -> R:
-        cases_to_pb(result.cases, self.clock(), cast(Any, response).cases)
+    def _bulk(self, response: R, call: Call, op: BulkOp[Q], req: Q) -> R:
+        """Run a bulk operation; its cases are converted while the change commits."""
+        out = cast(Any, response).cases
+
+        def render(cases: list[Case]) -> object:
+            cases_to_pb(cases, self.clock(), out)
+            return out
+
+        result = op(self.c, call.principal, req, render)
+        if result.rendered is None:  # nothing was committed, or converting failed: again here
+            del out[:]
+            cases_to_pb(result.cases, self.clock(), out)
         call.report_failures(result.failures)
         return response
 
@@ -100,44 +113,41 @@ class CasesServicer(Servicer, pb_grpc.CasesServiceServicer):
 
     @cases
     def BulkAssign(self, req: pb.BulkAssignRequest, call: Call) -> pb.BulkAssignResponse:
-        result = ops.bulk_assign(self.c, call.principal, req)
-        return self._bulk(pb.BulkAssignResponse(), result, call)
+        return self._bulk(pb.BulkAssignResponse(), call, ops.bulk_assign, req)
 
     @cases
     def BulkUnassign(self, req: pb.BulkUnassignRequest, call: Call) -> pb.BulkUnassignResponse:
-        result = ops.bulk_unassign(self.c, call.principal, req)
-        return self._bulk(pb.BulkUnassignResponse(), result, call)
+        return self._bulk(pb.BulkUnassignResponse(), call, ops.bulk_unassign, req)
 
     @cases
     def BulkAcknowledge(
         self, req: pb.BulkAcknowledgeRequest, call: Call
     ) -> pb.BulkAcknowledgeResponse:
-        result = ops.bulk_acknowledge(self.c, call.principal, req)
-        return self._bulk(pb.BulkAcknowledgeResponse(), result, call)
+        return self._bulk(pb.BulkAcknowledgeResponse(), call, ops.bulk_acknowledge, req)
 
     @cases
     def BulkResolve(self, req: pb.BulkResolveRequest, call: Call) -> pb.BulkResolveResponse:
-        result = ops.bulk_resolve(self.c, call.principal, req)
-        return self._bulk(pb.BulkResolveResponse(), result, call)
+        return self._bulk(pb.BulkResolveResponse(), call, ops.bulk_resolve, req)
 
     @cases
     def BulkClose(self, req: pb.BulkCloseRequest, call: Call) -> pb.BulkCloseResponse:
-        result = ops.bulk_close(self.c, call.principal, req)
-        return self._bulk(pb.BulkCloseResponse(), result, call)
+        return self._bulk(pb.BulkCloseResponse(), call, ops.bulk_close, req)
 
     @cases
     def BulkSetPriorityOverride(
         self, req: pb.BulkSetPriorityOverrideRequest, call: Call
     ) -> pb.BulkSetPriorityOverrideResponse:
-        result = ops.bulk_set_priority_override(self.c, call.principal, req)
-        return self._bulk(pb.BulkSetPriorityOverrideResponse(), result, call)
+        return self._bulk(
+            pb.BulkSetPriorityOverrideResponse(), call, ops.bulk_set_priority_override, req
+        )
 
     @cases
     def BulkClearPriorityOverride(
         self, req: pb.BulkClearPriorityOverrideRequest, call: Call
     ) -> pb.BulkClearPriorityOverrideResponse:
-        result = ops.bulk_clear_priority_override(self.c, call.principal, req)
-        return self._bulk(pb.BulkClearPriorityOverrideResponse(), result, call)
+        return self._bulk(
+            pb.BulkClearPriorityOverrideResponse(), call, ops.bulk_clear_priority_override, req
+        )
 
     @cases
     def GetFilterValues(
