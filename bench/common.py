@@ -241,13 +241,18 @@ def serve_argv(url: str, port: int) -> list[str]:
     return [CASEKEEPER, "serve", "--grpc", f"{HOST}:{port}", "--http", http, "--database-url", url]
 
 
-def serve_variant_argv(url: str, port: int, cache_kib: int, gc_default: bool = False) -> list[str]:
-    """``serve`` with the SQLite page cache per connection set to ``cache_kib`` KiB (0: as is)
-    and, with ``gc_default``, without serve's GC freeze."""
+def serve_variant_argv(
+    url: str, port: int, cache_kib: int, gc_default: bool = False, getcase: str = ""
+) -> list[str]:
+    """``serve`` with the SQLite page cache per connection set to ``cache_kib`` KiB (0: as is),
+    with ``gc_default`` without serve's GC freeze, with ``getcase`` ("auth", "read") answering
+    GetCase with only that part of its work (bench/serve_variant.py)."""
     serve = serve_argv(url, port)[1:]
     variant = [PYTHON, str(BENCH / "serve_variant.py"), "--sqlite-cache-kib", str(cache_kib)]
     if gc_default:
         variant.append("--gc-default")
+    if getcase:
+        variant += ["--getcase", getcase]
     return [*variant, "--", *serve]
 
 

@@ -9,7 +9,9 @@ key; those cases are read once before anything is timed (``warm_cache``), so the
 measures the server rather than this VM's disk.
 Reported: req/s (median of the repetitions), server CPU µs per request (psutil on the server pid),
 latency, and the ratio to the baseline. A py-spy profile of casekeeper under the same load
-follows the timed repetitions.
+follows the timed repetitions. ``--floor`` adds two cut-down servers to every repetition: GetCase
+as its RPC wrapper alone, then wrapper + the service's read, each answering the baseline's fixed
+message: what the authentication and the one SQLite read cost before any conversion.
 """
 
 from __future__ import annotations
@@ -167,6 +169,7 @@ def measure(
     inflight: int,
     profile: bool,
     what_if_cache_kib: int = 0,
+    floor: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     ids = sample_ids(ds, 20_000, ds.seed)
     warmed = warm_cache(ds, ids)
@@ -190,6 +193,12 @@ def measure(
             alt = stack.enter_context(server_process(argv, port, "serve-get-variant"))
             servers["what_if"] = (port, alt.pid)
             runs["what_if"] = []
+        for part in floor:
+            port = free_port()
+            argv = serve_variant_argv(ds.url, port, 0, getcase=part)
+            alt = stack.enter_context(server_process(argv, port, f"serve-get-{part}"))
+            servers[f"floor_{part}"] = (port, alt.pid)
+            runs[f"floor_{part}"] = []
         names = list(servers)
         for rep in range(reps):
             order = names[rep % len(names) :] + names[: rep % len(names)]
@@ -228,6 +237,8 @@ def measure(
     extra = {}
     if runs.get("what_if"):
         extra["what_if"] = {**summarize(runs["what_if"]), "cache_kib": what_if_cache_kib}
+    for part in floor:
+        extra[f"floor_{part}"] = summarize(runs[f"floor_{part}"])
     return {
         **extra,
         "warm_cache_seconds": round(warmed, 1),
@@ -253,11 +264,18 @@ def main() -> None:
         default=0,
         help="also load serve with this SQLite cache_size per connection (bench/serve_variant.py)",
     )
+    ap.add_argument(
+        "--floor",
+        action="store_true",
+        help="also load serve with GetCase cut down to its RPC wrapper, then to wrapper + read, "
+        "both answering the baseline's fixed message (bench/serve_variant.py --getcase)",
+    )
     a = ap.parse_args()
     ds = ensure(a.backend, a.size, a.seed)
     print(f"GetCase over gRPC on {ds.backend}, {ds.size:,} cases", flush=True)
+    floor = ("auth", "read") if a.floor else ()
     res = measure(
-        ds, a.reps, a.warmup, a.duration, a.inflight, not a.no_profile, a.what_if_cache_kib
+        ds, a.reps, a.warmup, a.duration, a.inflight, not a.no_profile, a.what_if_cache_kib, floor
     )
     write_result(
         a.out,

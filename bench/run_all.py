@@ -42,7 +42,7 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
     get = (
         ["--reps", "1", "--warmup", "1", "--duration", "3", "--no-profile"]
         if q
-        else []  # the what-if (cache_size 2000 KiB) is now the server's own setting (2 MiB)
+        else ["--floor"]  # the what-if (cache_size 2000 KiB) is now the server's own setting
     )
     rget = ["--reps", "1", "--warmup", "1", "--duration", "3", "--no-profile"] if q else []
     rlist = ["--reps", "30"] if q else []
@@ -157,6 +157,14 @@ def summary(res: dict[str, Any]) -> list[list[str]]:
                 f1(w["rps"], " req/s"), f1(g["baseline"]["rps"], " req/s"),
                 f1(w["rps"] / g["baseline"]["rps"]), ">= 0.7", "info",
             ])  # fmt: skip
+        for part, what in FLOORS.items():
+            if f"floor_{part}" in g:
+                w = g[f"floor_{part}"]
+                rows.append([
+                    f"GetCase floor, SQLite: {what}, fixed answer",
+                    f1(w["rps"], " req/s"), f1(g["baseline"]["rps"], " req/s"),
+                    f1(w["rps"] / g["baseline"]["rps"]), "-", "info",
+                ])  # fmt: skip
         rows.append([
             "GetCase server CPU per request, SQLite",
             f1(g["casekeeper"]["server_cpu_us_per_req"], " µs"),
@@ -333,9 +341,15 @@ def dataset_section(res: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+FLOORS = {
+    "auth": "the RPC wrapper alone (authentication, permission)",
+    "read": "the wrapper + the service's read of the case",
+}
+
+
 def getcase_section(g: dict[str, Any], name: str) -> str:
     rows = []
-    for label in ("baseline", "casekeeper", "what_if"):
+    for label in ("baseline", "casekeeper", "what_if", "floor_auth", "floor_read"):
         if label not in g:
             continue
         x = g[label]
@@ -368,9 +382,17 @@ def getcase_section(g: dict[str, Any], name: str) -> str:
             f"{g['what_if']['cache_kib']}` per SQLite connection (bench/serve_variant.py)."
             if "what_if" in g
             else ""
+        )
+        + (
+            " `floor_auth` / `floor_read` = `casekeeper serve` with GetCase cut down to "
+            + "; to ".join(FLOORS.values())
+            + ", answering the baseline's fixed message (bench/serve_variant.py --getcase)."
+            if "floor_read" in g
+            else ""
         ),
     ]
-    threads = {k: g[k].get("server_threads") for k in ("baseline", "casekeeper") if k in g}
+    labels = ("baseline", "casekeeper", "floor_auth", "floor_read")
+    threads = {k: g[k].get("server_threads") for k in labels if k in g}
     if all(threads.values()) and threads:
         rows3 = [
             [label, t["thread"], f1(t["cpu_us_per_req"]), f1(t["preempted_per_req"])]
