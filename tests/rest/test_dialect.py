@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from casekeeper.api.rest import handler, render
 from casekeeper.api.rest.routes import ROUTES, RouteSpec
 from tests.conftest import MakeCase
 from tests.rest.conftest import (
@@ -181,6 +182,29 @@ def test_bulk_verbs(rest: Rest, make_case: MakeCase) -> None:
         assert case["status"] == "CASE_STATUS_CLOSED"
         assert "assignee" not in case
         assert case["priorityDetails"] == {"system": "CASE_PRIORITY_P3"}
+
+
+def test_bulk_body_is_complete_when_rendering_alongside_the_commit_fails(
+    rest: Rest, make_case: MakeCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JSON body renders while the change commits; if that fails, the handler renders the
+    committed cases again from scratch."""
+    cases = [make_case(), make_case()]
+    real = render.case_json
+    calls: list[str] = []
+
+    def first_call_breaks(case: Any, now: int) -> Any:
+        calls.append(case.id)
+        if len(calls) == 1:
+            raise RuntimeError("rendering broke")
+        return real(case, now)
+
+    monkeypatch.setattr(handler, "case_json", first_call_breaks)
+    body = rest.call("BulkClose", json={"ids": [c.id for c in cases]})
+
+    assert len(calls) == 3  # one failed try alongside the commit, then both cases again
+    assert sorted(c["id"] for c in body["cases"]) == sorted(c.id for c in cases)
+    assert {c["status"] for c in body["cases"]} == {"CASE_STATUS_CLOSED"}
 
 
 # -- bulk ids in the query string ----------------------------------------------------------------

@@ -28,6 +28,7 @@ from casekeeper.api.rest.routes import Body, Render, RouteSpec
 from casekeeper.api.rest.validate import check_body
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
+from casekeeper.domain.model import Case
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.service.auth import authorize
 from casekeeper.service.cases import BulkResult
@@ -77,13 +78,20 @@ class Endpoint:
             else:
                 data = await self._request_data(request)
                 message = parse_into(data, self.request_type(), normalized=True)
+            args: tuple[Any, ...] = (self.container, principal, message)
+            if self.route.render is Render.CASES:  # bulk: the body renders during the COMMIT
+                args += (self._cases_body,)
             if self.inline:
-                result = self.run(self.container, principal, message)
+                result = self.run(*args)
             else:
-                result = await run_in_threadpool(self.run, self.container, principal, message)
+                result = await run_in_threadpool(self.run, *args)
             return self._render(result)
         except CasekeeperError as err:
             return error_response(err)
+
+    def _cases_body(self, cases: list[Case]) -> bytes:
+        now = self.container.cases.clock()
+        return orjson.dumps({"cases": [case_json(x, now) for x in cases]})
 
     async def _request_data(self, request: Request) -> dict[str, Any]:
         route = self.route
@@ -127,7 +135,10 @@ class Endpoint:
             if bulk.failures:
                 headers[BULK_FAILURES_HEADER] = failure_report(bulk.failures)
                 headers[BULK_FAILURES_TOTAL_HEADER] = str(len(bulk.failures))
-            return json_response(200, {"cases": [case_json(x, now) for x in bulk.cases]}, headers)
+            rendered = bulk.rendered if isinstance(bulk.rendered, bytes) else None
+            if rendered is None:  # nothing was committed, or rendering alongside failed
+                rendered = self._cases_body(bulk.cases)
+            return Response(rendered, 200, headers, media_type="application/json")
         if render is Render.PAGE:
             page: Page = result
             pagination = {"nextPageToken": page.next_token} if page.next_token else {}
