@@ -643,12 +643,12 @@ def test_bulk_answers_in_full_when_converting_alongside_the_commit_fails(
     real = convert.cases_to_pb
     calls: list[int] = []
 
-    def first_call_breaks(items: Any, now: int, field: Any) -> None:
+    def first_call_breaks(items: Any, now: int, field: Any, **kw: Any) -> None:
         calls.append(len(items))
         if len(calls) == 1:
-            real(items[:1], now, field)  # leave a partly filled list behind
+            real(items[:1], now, field, **kw)  # leave a partly filled list behind
             raise RuntimeError("conversion broke")
-        real(items, now, field)
+        real(items, now, field, **kw)
 
     monkeypatch.setattr(servicer_module, "cases_to_pb", first_call_breaks)
     resp = api.cases.BulkAcknowledge(

@@ -39,7 +39,7 @@ class CasesServicer(Servicer, pb_grpc.CasesServiceServicer):
         out = cast(Any, response).cases
 
         def render(cases: list[Case]) -> object:
-            cases_to_pb(cases, self.clock(), out)
+            cases_to_pb(cases, self.clock(), out, cached=False)  # new versions
             return out
 
         result = op(self.c, call.principal, req, render)

@@ -85,15 +85,22 @@ class _EncodedCases:
 _ENCODED = _EncodedCases()
 
 
-def case_to_pb(case: Case, now: int, out: c_pb.Case | None = None) -> c_pb.Case:
+def case_to_pb(
+    case: Case, now: int, out: c_pb.Case | None = None, *, cached: bool = True
+) -> c_pb.Case:
+    """``case`` as protobuf. ``cached=False`` for versions just made (a bulk change's), which
+    the cache cannot hold yet and would only push readers' entries out of it."""
     pb = out if out is not None else c_pb.Case()
-    key = (case.id, case.version)
-    encoded = _ENCODED.get(key)
-    if encoded is not None:
-        pb.MergeFromString(encoded)
-    else:
+    if not cached:
         _fill_case(case, pb)
-        _ENCODED.put(key, pb.SerializeToString())
+    else:
+        key = (case.id, case.version)
+        encoded = _ENCODED.get(key)
+        if encoded is not None:
+            pb.MergeFromString(encoded)
+        else:
+            _fill_case(case, pb)
+            _ENCODED.put(key, pb.SerializeToString())
     pb.duration = case.duration_ms(now)
     return pb
 
@@ -142,9 +149,10 @@ def _fill_case(case: Case, pb: c_pb.Case) -> None:
         json_into(pb.olly_analysis, case.olly_analysis, "ollyAnalysis")
 
 
-def cases_to_pb(cases: Iterable[Case], now: int, field: Any) -> None:
+def cases_to_pb(cases: Iterable[Case], now: int, field: Any, *, cached: bool = True) -> None:
+    add = field.add
     for case in cases:
-        case_to_pb(case, now, field.add())
+        case_to_pb(case, now, add(), cached=cached)
 
 
 def to_json(message: Message, field: str = "body", *, with_defaults: bool = False) -> Json:
