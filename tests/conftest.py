@@ -8,8 +8,10 @@ folder. Tests isolate by tenancy: every test works in a fresh space of its own.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +24,7 @@ from casekeeper.service.permissions import Permission
 from casekeeper.settings import Settings
 from casekeeper.store import migrate
 from casekeeper.store.engine import is_sqlite, normalize_url
+from casekeeper.store.uow import Database
 
 ALL_PERMISSIONS = [p.value for p in Permission]
 
@@ -129,3 +132,31 @@ def case_maker(container: Container, principal: Principal, prefix: str = "Case")
 @pytest.fixture
 def make_case(container: Container, principal: Principal) -> MakeCase:
     return case_maker(container, principal)
+
+
+@pytest.fixture
+def side_starts_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``commit(meanwhile=...)`` holds its COMMIT (up to 5 s) until the side work has
+    started, so a test sees it run alongside every time. In service the COMMIT of a bulk
+    change takes milliseconds and the side thread starts within microseconds; a test's tiny
+    transaction may commit first, and the work is then left to the caller."""
+    pending: dict[int, threading.Event] = {}
+    real_side, real_commit = Database.side, sa.Connection.commit
+
+    def side(self: Database, fn: Callable[[], Any]) -> Any:
+        started = pending[threading.get_ident()] = threading.Event()
+
+        def run() -> Any:
+            started.set()
+            return fn()
+
+        return real_side(self, run)
+
+    def commit(self: sa.Connection) -> None:
+        started = pending.pop(threading.get_ident(), None)
+        if started is not None:
+            started.wait(5)
+        real_commit(self)
+
+    monkeypatch.setattr(Database, "side", side)
+    monkeypatch.setattr(sa.Connection, "commit", commit)

@@ -634,6 +634,7 @@ def test_bulk_events_carry_the_key_as_actor(api: Client, make_case: MakeCase) ->
     assert not get(api, case.id).resolution_details.HasField("reason")
 
 
+@pytest.mark.usefixtures("side_starts_first")
 def test_bulk_answers_in_full_when_converting_alongside_the_commit_fails(
     api: Client, make_case: MakeCase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -642,9 +643,11 @@ def test_bulk_answers_in_full_when_converting_alongside_the_commit_fails(
     cases = [make_case(), make_case(), make_case()]
     real = convert.cases_to_pb
     calls: list[int] = []
+    cached: list[bool] = []
 
     def first_call_breaks(items: Any, now: int, field: Any, **kw: Any) -> None:
         calls.append(len(items))
+        cached.append(kw.get("cached", True))
         if len(calls) == 1:
             real(items[:1], now, field, **kw)  # leave a partly filled list behind
             raise RuntimeError("conversion broke")
@@ -658,10 +661,18 @@ def test_bulk_answers_in_full_when_converting_alongside_the_commit_fails(
     )
 
     assert calls == [3, 3]
+    assert cached == [False, False]  # new versions stay out of the encoded-case cache
     assert sorted(c.id for c in resp.cases) == sorted(c.id for c in cases)
     assert all(c.status == S.CASE_STATUS_ACKNOWLEDGED for c in resp.cases)
     for c in cases:
         assert get(api, c.id).status == S.CASE_STATUS_ACKNOWLEDGED
+    # A repeat changes nothing: no commit, so the servicer converts (cached: unchanged cases).
+    api.cases.BulkAcknowledge(
+        pb.BulkAcknowledgeRequest(
+            ids=[c.id for c in cases], actor=common_pb.UserDetails(user_id=USER_1)
+        )
+    )
+    assert cached[2:] == [True]
 
 
 # -- facets, grouping keys, deep links --------------------------------------------------------

@@ -184,6 +184,7 @@ def test_bulk_verbs(rest: Rest, make_case: MakeCase) -> None:
         assert case["priorityDetails"] == {"system": "CASE_PRIORITY_P3"}
 
 
+@pytest.mark.usefixtures("side_starts_first")
 def test_bulk_body_is_complete_when_rendering_alongside_the_commit_fails(
     rest: Rest, make_case: MakeCase, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,6 +1,7 @@
 """Rendering during the COMMIT (``UnitOfWork.commit(meanwhile=...)``, ``CaseService.bulk(...,
 render=...)``): the work runs on a side thread, its result counts only once the change has
-committed, a failing render never undoes the change, and a failing commit changes nothing."""
+committed, a failing render never undoes the change, and a failing commit changes nothing.
+Work that has not started when the COMMIT ends is left to the caller."""
 
 from __future__ import annotations
 
@@ -21,19 +22,22 @@ from tests.conftest import MakeCase
 class Recorder:
     """A render callback that notes where it ran and what it saw."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: BaseException | None = None) -> None:
         self.fail = fail
+        self.started = threading.Event()
         self.threads: list[str] = []
         self.seen: list[list[str]] = []
 
     def __call__(self, cases: list[Case]) -> object:
+        self.started.set()
         self.threads.append(threading.current_thread().name)
         self.seen.append([c.id for c in cases])
-        if self.fail:
-            raise RuntimeError("rendering broke")
+        if self.fail is not None:
+            raise self.fail
         return ("rendered", len(cases))
 
 
+@pytest.mark.usefixtures("side_starts_first")
 def test_bulk_renders_its_cases_on_a_side_thread_while_committing(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
@@ -67,11 +71,13 @@ def test_bulk_that_changes_nothing_commits_nothing_and_renders_nothing(
     assert result.cases == [acked]
 
 
+@pytest.mark.usefixtures("side_starts_first")
+@pytest.mark.parametrize("error", [RuntimeError("rendering broke"), SystemExit(3)])
 def test_a_failing_render_leaves_the_change_committed(
-    container: Container, principal: Principal, make_case: MakeCase
+    container: Container, principal: Principal, make_case: MakeCase, error: BaseException
 ) -> None:
     case = make_case()
-    render = Recorder(fail=True)
+    render = Recorder(fail=error)
 
     result = container.cases.bulk_resolve(principal, [case.id], "fixed", render=render)
 
@@ -96,6 +102,7 @@ def test_a_failing_commit_changes_nothing_and_drops_the_rendering(
     real_commit = sa.Connection.commit
 
     def broken_commit(self: sa.Connection) -> None:
+        render.started.wait(5)  # fail once the rendering is under way
         raise sa.exc.OperationalError("COMMIT", {}, RuntimeError("disk I/O error"))
 
     monkeypatch.setattr(sa.Connection, "commit", broken_commit)
@@ -108,6 +115,7 @@ def test_a_failing_commit_changes_nothing_and_drops_the_rendering(
     assert container.timeline.list_events(principal, case.id) == before
 
 
+@pytest.mark.usefixtures("side_starts_first")
 def test_unit_of_work_returns_the_side_work_result(container: Container) -> None:
     seen: dict[str, Any] = {}
 
@@ -120,3 +128,45 @@ def test_unit_of_work_returns_the_side_work_result(container: Container) -> None
     assert seen["thread"].startswith("commit-side")
     with container.db.writer() as uow:
         assert uow.commit() is None
+
+
+def test_with_every_side_thread_busy_the_caller_renders_after_the_commit_without_waiting(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    case = make_case()
+    release = threading.Event()
+    blockers = [container.db.side(lambda: release.wait(10)) for _ in range(8)]
+    render = Recorder()
+    try:
+        result = container.cases.bulk_transition(
+            principal, [case.id], Operation.ACKNOWLEDGE, render=render
+        )
+        assert not release.is_set()  # it did not wait for a side thread to come free
+    finally:
+        release.set()
+    assert all(b is not None and b.result(10) for b in blockers)
+    assert result.rendered is None
+    assert render.seen == []  # queued, never started, dropped
+    assert container.cases.get(principal, case.id).status is CaseStatus.ACKNOWLEDGED
+
+
+def test_a_side_pool_that_takes_no_work_does_not_stop_the_commit(
+    container: Container,
+    principal: Principal,
+    make_case: MakeCase,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """E.g. while the server shuts down: the pool refuses work, the change still commits."""
+    case = make_case()
+
+    def refuse(fn: Any) -> Any:
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(container.db._side_work, "submit", refuse)
+    render = Recorder()
+
+    result = container.cases.bulk_transition(principal, [case.id], Operation.CLOSE, render=render)
+
+    assert result.rendered is None
+    assert render.seen == []
+    assert container.cases.get(principal, case.id).status is CaseStatus.CLOSED

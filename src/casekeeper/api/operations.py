@@ -23,7 +23,7 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.service import validation
 from casekeeper.service.auth import Principal
-from casekeeper.service.cases import BulkResult, Render
+from casekeeper.service.cases import BulkResult, Renderer
 from casekeeper.service.timeline import ExternalMessage
 
 
@@ -96,19 +96,19 @@ def close_case(c: Container, p: Principal, r: pb.CloseCaseRequest) -> Case:
 
 
 def bulk_assign(
-    c: Container, p: Principal, r: pb.BulkAssignRequest, render: Render | None = None
+    c: Container, p: Principal, r: pb.BulkAssignRequest, render: Renderer | None = None
 ) -> BulkResult:
     return c.cases.bulk_assign(p, r.ids, r.assignee.user_id, render=render)
 
 
 def bulk_unassign(
-    c: Container, p: Principal, r: pb.BulkUnassignRequest, render: Render | None = None
+    c: Container, p: Principal, r: pb.BulkUnassignRequest, render: Renderer | None = None
 ) -> BulkResult:
     return c.cases.bulk_unassign(p, r.ids, render=render)
 
 
 def bulk_acknowledge(
-    c: Container, p: Principal, r: pb.BulkAcknowledgeRequest, render: Render | None = None
+    c: Container, p: Principal, r: pb.BulkAcknowledgeRequest, render: Renderer | None = None
 ) -> BulkResult:
     if not r.HasField("actor") or not r.actor.user_id:
         raise invalid('actor: required; give {"userId": "<uuid>"} of who acknowledges')
@@ -117,13 +117,13 @@ def bulk_acknowledge(
 
 
 def bulk_resolve(
-    c: Container, p: Principal, r: pb.BulkResolveRequest, render: Render | None = None
+    c: Container, p: Principal, r: pb.BulkResolveRequest, render: Renderer | None = None
 ) -> BulkResult:
     return c.cases.bulk_resolve(p, r.ids, _opt(r, "reason"), render=render)
 
 
 def bulk_close(
-    c: Container, p: Principal, r: pb.BulkCloseRequest, render: Render | None = None
+    c: Container, p: Principal, r: pb.BulkCloseRequest, render: Renderer | None = None
 ) -> BulkResult:
     return c.cases.bulk_transition(p, r.ids, Op.CLOSE, render=render)
 
@@ -132,7 +132,7 @@ def bulk_set_priority_override(
     c: Container,
     p: Principal,
     r: pb.BulkSetPriorityOverrideRequest,
-    render: Render | None = None,
+    render: Renderer | None = None,
 ) -> BulkResult:
     return c.cases.bulk_set_priority_override(p, r.ids, r.priority, render=render)
 
@@ -141,7 +141,7 @@ def bulk_clear_priority_override(
     c: Container,
     p: Principal,
     r: pb.BulkClearPriorityOverrideRequest,
-    render: Render | None = None,
+    render: Renderer | None = None,
 ) -> BulkResult:
     return c.cases.bulk_clear_priority_override(p, r.ids, render=render)
 

@@ -20,7 +20,7 @@ from casekeeper.store.case_list import list_cases
 Apply = Callable[[Case, int], Change]
 # Renders a bulk operation's resulting cases (an adapter's response) while the transaction
 # commits; see UnitOfWork.commit.
-Render = Callable[[list[Case]], object]
+Renderer = Callable[[list[Case]], object]
 MAX_ATTEMPTS = 5
 
 
@@ -167,7 +167,7 @@ class CaseService:
     # -- bulk operations -----------------------------------------------------------------------
 
     def bulk(
-        self, p: Principal, raw_ids: Sequence[str], apply: Apply, render: Render | None = None
+        self, p: Principal, raw_ids: Sequence[str], apply: Apply, render: Renderer | None = None
     ) -> BulkResult:
         """Apply to many cases in one transaction. A bad, unknown or refused id is reported in
         ``failures`` and never stops the others; each case appears once in ``cases``. With
@@ -187,7 +187,7 @@ class CaseService:
         raise _conflict("(bulk)")
 
     def _bulk_once(
-        self, p: Principal, refs: list[CaseRef], apply: Apply, render: Render | None
+        self, p: Principal, refs: list[CaseRef], apply: Apply, render: Renderer | None
     ) -> BulkResult | None:
         failures: list[BulkFailure] = []
         out: list[Case] = []
@@ -232,7 +232,7 @@ class CaseService:
         op: Operation,
         reason: str | None = None,
         *,
-        render: Render | None = None,
+        render: Renderer | None = None,
     ) -> BulkResult:
         kind = p.actor.kind
         return self.bulk(
@@ -248,24 +248,24 @@ class CaseService:
         raw_ids: Sequence[str],
         reason: str | None,
         *,
-        render: Render | None = None,
+        render: Renderer | None = None,
     ) -> BulkResult:
         reason = v.optional_text(reason, field="reason", max_len=4096)
         return self.bulk_transition(p, raw_ids, Operation.RESOLVE, reason, render=render)
 
     def bulk_assign(
-        self, p: Principal, raw_ids: Sequence[str], user_id: str, *, render: Render | None = None
+        self, p: Principal, raw_ids: Sequence[str], user_id: str, *, render: Renderer | None = None
     ) -> BulkResult:
         uid = v.user_id(user_id)
         return self.bulk(p, raw_ids, lambda c, now: lifecycle.assign(c, uid, now=now), render)
 
     def bulk_unassign(
-        self, p: Principal, raw_ids: Sequence[str], *, render: Render | None = None
+        self, p: Principal, raw_ids: Sequence[str], *, render: Renderer | None = None
     ) -> BulkResult:
         return self.bulk(p, raw_ids, lambda c, now: lifecycle.unassign(c, now=now), render)
 
     def bulk_set_priority_override(
-        self, p: Principal, raw_ids: Sequence[str], priority: int, *, render: Render | None = None
+        self, p: Principal, raw_ids: Sequence[str], priority: int, *, render: Renderer | None = None
     ) -> BulkResult:
         prio = v.priority(priority)
         return self.bulk(
@@ -273,7 +273,7 @@ class CaseService:
         )
 
     def bulk_clear_priority_override(
-        self, p: Principal, raw_ids: Sequence[str], *, render: Render | None = None
+        self, p: Principal, raw_ids: Sequence[str], *, render: Renderer | None = None
     ) -> BulkResult:
         return self.bulk(
             p, raw_ids, lambda c, now: lifecycle.clear_priority_override(c, now=now), render

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import TypeVar
 
@@ -57,27 +57,29 @@ class UnitOfWork:
     def commit(self, meanwhile: Callable[[], T] | None = None) -> T | None:
         """Persist the transaction. With ``meanwhile``, run it on a side thread during the
         COMMIT and return its result; it must not touch this unit of work, and its result
-        only counts once the commit succeeded. If it fails, the commit still stands and the
-        result is None: the caller does that work again itself (and meets the error there)."""
+        only counts once the commit succeeded. None means it did not run alongside (no side
+        thread was free, or the pool is shut down) or it failed; the commit stands either way,
+        and the caller does that work itself (meeting any error there)."""
         if not self._write:
             raise RuntimeError("a read-only unit of work cannot commit")
-        if meanwhile is None:
-            self.conn.commit()
-            self._committed = True
-            return None
         # The side thread starts while this one enters the driver, which then releases the GIL
         # for the length of the COMMIT. The reverse (commit on the side thread) would first wait
         # up to a GIL switch interval (5 ms) for the side thread to get the GIL.
-        side = self._db.side_work.submit(meanwhile)
+        side = None if meanwhile is None else self._db.side(meanwhile)
         try:
             self.conn.commit()
         finally:
-            # Wait for it even when the commit failed: it must not outlive the transaction.
-            done = wait([side])[0]
+            # Work that never started is dropped (the caller does it: waiting for a free side
+            # thread would only delay the answer); work that did must not outlive the
+            # transaction, so it is waited for even when the commit failed.
+            if side is not None and not side.cancel():
+                wait([side])
         self._committed = True
+        if side is None or side.cancelled():
+            return None
         try:
-            return side.result() if side in done else None
-        except Exception:
+            return side.result()
+        except BaseException:  # the side thread's own stored failure, not a signal to this one
             log.warning("work done alongside a commit failed; the caller redoes it", exc_info=True)
             return None
 
@@ -102,11 +104,21 @@ class Database:
         self._readers: list[sa.Connection] = []
         self._lock = threading.Lock()
         self.checkpointer: Checkpointer | None = None
-        # Runs ``commit(meanwhile=...)`` work; threads are made only when first needed.
-        self.side_work = ThreadPoolExecutor(max_workers=4, thread_name_prefix="commit-side")
+        # Runs ``commit(meanwhile=...)`` work; threads are made only when first needed. A few
+        # suffice: more would only take turns at the GIL, and work that finds none free is
+        # done by its caller after the commit.
+        self._side_work = ThreadPoolExecutor(max_workers=4, thread_name_prefix="commit-side")
         if self.sqlite and engine.url.database not in (None, "", ":memory:"):
             self.checkpointer = Checkpointer(engine)
             self.checkpointer.start()
+
+    def side(self, fn: Callable[[], T]) -> Future[T] | None:
+        """``fn`` queued for a side thread; None if the pool is shut down or cannot start one
+        (the caller then does the work itself)."""
+        try:
+            return self._side_work.submit(fn)
+        except RuntimeError:
+            return None
 
     def writer(self) -> UnitOfWork:
         return UnitOfWork(self, write=True)
@@ -146,7 +158,7 @@ class Database:
     def dispose(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
-        self.side_work.shutdown(wait=True)
+        self._side_work.shutdown(wait=True)
         with self._lock:
             readers, self._readers = self._readers, []
         for conn in readers:

@@ -16,13 +16,14 @@ from casekeeper.bootstrap import Container
 from casekeeper.domain.model import Case
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc as pb_grpc
-from casekeeper.service.cases import BulkResult, Render
+from casekeeper.service.auth import Principal
+from casekeeper.service.cases import BulkResult, Renderer
 from casekeeper.service.permissions import CASES
 
 cases = rpc(CASES)
 R = TypeVar("R", bound=Message)
 Q = TypeVar("Q", bound=Message)
-BulkOp = Callable[[Container, Any, Q, Render], BulkResult]
+BulkOp = Callable[[Container, Principal, Q, Renderer], BulkResult]
 
 
 class CasesServicer(Servicer, pb_grpc.CasesServiceServicer):
@@ -37,15 +38,18 @@ class CasesServicer(Servicer, pb_grpc.CasesServiceServicer):
     def _bulk(self, response: R, call: Call, op: BulkOp[Q], req: Q) -> R:
         """Run a bulk operation; its cases are converted while the change commits."""
         out = cast(Any, response).cases
+        committed: list[bool] = []
 
         def render(cases: list[Case]) -> object:
+            committed.append(True)
             cases_to_pb(cases, self.clock(), out, cached=False)  # new versions
             return out
 
         result = op(self.c, call.principal, req, render)
-        if result.rendered is None:  # nothing was committed, or converting failed: again here
+        if result.rendered is None:  # not converted alongside a commit: convert here
             del out[:]
-            cases_to_pb(result.cases, self.clock(), out)
+            # Unchanged cases may be in the cache already; new versions are not worth adding.
+            cases_to_pb(result.cases, self.clock(), out, cached=not committed)
         call.report_failures(result.failures)
         return response
 

@@ -126,9 +126,8 @@ class Endpoint:
     def _render(self, result: Any) -> Response:
         c = self.container
         render = self.route.render
-        now = c.cases.clock()
         if render is Render.CASE:
-            return json_response(200, {"case": case_json(result, now)})
+            return json_response(200, {"case": case_json(result, c.cases.clock())})
         if render is Render.CASES:
             bulk: BulkResult = result
             headers = {}
@@ -141,6 +140,7 @@ class Endpoint:
             return Response(rendered, 200, headers, media_type="application/json")
         if render is Render.PAGE:
             page: Page = result
+            now = c.cases.clock()
             pagination = {"nextPageToken": page.next_token} if page.next_token else {}
             body = {
                 "cases": [case_json(x, now) for x in page.cases],
