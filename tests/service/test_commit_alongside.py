@@ -99,16 +99,15 @@ def test_a_failing_commit_changes_nothing_and_drops_the_rendering(
     case = make_case()
     before = container.timeline.list_events(principal, case.id)
     render = Recorder()
-    real_commit = sa.Connection.commit
 
     def broken_commit(self: sa.Connection) -> None:
         render.started.wait(5)  # fail once the rendering is under way
         raise sa.exc.OperationalError("COMMIT", {}, RuntimeError("disk I/O error"))
 
-    monkeypatch.setattr(sa.Connection, "commit", broken_commit)
-    with pytest.raises(sa.exc.OperationalError):
-        container.cases.bulk_transition(principal, [case.id], Operation.CLOSE, render=render)
-    monkeypatch.setattr(sa.Connection, "commit", real_commit)
+    with monkeypatch.context() as patch:
+        patch.setattr(sa.Connection, "commit", broken_commit)
+        with pytest.raises(sa.exc.OperationalError):
+            container.cases.bulk_transition(principal, [case.id], Operation.CLOSE, render=render)
 
     assert render.seen == [[case.id]]  # it ran alongside, and its result was thrown away
     assert container.cases.get(principal, case.id) == case

@@ -36,7 +36,8 @@ class BulkResult:
     cases: list[Case]
     failures: list[BulkFailure]
     # What ``render`` returned for ``cases`` while the change committed; None if it did not
-    # run (nothing changed, or it failed): the adapter then renders ``cases`` itself.
+    # (nothing changed; no side thread free or the pool shut down; it failed): the adapter
+    # then renders ``cases`` itself (see UnitOfWork.commit).
     rendered: object = None
 
 

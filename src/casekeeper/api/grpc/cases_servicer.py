@@ -38,18 +38,18 @@ class CasesServicer(Servicer, pb_grpc.CasesServiceServicer):
     def _bulk(self, response: R, call: Call, op: BulkOp[Q], req: Q) -> R:
         """Run a bulk operation; its cases are converted while the change commits."""
         out = cast(Any, response).cases
-        committed: list[bool] = []
+        started: list[bool] = []  # set once converting alongside a COMMIT began
 
         def render(cases: list[Case]) -> object:
-            committed.append(True)
+            started.append(True)
             cases_to_pb(cases, self.clock(), out, cached=False)  # new versions
             return out
 
         result = op(self.c, call.principal, req, render)
         if result.rendered is None:  # not converted alongside a commit: convert here
-            del out[:]
+            del out[:]  # what a failed attempt left
             # Unchanged cases may be in the cache already; new versions are not worth adding.
-            cases_to_pb(result.cases, self.clock(), out, cached=not committed)
+            cases_to_pb(result.cases, self.clock(), out, cached=not started)
         call.report_failures(result.failures)
         return response
 

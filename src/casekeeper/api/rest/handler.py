@@ -135,7 +135,7 @@ class Endpoint:
                 headers[BULK_FAILURES_HEADER] = failure_report(bulk.failures)
                 headers[BULK_FAILURES_TOTAL_HEADER] = str(len(bulk.failures))
             rendered = bulk.rendered if isinstance(bulk.rendered, bytes) else None
-            if rendered is None:  # nothing was committed, or rendering alongside failed
+            if rendered is None:  # not rendered alongside a commit (see BulkResult.rendered)
                 rendered = self._cases_body(bulk.cases)
             return Response(rendered, 200, headers, media_type="application/json")
         if render is Render.PAGE:
