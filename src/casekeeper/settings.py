@@ -1,4 +1,8 @@
-"""Configuration from the environment (``CASEKEEPER_*``) and command-line flags."""
+"""Configuration from the environment (``CASEKEEPER_*``) and command-line flags.
+
+Every setting here is documented in the README's configuration table, and
+``tests/cli/test_settings.py`` proves each one takes effect.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,22 @@ from dataclasses import dataclass
 DEFAULT_DATABASE_URL = "sqlite:///./casekeeper.db"
 DEFAULT_GRPC = "127.0.0.1:50051"
 DEFAULT_HTTP = "127.0.0.1:8080"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(f"CASEKEEPER_{name}", "").strip()
     return value or default
+
+
+def _flag(name: str) -> bool:
+    value = _env(name, "").lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"CASEKEEPER_{name}: expected true or false, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +38,21 @@ class Settings:
     ui_base_url: str = "http://127.0.0.1:8080"
     grpc_workers: int = 16
     log_level: str = "INFO"
+    # TLS on both ports when both are set (PEM files); plaintext otherwise.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # /metrics: per-space case gauges name tenants, so they are off unless asked for; with a
+    # token set, /metrics wants `Authorization: Bearer <token>`.
+    metrics_space_labels: bool = False
+    metrics_token: str = ""
+    # HTTP connection hygiene (see docs/SECURITY.md): a cap on open connections (0 = derived
+    # from the open-files limit), and how long a client may take to send headers and body.
+    http_max_connections: int = 0
+    http_header_timeout: float = 10.0
+    http_body_timeout: float = 30.0
 
     @classmethod
-    def from_env(cls, **overrides: str | int | None) -> Settings:
+    def from_env(cls, **overrides: str | int | float | bool | None) -> Settings:
         values: dict[str, object] = {
             "database_url": _env("DATABASE_URL", DEFAULT_DATABASE_URL),
             "grpc_address": _env("GRPC_ADDRESS", DEFAULT_GRPC),
@@ -33,6 +60,13 @@ class Settings:
             "ui_base_url": _env("UI_BASE_URL", "http://127.0.0.1:8080"),
             "grpc_workers": int(_env("GRPC_WORKERS", "16")),
             "log_level": _env("LOG_LEVEL", "INFO").upper(),
+            "tls_cert_file": _env("TLS_CERT_FILE", ""),
+            "tls_key_file": _env("TLS_KEY_FILE", ""),
+            "metrics_space_labels": _flag("METRICS_SPACE_LABELS"),
+            "metrics_token": _env("METRICS_TOKEN", ""),
+            "http_max_connections": int(_env("HTTP_MAX_CONNECTIONS", "0")),
+            "http_header_timeout": float(_env("HTTP_HEADER_TIMEOUT", "10")),
+            "http_body_timeout": float(_env("HTTP_BODY_TIMEOUT", "30")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
