@@ -15,11 +15,16 @@ from casekeeper.domain.enums import (
     OrderDirection,
     OrderField,
 )
+from casekeeper.domain.errors import invalid
 from casekeeper.domain.model import KeyValue, Micros
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 MAX_SKIP = 1_000_000
+# Every list a filter holds is bounded, whichever dialect it came from (``check_limits``):
+# unbounded lists reached the database as statements too deep for PostgreSQL's parser.
+MAX_FILTER_VALUES = 1000  # values in one list, or (key, value) pairs over one kind of groups
+MAX_FILTER_GROUPS = 100  # keyed groups (groupings, labels, distinct flat-label keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,34 @@ class CaseFilters:
     alert_ids: tuple[str, ...] = ()
     alert_versions: tuple[str, ...] = ()
     alert_filters_present: bool = False
+
+    def check_limits(self) -> None:
+        """Refuse filters past ``MAX_FILTER_VALUES`` / ``MAX_FILTER_GROUPS``, naming the field."""
+        lists: dict[str, tuple[object, ...]] = {
+            "statuses": self.statuses,
+            "priorities": self.priorities,
+            "categories": self.categories,
+            "assignees": self.assignees,
+            "indicatorTypes": self.indicator_types,
+            "breached": self.breached,
+            "connectorTypeFilters": self.connector_types,
+            "impactedEntities": self.impacted_services + self.impacted_databases,
+            "alertFilters.alertIds": self.alert_ids,
+            "alertFilters.alertVersions": self.alert_versions,
+        }
+        for name, values in lists.items():
+            _at_most(name, len(values), MAX_FILTER_VALUES, "values")
+        for name, groups in (("groupings", self.groupings), ("labels", self.labels)):
+            _at_most(name, len(groups), MAX_FILTER_GROUPS, "groups")
+            _at_most(name, sum(len(g.values) for g in groups), MAX_FILTER_VALUES, "values")
+        flat = "caseLabelsFilter.flatLabels"
+        _at_most(flat, len(self.flat_labels), MAX_FILTER_VALUES, "values")
+        _at_most(flat, len({kv.key for kv in self.flat_labels}), MAX_FILTER_GROUPS, "keys")
+
+
+def _at_most(name: str, count: int, limit: int, what: str) -> None:
+    if count > limit:
+        raise invalid(f"filters.{name}: at most {limit} {what} (got {count})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,10 +64,12 @@ class CaseService:
         return found
 
     def list_cases(self, p: Principal, query: CaseQuery) -> tuple[list[Case], str | None]:
+        query.filters.check_limits()
         with self.db.reader() as uow:
             return list_cases(uow.conn, p.space_id, query, self.clock())
 
     def filter_values(self, p: Principal, filters: CaseFilters) -> FilterValues:
+        filters.check_limits()
         with self.db.reader() as uow:
             return filter_values(uow.conn, p.space_id, filters)
 
