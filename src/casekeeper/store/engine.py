@@ -79,8 +79,11 @@ def _sqlite_engine(url: str) -> Engine:
     if in_memory:
         kwargs["poolclass"] = sa.StaticPool
     else:
+        # No upper bound: nothing in this process may wait for a SQLite connection (a point
+        # read runs on an event loop). How many are open is bounded by the threads that read
+        # at once; Database keeps a few idle ones, and the pool closes what it has over 16.
         kwargs["pool_size"] = 16
-        kwargs["max_overflow"] = 16
+        kwargs["max_overflow"] = -1
     engine = sa.create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -4,15 +4,15 @@ Only ``commit()`` persists; leaving the block without it rolls back. ``commit(me
 runs CPU work (rendering a response) on a side thread while the COMMIT is in flight: both
 drivers release the GIL while the database writes, so the two overlap. Readers run without a
 transaction (SQLite) or in autocommit (PostgreSQL), so a read costs no BEGIN/ROLLBACK trips. On
-SQLite each thread also keeps its reader connection open between requests: a point read then
-costs one statement, not a pool checkout and return.
+SQLite, readers take an open connection from a stack of idle ones and put it back when done (a
+point read then costs one statement, not a pool checkout and return); no connection belongs to
+a thread, so threads that come and go (a thread pool replacing idle workers) never strand one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from types import TracebackType
@@ -30,6 +30,9 @@ from casekeeper.store.outbox import OutboxRepository
 
 log = logging.getLogger("casekeeper.store")
 T = TypeVar("T")
+# Idle SQLite readers kept open for the next read; more than this many at once are closed when
+# they come back. Readers never wait for one: the SQLite pool has no upper bound (engine.py).
+IDLE_READERS = 16
 
 
 class UnitOfWork:
@@ -100,9 +103,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sqlite = is_sqlite(engine.url)
-        self._local = threading.local()
-        self._readers: list[sa.Connection] = []
-        self._lock = threading.Lock()
+        # Idle SQLite reader connections, last returned on top (list.pop and append are atomic).
+        self._idle: list[sa.Connection] = []
         self.checkpointer: Checkpointer | None = None
         # Runs ``commit(meanwhile=...)`` work; threads are made only when first needed. A few
         # suffice: more would only take turns at the GIL, and work that finds none free is
@@ -133,13 +135,10 @@ class Database:
             return conn
         if not self.sqlite:
             return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        cached: sa.Connection | None = getattr(self._local, "reader", None)
-        if cached is None or cached.closed or cached.invalidated:
-            cached = self.engine.connect()
-            self._local.reader = cached
-            with self._lock:
-                self._readers.append(cached)
-        return cached
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return self.engine.connect()
 
     def release(self, conn: sa.Connection, *, write: bool, committed: bool, failed: bool) -> None:
         if write:
@@ -148,19 +147,25 @@ class Database:
                     conn.rollback()
             finally:
                 conn.close()
-        elif not self.sqlite or failed:
-            if self.sqlite:
-                self._local.reader = None
+            return
+        if not self.sqlite or failed or conn.invalidated:
             conn.close()
-        elif conn.in_transaction():
+            return
+        if conn.in_transaction():
             conn.rollback()  # SQLite readers emit no BEGIN: this only resets SQLAlchemy's state
+        if len(self._idle) < IDLE_READERS:
+            self._idle.append(conn)
+        else:
+            conn.close()
+
+    def idle_readers(self) -> int:
+        return len(self._idle)
 
     def dispose(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self._side_work.shutdown(wait=True)
-        with self._lock:
-            readers, self._readers = self._readers, []
+        readers, self._idle = self._idle, []
         for conn in readers:
             with contextlib.suppress(Exception):  # closing at shutdown; a dead one is fine
                 conn.close()
