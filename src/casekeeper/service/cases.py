@@ -13,7 +13,13 @@ from casekeeper.domain.model import Case, CaseRef
 from casekeeper.domain.query import CaseFilters, CaseQuery, FilterValues
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
-from casekeeper.service.context import ServiceContext, new_events, record
+from casekeeper.service.context import (
+    ServiceContext,
+    locked_case,
+    new_events,
+    record,
+    save_locked,
+)
 from casekeeper.store.case_facets import filter_values
 from casekeeper.store.case_list import list_cases
 
@@ -21,7 +27,6 @@ Apply = Callable[[Case, int], Change]
 # Renders a bulk operation's resulting cases (an adapter's response) while the transaction
 # commits; see UnitOfWork.commit.
 Renderer = Callable[[list[Case]], object]
-MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +44,6 @@ class BulkResult:
     # (nothing changed; no side thread free or the pool shut down; it failed): the adapter
     # then renders ``cases`` itself (see UnitOfWork.commit).
     rendered: object = None
-
-
-def _conflict(ref: str) -> CasekeeperError:
-    return CasekeeperError(
-        ErrorCode.CONFLICT, f"case {ref} kept changing under concurrent updates; try again"
-    )
 
 
 class CaseService:
@@ -101,23 +100,18 @@ class CaseService:
     # -- single-case operations ----------------------------------------------------------------
 
     def mutate(self, p: Principal, raw_id: str, apply: Apply) -> Case:
-        """Load, apply, write with a version check (retrying lost races), record events."""
+        """Load with the row locked, apply, write, record events: one transaction."""
         ref = v.case_ref(raw_id)
-        for _ in range(MAX_ATTEMPTS):
-            with self.db.writer() as uow:
-                case = uow.cases.get(p.space_id, ref)
-                if case is None:
-                    raise case_not_found(raw_id)
-                now = self.clock()
-                change = apply(case, now)
-                if not change.changed:
-                    return case
-                if not uow.cases.save(case, change.case):
-                    continue
-                record(uow, new_events(case, change.events, p.actor, now), now)
-                uow.commit()
-                return change.case
-        raise _conflict(raw_id)
+        with self.db.writer() as uow:
+            case = locked_case(uow, p.space_id, ref)
+            now = self.clock()
+            change = apply(case, now)
+            if not change.changed:
+                return case
+            save_locked(uow, case, change.case)
+            record(uow, new_events(case, change.events, p.actor, now), now)
+            uow.commit()
+            return change.case
 
     def transition(
         self, p: Principal, raw_id: str, op: Operation, reason: str | None = None
@@ -183,15 +177,12 @@ class CaseService:
                 refs.append(v.case_ref(raw, field="ids"))
             except CasekeeperError as err:
                 failures.append(BulkFailure(raw, err.code, err.message))
-        for _ in range(MAX_ATTEMPTS):
-            result = self._bulk_once(p, refs, apply, render)
-            if result is not None:
-                return BulkResult(result.cases, failures + result.failures, result.rendered)
-        raise _conflict("(bulk)")
+        result = self._bulk_once(p, refs, apply, render)
+        return BulkResult(result.cases, failures + result.failures, result.rendered)
 
     def _bulk_once(
         self, p: Principal, refs: list[CaseRef], apply: Apply, render: Renderer | None
-    ) -> BulkResult | None:
+    ) -> BulkResult:
         failures: list[BulkFailure] = []
         out: list[Case] = []
         seen: set[str] = set()
@@ -222,8 +213,8 @@ class CaseService:
                 out.append(change.case)
                 events.extend(new_events(case, change.events, p.actor, now))
             if pairs:
-                if not uow.cases.save_many(pairs):
-                    return None
+                if not uow.cases.save_many(pairs):  # its rows are locked: cannot happen
+                    raise AssertionError("a case changed while its row was locked")
                 record(uow, events, now)
                 rendered = uow.commit(None if render is None else lambda: render(out))
         return BulkResult(out, failures, rendered)

@@ -11,10 +11,10 @@ from casekeeper.domain import lifecycle
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
 from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.ids import uuid7
-from casekeeper.domain.model import Json
+from casekeeper.domain.model import Case, CaseRef, Json
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
-from casekeeper.service.context import ServiceContext, record
+from casekeeper.service.context import ServiceContext, locked_case, record, save_locked
 from casekeeper.store.uow import UnitOfWork
 
 MAX_COMMENT = 10_000
@@ -71,14 +71,11 @@ class TimelineService:
             raise _event_not_found(raw_event_id)
         return found
 
-    def _touch_case(self, uow: UnitOfWork, p: Principal, case_id: str, now: int) -> None:
-        """Bump the case's update time (and version) with its timeline."""
-        case = uow.cases.get(p.space_id, v.case_ref(case_id))
-        if case is None:
-            raise case_not_found(case_id)
-        touched = lifecycle.touch(case, now=now)
-        if not uow.cases.save(case, touched):
-            raise CasekeeperError(ErrorCode.CONFLICT, "the case changed concurrently; try again")
+    @staticmethod
+    def _touch(uow: UnitOfWork, case: Case, now: int) -> None:
+        """A timeline entry is a change to its case: bump its update time (and version). The
+        row was locked by ``locked_case``, so this never fails for a concurrent change."""
+        save_locked(uow, case, lifecycle.touch(case, now=now))
 
     def create_comment(
         self, p: Principal, raw_case_id: str, text: str, attachments: Sequence[Json] = ()
@@ -87,11 +84,9 @@ class TimelineService:
         files = _attachments(attachments)
         ref = v.case_ref(raw_case_id, field="case_id")
         with self.db.writer() as uow:
-            case = uow.cases.get(p.space_id, ref)
-            if case is None:
-                raise case_not_found(raw_case_id)
+            case = locked_case(uow, p.space_id, ref)
             now = self.clock()
-            self._touch_case(uow, p, case.id, now)
+            self._touch(uow, case, now)
             event = CaseEvent(
                 event_id=uuid7(now),
                 case_id=case.id,
@@ -124,23 +119,32 @@ class TimelineService:
         body = _comment_text(text)
         files = _attachments(attachments)
         with self.db.writer() as uow:
-            event = self._editable(uow, p, raw_event_id)
+            event, case = self._editable_locked(uow, p, raw_event_id)
             now = self.clock()
             payload = dict(event.data.payload, unsafeText=body, attachments=files)
             updated = dataclasses.replace(
                 event, data=ev.EventData(event.data.kind, payload), update_time=now
             )
             uow.events.update_comment(updated)
-            self._touch_case(uow, p, event.case_id, now)
+            self._touch(uow, case, now)
             uow.commit()
         return updated
 
     def delete_comment(self, p: Principal, raw_event_id: str) -> None:
         with self.db.writer() as uow:
-            event = self._editable(uow, p, raw_event_id)
+            event, case = self._editable_locked(uow, p, raw_event_id)
             uow.events.delete(event.event_id)
-            self._touch_case(uow, p, event.case_id, self.clock())
+            self._touch(uow, case, self.clock())
             uow.commit()
+
+    def _editable_locked(
+        self, uow: UnitOfWork, p: Principal, raw_event_id: str
+    ) -> tuple[CaseEvent, Case]:
+        """The comment and its case, the case's row locked; the comment is read again under
+        the lock, so an edit racing a delete of the same comment sees it gone."""
+        event = self._editable(uow, p, raw_event_id)
+        case = locked_case(uow, p.space_id, CaseRef(raw=event.case_id, uuid=event.case_id))
+        return self._editable(uow, p, raw_event_id), case
 
     def sync_external(
         self, p: Principal, raw_case_id: str, messages: Sequence[ExternalMessage]
@@ -152,9 +156,7 @@ class TimelineService:
             v.text(m.external_id, field="messages.externalId", max_len=512)
             _comment_text(m.text)
         with self.db.writer() as uow:
-            case = uow.cases.get(p.space_id, ref)
-            if case is None:
-                raise case_not_found(raw_case_id)
+            case = locked_case(uow, p.space_id, ref)
             wanted: dict[str, ExternalMessage] = {}
             for m in messages:
                 wanted.setdefault(m.external_id.strip(), m)
@@ -175,7 +177,7 @@ class TimelineService:
                     )
                     for eid, m in fresh
                 ]
-                self._touch_case(uow, p, case.id, now)
+                self._touch(uow, case, now)
                 record(uow, events, now)
                 uow.commit()
                 return True
