@@ -3,7 +3,12 @@ document, the docs page, and request ids."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
+import socket
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -11,10 +16,11 @@ import jsonschema
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from casekeeper.api.rest.app import create_app
 from casekeeper.api.rest.routes import ROUTES
 from casekeeper.bootstrap import Container
 from tests.conftest import MakeCase
-from tests.rest.conftest import Rest, error_message
+from tests.rest.conftest import Rest, error_message, serve_app
 
 # -- health and readiness --------------------------------------------------------------------
 
@@ -99,21 +105,79 @@ def test_metrics_have_latency_and_unmatched_paths(client: httpx.Client) -> None:
     assert hist[(("method", "GET"), ("route", "/healthz"))] >= 1
 
 
-def test_metrics_count_cases_by_space_and_status(
+@pytest.fixture(scope="module")
+def metrics_by_space(container: Container) -> Iterator[str]:
+    """A server with per-space case gauges turned on (CASEKEEPER_METRICS_SPACE_LABELS)."""
+    settings = dataclasses.replace(container.settings, metrics_space_labels=True)
+    with serve_app(create_app(dataclasses.replace(container, settings=settings))) as running:
+        yield running.url
+
+
+def test_metrics_name_no_space_by_default(
     client: httpx.Client, rest: Rest, make_case: MakeCase, space: str
+) -> None:
+    rest.call("AcknowledgeCase", make_case().id)
+    text = client.get("/metrics").text
+    assert space not in text
+    gauges = _samples(text, "casekeeper_cases")
+    assert all(dict(labels).keys() == {"status"} for labels in gauges)
+    assert gauges[(("status", "ACKNOWLEDGED"),)] >= 1
+
+
+def test_metrics_count_cases_by_space_and_status_when_asked(
+    metrics_by_space: str, rest: Rest, make_case: MakeCase, space: str
 ) -> None:
     a, b, _ = make_case(), make_case(), make_case(pending=True)
     rest.call("AcknowledgeCase", a.id)
     rest.call("CloseCase", b.id)
-    gauges = _samples(client.get("/metrics").text, "casekeeper_cases")
+    text = httpx.get(f"{metrics_by_space}/metrics").text
+    gauges = _samples(text, "casekeeper_cases")
     mine = {
         dict(labels)["status"]: v for labels, v in gauges.items() if dict(labels)["space"] == space
     }
     assert mine == {"ACKNOWLEDGED": 1.0, "CLOSED": 1.0, "PENDING_ACTIVATION": 1.0}
-    assert re.search(
-        rf'casekeeper_cases\{{space="{space}",status="ACKNOWLEDGED"\}} 1\.0',
-        client.get("/metrics").text,
+    assert re.search(rf'casekeeper_cases\{{space="{space}",status="ACKNOWLEDGED"\}} 1\.0', text)
+
+
+def test_metrics_token_is_required_when_set(container: Container) -> None:
+    settings = dataclasses.replace(container.settings, metrics_token="s3cret-token")
+    with serve_app(create_app(dataclasses.replace(container, settings=settings))) as running:
+        url = f"{running.url}/metrics"
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(url, headers={"authorization": "Bearer wrong"}).status_code == 401
+        ok = httpx.get(url, headers={"authorization": "Bearer s3cret-token"})
+        assert ok.status_code == 200
+        assert "casekeeper_cases" in ok.text
+        assert httpx.get(f"{running.url}/healthz").status_code == 200  # health stays open
+
+
+# -- a client that goes away mid-body -----------------------------------------------------------
+
+
+def test_a_client_gone_mid_body_is_499_not_500(
+    base_url: str, client: httpx.Client, rest: Rest, caplog: pytest.LogCaptureFixture
+) -> None:
+    def count(status: str) -> float:
+        text = client.get("/metrics").text
+        key = (("method", "POST"), ("route", "/cases/cases/v1"), ("status", status))
+        return _samples(text, "casekeeper_http_requests_total").get(key, 0.0)
+
+    before_499, before_500 = count("499"), count("500")
+    port = int(base_url.rsplit(":", 1)[1])
+    head = (
+        "POST /cases/cases/v1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {rest.key}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000\r\n\r\n"
     )
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(head.encode() + b'{"filters": ')
+        time.sleep(0.2)  # the handler is waiting for the rest of the body
+    deadline = time.monotonic() + 5
+    while count("499") == before_499 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert count("499") == before_499 + 1
+    assert count("500") == before_500
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 # -- the OpenAPI document and the docs page -----------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,14 +11,18 @@ import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from casekeeper.api.rest.handler import Endpoint, error_response, json_response
 from casekeeper.api.rest.metrics import Metrics
-from casekeeper.api.rest.middleware import BodyTooLarge, ServerMiddleware
+from casekeeper.api.rest.middleware import (
+    CLIENT_CLOSED_REQUEST,
+    BodyTooLarge,
+    ServerMiddleware,
+)
 from casekeeper.api.rest.openapi import openapi_document
 from casekeeper.api.rest.routes import ROUTES, RouteSpec
 from casekeeper.bootstrap import Container
@@ -37,7 +42,9 @@ DOCS_HTML = """<!doctype html>
 
 def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any:
     """Build the app. Returns the ASGI callable (the Starlette app wrapped in our middleware)."""
-    metrics = Metrics(container.cases.count_by_status)
+    settings = container.settings
+    metrics = Metrics(container.cases.count_by_status, by_space=settings.metrics_space_labels)
+    metrics_token = settings.metrics_token.encode()
     openapi_bytes = orjson.dumps(openapi_document())
 
     async def healthz(_: Request) -> Response:
@@ -51,7 +58,14 @@ def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any
             return error_response(CasekeeperError(ErrorCode.UNAVAILABLE, "database unreachable"))
         return json_response(200, {"status": "ready"})
 
-    async def metrics_endpoint(_: Request) -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
+        if metrics_token and not _bearer_matches(request, metrics_token):
+            return error_response(
+                CasekeeperError(
+                    ErrorCode.UNAUTHENTICATED,
+                    "/metrics wants 'Authorization: Bearer <token>' (CASEKEEPER_METRICS_TOKEN)",
+                )
+            )
         body = await run_in_threadpool(metrics.render)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -74,6 +88,10 @@ def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any
 
     async def too_large(_: Request, exc: Exception) -> Response:
         return error_response(CasekeeperError(ErrorCode.PAYLOAD_TOO_LARGE, str(exc)))
+
+    async def disconnected(_: Request, __: Exception) -> Response:
+        # Nobody is there to read it: the status is for metrics and the access log.
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     routes: list[Any] = [
         Route(path, _dispatcher(specs, container), methods=[s.method for s in specs])
@@ -100,10 +118,17 @@ def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any
             404: not_found,
             405: not_found,
             BodyTooLarge: too_large,
+            ClientDisconnect: disconnected,
             Exception: crashed,
         },
     )
     return ServerMiddleware(app, max_body=max_body, metrics=metrics)
+
+
+def _bearer_matches(request: Request, token: bytes) -> bool:
+    given = request.headers.get("authorization", "")
+    scheme, _, value = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token)
 
 
 def _by_path() -> dict[str, list[RouteSpec]]:

@@ -15,20 +15,40 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 class _CasesCollector(Collector):
-    def __init__(self, source: Callable[[], list[tuple[str, CaseStatus, int]]]) -> None:
+    """Cases by status; by space too only when asked for, since space names are tenants'
+    names and the endpoint may be reachable by anyone who reaches the port."""
+
+    def __init__(
+        self, source: Callable[[], list[tuple[str, CaseStatus, int]]], by_space: bool
+    ) -> None:
         self.source = source
+        self.by_space = by_space
 
     def collect(self) -> Iterable[Metric]:
-        gauge = GaugeMetricFamily(
-            "casekeeper_cases", "Cases by space and status.", labels=["space", "status"]
-        )
-        for space, status, count in self.source():
-            gauge.add_metric([space, status.name], count)
+        if self.by_space:
+            gauge = GaugeMetricFamily(
+                "casekeeper_cases", "Cases by space and status.", labels=["space", "status"]
+            )
+            for space, status, count in self.source():
+                gauge.add_metric([space, status.name], count)
+            yield gauge
+            return
+        totals = dict.fromkeys((s.name for s in CaseStatus if s), 0)
+        for _, status, count in self.source():
+            totals[status.name] = totals.get(status.name, 0) + count
+        gauge = GaugeMetricFamily("casekeeper_cases", "Cases by status.", labels=["status"])
+        for name, count in totals.items():
+            gauge.add_metric([name], count)
         yield gauge
 
 
 class Metrics:
-    def __init__(self, cases_by_status: Callable[[], list[tuple[str, CaseStatus, int]]]) -> None:
+    def __init__(
+        self,
+        cases_by_status: Callable[[], list[tuple[str, CaseStatus, int]]],
+        *,
+        by_space: bool = False,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "casekeeper_http_requests",
@@ -43,7 +63,7 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_CasesCollector(cases_by_status))
+        self.registry.register(_CasesCollector(cases_by_status, by_space))
         # The labelled children by label values: ``labels()`` validates and locks on every
         # call, and every request observes two of them. Routes are a fixed table, so the
         # caches stay small.

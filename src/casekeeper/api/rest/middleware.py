@@ -19,6 +19,9 @@ log = logging.getLogger("casekeeper.rest")
 access_log = logging.getLogger("casekeeper.access")
 
 PREFIX = "/mgmt/openapi"
+# What nginx logs for a client that went away before its response: no response was sent, and
+# it is neither the server's failure (5xx) nor a refusal the client saw (4xx).
+CLIENT_CLOSED_REQUEST = 499
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
 
 
@@ -92,9 +95,14 @@ class ServerMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.observe(_route_name(scope), scope["method"], status, elapsed)
-            if status >= 500 or access_log.isEnabledFor(logging.DEBUG):
+            level = logging.DEBUG
+            if status >= 500:
+                level = logging.ERROR
+            elif status == CLIENT_CLOSED_REQUEST:
+                level = logging.INFO
+            if access_log.isEnabledFor(level):
                 access_log.log(
-                    logging.ERROR if status >= 500 else logging.DEBUG,
+                    level,
                     "%s %s %s -> %d in %.1f ms",
                     request_id, scope["method"], path, status, elapsed * 1000,
                 )  # fmt: skip
