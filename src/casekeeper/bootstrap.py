@@ -24,6 +24,7 @@ class Container:
     admin: AdminService
 
     def close(self) -> None:
+        self.keys.close()
         self.db.dispose()
 
 

@@ -8,13 +8,16 @@ revocation in this process takes effect at once, in other processes within ``CAC
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
@@ -24,6 +27,7 @@ from casekeeper.service.permissions import OPERATION_PERMISSIONS, Permission, pa
 from casekeeper.store.keys import ApiKeyRow
 from casekeeper.store.uow import Database
 
+log = logging.getLogger("casekeeper.auth")
 CACHE_SECONDS = 5.0
 TOUCH_SECONDS = 60.0
 DEFAULT_SPACE = "default"
@@ -84,6 +88,9 @@ class KeyService:
         self.clock = clock
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._touched: dict[str, float] = {}
+        # One thread writes last-use times, in the order they were recorded.
+        self._toucher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="key-touch")
+        self._pending: Future[None] | None = None
         self._lock = threading.Lock()
 
     def create(
@@ -167,12 +174,31 @@ class KeyService:
         return principal
 
     def _touch(self, key_id: str, now: float) -> None:
+        """Record the key's last use, at most once a minute, on a thread of its own: this runs
+        where the call was authenticated, often an event loop, and a write there could wait
+        for SQLite's lock behind another writer's transaction."""
         if self._touched.get(key_id, 0.0) > now:
             return
         self._touched[key_id] = now + TOUCH_SECONDS
-        with self.db.writer() as uow:
-            uow.keys.touch(key_id, self.clock())
-            uow.commit()
+        with contextlib.suppress(RuntimeError):  # shutting down: the last use goes unrecorded
+            self._pending = self._toucher.submit(self._write_touch, key_id, self.clock())
+
+    def _write_touch(self, key_id: str, when: int) -> None:
+        try:
+            with self.db.writer() as uow:
+                uow.keys.touch(key_id, when)
+                uow.commit()
+        except Exception:  # bookkeeping only: the call it belongs to has been answered
+            log.warning("could not record the last use of API key %s", key_id, exc_info=True)
+
+    def drain(self) -> None:
+        """Wait for recorded uses to be written (tests, shutdown)."""
+        pending = self._pending
+        if pending is not None:
+            wait([pending])
+
+    def close(self) -> None:
+        self._toucher.shutdown(wait=True)
 
 
 def authorize(principal: Principal, operation: str) -> None:
