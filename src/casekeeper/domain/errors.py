@@ -2,10 +2,16 @@
 from ``ErrorCode``; ``CATALOG`` maps each code to its HTTP status and gRPC status name.
 
 Adapters translate with the catalog and never branch on message text.
+
+Messages quote caller input only through ``quote``: bounded, and with anything that looks like
+an API key redacted, so a status message or a log line never carries a megabyte of input nor a
+secret sent by mistake (an API key given as a case id). Every message is bounded as a last
+resort too (``MAX_MESSAGE``), since some quote a parser's own words about the input.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -60,10 +66,44 @@ CATALOG: Final[dict[ErrorCode, ErrorSpec]] = {
 }
 
 
+QUOTE_LIMIT = 64  # characters of a quoted value: ids and names fit, a megabyte does not
+MAX_MESSAGE = 1000  # bytes (UTF-8) of a whole message: gRPC metadata and log lines stay small
+# ``ck_<prefix>_<secret>`` (service/auth.py: 8 characters of prefix), in any letter case: the
+# prefix is public (keys are listed by it), the secret never is, even cut short.
+_KEY = re.compile(r"(?<![A-Za-z0-9])ck_([A-Za-z0-9]{8})_[A-Za-z0-9_\-]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with every API key-like part reduced to ``ck_<prefix>_…``."""
+    return _KEY.sub(lambda m: f"{m.group(0)[:3]}{m.group(1)}_…", text) if "_" in text else text
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A caller's ``value`` for an error message or a log line: its ``repr`` (so control
+    characters show escaped), keys redacted, at most ``limit`` characters of it, and its
+    length when it was cut: ``'xxxx…' (1048576 characters)``."""
+    text = value if isinstance(value, str) else repr(value)
+    # Redact a little beyond the cut, so a key that crosses it is still recognized.
+    head = redact(text[: limit + 80])
+    if len(text) <= limit and len(head) <= limit:
+        return repr(head) if isinstance(value, str) else head
+    shown = repr(head[:limit]) if isinstance(value, str) else head[:limit]
+    return f"{shown}… ({len(text)} characters)"
+
+
+def _bounded(message: str) -> str:
+    message = redact(message[: MAX_MESSAGE + 80])
+    data = message.encode()
+    if len(data) <= MAX_MESSAGE:
+        return message
+    return data[: MAX_MESSAGE - 3].decode(errors="ignore") + "…"
+
+
 class CasekeeperError(Exception):
     """A failure with a public, actionable message."""
 
     def __init__(self, code: ErrorCode, message: str) -> None:
+        message = _bounded(message)
         super().__init__(message)
         self.code = code
         self.message = message
@@ -81,4 +121,4 @@ def invalid(message: str) -> CasekeeperError:
 
 
 def case_not_found(ref: str) -> CasekeeperError:
-    return CasekeeperError(ErrorCode.CASE_NOT_FOUND, f"Case not found: {ref!r}")
+    return CasekeeperError(ErrorCode.CASE_NOT_FOUND, f"Case not found: {quote(ref)}")

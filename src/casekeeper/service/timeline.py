@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from casekeeper.domain import events as ev
 from casekeeper.domain import lifecycle
-from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid, quote
 from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.ids import uuid7
 from casekeeper.domain.model import Case, CaseRef, Json
@@ -33,7 +33,7 @@ class ExternalMessage:
 
 
 def _event_not_found(event_id: str) -> CasekeeperError:
-    return CasekeeperError(ErrorCode.EVENT_NOT_FOUND, f"Event not found: {event_id!r}")
+    return CasekeeperError(ErrorCode.EVENT_NOT_FOUND, f"Event not found: {quote(event_id)}")
 
 
 def _comment_text(text: str | None) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from casekeeper.domain.enums import CasePriority
-from casekeeper.domain.errors import case_not_found, invalid
+from casekeeper.domain.errors import case_not_found, invalid, quote
 from casekeeper.domain.model import CaseRef, parse_case_ref
 
 MAX_ID = 64
@@ -31,12 +31,12 @@ def case_ref(raw: str, *, field: str = "id") -> CaseRef:
     if len(text) > MAX_ID:
         raise invalid(f"{field}: at most {MAX_ID} characters (got {len(text)})")
     if not _ID_CHARS.fullmatch(text):
-        raise invalid(f"{field}: {raw!r} is not a case UUID or a readable id like CASE-123")
+        raise invalid(f"{field}: {quote(raw)} is not a case UUID or a readable id like CASE-123")
     ref = parse_case_ref(text)
     if ref is None:
         if re.fullmatch(r"[A-Za-z]+-[0-9]+", text) or _UUID_ANY.fullmatch(text):
             raise case_not_found(text)
-        raise invalid(f"{field}: {raw!r} is not a case UUID or a readable id like CASE-123")
+        raise invalid(f"{field}: {quote(raw)} is not a case UUID or a readable id like CASE-123")
     return CaseRef(raw=raw, uuid=ref.uuid, number=ref.number)
 
 
@@ -51,7 +51,7 @@ def bulk_ids(ids: Sequence[str]) -> list[str]:
 def uuid_text(raw: str, *, field: str) -> str:
     text = raw
     if not _UUID_ANY.fullmatch(text):
-        raise invalid(f"{field}: {raw!r} is not a UUID")
+        raise invalid(f"{field}: {quote(raw)} is not a UUID")
     return text.lower()
 
 

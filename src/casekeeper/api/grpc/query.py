@@ -19,7 +19,7 @@ from casekeeper.domain.enums import (
     OrderDirection,
     OrderField,
 )
-from casekeeper.domain.errors import invalid
+from casekeeper.domain.errors import invalid, quote
 from casekeeper.domain.model import KeyValue
 from casekeeper.domain.query import (
     MAX_PAGE_SIZE,
@@ -47,7 +47,7 @@ def _groups(items: Iterable[f_pb.FilterGroup], name: str) -> tuple[FilterGroup, 
     for g in items:
         key = v.text(g.key, field=f"filters.{name}.key", max_len=4096)
         if not g.values:
-            raise invalid(f"filters.{name}: group {key!r} needs at least one value")
+            raise invalid(f"filters.{name}: group {quote(key)} needs at least one value")
         values = tuple(v.text(x, field=f"filters.{name}.values", max_len=4096) for x in g.values)
         out.append(FilterGroup(key, values))
     return tuple(out)  # how many: CaseFilters.check_limits, for every dialect

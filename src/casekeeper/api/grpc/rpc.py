@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
@@ -21,15 +22,19 @@ import grpc
 from google.protobuf.message import Message
 
 from casekeeper.api.bulk import FAILURES_KEY, TOTAL_KEY, failure_report
+from casekeeper.api.grpc.handlers import Undecodable
 from casekeeper.api.operations import runs_inline
 from casekeeper.bootstrap import Container
-from casekeeper.domain.errors import CasekeeperError
+from casekeeper.domain.errors import CasekeeperError, invalid, redact
 from casekeeper.service.auth import Principal, authorize
 from casekeeper.service.cases import BulkFailure
 
 log = logging.getLogger("casekeeper.grpc")
 
 REQUEST_ID_KEY = "x-request-id"
+# What a request id may be (as REST's middleware takes it): it is echoed in log lines and in
+# INTERNAL messages, so anything else (long, control characters, a key) is ignored.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 
 Resp = TypeVar("Resp", bound=Message)
 S = TypeVar("S", bound="Servicer")
@@ -63,8 +68,8 @@ def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str | None, 
     for key, value in context.invocation_metadata() or ():
         if key == "authorization":
             authorization = value if isinstance(value, str) else value.decode()
-        elif key == REQUEST_ID_KEY:
-            request_id = str(value)[:128]
+        elif key == REQUEST_ID_KEY and isinstance(value, str) and _REQUEST_ID.fullmatch(value):
+            request_id = value if redact(value) == value else ""
     return authorization, request_id
 
 
@@ -86,12 +91,14 @@ def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, R
 
         @functools.wraps(fn)
         async def handler(
-            self: S, request: Req, context: grpc.aio.ServicerContext[Any, Any]
+            self: S, request: Req | Undecodable, context: grpc.aio.ServicerContext[Any, Any]
         ) -> Resp:
             authorization, request_id = _metadata(context)
             try:
                 principal = self.keys.authenticate(authorization)
                 authorize(principal, operation)
+                if isinstance(request, Undecodable):  # see handlers.py
+                    raise invalid(f"request body: {request.reason}")
                 call = Call(principal, request_id)
                 if runs_inline(name, self.c):
                     response = fn(self, request, call)

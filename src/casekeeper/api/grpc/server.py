@@ -23,19 +23,10 @@ from grpc_reflection.v1alpha import reflection
 from casekeeper.api.grpc.admin_servicer import ApiKeysServicer, CaseAdminServicer
 from casekeeper.api.grpc.cases_servicer import CasesServicer
 from casekeeper.api.grpc.events_servicer import CaseEventsServicer
+from casekeeper.api.grpc.handlers import add_services
 from casekeeper.bootstrap import Container
-from casekeeper.proto.casekeeper.v1 import (
-    api_keys_pb2,
-    api_keys_pb2_grpc,
-    case_admin_pb2,
-    case_admin_pb2_grpc,
-)
-from casekeeper.proto.com.coralogixapis.cases.v1 import (
-    case_events_service_pb2,
-    case_events_service_pb2_grpc,
-    cases_service_pb2,
-    cases_service_pb2_grpc,
-)
+from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
+from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2, cases_service_pb2
 
 log = logging.getLogger("casekeeper.grpc")
 
@@ -89,18 +80,13 @@ class GrpcServer:
     async def _build(self, container: Container, address: str) -> grpc.aio.Server:
         server = grpc.aio.server(options=list(OPTIONS), maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
         pool = self.executor
-        cases_service_pb2_grpc.add_CasesServiceServicer_to_server(
-            CasesServicer(container, pool), server
+        servicers = (
+            CasesServicer(container, pool),
+            CaseEventsServicer(container, pool),
+            CaseAdminServicer(container, pool),
+            ApiKeysServicer(container, pool),
         )
-        case_events_service_pb2_grpc.add_CaseEventsServiceServicer_to_server(
-            CaseEventsServicer(container, pool), server
-        )
-        case_admin_pb2_grpc.add_CaseAdminServiceServicer_to_server(
-            CaseAdminServicer(container, pool), server
-        )
-        api_keys_pb2_grpc.add_ApiKeysServiceServicer_to_server(
-            ApiKeysServicer(container, pool), server
-        )
+        add_services(server, zip(SERVICE_NAMES, servicers, strict=True))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server

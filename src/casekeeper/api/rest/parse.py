@@ -16,7 +16,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from casekeeper.api.grpc.convert import MAX_SECONDS, MIN_SECONDS
-from casekeeper.domain.errors import invalid
+from casekeeper.domain.errors import invalid, quote
 from casekeeper.domain.timeutil import to_rfc3339
 
 M = TypeVar("M", bound=Message)
@@ -118,7 +118,7 @@ def _one(value: Any, field: FieldDescriptor, path: str) -> Any:
         known = ", ".join(v.name for v in enum.values if v.number)
         if isinstance(value, str):
             if value not in enum.values_by_name:
-                raise invalid(f"{path}: unknown value {value!r}; use one of {known}")
+                raise invalid(f"{path}: unknown value {quote(value)}; use one of {known}")
         elif isinstance(value, bool) or not isinstance(value, int):
             raise invalid(f"{path}: must be one of {known} (or its number)")
         elif value not in enum.values_by_number:

@@ -1,0 +1,87 @@
+"""REST errors never carry a caller's input unbounded nor an API key (issue 10, item 3)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.conftest import MakeCase
+from tests.rest.conftest import Rest, error_message
+
+MiB = "x" * (1 << 20)
+LONG_PATH_PART = "x" * 60_000  # a URL stays under httpx's limit (65,536 characters)
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, logger="casekeeper")
+    return caplog
+
+
+def short(body: object, status: int = 400) -> str:
+    message = error_message(body, status)
+    assert len(message.encode()) < 1024, f"{len(message)} characters: {message[:200]}..."
+    return message
+
+
+def secret(key: str) -> str:
+    return key.split("_", 2)[2]
+
+
+def assert_quiet_logs(logs: pytest.LogCaptureFixture, *hidden: str) -> None:
+    for record in logs.records:
+        text = record.getMessage()
+        assert len(text) < 2048, f"a log line of {len(text)} characters: {text[:200]}..."
+        assert record.exc_info is None, text
+        for part in hidden:
+            assert part not in text, text
+
+
+def test_a_megabyte_assignee_is_400_with_a_short_message(
+    rest: Rest, make_case: MakeCase, logs: pytest.LogCaptureFixture
+) -> None:
+    case = make_case()
+    body = rest.call("AssignCase", case.id, json={"assignee": {"userId": MiB}}, expect=400)
+    assert "assignee.userId" in short(body)
+    assert_quiet_logs(logs, "x" * 100)
+
+
+def test_a_long_event_id_is_400_with_a_short_message(
+    rest: Rest, logs: pytest.LogCaptureFixture
+) -> None:
+    body = rest.call("GetEvent", LONG_PATH_PART, expect=400)
+    assert "event_id" in short(body)
+    assert_quiet_logs(logs, "x" * 100)
+
+
+def test_a_megabyte_attachment_id_is_400_with_a_short_message(
+    rest: Rest, make_case: MakeCase
+) -> None:
+    attachment = {"file": {"fileId": MiB, "fileName": "a.txt"}}
+    body = rest.call(
+        "CreateComment",
+        make_case().id,
+        json={"text": "see the file", "attachments": [attachment]},
+        expect=400,
+    )
+    assert "fileId" in short(body)
+
+
+def test_a_megabyte_enum_name_is_400_with_a_short_message(rest: Rest) -> None:
+    body = rest.call("ListCases", json={"filters": {"statuses": [MiB]}}, expect=400)
+    assert "statuses" in short(body)
+
+
+def test_an_api_key_sent_as_a_case_id_is_never_echoed(
+    rest: Rest, logs: pytest.LogCaptureFixture
+) -> None:
+    assert rest.key is not None
+    for rpc in ("GetCase", "AcknowledgeCase"):
+        body = rest.call(rpc, rest.key, expect=400)
+        message = short(body)
+        assert secret(rest.key) not in message
+        assert f"ck_{rest.key.split('_')[1]}_…" in message
+    body = rest.call("GetEvent", rest.key, expect=400)
+    assert secret(rest.key) not in short(body)
+    assert_quiet_logs(logs, secret(rest.key))
