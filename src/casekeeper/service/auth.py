@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.events import Actor
 from casekeeper.service import validation
 from casekeeper.service.permissions import OPERATION_PERMISSIONS, Permission, parse_permission
@@ -74,12 +74,28 @@ def parse_permissions(names: Iterable[str]) -> tuple[Permission, ...]:
         perm = parse_permission(name)
         if perm is None:
             known = ", ".join(p.value for p in Permission)
-            raise invalid(f"unknown permission {name!r}; known permissions: {known}")
+            raise invalid(f"unknown permission {quote(name)}; known permissions: {known}")
         if perm not in out:
             out.append(perm)
     if not out:
         raise invalid("an API key needs at least one permission")
     return tuple(out)
+
+
+def check_grant(grantor: Principal, perms: Iterable[Permission], space: str) -> None:
+    """A key may grant at most what it holds, in its own space: ``api-key:Manage`` alone must
+    not mint a key that closes cases."""
+    if space != grantor.space_name:
+        raise CasekeeperError(
+            ErrorCode.PERMISSION_DENIED, "an API key can create keys in its own space only"
+        )
+    beyond = [p.value for p in perms if p not in grantor.permissions]
+    if beyond:
+        raise CasekeeperError(
+            ErrorCode.PERMISSION_DENIED,
+            f"this API key may not grant {', '.join(beyond)}: "
+            "a key can grant at most the permissions it holds",
+        )
 
 
 class KeyService:
@@ -94,11 +110,20 @@ class KeyService:
         self._lock = threading.Lock()
 
     def create(
-        self, *, name: str, permissions: Iterable[str], space: str = DEFAULT_SPACE
+        self,
+        *,
+        name: str,
+        permissions: Iterable[str],
+        space: str = DEFAULT_SPACE,
+        granted_by: Principal | None = None,
     ) -> NewKey:
+        """A new key. ``granted_by`` is the key asking for it (over the API); None is an
+        operator on the machine (the CLI), who may grant anything in any space."""
         name = validation.text(name, field="name", max_len=256)
         perms = parse_permissions(permissions)
         space = normalize_space(space)
+        if granted_by is not None:
+            check_grant(granted_by, perms, space)
         prefix = secrets.token_hex(4)
         key = f"ck_{prefix}_{secrets.token_urlsafe(32)}"
         now = self.clock()
@@ -130,10 +155,13 @@ class KeyService:
             return uow.keys.list(space_id, include_revoked)
 
     def revoke(self, key_id: str, *, space_id: int | None = None) -> ApiKeyRow:
+        wanted = key_id.strip().lower()
         with self.db.writer() as uow:
-            row = uow.keys.get(key_id.strip().lower())
+            row = uow.keys.get(wanted) if len(wanted) <= validation.MAX_ID else None
             if row is None or (space_id is not None and row.space_id != space_id):
-                raise CasekeeperError(ErrorCode.API_KEY_NOT_FOUND, f"API key not found: {key_id!r}")
+                raise CasekeeperError(
+                    ErrorCode.API_KEY_NOT_FOUND, f"API key not found: {quote(key_id)}"
+                )
             uow.keys.revoke(row.id, self.clock())
             uow.commit()
             revoked = uow.keys.get(row.id)

@@ -73,7 +73,10 @@ class ApiKeysServicer(Servicer, keys_grpc.ApiKeysServiceServicer):
         self, req: keys_pb.CreateApiKeyRequest, call: Call
     ) -> keys_pb.CreateApiKeyResponse:
         new = self.keys.create(
-            name=req.name, permissions=req.permissions, space=call.principal.space_name
+            name=req.name,
+            permissions=req.permissions,
+            space=call.principal.space_name,
+            granted_by=call.principal,
         )
         out = keys_pb.CreateApiKeyResponse(key=new.key)
         _key_to_pb(new.row, out.api_key)
