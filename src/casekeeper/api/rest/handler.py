@@ -38,6 +38,9 @@ log = logging.getLogger("casekeeper.rest")
 
 BULK_FAILURES_HEADER = "x-casekeeper-bulk-failures"
 BULK_FAILURES_TOTAL_HEADER = "x-casekeeper-bulk-failures-total"
+# The catalog's code of an error, so that a REST client can tell a lifecycle refusal
+# (``case.invalid_transition``: 400 as the specs say) from a malformed request (also 400).
+ERROR_CODE_HEADER = "x-casekeeper-error-code"
 _OPERATIONS = {**CASES_OPERATIONS, **EVENTS_OPERATIONS}
 _JSON_TYPES = ("application/json", "application/problem+json", "text/json")
 
@@ -48,7 +51,9 @@ def json_response(status: int, data: Any, headers: dict[str, str] | None = None)
 
 def error_response(err: CasekeeperError) -> Response:
     status = err.spec.http_status
-    headers = {"www-authenticate": "Bearer"} if status == 401 else None
+    headers = {ERROR_CODE_HEADER: err.code.value}
+    if status == 401:
+        headers["www-authenticate"] = "Bearer"
     return json_response(status, error_json(status, err.message), headers)
 
 

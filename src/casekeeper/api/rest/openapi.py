@@ -3,7 +3,8 @@
 The operations and schemas are the specs'; the document then says what casekeeper really does:
 ids are accepted in any letter case, bulk ids are checked one by one (a bad one is reported, not
 fatal), enums are accepted as names or numbers, and every operation documents the statuses it
-can answer (401, 403, 404, 413, 415 besides the specs' 400 and 500).
+can answer (401, 403, 404, 413, 415 besides the specs' 400 and 500). It also states what the
+server refuses (``openapi_rules``), so that a request it calls valid is accepted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from casekeeper.api.rest.openapi_rules import (
+    strict_body,
+    strict_components,
+    strict_ids_items,
+)
 from casekeeper.api.rest.routes import ROUTES, Body
+from casekeeper.service.validation import MAX_BULK
 
 CASE_ID = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z]+-[0-9]+)$"  # noqa: E501
 EVENT_ID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -33,7 +40,12 @@ Every path is also served under `/mgmt/openapi` and `/mgmt/openapi/{version}` (e
 
 Authenticate with `Authorization: Bearer <API key>` (`casekeeper keys create`). Bulk operations
 return the processed cases; ids that failed are listed, with the reason, in the
-`X-Casekeeper-Bulk-Failures` response header (a JSON array of `{id, code, message}`)."""
+`X-Casekeeper-Bulk-Failures` response header (a JSON array of `{id, code, message}`).
+
+A request this document calls valid is accepted, except where the answer depends on state: an
+unknown id is 404, and a lifecycle step the case's status forbids is 400 with
+`X-Casekeeper-Error-Code: case.invalid_transition` (or `event.not_editable`). Every error names
+its code in that header (`request.invalid_argument` for a malformed request)."""
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -62,7 +74,8 @@ def _lenient_enums(node: Any) -> Any:
 
 
 def _nullable(node: Any) -> Any:
-    """Every property accepts ``null`` (meaning unset), as casekeeper's parser does."""
+    """Every optional property accepts ``null`` (meaning unset), as casekeeper's parser does; a
+    required one does not (unset, it is refused)."""
     if isinstance(node, list):
         return [_nullable(v) for v in node]
     if not isinstance(node, dict):
@@ -73,9 +86,10 @@ def _nullable(node: Any) -> Any:
     if out.get("additionalProperties") is False:  # unknown fields are ignored, as in protojson
         del out["additionalProperties"]
     props = out.get("properties")
+    required = out.get("required", [])
     if isinstance(props, dict):
         for name, prop in list(props.items()):
-            if not isinstance(prop, dict):
+            if not isinstance(prop, dict) or name in required:
                 continue
             if "$ref" in prop:
                 rest = {k: v for k, v in prop.items() if k != "$ref"}
@@ -119,7 +133,12 @@ def _bulk_ids_param() -> dict[str, Any]:
         "required": True,
         "description": "Case ids (repeat the parameter, or separate with commas). Ids that are "
         "malformed or unknown are reported in X-Casekeeper-Bulk-Failures.",
-        "schema": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string"}},
+        "schema": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_BULK,
+            "items": strict_ids_items(),
+        },
         "style": "form",
         "explode": True,
     }
@@ -166,13 +185,22 @@ def openapi_document() -> dict[str, Any]:
         op.pop("externalDocs", None)
         paths.setdefault(route.path, {})[route.method.lower()] = op
     paths = _lenient_enums(_nullable(paths))
+    components = _lenient_enums(_nullable(_adjust(schemas)))
+    strict_components(components)
+    for ops in paths.values():
+        for op in ops.values():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            if "schema" in body:
+                strict_body(components, body["schema"])
+                if body["schema"].get("required") or body["schema"].get("anyOf"):
+                    op["requestBody"]["required"] = True  # no body is no required field
     paths.update(_own_paths())
     doc: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {"title": "casekeeper", "version": "1.0.0", "description": DESCRIPTION},
         "paths": paths,
         "components": {
-            "schemas": _lenient_enums(_nullable(_adjust(schemas))),
+            "schemas": components,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -8,13 +8,15 @@ as RFC 3339 text, maps as objects), so the lenient input forms are judged like c
 from __future__ import annotations
 
 import copy
+from collections import deque
 from functools import cache
 from typing import Any
 
 from jsonschema import Draft4Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError, best_match, relevance
 
 from casekeeper.api.rest.openapi import openapi_document
+from casekeeper.api.rest.openapi_rules import TEXT
 from casekeeper.domain.errors import invalid
 
 
@@ -50,9 +52,18 @@ def check_body(path: str, method: str, body: dict[str, Any], *, prefix: str = ""
     # the same words over gRPC and REST; everything else the document forbids stops here.
     errors = [_leaf(e) for e in validator.iter_errors(body)]
     errors = [e for e in errors if not _left_to_service(e)]
-    error = best_match(errors)
+    error = best_match(errors, key=_relevance)
     if error is not None:
         raise invalid(_message(error, prefix))
+
+
+def _relevance(error: ValidationError) -> tuple[Any, ...]:
+    """jsonschema's relevance, with paths as text: the paths of errors seen through ``nullable``
+    are relative, so one may start with an index where another starts with a name."""
+    return tuple(
+        [str(p) for p in part] if isinstance(part, deque | list) else part
+        for part in relevance(error)
+    )
 
 
 def _leaf(error: ValidationError) -> ValidationError:
@@ -69,7 +80,9 @@ def _left_to_service(error: ValidationError) -> bool:
     if error.validator == "required":
         return True
     value = error.validator_value
-    return error.validator == "pattern" and isinstance(value, str) and "[0-9a-f" in value
+    # Text that must hold a non-whitespace character is checked by the service too, which
+    # names the field as gRPC does (``filters.labels.key``, not ``filters.labels[0].key``).
+    return error.validator == "pattern" and (value == TEXT or "[0-9a-f" in str(value))
 
 
 def _message(error: ValidationError, prefix: str) -> str:
