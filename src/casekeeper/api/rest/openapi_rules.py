@@ -61,7 +61,7 @@ def without_unspecified(schemas: dict[str, Any], node: dict[str, Any]) -> dict[s
     ``*_UNSPECIFIED`` name and the number 0: the document takes names or numbers)."""
     enum = copy.deepcopy(_component(schemas, node))
     for option in enum["anyOf"]:
-        option["enum"] = [v for v in option["enum"] if v not in (0,) and not _unspecified(v)]
+        option["enum"] = [v for v in option["enum"] if v != 0 and not _unspecified(v)]
     if "description" in node:
         enum["description"] = node["description"]
     return enum
