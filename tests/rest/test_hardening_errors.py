@@ -85,3 +85,16 @@ def test_an_api_key_sent_as_a_case_id_is_never_echoed(
     body = rest.call("GetEvent", rest.key, expect=400)
     assert secret(rest.key) not in short(body)
     assert_quiet_logs(logs, secret(rest.key))
+
+
+def test_a_key_or_long_text_in_an_enum_field_is_quoted_short(rest: Rest) -> None:
+    assert rest.key is not None
+    for body in (
+        {"orderBy": {"field": rest.key}},
+        {"orderBy": {"field": "f" * 5000}},
+        {"filters": {"statuses": [rest.key]}},
+    ):
+        message = short(rest.call("ListCases", json=body, expect=400))
+        assert secret(rest.key) not in message
+        assert "f" * 100 not in message
+        assert "CASE_" in message  # it still says what is accepted

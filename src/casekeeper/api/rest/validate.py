@@ -17,7 +17,7 @@ from jsonschema.exceptions import ValidationError, best_match, relevance
 
 from casekeeper.api.rest.openapi import openapi_document
 from casekeeper.api.rest.openapi_rules import TEXT
-from casekeeper.domain.errors import invalid
+from casekeeper.domain.errors import QUOTE_LIMIT, invalid, quote
 
 
 def _to_json_schema(node: Any) -> Any:
@@ -88,6 +88,8 @@ def _left_to_service(error: ValidationError) -> bool:
 def _message(error: ValidationError, prefix: str) -> str:
     where = prefix
     for part in error.absolute_path:
+        if isinstance(part, str) and len(part) > QUOTE_LIMIT:  # a caller's map key
+            part = quote(part)
         where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
     return f"{where or 'body'}: {_detail(error)}"
 
@@ -97,7 +99,7 @@ def _detail(error: ValidationError) -> str:
     if rule == "pattern" and isinstance(value, str) and "\\S" in value:
         return "must contain a non-whitespace character"
     if rule == "pattern" and isinstance(value, str) and "[0-9a-f" in value:
-        return f"{error.instance!r:.80} is not a UUID"
+        return f"{quote(error.instance)} is not a UUID"
     texts = {
         "maxLength": f"at most {value} characters",
         "minLength": f"at least {value} characters",
@@ -110,6 +112,8 @@ def _detail(error: ValidationError) -> str:
     if rule in texts:
         return texts[str(rule)]
     if rule == "anyOf":
-        return f"{error.instance!r:.80} is not an accepted value"
+        return f"{quote(error.instance)} is not an accepted value"
+    if rule == "enum" and isinstance(value, list):
+        return f"{quote(error.instance)} is not one of {', '.join(map(str, value))}"
     detail = str(error.message)
     return detail if len(detail) <= 300 else detail[:300] + "..."
