@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -16,6 +17,7 @@ LONG_PATH_PART = "x" * 60_000  # a URL stays under httpx's limit (65,536 charact
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.INFO, logger="casekeeper")
+    caplog.set_level(logging.DEBUG, logger="casekeeper.access")  # the path of every request
     return caplog
 
 
@@ -38,6 +40,14 @@ def assert_quiet_logs(logs: pytest.LogCaptureFixture, *hidden: str) -> None:
             assert part not in text, text
 
 
+def wait_for_log(logs: pytest.LogCaptureFixture, text: str) -> None:
+    """The access log line is written after the response has been sent: wait for it."""
+    deadline = time.monotonic() + 5
+    while not any(text in r.getMessage() for r in logs.records):
+        assert time.monotonic() < deadline, f"no log line with {text!r}"
+        time.sleep(0.01)
+
+
 def test_a_megabyte_assignee_is_400_with_a_short_message(
     rest: Rest, make_case: MakeCase, logs: pytest.LogCaptureFixture
 ) -> None:
@@ -52,7 +62,8 @@ def test_a_long_event_id_is_400_with_a_short_message(
 ) -> None:
     body = rest.call("GetEvent", LONG_PATH_PART, expect=400)
     assert "event_id" in short(body)
-    assert_quiet_logs(logs, "x" * 100)
+    wait_for_log(logs, "/cases/events/v1/xxx")
+    assert_quiet_logs(logs, "x" * 300)
 
 
 def test_a_megabyte_attachment_id_is_400_with_a_short_message(
@@ -84,6 +95,7 @@ def test_an_api_key_sent_as_a_case_id_is_never_echoed(
         assert f"ck_{rest.key.split('_')[1]}_…" in message
     body = rest.call("GetEvent", rest.key, expect=400)
     assert secret(rest.key) not in short(body)
+    wait_for_log(logs, f"/cases/events/v1/ck_{rest.key.split('_')[1]}_…")
     assert_quiet_logs(logs, secret(rest.key))
 
 

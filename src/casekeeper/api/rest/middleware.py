@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casekeeper.api.rest.metrics import Metrics
 from casekeeper.api.rest.render import error_json
+from casekeeper.domain.errors import redact
 
 log = logging.getLogger("casekeeper.rest")
 access_log = logging.getLogger("casekeeper.access")
@@ -34,6 +35,11 @@ def strip_prefix(path: str) -> str:
     if head != "cases" and tail:
         return "/" + tail
     return rest
+
+
+def _shown(path: str) -> str:
+    """A request path for a log line: bounded, and a key sent as a case id redacted."""
+    return redact(path[:256]) + ("…" if len(path) > 256 else "")
 
 
 class BodyTooLarge(Exception):
@@ -88,7 +94,7 @@ class ServerMiddleware:
             else:
                 await self._run(scope, receive, send_with_id)
         except Exception:
-            log.exception("request %s %s %s failed", request_id, scope["method"], path)
+            log.exception("request %s %s %s failed", request_id, scope["method"], _shown(path))
             if not started_response:
                 message = f"internal error; quote request id {request_id}"
                 await self._error(send_with_id, 500, message)
@@ -104,7 +110,7 @@ class ServerMiddleware:
                 access_log.log(
                     level,
                     "%s %s %s -> %d in %.1f ms",
-                    request_id, scope["method"], path, status, elapsed * 1000,
+                    request_id, scope["method"], _shown(path), status, elapsed * 1000,
                 )  # fmt: skip
 
     async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
