@@ -10,6 +10,7 @@ import uvicorn
 
 from casekeeper.api.grpc.server import GrpcServer
 from casekeeper.api.rest.app import create_app
+from casekeeper.api.rest.protocol import guarded_protocol
 from casekeeper.bootstrap import Container
 
 log = logging.getLogger("casekeeper")
@@ -24,12 +25,16 @@ def split_address(address: str) -> tuple[str, int]:
 
 def http_server(container: Container, address: str) -> uvicorn.Server:
     host, port = split_address(address)
+    settings = container.settings
+    tls = settings.tls_files()
     config = uvicorn.Config(
         create_app(container),
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(settings),
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
         lifespan="off",
         access_log=False,
         log_config=None,

@@ -51,6 +51,18 @@ class Settings:
     http_header_timeout: float = 10.0
     http_body_timeout: float = 30.0
 
+    def tls_files(self) -> tuple[str, str] | None:
+        """(certificate, key) PEM files when TLS is on; None for plaintext. Half a pair is a
+        mistake that must not fall back to plaintext silently."""
+        if not self.tls_cert_file and not self.tls_key_file:
+            return None
+        if not self.tls_cert_file or not self.tls_key_file:
+            raise ValueError(
+                "TLS needs both a certificate and a key: give --tls-cert and --tls-key "
+                "(CASEKEEPER_TLS_CERT_FILE and CASEKEEPER_TLS_KEY_FILE)"
+            )
+        return self.tls_cert_file, self.tls_key_file
+
     @classmethod
     def from_env(cls, **overrides: str | int | float | bool | None) -> Settings:
         values: dict[str, object] = {

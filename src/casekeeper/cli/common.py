@@ -33,13 +33,19 @@ SpaceOpt = Annotated[str, typer.Option("--space", help="Space (tenant).")]
 T = TypeVar("T")
 
 
-def settings_for(database_url: str | None) -> Settings:
-    return Settings.from_env(database_url=database_url)
+def settings_for(database_url: str | None, **flags: str | None) -> Settings:
+    """Settings from the environment, with the flags given on the command line over them."""
+    try:
+        return Settings.from_env(database_url=database_url, **flags)
+    except ValueError as err:
+        raise fail(str(err)) from None
 
 
 @contextmanager
-def container_for(database_url: str | None) -> Iterator[Container]:
-    c = bootstrap(settings_for(database_url))
+def container_for(
+    database_url: str | None, settings: Settings | None = None
+) -> Iterator[Container]:
+    c = bootstrap(settings or settings_for(database_url))
     try:
         yield c
     finally:

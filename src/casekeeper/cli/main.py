@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,17 +27,49 @@ app.add_typer(cases.app, name="cases")
 @app.command("serve")
 def serve(
     grpc_address: Annotated[
-        str, typer.Option("--grpc", help="gRPC listen address.")
-    ] = DEFAULT_GRPC,
+        str | None,
+        typer.Option(
+            "--grpc", help=f"gRPC listen address [env CASEKEEPER_GRPC_ADDRESS; {DEFAULT_GRPC}]."
+        ),
+    ] = None,
     http_address: Annotated[
-        str, typer.Option("--http", help="HTTP listen address.")
-    ] = DEFAULT_HTTP,
+        str | None,
+        typer.Option(
+            "--http", help=f"HTTP listen address [env CASEKEEPER_HTTP_ADDRESS; {DEFAULT_HTTP}]."
+        ),
+    ] = None,
+    tls_cert: Annotated[
+        str | None,
+        typer.Option(
+            "--tls-cert",
+            help="PEM certificate (chain): serve TLS on both ports [env CASEKEEPER_TLS_CERT_FILE].",
+        ),
+    ] = None,
+    tls_key: Annotated[
+        str | None,
+        typer.Option(
+            "--tls-key", help="PEM private key of --tls-cert [env CASEKEEPER_TLS_KEY_FILE]."
+        ),
+    ] = None,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Serve gRPC and HTTP until SIGINT/SIGTERM. SQLite databases are migrated on start."""
     from casekeeper.runner import serve as run_servers
 
-    settings = settings_for(database_url)
+    settings = settings_for(
+        database_url,
+        grpc_address=grpc_address,
+        http_address=http_address,
+        tls_cert_file=tls_cert,
+        tls_key_file=tls_key,
+    )
+    try:
+        tls = settings.tls_files()
+    except ValueError as err:
+        raise fail(str(err)) from None
+    for name in tls or ():
+        if not Path(name).is_file():
+            raise fail(f"TLS file not found: {name}")
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -45,12 +78,14 @@ def serve(
         if not is_sqlite(url):
             raise fail("the database schema is not current; run `casekeeper db upgrade` first")
         migrate.upgrade(url)
-    with container_for(database_url) as c:
+    scheme, transport = ("https", "TLS") if tls else ("http", "plaintext")
+    with container_for(database_url, settings) as c:
         console.print(
-            f"casekeeper: gRPC on [bold]{grpc_address}[/bold] (reflection on, plaintext), "
-            f"HTTP on [bold]http://{http_address}[/bold] (docs at /docs)"
+            f"casekeeper: gRPC on [bold]{settings.grpc_address}[/bold] (reflection on, "
+            f"{transport}), HTTP on [bold]{scheme}://{settings.http_address}[/bold] "
+            "(docs at /docs)"
         )
-        run_servers(c, grpc_address=grpc_address, http_address=http_address)
+        run_servers(c, grpc_address=settings.grpc_address, http_address=settings.http_address)
         console.print("stopped")
 
 

