@@ -57,9 +57,10 @@ Serve = Callable[..., Served]
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Serve]:
-    """``serve(env={...}, args=[...], preexec=None)``: start ``casekeeper serve`` with the given
-    environment on top of a fresh SQLite file; addresses come from CASEKEEPER_GRPC_ADDRESS and
-    CASEKEEPER_HTTP_ADDRESS unless the caller sets them (or passes flags)."""
+    """``serve(env={...}, args=[...], preexec=None, demo=False)``: start ``casekeeper serve``
+    with the given environment on top of a fresh SQLite file (with the demo cases if asked);
+    addresses come from CASEKEEPER_GRPC_ADDRESS and CASEKEEPER_HTTP_ADDRESS unless the caller
+    sets them (or passes flags)."""
     started: list[Served] = []
 
     def start(
@@ -67,6 +68,7 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         args: list[str] | None = None,
         preexec: Callable[[], None] | None = None,
         wait: bool = True,
+        demo: bool = False,
     ) -> Served:
         grpc_addr, http_addr = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
         full = {
@@ -79,6 +81,8 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         subprocess.run(
             [CASEKEEPER, "db", "upgrade"], env=full, check=True, capture_output=True, timeout=60
         )
+        if demo:
+            subprocess.run([CASEKEEPER, "demo"], env=full, check=True, capture_output=True)
         key = _key(full)
         log = tmp_path / f"serve-{len(started)}.log"
         with log.open("wb") as out:
