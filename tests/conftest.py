@@ -160,3 +160,23 @@ def side_starts_first(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(Database, "side", side)
     monkeypatch.setattr(sa.Connection, "commit", commit)
+
+
+# -- quiet, redacted errors (issue 10, item 3) -------------------------------------------------
+
+
+def secret(key: str) -> str:
+    """The part of ``key`` that must never be shown: everything after ``ck_<prefix>_``."""
+    return key.split("_", 2)[2]
+
+
+def assert_quiet_logs(logs: pytest.LogCaptureFixture, *hidden: str, logged: bool = False) -> None:
+    """No log line is long, carries a traceback, or shows any of ``hidden`` (and, with
+    ``logged``, the refusal was logged at all)."""
+    assert logs.records or not logged, "the refusal was not logged"
+    for record in logs.records:
+        text = record.getMessage()
+        assert len(text) < 2048, f"a log line of {len(text)} characters: {text[:200]}..."
+        assert record.exc_info is None, text
+        for part in hidden:
+            assert part not in text, text

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import MakeCase
+from tests.conftest import MakeCase, assert_quiet_logs, secret
 from tests.rest.conftest import Rest, error_message
 
 MiB = "x" * (1 << 20)
@@ -25,19 +25,6 @@ def short(body: object, status: int = 400) -> str:
     message = error_message(body, status)
     assert len(message.encode()) < 1024, f"{len(message)} characters: {message[:200]}..."
     return message
-
-
-def secret(key: str) -> str:
-    return key.split("_", 2)[2]
-
-
-def assert_quiet_logs(logs: pytest.LogCaptureFixture, *hidden: str) -> None:
-    for record in logs.records:
-        text = record.getMessage()
-        assert len(text) < 2048, f"a log line of {len(text)} characters: {text[:200]}..."
-        assert record.exc_info is None, text
-        for part in hidden:
-            assert part not in text, text
 
 
 def wait_for_log(logs: pytest.LogCaptureFixture, text: str) -> None:
