@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from casekeeper.store.engine import make_engine
+from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.store.engine import is_sqlite, make_engine
 from casekeeper.store.uow import IDLE_READERS, Database
 
 
@@ -70,3 +71,17 @@ def test_sqlite_readers_never_wait_for_a_connection(db: Database) -> None:
         t.join(10)
     assert failures == []
     assert db.idle_readers() <= IDLE_READERS
+
+
+def test_a_busy_postgresql_pool_is_unavailable_not_internal(database_url: str) -> None:
+    if is_sqlite(database_url):
+        pytest.skip("SQLite readers never wait for a connection (above)")
+    db = Database(make_engine(database_url, pool_size=1, pool_timeout=0.2))
+    try:
+        # both of the pool's connections (1 + 1 overflow) are busy: a third read waits 0.2 s
+        with db.reader(), db.reader(), pytest.raises(CasekeeperError) as err, db.reader():
+            pass
+        assert err.value.code is ErrorCode.UNAVAILABLE
+        _read(db)  # and once they are back, reads go on
+    finally:
+        db.dispose()

@@ -35,7 +35,7 @@ def _json_dumps(value: Any) -> str:
 JSON_OPTIONS: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
-def make_engine(url: str, *, pool_size: int = 8) -> Engine:
+def make_engine(url: str, *, pool_size: int = 8, pool_timeout: float = 30) -> Engine:
     url = normalize_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url)
@@ -44,6 +44,7 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
         **JSON_OPTIONS,
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=pool_timeout,
         # No pre-ping: it costs a round trip per checkout. A connection found dead raises once
         # and SQLAlchemy then invalidates the pool.
         pool_recycle=1800,

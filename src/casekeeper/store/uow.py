@@ -21,6 +21,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.store.cases import CaseRepository
 from casekeeper.store.checkpoint import Checkpointer
 from casekeeper.store.engine import WRITE_OPTION, is_sqlite
@@ -129,16 +130,23 @@ class Database:
         return UnitOfWork(self, write=False)
 
     def connection(self, *, write: bool) -> sa.Connection:
-        if write:
-            conn = self.engine.connect().execution_options(**{WRITE_OPTION: True})
-            conn.begin()
-            return conn
-        if not self.sqlite:
-            return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if not write and self.sqlite:
+            try:
+                return self._idle.pop()
+            except IndexError:
+                pass
         try:
-            return self._idle.pop()
-        except IndexError:
-            return self.engine.connect()
+            conn = self.engine.connect()
+        except sa.exc.TimeoutError:  # PostgreSQL's pool: every connection busy for 30 s
+            raise CasekeeperError(
+                ErrorCode.UNAVAILABLE, "the database is busy (no connection free); try again"
+            ) from None
+        if write:
+            conn = conn.execution_options(**{WRITE_OPTION: True})
+            conn.begin()
+        elif not self.sqlite:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
 
     def release(self, conn: sa.Connection, *, write: bool, committed: bool, failed: bool) -> None:
         if write:
