@@ -1,5 +1,5 @@
-"""``casekeeper serve`` as a real process: free loopback ports, its own SQLite file (or a
-private PostgreSQL database beside the suite's), a key with every permission."""
+"""``casekeeper serve`` as a real process: free loopback ports, its own SQLite file, a key with
+every permission. (What these tests check is the serving, the same on either database.)"""
 
 from __future__ import annotations
 

@@ -115,11 +115,13 @@ class GuardedProtocol(HttpToolsProtocol):
             self.parser.feed_data(data)
         except httptools.HttpParserError:
             msg = "Invalid HTTP request received."
-            if self.busy and not self.cycle.more_body:
-                # The request in flight was read whole and may change something: answer it
-                # first, then the garbage, then close. Nothing queued behind it starts.
+            if self.pipeline or (self.busy and not self.cycle.more_body):
+                # A request in flight was read whole and may change something: answer it
+                # first, then the garbage, then close. Nothing queued behind it starts (the
+                # garbage may be in a queued request's chunked body: that one is dropped too).
                 self._bad_request = msg
                 self.pipeline.clear()
+                self._disarm()
                 self.flow.pause_reading()
                 return
             self.logger.warning(msg)
@@ -136,14 +138,19 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
-        if self.cycle is not None and self.cycle.more_body and self.parser is not None:
+        if self.pipeline:
+            # Queued behind a request in flight, with reading paused: its body cannot arrive
+            # until that one is answered, so its clock starts then (on_response_complete).
+            self._disarm()
+        elif self.cycle is not None and self.cycle.more_body and self.parser is not None:
             self._arm(self.body_timeout)
         else:
             self._disarm()
 
     def on_body(self, body: bytes) -> None:
         super().on_body(body)
-        self._arm(self.body_timeout)
+        if not self.pipeline:  # a queued request's clock starts when it does
+            self._arm(self.body_timeout)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -158,8 +165,12 @@ class GuardedProtocol(HttpToolsProtocol):
                 self.send_400_response(msg)
             return
         super().on_response_complete()
-        if not self.transport.is_closing() and not self.busy:
+        if self.transport.is_closing():
+            return
+        if not self.busy:
             self._arm(self.header_timeout)
+        elif self.cycle.more_body:
+            self._arm(self.body_timeout)  # a queued request started: its body may flow now
 
 
 def guarded_protocol(settings: Settings) -> type[GuardedProtocol]:

@@ -1,20 +1,34 @@
 """Every setting of the README's configuration table takes effect: the ones about serving on a
-real ``casekeeper serve``, the rest where they are read. (TLS: tests/server/test_tls.py; the
-HTTP timeouts and cap end to end: tests/server/test_connections.py.)"""
+real ``casekeeper serve`` (``serve`` from tests/server/conftest.py), the rest where they are
+read. (TLS: tests/server/test_tls.py; the HTTP timeouts and cap end to end:
+tests/server/test_connections.py and test_protocol.py.)"""
 
 from __future__ import annotations
 
 import dataclasses
-import socket
+import json
+import subprocess
+from pathlib import Path
 
+import grpc
 import httpx
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from casekeeper.api.grpc.server import GrpcServer
 from casekeeper.api.rest.protocol import connection_cap, guarded_protocol
 from casekeeper.bootstrap import Container
 from casekeeper.settings import Settings
-from tests.server.conftest import Serve, free_port, healthz, wait_listening
+from tests.conftest import ALL_PERMISSIONS
+from tests.server.conftest import CASEKEEPER, Serve, free_port, healthz, wait_listening
+
+
+def grpc_serving(address: str) -> bool:
+    with grpc.insecure_channel(address) as channel:
+        check = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=5
+        )
+    return bool(check.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 def test_addresses_database_metrics_token_and_base_url_from_the_environment(
@@ -31,7 +45,7 @@ def test_addresses_database_metrics_token_and_base_url_from_the_environment(
     )
     url = f"http://{served.http}"  # CASEKEEPER_HTTP_ADDRESS (a free port, not 8080)
     assert healthz(url) == 200
-    socket.create_connection(tuple(served.grpc.rsplit(":", 1)), timeout=5).close()  # type: ignore[arg-type]
+    assert grpc_serving(served.grpc)  # CASEKEEPER_GRPC_ADDRESS
     auth = {"authorization": f"Bearer {served.key}"}
     # CASEKEEPER_DATABASE_URL: the demo cases loaded into that file are what it serves
     links = httpx.get(f"{url}/cases/cases/v1/CASE-1/deep-links", headers=auth, timeout=5)
@@ -43,17 +57,36 @@ def test_addresses_database_metrics_token_and_base_url_from_the_environment(
     assert " DEBUG " in served.output()  # CASEKEEPER_LOG_LEVEL
 
 
-def test_flags_win_over_the_environment(serve: Serve) -> None:
-    port = free_port()
-    env_http = f"127.0.0.1:{free_port()}"
+def test_flags_win_over_the_environment(serve: Serve, tmp_path: Path) -> None:
+    # --database-url: a second database with the demo cases and a key of its own
+    flagged_db = f"sqlite:///{tmp_path}/flagged.db"
+    for command in (["db", "upgrade"], ["demo"]):
+        subprocess.run(
+            [CASEKEEPER, *command, "--database-url", flagged_db],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    perms = [arg for p in ALL_PERMISSIONS for arg in ("-p", p)]
+    created = subprocess.run(
+        [CASEKEEPER, "keys", "create", "--name", "flagged", *perms, "--json",
+         "--database-url", flagged_db],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    key = json.loads(created.stdout)["key"]
+    grpc_address, http_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     served = serve(
-        env={"CASEKEEPER_HTTP_ADDRESS": env_http}, args=["--http", f"127.0.0.1:{port}"], wait=False
+        args=["--grpc", grpc_address, "--http", http_address, "--database-url", flagged_db],
+        wait=False,
     )
-    served.http = f"127.0.0.1:{port}"
+    env_grpc, env_http = served.grpc, served.http  # CASEKEEPER_*_ADDRESS, not used
+    served.grpc, served.http = grpc_address, http_address
     wait_listening(served)
-    assert healthz(f"http://127.0.0.1:{port}") == 200
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://{env_http}/healthz", timeout=2)  # the environment's address
+    assert grpc_serving(grpc_address)
+    auth = {"authorization": f"Bearer {key}"}
+    got = httpx.get(f"http://{http_address}/cases/cases/v1/CASE-1", headers=auth, timeout=5)
+    assert got.status_code == 200, got.text  # the flag's database, not the environment's
+    for address in (env_http, env_grpc):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://{address}/healthz", timeout=2)  # nothing listens there
 
 
 def test_grpc_workers_size_the_pool(container: Container) -> None:
