@@ -90,6 +90,8 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _shed(self) -> None:
+        if len(self.connections) <= self.max_connections:
+            return  # the common case, without a walk over every connection
         open_ = [c for c in self.connections if not c.transport.is_closing()]
         excess = len(open_) - self.max_connections
         if excess <= 0:
