@@ -124,3 +124,30 @@ def test_a_pipelined_change_is_answered_before_the_garbage_behind_it(
 
     assert status(first) == "CASE_STATUS_ACKNOWLEDGED"  # applied, and its answer arrived
     assert status(queued) == "CASE_STATUS_ACTIVE"  # queued behind it: dropped, not applied
+
+
+def test_a_bad_chunk_on_a_bodiless_change_applies_nothing(serve: Serve) -> None:
+    served = serve(demo=True)
+    url = f"http://{served.http}"
+    auth = {"authorization": f"Bearer {served.key}"}
+    (case,) = httpx.post(
+        f"{url}/cases/cases/v1",
+        json={"filters": {"statuses": ["CASE_STATUS_ACTIVE"]}, "pagination": {"pageSize": 1}},
+        headers=auth,
+        timeout=5,
+    ).json()["cases"]
+    host, port = served.http.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(
+            f"POST /cases/closed/v1/{case['id']} HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {served.key}\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "ZZZ\r\n".encode()
+        )
+        s.settimeout(10)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", data) == [b"400"], data[:500]
+    time.sleep(0.5)  # the handler, had it run on, would have closed the case by now
+    got = httpx.get(f"{url}/cases/cases/v1/{case['id']}", headers=auth, timeout=5).json()
+    assert got["case"]["status"] == "CASE_STATUS_ACTIVE"

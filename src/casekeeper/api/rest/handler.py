@@ -79,6 +79,10 @@ class Endpoint:
             principal = self.container.keys.authenticate(request.headers.get("authorization"))
             authorize(principal, route.operation)
             if route.body is Body.NONE:  # path parameters only: no JSON to interpret
+                if route.method != "GET":
+                    # A change runs only once its request has been read whole: a body that
+                    # never completes (a bad chunk) is a client gone (499), nothing applied.
+                    await request.body()
                 message = self.request_type(**request.path_params)
             else:
                 data = await self._request_data(request)
