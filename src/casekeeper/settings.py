@@ -30,6 +30,24 @@ def _flag(name: str) -> bool:
     raise ValueError(f"CASEKEEPER_{name}: expected true or false, got {value!r}")
 
 
+def _number(name: str, default: str, kind: type[int] | type[float]) -> int | float:
+    value = _env(name, default)
+    try:
+        return kind(value)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"CASEKEEPER_{name}: expected {what}, got {value!r}") from None
+
+
+# Each number's variable and the smallest value that makes sense for it.
+_MINIMUMS = {
+    "grpc_workers": ("GRPC_WORKERS", 1),
+    "http_max_connections": ("HTTP_MAX_CONNECTIONS", 0),
+    "http_header_timeout": ("HTTP_HEADER_TIMEOUT", 0.1),
+    "http_body_timeout": ("HTTP_BODY_TIMEOUT", 0.1),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
@@ -51,6 +69,12 @@ class Settings:
     http_header_timeout: float = 10.0
     http_body_timeout: float = 30.0
 
+    def __post_init__(self) -> None:
+        for attr, (name, least) in _MINIMUMS.items():
+            value = getattr(self, attr)
+            if value < least:
+                raise ValueError(f"CASEKEEPER_{name}: must be at least {least}, got {value}")
+
     def tls_files(self) -> tuple[str, str] | None:
         """(certificate, key) PEM files when TLS is on; None for plaintext. Half a pair is a
         mistake that must not fall back to plaintext silently."""
@@ -70,15 +94,15 @@ class Settings:
             "grpc_address": _env("GRPC_ADDRESS", DEFAULT_GRPC),
             "http_address": _env("HTTP_ADDRESS", DEFAULT_HTTP),
             "ui_base_url": _env("UI_BASE_URL", "http://127.0.0.1:8080"),
-            "grpc_workers": int(_env("GRPC_WORKERS", "16")),
+            "grpc_workers": _number("GRPC_WORKERS", "16", int),
             "log_level": _env("LOG_LEVEL", "INFO").upper(),
             "tls_cert_file": _env("TLS_CERT_FILE", ""),
             "tls_key_file": _env("TLS_KEY_FILE", ""),
             "metrics_space_labels": _flag("METRICS_SPACE_LABELS"),
             "metrics_token": _env("METRICS_TOKEN", ""),
-            "http_max_connections": int(_env("HTTP_MAX_CONNECTIONS", "0")),
-            "http_header_timeout": float(_env("HTTP_HEADER_TIMEOUT", "10")),
-            "http_body_timeout": float(_env("HTTP_BODY_TIMEOUT", "30")),
+            "http_max_connections": _number("HTTP_MAX_CONNECTIONS", "0", int),
+            "http_header_timeout": _number("HTTP_HEADER_TIMEOUT", "10", float),
+            "http_body_timeout": _number("HTTP_BODY_TIMEOUT", "30", float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -115,3 +116,35 @@ def test_a_bad_flag_value_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CASEKEEPER_METRICS_SPACE_LABELS", "maybe")
     with pytest.raises(ValueError, match="CASEKEEPER_METRICS_SPACE_LABELS"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CASEKEEPER_GRPC_WORKERS", "lots", "CASEKEEPER_GRPC_WORKERS: expected a whole number"),
+        ("CASEKEEPER_GRPC_WORKERS", "0", "CASEKEEPER_GRPC_WORKERS: must be at least 1, got 0"),
+        ("CASEKEEPER_HTTP_MAX_CONNECTIONS", "-5", "CASEKEEPER_HTTP_MAX_CONNECTIONS: must be"),
+        ("CASEKEEPER_HTTP_HEADER_TIMEOUT", "10s", "CASEKEEPER_HTTP_HEADER_TIMEOUT: expected a"),
+        ("CASEKEEPER_HTTP_BODY_TIMEOUT", "0", "CASEKEEPER_HTTP_BODY_TIMEOUT: must be at least"),
+    ],
+)
+def test_a_bad_number_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=message) as err:
+        Settings.from_env(database_url="sqlite://")
+    assert repr(value) in str(err.value) or value in str(err.value)
+
+
+def test_serve_refuses_a_bad_number_with_its_variable(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [CASEKEEPER, "serve", "--database-url", f"sqlite:///{tmp_path / 'x.db'}"],
+        env={**os.environ, "CASEKEEPER_HTTP_BODY_TIMEOUT": "-1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0
+    assert "CASEKEEPER_HTTP_BODY_TIMEOUT: must be at least 0.1, got -1.0" in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr

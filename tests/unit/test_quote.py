@@ -24,7 +24,16 @@ def test_a_long_value_is_cut_and_says_how_long_it_was() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [KEY, KEY.upper(), f"Bearer {KEY}", f"{'z' * 60} {KEY}", f"{KEY} {KEY}", KEY[:20]],
+    [
+        KEY,
+        KEY.upper(),
+        f"Bearer {KEY}",
+        f"Bearer{KEY}",
+        f"token=x{KEY}",
+        f"{'z' * 60} {KEY}",
+        f"{KEY} {KEY}",
+        KEY[:20],
+    ],
 )
 def test_a_key_is_never_shown_past_its_prefix(value: str) -> None:
     for text in (quote(value), invalid(f"bad: {value}").message, case_not_found(value).message):

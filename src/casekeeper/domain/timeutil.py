@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from casekeeper.domain.errors import invalid
+from casekeeper.domain.errors import invalid, quote
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -87,8 +87,8 @@ def parse_rfc3339(text: str, *, field: str = "timestamp") -> int:
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise invalid(f"{field}: {text!r} is not an RFC 3339 timestamp") from None
+        raise invalid(f"{field}: {quote(text)} is not an RFC 3339 timestamp") from None
     if parsed.tzinfo is None:
-        raise invalid(f"{field}: {text!r} needs a time zone offset (e.g. 'Z')")
+        raise invalid(f"{field}: {quote(text)} needs a time zone offset (e.g. 'Z')")
     delta = parsed - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

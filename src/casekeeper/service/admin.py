@@ -10,13 +10,19 @@ from dataclasses import dataclass, field
 from casekeeper.domain import events as ev
 from casekeeper.domain import lifecycle
 from casekeeper.domain.enums import ActorKind, CaseCategory, CasePriority, CaseStatus
-from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
 from casekeeper.domain.events import Actor
 from casekeeper.domain.lifecycle import Operation
 from casekeeper.domain.model import Case, Json, KeyValue, PriorityDetails, evolve
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
-from casekeeper.service.context import ServiceContext, new_events, record
+from casekeeper.service.context import (
+    ServiceContext,
+    locked_case,
+    new_events,
+    record,
+    save_locked,
+)
 from casekeeper.store.uow import UnitOfWork
 
 MAX_PAIRS = 1000
@@ -115,9 +121,7 @@ class AdminService:
         """Run a system lifecycle step (activate, auto-resolve, auto-close) as actor ``system``."""
         ref = v.case_ref(raw_id)
         with self.db.writer() as uow:
-            case = uow.cases.get(space_id, ref, for_update=True)
-            if case is None:
-                raise case_not_found(raw_id)
+            case = locked_case(uow, space_id, ref)
             now = self.clock()
             if op is Operation.ACTIVATE and case.status is CaseStatus.PENDING_ACTIVATION:
                 new, payloads = activate_in(uow, case, now)
@@ -126,8 +130,7 @@ class AdminService:
                 new, payloads = change.case, change.events
             if not payloads:
                 return case
-            if not uow.cases.save(case, new):
-                raise AssertionError("row locked for update changed")  # pragma: no cover
+            save_locked(uow, case, new)
             record(uow, new_events(case, payloads, Actor.system(), now), now)
             uow.commit()
         return new
@@ -136,14 +139,12 @@ class AdminService:
         ref = v.case_ref(raw_id)
         priority = v.priority(int(priority))  # P1..P5: lists merge over exactly those
         with self.db.writer() as uow:
-            case = uow.cases.get(space_id, ref, for_update=True)
-            if case is None:
-                raise case_not_found(raw_id)
+            case = locked_case(uow, space_id, ref)
             now = self.clock()
             change = lifecycle.set_system_priority(case, priority, now=now)
             if not change.changed:
                 return case
-            uow.cases.save(case, change.case)
+            save_locked(uow, case, change.case)
             record(uow, new_events(case, change.events, Actor.system(), now), now)
             uow.commit()
         return change.case

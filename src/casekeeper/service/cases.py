@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from casekeeper.domain import lifecycle
 from casekeeper.domain.enums import CaseStatus
-from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, quote
 from casekeeper.domain.lifecycle import Change, Operation
 from casekeeper.domain.model import Case, CaseRef
 from casekeeper.domain.query import CaseFilters, CaseQuery, FilterValues
@@ -93,7 +93,8 @@ class CaseService:
         if found is None:
             raise CasekeeperError(
                 ErrorCode.INDICATOR_NOT_FOUND,
-                f"no case holds a Prometheus alert with fingerprint {fp!r} started at that time",
+                f"no case holds a Prometheus alert with fingerprint {quote(fp)} "
+                "started at that time",
             )
         return found
 

@@ -95,7 +95,10 @@ class UnitOfWork:
     ) -> None:
         conn = self.conn
         self._conn = None
-        self._db.release(conn, write=self._write, committed=self._committed, failed=exc is not None)
+        # A refusal (not found, invalid...) leaves the connection sound: only an unexpected
+        # failure may have left it in a state worth not reusing.
+        failed = exc is not None and not isinstance(exc, CasekeeperError)
+        self._db.release(conn, write=self._write, committed=self._committed, failed=failed)
 
 
 class Database:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -21,20 +19,18 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from casekeeper.api import request_id as request_ids
 from casekeeper.api.bulk import FAILURES_KEY, TOTAL_KEY, failure_report
 from casekeeper.api.grpc.handlers import Undecodable
 from casekeeper.api.operations import runs_inline
 from casekeeper.bootstrap import Container
-from casekeeper.domain.errors import CasekeeperError, invalid, redact
+from casekeeper.domain.errors import CasekeeperError, invalid
 from casekeeper.service.auth import Principal, authorize
 from casekeeper.service.cases import BulkFailure
 
 log = logging.getLogger("casekeeper.grpc")
 
-REQUEST_ID_KEY = "x-request-id"
-# What a request id may be (as REST's middleware takes it): it is echoed in log lines and in
-# INTERNAL messages, so anything else (long, control characters, a key) is ignored.
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+REQUEST_ID_KEY = "x-request-id"  # echoed in log lines and INTERNAL messages (api/request_id.py)
 
 Resp = TypeVar("Resp", bound=Message)
 S = TypeVar("S", bound="Servicer")
@@ -68,14 +64,14 @@ def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str | None, 
     for key, value in context.invocation_metadata() or ():
         if key == "authorization":
             authorization = value if isinstance(value, str) else value.decode()
-        elif key == REQUEST_ID_KEY and isinstance(value, str) and _REQUEST_ID.fullmatch(value):
-            request_id = value if redact(value) == value else ""
+        elif key == REQUEST_ID_KEY and isinstance(value, str):
+            request_id = request_ids.accepted(value)
     return authorization, request_id
 
 
 def _or_new(request_id: str) -> str:
     """The caller's request id, or a new one for a log line that needs one."""
-    return request_id or uuid.uuid4().hex
+    return request_id or request_ids.new()
 
 
 Handler = Callable[[S, Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[Resp]]

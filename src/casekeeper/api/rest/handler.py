@@ -27,7 +27,7 @@ from casekeeper.api.rest.render import case_json, error_json, event_json, filter
 from casekeeper.api.rest.routes import Body, Render, RouteSpec
 from casekeeper.api.rest.validate import check_body
 from casekeeper.bootstrap import Container
-from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.model import Case
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.service.auth import authorize
@@ -60,7 +60,7 @@ def error_response(err: CasekeeperError) -> Response:
 def _unsupported(content_type: str) -> CasekeeperError:
     return CasekeeperError(
         ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-        f"unsupported content type {content_type!r}; send application/json",
+        f"unsupported content type {quote(content_type)}; send application/json",
     )
 
 

@@ -4,14 +4,13 @@ metrics and access logs, and a last-resort 500 that still speaks the spec's Erro
 from __future__ import annotations
 
 import logging
-import os
-import re
 import time
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casekeeper.api import request_id as request_ids
 from casekeeper.api.rest.metrics import Metrics
 from casekeeper.api.rest.render import error_json
 from casekeeper.domain.errors import redact
@@ -23,7 +22,6 @@ PREFIX = "/mgmt/openapi"
 # What nginx logs for a client that went away before its response: no response was sent, and
 # it is neither the server's failure (5xx) nor a refusal the client saw (4xx).
 CLIENT_CLOSED_REQUEST = 499
-_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
 
 
 def strip_prefix(path: str) -> str:
@@ -67,11 +65,11 @@ class ServerMiddleware:
         request_id = ""
         length = 0
         for key, value in scope["headers"]:
-            if key == b"x-request-id" and _REQUEST_ID.fullmatch(value):
-                request_id = value.decode()
+            if key == b"x-request-id":
+                request_id = request_ids.accepted(value.decode("latin-1"))
             elif key == b"content-length" and value.isdigit():
                 length = int(value)
-        request_id = request_id or os.urandom(16).hex()  # 32 hex digits, as uuid4().hex
+        request_id = request_id or request_ids.new()
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started_response = False
