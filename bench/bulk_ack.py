@@ -6,7 +6,7 @@ Each repetition picks 1,000 ACTIVE cases not used before and runs, in rotating o
 * raw     - the baseline: one executemany ``UPDATE "case" SET status, acknowledge_time,
             update_time, version+1 WHERE id=?`` of the same 1,000 rows in one transaction
             through the engine's raw DBAPI connection (BEGIN ... COMMIT included);
-* service - ``container.cases.bulk_transition(p, ids, Operation.ACKNOWLEDGE)`` in process;
+* service - ``container.cases.change_many(p, [CaseChange(i, ACK) for i in ids])`` in process;
 * replay  - right after "service": the exact statements and parameters the service issued
             (captured, the load's SELECT included), replayed through the raw connection in one
             transaction: the database's share of the service time, commit included;
@@ -47,11 +47,14 @@ from common import (
 from dataset import Dataset, SqlCapture, SqlTimer, ensure
 from list_cases import stats_text
 
-from casekeeper.domain.lifecycle import Operation
+from casekeeper.domain import commands as cmd
+from casekeeper.domain.commands import CaseChange
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc as pb_grpc
 from casekeeper.runner import freeze_startup_heap
 from casekeeper.store.engine import is_sqlite
+
+ACK = (cmd.Acknowledge(),)
 
 N = 1000
 
@@ -195,7 +198,7 @@ def run(ds: Dataset, reps: int, with_grpc: bool) -> dict[str, Any]:
                 db.raw_update(ids, time.time_ns() // 1000)
             elif mode == "service":
                 with SqlCapture(c.db.engine) as cap:
-                    res = c.cases.bulk_transition(p, ids, Operation.ACKNOWLEDGE)
+                    res = c.cases.change_many(p, [CaseChange(i, ACK) for i in ids])
                 assert not res.failures, res.failures[:3]
                 assert len(res.cases) == N
                 captured[tuple(ids)] = cap.statements
@@ -238,7 +241,7 @@ def run(ds: Dataset, reps: int, with_grpc: bool) -> dict[str, Any]:
             snap, marks = db.snapshot(last), db.marks()
             db.settle()
             prof.enable()
-            c.cases.bulk_transition(p, last, Operation.ACKNOWLEDGE)
+            c.cases.change_many(p, [CaseChange(i, ACK) for i in last])
             prof.disable()
             db.restore(snap, marks)
         profile = stats_text(prof, 22)
@@ -246,7 +249,7 @@ def run(ds: Dataset, reps: int, with_grpc: bool) -> dict[str, Any]:
         db.settle()
         with SqlTimer(c.db.engine) as timer:
             t0 = time.perf_counter_ns()
-            c.cases.bulk_transition(p, last, Operation.ACKNOWLEDGE)
+            c.cases.change_many(p, [CaseChange(i, ACK) for i in last])
             total_ms = (time.perf_counter_ns() - t0) / 1e6
         db.restore(snap, marks)
         breakdown = {"total_ms": round(total_ms, 2), "dbapi": timer.report()}

@@ -57,7 +57,7 @@ from casekeeper.domain.query import (
     PageRequest,
 )
 from casekeeper.domain.timeutil import to_rfc3339
-from casekeeper.service.auth import Principal
+from casekeeper.service.auth import OPERATOR, Principal
 from casekeeper.service.permissions import Permission
 from casekeeper.settings import Settings
 from casekeeper.store import driver, migrate, schema
@@ -321,7 +321,9 @@ def _write(c: Container, batch: list[Case], actor: ev.Actor) -> None:
 
 
 def _load(c: Container, size: int, seed: int) -> tuple[str, int, float]:
-    new = c.keys.create(name="bench", permissions=[p.value for p in Permission], space=SPACE)
+    new = c.keys.create(
+        granted_by=OPERATOR, name="bench", permissions=[p.value for p in Permission], space=SPACE
+    )
     space_id = new.row.space_id
     actor = ev.Actor.api_key(new.row.id, new.row.name)
     t0 = time.perf_counter()

@@ -60,6 +60,7 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
 )
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc as cs_grpc
+from casekeeper.service.auth import OPERATOR
 
 SERVER_ERRORS = {"INTERNAL", "UNKNOWN", "UNAVAILABLE", "DEADLINE_EXCEEDED", "5xx"}
 WARMUP = 60.0
@@ -106,7 +107,12 @@ def prepare(folder: Path, cases: int) -> tuple[str, str]:
 
     c = bootstrap(Settings.from_env(database_url=url))
     try:
-        new = c.keys.create(name="soak", permissions=[p.value for p in Permission], space="soak")
+        new = c.keys.create(
+            granted_by=OPERATOR,
+            name="soak",
+            permissions=[p.value for p in Permission],
+            space="soak",
+        )
         principal = c.keys.authenticate(new.key)
         for i in range(cases):
             spec = NewCase(title=f"Soak case {i}", category=1 + i % 2, priority=1 + i % 5)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from casekeeper.bootstrap import Container, bootstrap
 from casekeeper.domain.model import Case, KeyValue
 from casekeeper.service.admin import NewCase
-from casekeeper.service.auth import Principal
+from casekeeper.service.auth import OPERATOR, Principal
 from casekeeper.service.permissions import Permission
 from casekeeper.settings import Settings
 from casekeeper.store import migrate
@@ -86,7 +86,9 @@ def make_key(container: Container, space: str) -> MakeKey:
         *permissions: str, space_name: str | None = None, name: str = "test key"
     ) -> tuple[str, Principal]:
         perms = list(permissions) or ALL_PERMISSIONS
-        new = container.keys.create(name=name, permissions=perms, space=space_name or space)
+        new = container.keys.create(
+            granted_by=OPERATOR, name=name, permissions=perms, space=space_name or space
+        )
         return new.key, container.keys.authenticate(f"Bearer {new.key}")
 
     return make

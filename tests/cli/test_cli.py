@@ -117,6 +117,7 @@ def test_cases_commands_work_a_case(loaded: str) -> None:
     missing = ck(loaded, "cases", "get", "CASE-999999", check=False)
     assert missing.returncode == 1
     assert "not found" in missing.stderr
+    assert "ACTIVE" in ck(loaded, "cases", "reopen", target).stdout
 
 
 def _free_port() -> int:

@@ -8,10 +8,13 @@ import threading
 import time
 
 from casekeeper.bootstrap import Container
+from casekeeper.service.auth import OPERATOR
 
 
 def test_authenticate_does_not_wait_for_a_writer(container: Container) -> None:
-    key = container.keys.create(name="fresh", permissions=["case:Read"], space="touch-test").key
+    key = container.keys.create(
+        granted_by=OPERATOR, name="fresh", permissions=["case:Read"], space="touch-test"
+    ).key
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_write_lock() -> None:

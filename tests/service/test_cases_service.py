@@ -10,6 +10,7 @@ from typing import Any, Final
 import pytest
 
 from casekeeper.bootstrap import Container
+from casekeeper.domain import commands as cmd
 from casekeeper.domain.enums import CasePriority, CaseStatus, EventKind, ResolverKind
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.events import CaseEvent
@@ -18,6 +19,7 @@ from casekeeper.domain.model import Case, Json
 from casekeeper.domain.query import CaseQuery
 from casekeeper.service.auth import Principal
 from casekeeper.service.cases import BulkResult, CaseService
+from tests.changes import command_for, many, one
 from tests.conftest import MakeCase, MakeKey
 
 USER_A: Final = "11111111-1111-4111-8111-111111111111"
@@ -170,55 +172,55 @@ def _check_closed(c: Case) -> None:
 OPS: Final[dict[str, Op]] = {
     "acknowledge": Op(
         _nothing,
-        lambda s, p, i: s.acknowledge(p, i),
+        lambda s, p, i: one(s, p, i, cmd.Acknowledge()),
         lambda _: [{"statusChanged": {"oldStatus": ACTIVE, "newStatus": ACKED}}],
         _check_acked,
     ),
     "unacknowledge": Op(
-        lambda s, p, i: s.acknowledge(p, i),
-        lambda s, p, i: s.unacknowledge(p, i),
+        lambda s, p, i: one(s, p, i, cmd.Acknowledge()),
+        lambda s, p, i: one(s, p, i, cmd.Unacknowledge()),
         lambda _: [{"statusChanged": {"oldStatus": ACKED, "newStatus": ACTIVE}}],
         _check_unacked,
     ),
     "resolve": Op(
-        lambda s, p, i: s.acknowledge(p, i),
-        lambda s, p, i: s.resolve(p, i, "  fixed the disk  "),
+        lambda s, p, i: one(s, p, i, cmd.Acknowledge()),
+        lambda s, p, i: one(s, p, i, cmd.Resolve("  fixed the disk  ")),
         lambda _: [{"statusChanged": {"oldStatus": ACKED, "newStatus": RESOLVED}}],
         _check_resolved,
     ),
     "close": Op(
         _nothing,
-        lambda s, p, i: s.close(p, i),
+        lambda s, p, i: one(s, p, i, cmd.Close()),
         lambda _: [{"statusChanged": {"oldStatus": ACTIVE, "newStatus": CLOSED}}],
         _check_closed,
     ),
     "close-resolved": Op(
-        lambda s, p, i: s.resolve(p, i, None),
-        lambda s, p, i: s.close(p, i),
+        lambda s, p, i: one(s, p, i, cmd.Resolve()),
+        lambda s, p, i: one(s, p, i, cmd.Close()),
         lambda _: [{"statusChanged": {"oldStatus": RESOLVED, "newStatus": CLOSED}}],
         lambda c: None if c.status is CaseStatus.CLOSED else pytest.fail("not closed"),
     ),
     "assign": Op(
         _nothing,
-        lambda s, p, i: s.assign(p, i, USER_A),
+        lambda s, p, i: one(s, p, i, cmd.Assign(USER_A)),
         lambda _: [{"assigned": {"assigneeUserId": USER_A}}],
         lambda c: None if c.assignee == USER_A else pytest.fail("not assigned"),
     ),
     "reassign": Op(
-        lambda s, p, i: s.assign(p, i, USER_A),
-        lambda s, p, i: s.assign(p, i, USER_B.upper()),
+        lambda s, p, i: one(s, p, i, cmd.Assign(USER_A)),
+        lambda s, p, i: one(s, p, i, cmd.Assign(USER_B.upper())),
         lambda _: [{"assigned": {"assigneeUserId": USER_B, "previousAssigneeUserId": USER_A}}],
         lambda c: None if c.assignee == USER_B else pytest.fail("not reassigned"),
     ),
     "unassign": Op(
-        lambda s, p, i: s.assign(p, i, USER_A),
-        lambda s, p, i: s.unassign(p, i),
+        lambda s, p, i: one(s, p, i, cmd.Assign(USER_A)),
+        lambda s, p, i: one(s, p, i, cmd.Unassign()),
         lambda _: [{"unassigned": {"previousAssigneeUserId": USER_A}}],
         lambda c: None if c.assignee is None else pytest.fail("still assigned"),
     ),
     "set-priority-override": Op(
         _nothing,
-        lambda s, p, i: s.set_priority_override(p, i, 1),
+        lambda s, p, i: one(s, p, i, cmd.SetPriorityOverride(CasePriority(1))),
         lambda _: [
             {
                 "priorityDetailsChanged": {
@@ -230,8 +232,8 @@ OPS: Final[dict[str, Op]] = {
         lambda c: None if c.effective_priority is CasePriority.P1 else pytest.fail("no override"),
     ),
     "clear-priority-override": Op(
-        lambda s, p, i: s.set_priority_override(p, i, 5),
-        lambda s, p, i: s.clear_priority_override(p, i),
+        lambda s, p, i: one(s, p, i, cmd.SetPriorityOverride(CasePriority(5))),
+        lambda s, p, i: one(s, p, i, cmd.ClearPriorityOverride()),
         lambda _: [
             {
                 "priorityDetailsChanged": {
@@ -244,13 +246,13 @@ OPS: Final[dict[str, Op]] = {
     ),
     "update-title": Op(
         _nothing,
-        lambda s, p, i: s.update(p, i, title="  Checkout is down  ", resolution_reason=None),
+        lambda s, p, i: one(s, p, i, cmd.Retitle("  Checkout is down  ")),
         lambda before: [{"titleChangedEvent": {"from": before.title, "to": "Checkout is down"}}],
         lambda c: None if c.title == "Checkout is down" else pytest.fail("title not trimmed"),
     ),
     "update-resolution-reason": Op(
-        lambda s, p, i: s.resolve(p, i, "first guess"),
-        lambda s, p, i: s.update(p, i, title=None, resolution_reason="  real cause  "),
+        lambda s, p, i: one(s, p, i, cmd.Resolve("first guess")),
+        lambda s, p, i: one(s, p, i, cmd.SetResolutionReason("  real cause  ")),
         lambda _: [{"resolutionReasonChangedEvent": {"from": "first guess", "to": "real cause"}}],
         lambda c: (
             None
@@ -306,10 +308,10 @@ def test_operation_is_a_noop_when_repeated(
 @pytest.mark.parametrize(
     ("call", "status_wire"),
     [
-        (lambda s, p, i: s.acknowledge(p, i), CLOSED),
-        (lambda s, p, i: s.resolve(p, i, None), CLOSED),
-        (lambda s, p, i: s.assign(p, i, USER_A), CLOSED),
-        (lambda s, p, i: s.set_priority_override(p, i, 2), CLOSED),
+        (lambda s, p, i: one(s, p, i, cmd.Acknowledge()), CLOSED),
+        (lambda s, p, i: one(s, p, i, cmd.Resolve()), CLOSED),
+        (lambda s, p, i: one(s, p, i, cmd.Assign(USER_A)), CLOSED),
+        (lambda s, p, i: one(s, p, i, cmd.SetPriorityOverride(CasePriority(2))), CLOSED),
     ],
 )
 def test_operation_is_refused_and_writes_nothing_when_case_is_closed(
@@ -319,7 +321,7 @@ def test_operation_is_refused_and_writes_nothing_when_case_is_closed(
     call: Callable[[CaseService, Principal, str], Case],
     status_wire: str,
 ) -> None:
-    case = container.cases.close(principal, make_case().id)
+    case = one(container.cases, principal, make_case().id, cmd.Close())
     events = events_of(container, principal, case)
     err = raises_code(
         ErrorCode.INVALID_TRANSITION, lambda: call(container.cases, principal, case.id)
@@ -332,9 +334,10 @@ def test_operation_is_refused_and_writes_nothing_when_case_is_closed(
 def test_unacknowledge_is_refused_when_case_is_resolved(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
-    case = container.cases.resolve(principal, make_case().id, None)
+    case = one(container.cases, principal, make_case().id, cmd.Resolve())
     err = raises_code(
-        ErrorCode.INVALID_TRANSITION, lambda: container.cases.unacknowledge(principal, case.id)
+        ErrorCode.INVALID_TRANSITION,
+        lambda: one(container.cases, principal, case.id, cmd.Unacknowledge()),
     )
     assert RESOLVED in err.message
 
@@ -344,9 +347,9 @@ def test_user_operations_are_refused_when_case_is_pending(
 ) -> None:
     pending = make_case(pending=True)
     for call in (
-        lambda: container.cases.acknowledge(principal, pending.id),
-        lambda: container.cases.resolve(principal, pending.id, None),
-        lambda: container.cases.close(principal, pending.id),
+        lambda: one(container.cases, principal, pending.id, cmd.Acknowledge()),
+        lambda: one(container.cases, principal, pending.id, cmd.Resolve()),
+        lambda: one(container.cases, principal, pending.id, cmd.Close()),
     ):
         err = raises_code(ErrorCode.INVALID_TRANSITION, call)
         assert "CASE_STATUS_PENDING_ACTIVATION" in err.message
@@ -356,9 +359,9 @@ def test_operations_raise_not_found_when_case_is_unknown(
     container: Container, principal: Principal
 ) -> None:
     for call in (
-        lambda: container.cases.acknowledge(principal, "CASE-999999"),
-        lambda: container.cases.assign(principal, str(uuid.uuid4()), USER_A),
-        lambda: container.cases.update(principal, "case-5", title="x", resolution_reason=None),
+        lambda: one(container.cases, principal, "CASE-999999", cmd.Acknowledge()),
+        lambda: one(container.cases, principal, str(uuid.uuid4()), cmd.Assign(USER_A)),
+        lambda: one(container.cases, principal, "case-5", cmd.Retitle("x")),
     ):
         raises_code(ErrorCode.CASE_NOT_FOUND, call)
 
@@ -375,7 +378,7 @@ def test_update_rejects_title_when_blank_or_too_long(
     case = make_case()
     raises_code(
         ErrorCode.INVALID_ARGUMENT,
-        lambda: container.cases.update(principal, case.id, title=title, resolution_reason=None),
+        lambda: one(container.cases, principal, case.id, cmd.Retitle(title)),
     )
     assert container.cases.get(principal, case.id) == case
 
@@ -385,9 +388,7 @@ def test_update_accepts_512_character_title_after_trimming(
 ) -> None:
     case = make_case()
     title = "t" * 512
-    updated = container.cases.update(
-        principal, case.id, title=f"  {title}  ", resolution_reason=None
-    )
+    updated = one(container.cases, principal, case.id, cmd.Retitle(f"  {title}  "))
     assert updated.title == title
 
 
@@ -396,7 +397,7 @@ def test_update_is_noop_when_trimmed_title_equals_current(
 ) -> None:
     case = make_case(title="Same title")
     events = events_of(container, principal, case)
-    same = container.cases.update(principal, case.id, title="  Same title ", resolution_reason=None)
+    same = one(container.cases, principal, case.id, cmd.Retitle("  Same title "))
     assert same == case
     assert events_of(container, principal, case) == events
 
@@ -405,28 +406,29 @@ def test_update_is_noop_when_patch_is_empty(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
     case = make_case()
-    assert container.cases.update(principal, case.id, title=None, resolution_reason=None) == case
+    # A change of nothing is a caller's mistake now (the Coralogix dialect refuses an empty
+    # patch before it gets here); a change that repeats the current values is the no-op.
+    raises_code(ErrorCode.INVALID_ARGUMENT, lambda: one(container.cases, principal, case.id))
+    assert one(container.cases, principal, case.id, cmd.Retitle(case.title)) == case
 
 
-@pytest.mark.parametrize("reason", ["", "  ", "r" * 501])
+@pytest.mark.parametrize("reason", ["", "  ", "r" * 4097])  # the canonical limit (MODEL.md)
 def test_update_rejects_resolution_reason_when_blank_or_too_long(
     container: Container, principal: Principal, make_case: MakeCase, reason: str
 ) -> None:
-    case = container.cases.resolve(principal, make_case().id, None)
+    case = one(container.cases, principal, make_case().id, cmd.Resolve())
     raises_code(
         ErrorCode.INVALID_ARGUMENT,
-        lambda: container.cases.update(principal, case.id, title=None, resolution_reason=reason),
+        lambda: one(container.cases, principal, case.id, cmd.SetResolutionReason(reason)),
     )
 
 
 def test_update_accepts_500_character_resolution_reason_after_trimming(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
-    case = container.cases.resolve(principal, make_case().id, None)
+    case = one(container.cases, principal, make_case().id, cmd.Resolve())
     reason = "r" * 500
-    updated = container.cases.update(
-        principal, case.id, title=None, resolution_reason=f" {reason} "
-    )
+    updated = one(container.cases, principal, case.id, cmd.SetResolutionReason(f" {reason} "))
     assert updated.resolution is not None
     assert updated.resolution.reason == reason
 
@@ -437,19 +439,26 @@ def test_update_refuses_resolution_reason_when_case_is_open(
     case = make_case(title="Keep me")
     err = raises_code(
         ErrorCode.INVALID_TRANSITION,
-        lambda: container.cases.update(principal, case.id, title="Changed", resolution_reason="x"),
+        lambda: one(
+            container.cases,
+            principal,
+            case.id,
+            cmd.Retitle("Changed"),
+            cmd.SetResolutionReason("x"),
+        ),
     )
     assert ACTIVE in err.message
     assert container.cases.get(principal, case.id).title == "Keep me"  # all or nothing
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "r" * 501])
+@pytest.mark.parametrize("reason", ["", "   ", "r" * 4097])  # the canonical limit (MODEL.md)
 def test_resolve_rejects_reason_when_blank_or_too_long(
     container: Container, principal: Principal, make_case: MakeCase, reason: str
 ) -> None:
     case = make_case()
     raises_code(
-        ErrorCode.INVALID_ARGUMENT, lambda: container.cases.resolve(principal, case.id, reason)
+        ErrorCode.INVALID_ARGUMENT,
+        lambda: one(container.cases, principal, case.id, cmd.Resolve(reason)),
     )
     assert container.cases.get(principal, case.id).status is CaseStatus.ACTIVE
 
@@ -460,25 +469,27 @@ def test_assign_rejects_assignee_when_not_a_uuid(
 ) -> None:
     case = make_case()
     raises_code(
-        ErrorCode.INVALID_ARGUMENT, lambda: container.cases.assign(principal, case.id, user)
+        ErrorCode.INVALID_ARGUMENT,
+        lambda: one(container.cases, principal, case.id, cmd.Assign(user)),
     )
 
 
 def test_assign_stores_assignee_lowercased_when_given_uppercase_uuid(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
-    case = container.cases.assign(principal, make_case().id, USER_A.upper())
+    case = one(container.cases, principal, make_case().id, cmd.Assign(USER_A.upper()))
     assert case.assignee == USER_A
 
 
-@pytest.mark.parametrize("priority", [0, 6, -1, 99])
-def test_set_priority_override_rejects_priority_when_unspecified_or_unknown(
-    container: Container, principal: Principal, make_case: MakeCase, priority: int
+def test_set_priority_override_rejects_priority_when_unspecified(
+    container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
+    # Unknown numbers cannot reach the service (commands carry a CasePriority); each dialect
+    # refuses them in its own words (tests/grpc/test_bad_input.py, tests/rest/test_errors.py).
     case = make_case()
     raises_code(
         ErrorCode.INVALID_ARGUMENT,
-        lambda: container.cases.set_priority_override(principal, case.id, priority),
+        lambda: one(container.cases, principal, case.id, cmd.SetPriorityOverride(CasePriority(0))),
     )
 
 
@@ -495,7 +506,7 @@ def test_bulk_applies_good_ids_and_reports_each_bad_one_when_ids_are_mixed(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
     a, b, c = make_case(), make_case(), make_case()
-    closed = container.cases.close(principal, make_case().id)
+    closed = one(container.cases, principal, make_case().id, cmd.Close())
     unknown_uuid = str(uuid.uuid4())
     ids = [
         a.id,
@@ -507,7 +518,7 @@ def test_bulk_applies_good_ids_and_reports_each_bad_one_when_ids_are_mixed(
         closed.id,
     ]
 
-    result = container.cases.bulk_transition(principal, ids, Operation.ACKNOWLEDGE)
+    result = many(container.cases, principal, ids, command_for(Operation.ACKNOWLEDGE))
 
     assert sorted(x.id for x in result.cases) == sorted([a.id, b.id, c.id])
     assert all(x.status is CaseStatus.ACKNOWLEDGED for x in result.cases)
@@ -535,7 +546,7 @@ def test_bulk_applies_once_when_same_case_is_named_twice(
     events = events_of(container, principal, case)
     ids = [case.id, f"CASE-{case.number}", case.id.upper(), f"case-{case.number}"]
 
-    result = container.cases.bulk_set_priority_override(principal, ids, 1)
+    result = many(container.cases, principal, ids, cmd.SetPriorityOverride(CasePriority(1)))
 
     assert [x.id for x in result.cases] == [case.id]
     assert result.failures == []
@@ -547,11 +558,13 @@ def test_bulk_applies_once_when_same_case_is_named_twice(
 def test_bulk_returns_unchanged_case_without_event_when_item_is_a_noop(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
-    acked = container.cases.acknowledge(principal, make_case().id)
+    acked = one(container.cases, principal, make_case().id, cmd.Acknowledge())
     fresh = make_case()
     events = events_of(container, principal, acked)
 
-    result = container.cases.bulk_transition(principal, [acked.id, fresh.id], Operation.ACKNOWLEDGE)
+    result = many(
+        container.cases, principal, [acked.id, fresh.id], command_for(Operation.ACKNOWLEDGE)
+    )
 
     by_id = {x.id: x for x in result.cases}
     assert by_id[acked.id] == acked
@@ -568,7 +581,7 @@ def test_bulk_rejects_whole_call_and_changes_nothing_when_id_count_is_out_of_ran
     events = events_of(container, principal, case)
     err = raises_code(
         ErrorCode.INVALID_ARGUMENT,
-        lambda: container.cases.bulk_transition(principal, ids, Operation.ACKNOWLEDGE),
+        lambda: many(container.cases, principal, ids, command_for(Operation.ACKNOWLEDGE)),
     )
     assert "ids" in err.message
     assert container.cases.get(principal, case.id) == case
@@ -580,7 +593,7 @@ def test_bulk_accepts_1000_ids(
 ) -> None:
     case = make_case()
     ids = [case.id] * 500 + [f"CASE-{n}" for n in range(10_000, 10_500)]
-    result = container.cases.bulk_transition(principal, ids, Operation.CLOSE)
+    result = many(container.cases, principal, ids, command_for(Operation.CLOSE))
     assert [x.id for x in result.cases] == [case.id]
     assert len(result.failures) == 500
     assert set(failure_codes(result).values()) == {ErrorCode.CASE_NOT_FOUND}
@@ -589,22 +602,22 @@ def test_bulk_accepts_1000_ids(
 BulkCall = Callable[[CaseService, Principal, list[str]], BulkResult]
 BULK_OPS: Final[dict[str, tuple[BulkCall, Callable[[Case], bool], Any]]] = {
     "assign": (
-        lambda s, p, ids: s.bulk_assign(p, ids, USER_A),
+        lambda s, p, ids: many(s, p, ids, cmd.Assign(USER_A)),
         lambda c: c.assignee == USER_A,
         EventKind.ASSIGNED,
     ),
     "unassign": (
-        lambda s, p, ids: s.bulk_unassign(p, ids),
+        lambda s, p, ids: many(s, p, ids, cmd.Unassign()),
         lambda c: c.assignee is None,
         EventKind.UNASSIGNED,
     ),
     "acknowledge": (
-        lambda s, p, ids: s.bulk_transition(p, ids, Operation.ACKNOWLEDGE),
+        lambda s, p, ids: many(s, p, ids, command_for(Operation.ACKNOWLEDGE)),
         lambda c: c.status is CaseStatus.ACKNOWLEDGED,
         EventKind.STATUS_CHANGED,
     ),
     "resolve": (
-        lambda s, p, ids: s.bulk_resolve(p, ids, "  bulk fix  "),
+        lambda s, p, ids: many(s, p, ids, cmd.Resolve("  bulk fix  ")),
         lambda c: (
             c.status is CaseStatus.RESOLVED
             and c.resolution is not None
@@ -614,17 +627,17 @@ BULK_OPS: Final[dict[str, tuple[BulkCall, Callable[[Case], bool], Any]]] = {
         EventKind.STATUS_CHANGED,
     ),
     "close": (
-        lambda s, p, ids: s.bulk_transition(p, ids, Operation.CLOSE),
+        lambda s, p, ids: many(s, p, ids, command_for(Operation.CLOSE)),
         lambda c: c.status is CaseStatus.CLOSED,
         EventKind.STATUS_CHANGED,
     ),
     "set-priority-override": (
-        lambda s, p, ids: s.bulk_set_priority_override(p, ids, 2),
+        lambda s, p, ids: many(s, p, ids, cmd.SetPriorityOverride(CasePriority(2))),
         lambda c: c.effective_priority is CasePriority.P2,
         EventKind.PRIORITY_DETAILS_CHANGED,
     ),
     "clear-priority-override": (
-        lambda s, p, ids: s.bulk_clear_priority_override(p, ids),
+        lambda s, p, ids: many(s, p, ids, cmd.ClearPriorityOverride()),
         lambda c: c.priority.override is None,
         EventKind.PRIORITY_DETAILS_CHANGED,
     ),
@@ -644,8 +657,8 @@ def test_bulk_operation_changes_every_case_and_writes_one_event_each(
 ) -> None:
     cases = [make_case() for _ in range(3)]
     for case in cases:  # give unassign / clear-override something to undo
-        container.cases.assign(principal, case.id, USER_B)
-        container.cases.set_priority_override(principal, case.id, 5)
+        one(container.cases, principal, case.id, cmd.Assign(USER_B))
+        one(container.cases, principal, case.id, cmd.SetPriorityOverride(CasePriority(5)))
     before = {c.id: container.cases.get(principal, c.id) for c in cases}
     counts = {c.id: len(events_of(container, principal, c)) for c in cases}
 
@@ -670,10 +683,10 @@ def test_bulk_resolve_accepts_4096_character_reason_and_rejects_4097(
     case = make_case()
     raises_code(
         ErrorCode.INVALID_ARGUMENT,
-        lambda: container.cases.bulk_resolve(principal, [case.id], "r" * 4097),
+        lambda: many(container.cases, principal, [case.id], cmd.Resolve("r" * 4097)),
     )
     assert container.cases.get(principal, case.id).status is CaseStatus.ACTIVE
-    result = container.cases.bulk_resolve(principal, [case.id], "r" * 4096)
+    result = many(container.cases, principal, [case.id], cmd.Resolve("r" * 4096))
     assert result.cases[0].resolution is not None
     assert result.cases[0].resolution.reason == "r" * 4096
 
@@ -684,7 +697,7 @@ def test_bulk_assign_rejects_whole_call_when_assignee_is_not_a_uuid(
     case = make_case()
     raises_code(
         ErrorCode.INVALID_ARGUMENT,
-        lambda: container.cases.bulk_assign(principal, [case.id], "bob@example.com"),
+        lambda: many(container.cases, principal, [case.id], cmd.Assign("bob@example.com")),
     )
     assert container.cases.get(principal, case.id).assignee is None
 
@@ -792,12 +805,17 @@ def test_system_auto_resolve_and_auto_close_record_system_resolver(
 def test_system_reprioritize_changes_system_priority_of_open_cases_only(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
-    case = container.cases.set_priority_override(principal, make_case(priority=4).id, 3)
+    case = one(
+        container.cases,
+        principal,
+        make_case(priority=4).id,
+        cmd.SetPriorityOverride(CasePriority(3)),
+    )
     changed = container.admin.reprioritize(principal.space_id, case.id, CasePriority.P1)
     assert changed.priority.system is CasePriority.P1
     assert changed.effective_priority is CasePriority.P3  # the override still wins
     assert events_of(container, principal, case)[-1].actor.to_json() == {"system": {}}
-    closed = container.cases.close(principal, case.id)
+    closed = one(container.cases, principal, case.id, cmd.Close())
     assert container.admin.reprioritize(principal.space_id, case.id, CasePriority.P5) == closed
 
 

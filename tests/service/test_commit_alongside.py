@@ -12,10 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from casekeeper.bootstrap import Container
+from casekeeper.domain import commands as cmd
 from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.lifecycle import Operation
 from casekeeper.domain.model import Case
 from casekeeper.service.auth import Principal
+from tests.changes import command_for, many, one
 from tests.conftest import MakeCase
 
 
@@ -44,8 +46,12 @@ def test_bulk_renders_its_cases_on_a_side_thread_while_committing(
     cases = [make_case(), make_case()]
     render = Recorder()
 
-    result = container.cases.bulk_transition(
-        principal, [c.id for c in cases], Operation.ACKNOWLEDGE, render=render
+    result = many(
+        container.cases,
+        principal,
+        [c.id for c in cases],
+        command_for(Operation.ACKNOWLEDGE),
+        render=render,
     )
 
     assert result.rendered == ("rendered", 2)
@@ -59,11 +65,11 @@ def test_bulk_renders_its_cases_on_a_side_thread_while_committing(
 def test_bulk_that_changes_nothing_commits_nothing_and_renders_nothing(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
-    acked = container.cases.acknowledge(principal, make_case().id)
+    acked = one(container.cases, principal, make_case().id, cmd.Acknowledge())
     render = Recorder()
 
-    result = container.cases.bulk_transition(
-        principal, [acked.id], Operation.ACKNOWLEDGE, render=render
+    result = many(
+        container.cases, principal, [acked.id], command_for(Operation.ACKNOWLEDGE), render=render
     )
 
     assert result.rendered is None
@@ -79,7 +85,7 @@ def test_a_failing_render_leaves_the_change_committed(
     case = make_case()
     render = Recorder(fail=error)
 
-    result = container.cases.bulk_resolve(principal, [case.id], "fixed", render=render)
+    result = many(container.cases, principal, [case.id], cmd.Resolve("fixed"), render=render)
 
     assert result.rendered is None  # the caller renders result.cases itself
     assert render.seen == [[case.id]]
@@ -110,7 +116,7 @@ def test_a_failing_commit_changes_nothing_and_drops_the_rendering(
     with monkeypatch.context() as patch:
         patch.setattr(sa.Connection, "commit", broken_commit)
         with pytest.raises(sa.exc.OperationalError):
-            container.cases.bulk_transition(principal, [case.id], Operation.CLOSE, render=render)
+            many(container.cases, principal, [case.id], command_for(Operation.CLOSE), render=render)
 
     assert render.seen == [[case.id]]  # it ran alongside, and its result was thrown away
     assert container.cases.get(principal, case.id) == case
@@ -140,8 +146,8 @@ def test_with_every_side_thread_busy_the_caller_renders_after_the_commit_without
     blockers = [container.db.side(lambda: release.wait(10)) for _ in range(8)]
     render = Recorder()
     try:
-        result = container.cases.bulk_transition(
-            principal, [case.id], Operation.ACKNOWLEDGE, render=render
+        result = many(
+            container.cases, principal, [case.id], command_for(Operation.ACKNOWLEDGE), render=render
         )
         assert not release.is_set()  # it did not wait for a side thread to come free
     finally:
@@ -167,7 +173,9 @@ def test_a_side_pool_that_takes_no_work_does_not_stop_the_commit(
     monkeypatch.setattr(container.db._side_work, "submit", refuse)
     render = Recorder()
 
-    result = container.cases.bulk_transition(principal, [case.id], Operation.CLOSE, render=render)
+    result = many(
+        container.cases, principal, [case.id], command_for(Operation.CLOSE), render=render
+    )
 
     assert result.rendered is None
     assert render.seen == []

@@ -11,10 +11,12 @@ from collections.abc import Callable
 import pytest
 
 from casekeeper.bootstrap import Container
+from casekeeper.domain import commands as cmd
 from casekeeper.domain.enums import EventKind
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.service.auth import Principal
 from casekeeper.service.timeline import ExternalMessage
+from tests.changes import one
 from tests.conftest import MakeCase
 
 ROUNDS = 25
@@ -53,10 +55,10 @@ def test_comments_never_lose_to_concurrent_changes(
         return write
 
     def toggle(i: int) -> None:
-        (cases.acknowledge if i % 2 == 0 else cases.unacknowledge)(principal, case.id)
+        one(cases, principal, case.id, cmd.Acknowledge() if i % 2 == 0 else cmd.Unacknowledge())
 
     def retitle(i: int) -> None:
-        cases.update(principal, case.id, title=f"title {i}", resolution_reason=None)
+        one(cases, principal, case.id, cmd.Retitle(f"title {i}"))
 
     def edit_and_delete(i: int) -> None:
         event = tl.create_comment(principal, case.id, f"to edit {i}")

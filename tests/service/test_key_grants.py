@@ -9,6 +9,7 @@ import pytest
 
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.service.auth import OPERATOR
 from tests.conftest import MakeKey
 
 
@@ -55,7 +56,9 @@ def test_a_key_cannot_grant_in_another_space(
 
 
 def test_an_operator_grants_anything(container: Container, space: str) -> None:
-    new = container.keys.create(name="ops", permissions=["case:Close", "case:Create"], space=space)
+    new = container.keys.create(
+        granted_by=OPERATOR, name="ops", permissions=["case:Close", "case:Create"], space=space
+    )
     assert set(new.row.permissions) == {"case:Close", "case:Create"}
 
 

@@ -12,6 +12,7 @@ from typing import Final
 import pytest
 
 from casekeeper.bootstrap import Container
+from casekeeper.domain import commands as cmd
 from casekeeper.domain.enums import (
     CaseCategory,
     CasePriority,
@@ -36,6 +37,7 @@ from casekeeper.domain.query import (
 from casekeeper.domain.timeutil import parse_rfc3339
 from casekeeper.service.auth import Principal
 from casekeeper.store.driver import Prepared
+from tests.changes import command_for, many, one
 from tests.conftest import MakeCase
 from tests.service.conftest import FakeClock, MakeClockedCase
 
@@ -102,9 +104,9 @@ def test_status_filter_matches_any_listed_status(
 ) -> None:
     svc = container.cases
     active = make_case()
-    acked = svc.acknowledge(principal, make_case().id)
-    resolved = svc.resolve(principal, make_case().id, None)
-    closed = svc.close(principal, make_case().id)
+    acked = one(svc, principal, make_case().id, cmd.Acknowledge())
+    resolved = one(svc, principal, make_case().id, cmd.Resolve())
+    closed = one(svc, principal, make_case().id, cmd.Close())
     pending = make_case(pending=True)
 
     def only(*statuses: CaseStatus) -> set[str]:
@@ -127,12 +129,17 @@ def test_status_filter_matches_any_listed_status(
 def test_priority_filter_matches_effective_priority_when_override_is_set(
     container: Container, principal: Principal, make_case: MakeCase, order: CaseOrder
 ) -> None:
-    overridden = container.cases.set_priority_override(principal, make_case(priority=3).id, 1)
+    overridden = one(
+        container.cases,
+        principal,
+        make_case(priority=3).id,
+        cmd.SetPriorityOverride(CasePriority(1)),
+    )
     p1 = make_case(priority=1)
     p3 = make_case(priority=3)
     cleared = make_case(priority=4)
-    container.cases.set_priority_override(principal, cleared.id, 2)
-    container.cases.clear_priority_override(principal, cleared.id)
+    one(container.cases, principal, cleared.id, cmd.SetPriorityOverride(CasePriority(2)))
+    one(container.cases, principal, cleared.id, cmd.ClearPriorityOverride())
 
     def only(*priorities: CasePriority) -> set[str]:
         return matching(container, principal, CaseFilters(priorities=priorities), order)
@@ -163,8 +170,8 @@ def test_category_filter_matches_any_listed_category(
 def test_assignee_filter_matches_assignees_and_unassigned_when_asked(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
-    a = container.cases.assign(principal, make_case().id, USER_A)
-    b = container.cases.assign(principal, make_case().id, USER_B)
+    a = one(container.cases, principal, make_case().id, cmd.Assign(USER_A))
+    b = one(container.cases, principal, make_case().id, cmd.Assign(USER_B))
     none = make_case()
 
     def only(*assignees: str, unassigned: bool = False) -> set[str]:
@@ -299,13 +306,13 @@ def test_date_range_selects_by_active_window_or_creation(
     t0 = clock.now
     a = make_clocked_case(title="A")  # created ~0h, closed at 1h
     clock.advance(HOUR)
-    a = clocked.cases.close(principal, a.id)
+    a = one(clocked.cases, principal, a.id, cmd.Close())
     clock.advance(HOUR)
     b = make_clocked_case(title="B")  # created ~2h, still open
     clock.advance(HOUR)
     c = make_clocked_case(title="C")  # created ~3h, resolved at 4h
     clock.advance(HOUR)
-    c = clocked.cases.resolve(principal, c.id, None)
+    c = one(clocked.cases, principal, c.id, cmd.Resolve())
     clock.advance(2 * HOUR)
     d = make_clocked_case(title="D")  # created ~6h, open
     assert a.end_time is not None
@@ -531,19 +538,19 @@ def build_mixed(
     c9 = new(2, 2)
     c10 = new(3, 1)
     clock.advance(HOUR)
-    svc.acknowledge(principal, c2)
-    svc.resolve(principal, c3, "fixed")
-    svc.set_priority_override(principal, c4, 2)
-    svc.close(principal, c4)
-    svc.assign(principal, c6, USER_A)
+    one(svc, principal, c2, cmd.Acknowledge())
+    one(svc, principal, c3, cmd.Resolve("fixed"))
+    one(svc, principal, c4, cmd.SetPriorityOverride(CasePriority(2)))
+    one(svc, principal, c4, cmd.Close())
+    one(svc, principal, c6, cmd.Assign(USER_A))
     clock.advance(HOUR)
-    svc.acknowledge(principal, c8)
-    svc.resolve(principal, c8, None)
-    svc.close(principal, c8)
-    svc.update(principal, c1, title="touched last", resolution_reason=None)
-    svc.acknowledge(principal, c9)
-    svc.close(principal, c7)
-    svc.assign(principal, c10, USER_B)
+    one(svc, principal, c8, cmd.Acknowledge())
+    one(svc, principal, c8, cmd.Resolve())
+    one(svc, principal, c8, cmd.Close())
+    one(svc, principal, c1, cmd.Retitle("touched last"))
+    one(svc, principal, c9, cmd.Acknowledge())
+    one(svc, principal, c7, cmd.Close())
+    one(svc, principal, c10, cmd.Assign(USER_B))
     clock.advance(HOUR)
     clock.step = 0  # listing "now" is now known exactly
     return [svc.get(principal, x.id) for x in made]
@@ -705,7 +712,9 @@ def test_walking_pages_sees_no_duplicates_when_cases_change_between_pages(
     made = [make_case() for _ in range(6)]
     order = CaseOrder(OrderField.CREATED_AT, DESC)
     first, token = listing(container, principal, order=order, size=3)
-    container.cases.acknowledge(principal, first[0].id)  # an update does not move a created order
+    one(
+        container.cases, principal, first[0].id, cmd.Acknowledge()
+    )  # an update does not move a created order
     make_case()  # newer than the cursor: not on later pages
     rest, token = listing(container, principal, order=order, size=10, token=token)
     assert token is None
@@ -823,13 +832,13 @@ def test_priority_token_is_rejected_by_a_time_ordering(
 def facet_cases(container: Container, principal: Principal, make_case: MakeCase) -> dict[str, Case]:
     svc = container.cases
     a = make_case(priority=1, category=1, groupings={"service": "checkout"}, labels={"team": "red"})
-    svc.assign(principal, a.id, USER_A)
+    one(svc, principal, a.id, cmd.Assign(USER_A))
     b = make_case(priority=3, category=2, groupings={"service": "payments"}, labels={"team": "red"})
-    svc.set_priority_override(principal, b.id, 2)
-    svc.assign(principal, b.id, USER_A)
-    svc.acknowledge(principal, b.id)
+    one(svc, principal, b.id, cmd.SetPriorityOverride(CasePriority(2)))
+    one(svc, principal, b.id, cmd.Assign(USER_A))
+    one(svc, principal, b.id, cmd.Acknowledge())
     c = make_case(priority=3, category=2, groupings={"service": "checkout", "env": "prod"})
-    svc.resolve(principal, c.id, None)
+    one(svc, principal, c.id, cmd.Resolve())
     d = make_case(priority=5, category=2, pending=True, labels={"team": "blue"})
     return {"a": a, "b": b, "c": c, "d": d}
 
@@ -1025,7 +1034,7 @@ def test_list_sees_bulk_changes_when_listing_after_a_bulk_close(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
     made = [make_case() for _ in range(3)]
-    container.cases.bulk_transition(principal, [c.id for c in made], Operation.CLOSE)
+    many(container.cases, principal, [c.id for c in made], command_for(Operation.CLOSE))
     got, _ = listing(container, principal, CaseFilters(statuses=(S.CLOSED,)))
     assert set(ids_of(got)) == set(ids_of(made))
 
@@ -1056,7 +1065,7 @@ def test_filter_values_counts_unassigned_when_more_than_1000_assignees_exist(
     container: Container, principal: Principal
 ) -> None:
     cases = [
-        raw_case(principal, 2 * i + j, assignee=str(uuid.UUID(int=i + 1)))
+        raw_case(principal, 2 * i + j, assignees=(str(uuid.UUID(int=i + 1)),))
         for i in range(1001)
         for j in range(2)
     ]
@@ -1113,7 +1122,7 @@ def test_merge_statements_cached_per_shape_page_like_statements_built_per_call(
             labels={"region": ["eu", "us", "ap"][i % 3]},
         )
         if i % 5 == 0:
-            clocked.cases.acknowledge(principal, case.id)
+            one(clocked.cases, principal, case.id, cmd.Acknowledge())
     filters = [
         CaseFilters(statuses=(S.ACTIVE, S.ACKNOWLEDGED), priorities=(P.P1, P.P2, P.P3)),
         CaseFilters(

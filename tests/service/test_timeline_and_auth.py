@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from casekeeper.bootstrap import Container
-from casekeeper.domain.enums import ActorKind, CaseStatus, EventKind
+from casekeeper.domain import commands as cmd
+from casekeeper.domain.enums import ActorKind, CasePriority, CaseStatus, EventKind
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.lifecycle import Operation
@@ -21,10 +22,11 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
     cases_service_pb2,
 )
-from casekeeper.service.auth import Principal, authorize
+from casekeeper.service.auth import OPERATOR, Principal, authorize
 from casekeeper.service.permissions import OPERATION_PERMISSIONS, Permission
 from casekeeper.service.timeline import ExternalMessage
 from casekeeper.store.schema import api_key
+from tests.changes import command_for, many, one
 from tests.conftest import MakeCase, MakeKey
 
 USER_A: Final = "11111111-1111-4111-8111-111111111111"
@@ -96,7 +98,7 @@ def test_create_comment_bumps_case_update_time_and_version(
 def test_create_comment_is_allowed_when_case_is_finished(
     container: Container, principal: Principal, make_case: MakeCase, status_op: Operation
 ) -> None:
-    case = container.cases.transition(principal, make_case().id, status_op)
+    case = one(container.cases, principal, make_case().id, command_for(status_op))
     event = container.timeline.create_comment(principal, case.id, "postmortem linked")
     assert timeline(container, principal, case)[-1] == event
 
@@ -236,7 +238,7 @@ def test_delete_comment_removes_it_from_the_timeline_and_touches_the_case(
 def test_update_and_delete_raise_not_editable_when_event_is_not_a_comment(
     container: Container, principal: Principal, make_case: MakeCase, kind: EventKind
 ) -> None:
-    case = container.cases.assign(principal, make_case().id, USER_A)
+    case = one(container.cases, principal, make_case().id, cmd.Assign(USER_A))
     event = next(e for e in timeline(container, principal, case) if e.kind is kind)
     err = raises_code(
         ErrorCode.NOT_EDITABLE,
@@ -400,7 +402,9 @@ def test_sync_raises_not_found_when_case_is_unknown(
 
 
 def test_api_key_plaintext_is_never_stored(container: Container, space: str) -> None:
-    new = container.keys.create(name="ci bot", permissions=["case:Read"], space=space)
+    new = container.keys.create(
+        granted_by=OPERATOR, name="ci bot", permissions=["case:Read"], space=space
+    )
     prefix, secret = new.key.split("_", 2)[1:]
     assert new.key.startswith(f"ck_{new.row.prefix}_")
     assert prefix == new.row.prefix
@@ -515,7 +519,7 @@ def test_create_key_accepts_permission_in_any_case_and_stores_canonical_spelling
     container: Container, space: str, spelling: str, permission: Permission
 ) -> None:
     new = container.keys.create(
-        name="seeded", permissions=[spelling, spelling.lower()], space=space
+        granted_by=OPERATOR, name="seeded", permissions=[spelling, spelling.lower()], space=space
     )
     assert new.row.permissions == (permission.value,)
     assert container.keys.authenticate(new.key).permissions == frozenset({permission})
@@ -527,7 +531,9 @@ def test_create_key_rejects_unknown_or_missing_permissions(
 ) -> None:
     raises_code(
         ErrorCode.INVALID_ARGUMENT,
-        lambda: container.keys.create(name="bad", permissions=perms, space=space),
+        lambda: container.keys.create(
+            granted_by=OPERATOR, name="bad", permissions=perms, space=space
+        ),
     )
     assert container.keys.list(space=space) == []
 
@@ -537,7 +543,9 @@ def test_create_key_rejection_names_the_unknown_permission(
 ) -> None:
     err = raises_code(
         ErrorCode.INVALID_ARGUMENT,
-        lambda: container.keys.create(name="bad", permissions=["case:Delete"], space=space),
+        lambda: container.keys.create(
+            granted_by=OPERATOR, name="bad", permissions=["case:Delete"], space=space
+        ),
     )
     assert "case:Delete" in err.message
 
@@ -551,13 +559,17 @@ def test_create_key_rejects_bad_name_or_space(
 ) -> None:
     raises_code(
         ErrorCode.INVALID_ARGUMENT,
-        lambda: container.keys.create(name=name, permissions=["case:Read"], space=space_name),
+        lambda: container.keys.create(
+            granted_by=OPERATOR, name=name, permissions=["case:Read"], space=space_name
+        ),
     )
 
 
 def test_create_key_normalizes_space_name(container: Container) -> None:
     name = f"Team-{uuid.uuid4().hex[:8].upper()}"
-    new = container.keys.create(name="k", permissions=["case:Read"], space=f"  {name} ")
+    new = container.keys.create(
+        granted_by=OPERATOR, name="k", permissions=["case:Read"], space=f"  {name} "
+    )
     assert new.row.space_name == name.lower()
     assert container.keys.authenticate(new.key).space_name == name.lower()
 
@@ -693,16 +705,16 @@ def test_principal_cannot_change_cases_of_another_space(
     theirs = make_case(who=other)
     svc = container.cases
     for call in (
-        lambda: svc.acknowledge(principal, theirs.id),
-        lambda: svc.close(principal, theirs.id),
-        lambda: svc.assign(principal, theirs.id, USER_A),
-        lambda: svc.set_priority_override(principal, theirs.id, 1),
-        lambda: svc.update(principal, theirs.id, title="hijacked", resolution_reason=None),
+        lambda: one(svc, principal, theirs.id, cmd.Acknowledge()),
+        lambda: one(svc, principal, theirs.id, cmd.Close()),
+        lambda: one(svc, principal, theirs.id, cmd.Assign(USER_A)),
+        lambda: one(svc, principal, theirs.id, cmd.SetPriorityOverride(CasePriority(1))),
+        lambda: one(svc, principal, theirs.id, cmd.Retitle("hijacked")),
         lambda: container.timeline.create_comment(principal, theirs.id, "hello"),
         lambda: container.timeline.sync_external(principal, theirs.id, [msg("x")]),
     ):
         raises_code(ErrorCode.CASE_NOT_FOUND, call)
-    result = svc.bulk_transition(principal, [theirs.id], Operation.ACKNOWLEDGE)
+    result = many(svc, principal, [theirs.id], command_for(Operation.ACKNOWLEDGE))
     assert result.cases == []
     assert [(f.id, f.code) for f in result.failures] == [(theirs.id, ErrorCode.CASE_NOT_FOUND)]
     assert svc.get(other, theirs.id) == theirs

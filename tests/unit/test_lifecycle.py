@@ -66,7 +66,7 @@ def make_case(
         create_time=CREATED,
         update_time=CREATED + 1,
         number=None if status is S.PENDING_ACTIVATION else 42,
-        assignee=assignee,
+        assignees=(assignee,) if assignee else (),
         acknowledge_time=ACKED_AT if status is S.ACKNOWLEDGED else None,
         resolution=(
             ResolutionDetails(
@@ -129,6 +129,13 @@ STATUS_TABLE: Final[dict[Operation, dict[CaseStatus, Outcome]]] = {
         S.RESOLVED: S.CLOSED,
         S.CLOSED: NOOP,
     },
+    Operation.REOPEN: {
+        S.PENDING_ACTIVATION: REFUSE,
+        S.ACTIVE: NOOP,  # already open
+        S.ACKNOWLEDGED: REFUSE,
+        S.RESOLVED: S.ACTIVE,
+        S.CLOSED: S.ACTIVE,
+    },
     Operation.ACTIVATE: {
         S.PENDING_ACTIVATION: S.ACTIVE,
         S.ACTIVE: NOOP,
@@ -174,6 +181,8 @@ def expected_after(before: Case, op: Operation, target: CaseStatus, actor: Actor
         changes["end_time"] = NOW
     if target is S.CLOSED and before.end_time is None:
         changes["end_time"] = NOW
+    if op is Operation.REOPEN:  # open again: nothing of its resolution or acknowledgement
+        changes.update(acknowledge_time=None, resolution=None, end_time=None)
     return next_version(before, **changes)
 
 
@@ -333,7 +342,7 @@ def test_assign_records_assigned_event_when_case_was_unassigned(status: CaseStat
         return
     change = lifecycle.assign(before, USER_A, now=NOW)
     assert change.events == [EventData(EventKind.ASSIGNED, {"assigneeUserId": USER_A})]
-    assert change.case == next_version(before, assignee=USER_A)
+    assert change.case == next_version(before, assignees=(USER_A,))
 
 
 @pytest.mark.parametrize("status", EACH_STATUS)
@@ -348,7 +357,7 @@ def test_assign_records_previous_assignee_when_case_was_assigned(status: CaseSta
     assert change.events == [
         EventData(EventKind.ASSIGNED, {"assigneeUserId": USER_B, "previousAssigneeUserId": USER_A})
     ]
-    assert change.case == next_version(before, assignee=USER_B)
+    assert change.case == next_version(before, assignees=(USER_B,))
 
 
 @pytest.mark.parametrize("status", EACH_STATUS)
@@ -374,7 +383,7 @@ def test_unassign_records_previous_assignee_when_case_was_assigned(status: CaseS
         return
     change = lifecycle.unassign(before, now=NOW)
     assert change.events == [EventData(EventKind.UNASSIGNED, {"previousAssigneeUserId": USER_A})]
-    assert change.case == next_version(before, assignee=None)
+    assert change.case == next_version(before, assignees=())
 
 
 @pytest.mark.parametrize("status", EACH_STATUS)

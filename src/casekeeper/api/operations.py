@@ -7,17 +7,19 @@ parsing) is written once. Results are domain objects; each dialect renders them 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from casekeeper.api.grpc.convert import actor_from_pb, micros_of, to_json
 from casekeeper.api.grpc.query import filters_from_pb, query_from_pb
 from casekeeper.bootstrap import Container
-from casekeeper.domain.errors import invalid
+from casekeeper.domain import commands as cmd
+from casekeeper.domain.commands import CaseChange
+from casekeeper.domain.enums import EventKind
+from casekeeper.domain.errors import CasekeeperError, event_not_found, invalid
 from casekeeper.domain.events import CaseEvent
-from casekeeper.domain.lifecycle import Operation as Op
-from casekeeper.domain.model import Case, Json
+from casekeeper.domain.model import MAX_TITLE, Case, Json
 from casekeeper.domain.query import FilterValues
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 as epb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
@@ -54,57 +56,95 @@ def list_cases(c: Container, p: Principal, r: pb.ListCasesRequest) -> Page:
     return Page(found, token)
 
 
+# Canonical field → this dialect's name for it, in errors the service raises.
+_FIELDS = {
+    "assignee": "assignee.userId",
+    "title": "patch.title",
+    "resolution_reason": "patch.resolutionReason",
+}
+# The spec's limit on a single ResolveCase's and an UpdateCase's reason (a bulk takes 4096).
+_REASON_MAX = 500
+
+
+def _change(c: Container, p: Principal, ref: str, *commands: cmd.CaseCommand) -> Case:
+    try:
+        return c.cases.change(p, CaseChange(ref, commands))
+    except CasekeeperError as err:
+        raise err.rename(_FIELDS) from None
+
+
+def _change_many(
+    c: Container,
+    p: Principal,
+    ids: Sequence[str],
+    commands: tuple[cmd.CaseCommand, ...],
+    render: Renderer | None,
+) -> BulkResult:
+    try:
+        return c.cases.change_many(p, [CaseChange(i, commands) for i in ids], render=render)
+    except CasekeeperError as err:
+        raise err.rename(_FIELDS) from None
+
+
 def update_case(c: Container, p: Principal, r: pb.UpdateCaseRequest) -> Case:
     title, reason = _opt(r.patch, "title"), _opt(r.patch, "resolution_reason")
     if title is None and reason is None:
         raise invalid("patch: give a title and/or a resolutionReason")
-    return c.cases.update(p, r.id, title=title, resolution_reason=reason)
+    validation.optional_text(title, field="patch.title", max_len=MAX_TITLE)
+    validation.optional_text(reason, field="patch.resolutionReason", max_len=_REASON_MAX)
+    commands: list[cmd.CaseCommand] = []
+    if title is not None:
+        commands.append(cmd.Retitle(title))
+    if reason is not None:
+        commands.append(cmd.SetResolutionReason(reason))
+    return _change(c, p, r.id, *commands)
 
 
 def set_priority_override(c: Container, p: Principal, r: pb.SetPriorityOverrideRequest) -> Case:
-    return c.cases.set_priority_override(p, r.id, r.priority)
+    return _change(c, p, r.id, cmd.SetPriorityOverride(validation.priority(r.priority)))
 
 
 def clear_priority_override(c: Container, p: Principal, r: pb.ClearPriorityOverrideRequest) -> Case:
-    return c.cases.clear_priority_override(p, r.id)
+    return _change(c, p, r.id, cmd.ClearPriorityOverride())
 
 
 def assign_case(c: Container, p: Principal, r: pb.AssignCaseRequest) -> Case:
-    return c.cases.assign(p, r.id, r.assignee.user_id)
+    return _change(c, p, r.id, cmd.Assign(r.assignee.user_id))
 
 
 def unassign_case(c: Container, p: Principal, r: pb.UnassignCaseRequest) -> Case:
-    return c.cases.unassign(p, r.id)
+    return _change(c, p, r.id, cmd.Unassign())
 
 
 def acknowledge_case(c: Container, p: Principal, r: pb.AcknowledgeCaseRequest) -> Case:
     if r.HasField("actor") and r.actor.user_id:
         validation.user_id(r.actor.user_id, field="actor.userId")
-    return c.cases.acknowledge(p, r.id)
+    return _change(c, p, r.id, cmd.Acknowledge())
 
 
 def unacknowledge_case(c: Container, p: Principal, r: pb.UnacknowledgeCaseRequest) -> Case:
-    return c.cases.unacknowledge(p, r.id)
+    return _change(c, p, r.id, cmd.Unacknowledge())
 
 
 def resolve_case(c: Container, p: Principal, r: pb.ResolveCaseRequest) -> Case:
-    return c.cases.resolve(p, r.id, _opt(r, "reason"))
+    reason = validation.optional_text(_opt(r, "reason"), field="reason", max_len=_REASON_MAX)
+    return _change(c, p, r.id, cmd.Resolve(reason))
 
 
 def close_case(c: Container, p: Principal, r: pb.CloseCaseRequest) -> Case:
-    return c.cases.close(p, r.id)
+    return _change(c, p, r.id, cmd.Close())
 
 
 def bulk_assign(
     c: Container, p: Principal, r: pb.BulkAssignRequest, render: Renderer | None = None
 ) -> BulkResult:
-    return c.cases.bulk_assign(p, r.ids, r.assignee.user_id, render=render)
+    return _change_many(c, p, r.ids, (cmd.Assign(r.assignee.user_id),), render)
 
 
 def bulk_unassign(
     c: Container, p: Principal, r: pb.BulkUnassignRequest, render: Renderer | None = None
 ) -> BulkResult:
-    return c.cases.bulk_unassign(p, r.ids, render=render)
+    return _change_many(c, p, r.ids, (cmd.Unassign(),), render)
 
 
 def bulk_acknowledge(
@@ -113,19 +153,19 @@ def bulk_acknowledge(
     if not r.HasField("actor") or not r.actor.user_id:
         raise invalid('actor: required; give {"userId": "<uuid>"} of who acknowledges')
     validation.user_id(r.actor.user_id, field="actor.userId")
-    return c.cases.bulk_transition(p, r.ids, Op.ACKNOWLEDGE, render=render)
+    return _change_many(c, p, r.ids, (cmd.Acknowledge(),), render)
 
 
 def bulk_resolve(
     c: Container, p: Principal, r: pb.BulkResolveRequest, render: Renderer | None = None
 ) -> BulkResult:
-    return c.cases.bulk_resolve(p, r.ids, _opt(r, "reason"), render=render)
+    return _change_many(c, p, r.ids, (cmd.Resolve(_opt(r, "reason")),), render)
 
 
 def bulk_close(
     c: Container, p: Principal, r: pb.BulkCloseRequest, render: Renderer | None = None
 ) -> BulkResult:
-    return c.cases.bulk_transition(p, r.ids, Op.CLOSE, render=render)
+    return _change_many(c, p, r.ids, (cmd.Close(),), render)
 
 
 def bulk_set_priority_override(
@@ -134,7 +174,8 @@ def bulk_set_priority_override(
     r: pb.BulkSetPriorityOverrideRequest,
     render: Renderer | None = None,
 ) -> BulkResult:
-    return c.cases.bulk_set_priority_override(p, r.ids, r.priority, render=render)
+    priority = validation.priority(r.priority)
+    return _change_many(c, p, r.ids, (cmd.SetPriorityOverride(priority),), render)
 
 
 def bulk_clear_priority_override(
@@ -143,7 +184,7 @@ def bulk_clear_priority_override(
     r: pb.BulkClearPriorityOverrideRequest,
     render: Renderer | None = None,
 ) -> BulkResult:
-    return c.cases.bulk_clear_priority_override(p, r.ids, render=render)
+    return _change_many(c, p, r.ids, (cmd.ClearPriorityOverride(),), render)
 
 
 def get_filter_values(c: Container, p: Principal, r: pb.GetFilterValuesRequest) -> FilterValues:
@@ -179,12 +220,35 @@ def _attachments(items: Any) -> list[Json]:
     return out
 
 
+# The spec's event kinds. Changes to fields the Coralogix model lacks (description, tags, ...)
+# are on the same timeline, but are not this dialect's to show.
+EVENT_KINDS = frozenset(
+    {
+        EventKind.ASSIGNED,
+        EventKind.UNASSIGNED,
+        EventKind.COMMENT,
+        EventKind.STATUS_CHANGED,
+        EventKind.NOTIFICATION_SENT,
+        EventKind.NOTIFICATION_FAILED,
+        EventKind.CREATED,
+        EventKind.PRIORITY_DETAILS_CHANGED,
+        EventKind.TITLE_CHANGED,
+        EventKind.RESOLUTION_REASON_CHANGED,
+        EventKind.CHANGE_ASSIGNEE_FAILED,
+        EventKind.KPI_BREACHED,
+    }
+)
+
+
 def list_events(c: Container, p: Principal, r: epb.ListEventsRequest) -> list[CaseEvent]:
-    return c.timeline.list_events(p, r.case_id)
+    return [e for e in c.timeline.list_events(p, r.case_id) if e.kind in EVENT_KINDS]
 
 
 def get_event(c: Container, p: Principal, r: epb.GetEventRequest) -> CaseEvent:
-    return c.timeline.get(p, r.event_id)
+    event = c.timeline.get(p, r.event_id)
+    if event.kind not in EVENT_KINDS:
+        raise event_not_found(r.event_id)
+    return event
 
 
 def create_comment(c: Container, p: Principal, r: epb.CreateCommentRequest) -> CaseEvent:

@@ -8,6 +8,8 @@ import typer
 from rich.table import Table
 
 from casekeeper.cli.common import DatabaseOpt, console, container_for, fail, operator, run
+from casekeeper.domain import commands as cmd
+from casekeeper.domain.commands import CaseChange
 from casekeeper.domain.enums import CasePriority, CaseStatus, OrderDirection, OrderField
 from casekeeper.domain.model import Case
 from casekeeper.domain.query import CaseFilters, CaseOrder, CaseQuery, PageRequest
@@ -137,40 +139,46 @@ def get(case_id: IdArg, space: SpaceOpt = DEFAULT_SPACE, database_url: DatabaseO
     console.print(table)
 
 
-def _act(case_id: str, space: str, database_url: str | None, verb: str, action: str) -> None:
+def _act(
+    case_id: str, space: str, database_url: str | None, verb: str, command: cmd.CaseCommand
+) -> None:
     with container_for(database_url) as c:
         who = operator(c, space)
-        fn = getattr(c.cases, action)
-        case = run(lambda: fn(who, case_id))
+        case = run(lambda: c.cases.change(who, CaseChange(case_id, (command,))))
     console.print(f"{case.readable_id or case.id}: {verb} — status {_status(case.status)}")
 
 
 @app.command("ack")
 def ack(case_id: IdArg, space: SpaceOpt = DEFAULT_SPACE, database_url: DatabaseOpt = None) -> None:
     """Acknowledge a case."""
-    _act(case_id, space, database_url, "acknowledged", "acknowledge")
+    _act(case_id, space, database_url, "acknowledged", cmd.Acknowledge())
 
 
 @app.command("close")
 def close(
     case_id: IdArg, space: SpaceOpt = DEFAULT_SPACE, database_url: DatabaseOpt = None
 ) -> None:
-    """Close a case (final)."""
-    _act(case_id, space, database_url, "closed", "close")
+    """Close a case."""
+    _act(case_id, space, database_url, "closed", cmd.Close())
+
+
+@app.command("reopen")
+def reopen(
+    case_id: IdArg, space: SpaceOpt = DEFAULT_SPACE, database_url: DatabaseOpt = None
+) -> None:
+    """Reopen a resolved or closed case: it becomes active again."""
+    _act(case_id, space, database_url, "reopened", cmd.Reopen())
 
 
 @app.command("resolve")
 def resolve(
     case_id: IdArg,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why (≤ 500 characters).")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (≤ 4096 characters).")] = None,
     space: SpaceOpt = DEFAULT_SPACE,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Resolve a case."""
-    with container_for(database_url) as c:
-        who = operator(c, space)
-        case = run(lambda: c.cases.resolve(who, case_id, reason))
-    console.print(f"{case.readable_id or case.id}: resolved — status {_status(case.status)}")
+    _act(case_id, space, database_url, "resolved", cmd.Resolve(reason))
 
 
 @app.command("assign")
@@ -187,9 +195,9 @@ def assign(
     with container_for(database_url) as c:
         who = operator(c, space)
         if clear:
-            case = run(lambda: c.cases.unassign(who, case_id))
+            case = run(lambda: c.cases.change(who, CaseChange(case_id, (cmd.Unassign(),))))
         else:
-            case = run(lambda: c.cases.assign(who, case_id, user or ""))
+            case = run(lambda: c.cases.change(who, CaseChange(case_id, (cmd.Assign(user or ""),))))
     console.print(f"{case.readable_id or case.id}: assignee {case.assignee or '-'}")
 
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from casekeeper.cli.common import DatabaseOpt, console, container_for, run
 from casekeeper.domain.timeutil import to_rfc3339
-from casekeeper.service.auth import DEFAULT_SPACE
+from casekeeper.service.auth import DEFAULT_SPACE, OPERATOR
 from casekeeper.store.keys import ApiKeyRow
 
 app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
@@ -44,7 +44,11 @@ def create(
 ) -> None:
     """Create a key. The key is printed once and never stored in plain text."""
     with container_for(database_url) as c:
-        new = run(lambda: c.keys.create(name=name, permissions=permission, space=space))
+        new = run(
+            lambda: c.keys.create(
+                granted_by=OPERATOR, name=name, permissions=permission, space=space
+            )
+        )
     if as_json:
         print(json.dumps({**_key_json(new.row), "key": new.key}))
         return

@@ -140,8 +140,24 @@ RESOLVER_FOR_ACTOR: dict[ActorKind, ResolverKind] = {
 }
 
 
+class Severity(IntEnum):
+    """How bad the underlying problem is, on OCSF's ``severity_id`` scale (Tracecat's
+    severity). Beside priority, which says how urgently to work the case."""
+
+    UNKNOWN = 0
+    INFORMATIONAL = 1
+    LOW = 2
+    MEDIUM = 3
+    HIGH = 4
+    CRITICAL = 5
+    FATAL = 6
+    OTHER = 99
+
+
 class EventKind(StrEnum):
-    """The 12 kinds of timeline event. Values are the spec's JSON keys of ``CaseEventData``."""
+    """The kinds of timeline event. The first 12 are the Coralogix spec's ``CaseEventData``
+    kinds (their values are its JSON keys); the rest record changes to canonical fields that
+    model does not have, and the Coralogix dialect does not show them."""
 
     ASSIGNED = "assigned"
     UNASSIGNED = "unassigned"
@@ -155,3 +171,8 @@ class EventKind(StrEnum):
     RESOLUTION_REASON_CHANGED = "resolutionReasonChangedEvent"
     CHANGE_ASSIGNEE_FAILED = "changeAssigneeFailed"
     KPI_BREACHED = "kpiBreached"
+    DESCRIPTION_CHANGED = "descriptionChanged"
+    TAGS_CHANGED = "tagsChanged"
+    SEVERITY_CHANGED = "severityChanged"
+    ON_HOLD_CHANGED = "onHoldChanged"
+    EXTENSION_CHANGED = "extensionChanged"

@@ -12,6 +12,7 @@ resort too (``MAX_MESSAGE``), since some quote a parser's own words about the in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -101,25 +102,59 @@ def _bounded(message: str) -> str:
 
 
 class CasekeeperError(Exception):
-    """A failure with a public, actionable message."""
+    """A failure with a public, actionable message.
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        message = _bounded(message)
+    ``field`` is the canonical path of the input at fault (``title``, ``assignees[2]``), kept
+    apart from ``reason`` so each dialect can name it its own way (``rename``); ``detail``
+    holds typed facts (the status a transition was refused in, the version a caller sent) for
+    a dialect that words the failure itself. ``message`` is ``field: reason``.
+    """
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        reason: str,
+        *,
+        field: str | None = None,
+        detail: Mapping[str, object] | None = None,
+    ) -> None:
+        reason = _bounded(reason)
+        message = reason if field is None else _bounded(f"{field}: {reason}")
         super().__init__(message)
         self.code = code
+        self.reason = reason
+        self.field = field
+        self.detail: Mapping[str, object] = detail or {}
         self.message = message
 
     @property
     def spec(self) -> ErrorSpec:
         return CATALOG[self.code]
 
+    def rename(self, names: Mapping[str, str]) -> CasekeeperError:
+        """This error with its field named as a dialect names it: ``names`` maps a canonical
+        path, or the first segment of one (``assignees`` for ``assignees[2]``), to the
+        dialect's path. An error whose field is not in ``names`` comes back as it is."""
+        field = self.field
+        if field is None:
+            return self
+        head, sep, rest = field.partition("[")
+        renamed = names.get(field) or (names[head] + sep + rest if head in names else None)
+        if renamed is None or renamed == field:
+            return self
+        return CasekeeperError(self.code, self.reason, field=renamed, detail=self.detail)
+
     def __repr__(self) -> str:
         return f"CasekeeperError({self.code.value!r}, {self.message!r})"
 
 
-def invalid(message: str) -> CasekeeperError:
-    return CasekeeperError(ErrorCode.INVALID_ARGUMENT, message)
+def invalid(reason: str, *, field: str | None = None) -> CasekeeperError:
+    return CasekeeperError(ErrorCode.INVALID_ARGUMENT, reason, field=field)
 
 
 def case_not_found(ref: str) -> CasekeeperError:
     return CasekeeperError(ErrorCode.CASE_NOT_FOUND, f"Case not found: {quote(ref)}")
+
+
+def event_not_found(event_id: str) -> CasekeeperError:
+    return CasekeeperError(ErrorCode.EVENT_NOT_FOUND, f"Event not found: {quote(event_id)}")

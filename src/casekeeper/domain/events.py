@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from casekeeper.domain.enums import ActorKind, CasePriority, CaseStatus, EventKind
+from casekeeper.domain.enums import ActorKind, CasePriority, CaseStatus, EventKind, Severity
 from casekeeper.domain.model import Json, Micros, PriorityDetails
 
 
@@ -126,6 +126,29 @@ def kpi_breached(kpi_type: str, priority: CasePriority, threshold_seconds: int) 
         EventKind.KPI_BREACHED,
         {"kpiType": kpi_type, "priority": priority.wire, "threshold": f"{threshold_seconds}s"},
     )
+
+
+def description_changed(old: str | None, new: str | None) -> EventData:
+    # The texts themselves are in the case: up to 30,000 characters each is too much to copy.
+    return EventData(
+        EventKind.DESCRIPTION_CHANGED, {"hadDescription": old is not None, "set": new is not None}
+    )
+
+
+def tags_changed(added: Sequence[str], removed: Sequence[str]) -> EventData:
+    return EventData(EventKind.TAGS_CHANGED, {"added": list(added), "removed": list(removed)})
+
+
+def severity_changed(old: Severity, new: Severity) -> EventData:
+    return EventData(EventKind.SEVERITY_CHANGED, {"from": old.name, "to": new.name})
+
+
+def on_hold_changed(on_hold: bool) -> EventData:
+    return EventData(EventKind.ON_HOLD_CHANGED, {"onHold": on_hold})
+
+
+def extension_changed(namespace: str) -> EventData:
+    return EventData(EventKind.EXTENSION_CHANGED, {"namespace": namespace})
 
 
 @dataclass(frozen=True, slots=True)

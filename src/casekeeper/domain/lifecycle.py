@@ -14,20 +14,35 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from casekeeper.domain import commands as cmd
 from casekeeper.domain import events as ev
-from casekeeper.domain.enums import RESOLVER_FOR_ACTOR, ActorKind, CasePriority, CaseStatus
+from casekeeper.domain.enums import (
+    RESOLVER_FOR_ACTOR,
+    ActorKind,
+    CasePriority,
+    CaseStatus,
+    Severity,
+)
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
-from casekeeper.domain.model import Case, Micros, PriorityDetails, ResolutionDetails, evolve
+from casekeeper.domain.model import (
+    Case,
+    Json,
+    Micros,
+    PriorityDetails,
+    ResolutionDetails,
+    evolve,
+)
 
 S = CaseStatus
 
-# Every edge of the lifecycle. PENDING_ACTIVATION's edges are the system's alone.
+# Every edge of the lifecycle. PENDING_ACTIVATION's edges are the system's alone; RESOLVED and
+# CLOSED go back to ACTIVE only by an explicit reopen.
 TRANSITIONS: Final[dict[CaseStatus, frozenset[CaseStatus]]] = {
     S.PENDING_ACTIVATION: frozenset({S.ACTIVE, S.RESOLVED}),
     S.ACTIVE: frozenset({S.ACKNOWLEDGED, S.RESOLVED, S.CLOSED}),
     S.ACKNOWLEDGED: frozenset({S.ACTIVE, S.RESOLVED, S.CLOSED}),
-    S.RESOLVED: frozenset({S.CLOSED}),
-    S.CLOSED: frozenset(),
+    S.RESOLVED: frozenset({S.CLOSED, S.ACTIVE}),
+    S.CLOSED: frozenset({S.ACTIVE}),
 }
 
 
@@ -39,12 +54,14 @@ class Operation(StrEnum):
     ACTIVATE = "activate"
     AUTO_RESOLVE = "auto-resolve"
     AUTO_CLOSE = "auto-close"
+    REOPEN = "reopen"
     ASSIGN = "assign"
     UNASSIGN = "unassign"
     SET_PRIORITY_OVERRIDE = "set the priority override of"
     CLEAR_PRIORITY_OVERRIDE = "clear the priority override of"
     UPDATE_TITLE = "change the title of"
     UPDATE_RESOLUTION_REASON = "change the resolution reason of"
+    SET_ON_HOLD = "put on hold"
 
 
 # Status operations: (target status, statuses a caller may start from).
@@ -59,6 +76,7 @@ STATUS_OPERATIONS: Final[dict[Operation, tuple[CaseStatus, frozenset[CaseStatus]
         frozenset({S.PENDING_ACTIVATION, S.ACTIVE, S.ACKNOWLEDGED}),
     ),
     Operation.AUTO_CLOSE: (S.CLOSED, frozenset({S.RESOLVED})),
+    Operation.REOPEN: (S.ACTIVE, frozenset({S.RESOLVED, S.CLOSED})),
 }
 
 # Field operations that a closed (terminal) case refuses.
@@ -68,6 +86,7 @@ NON_TERMINAL_ONLY: Final = frozenset(
         Operation.UNASSIGN,
         Operation.SET_PRIORITY_OVERRIDE,
         Operation.CLEAR_PRIORITY_OVERRIDE,
+        Operation.SET_ON_HOLD,
     }
 )
 
@@ -117,6 +136,8 @@ def _hint(op: Operation, status: CaseStatus) -> str:
         return "a resolved case cannot be reopened; close it instead"
     if op is Operation.UNACKNOWLEDGE:
         return "only an acknowledged case can be unacknowledged"
+    if op is Operation.REOPEN:
+        return "only a resolved or closed case can be reopened"
     return ""
 
 
@@ -130,7 +151,11 @@ def transition(
     if case.status not in allowed_from or target not in TRANSITIONS[case.status]:
         raise _refuse(op, case, _hint(op, case.status))
     updates: dict[str, object] = {"status": target}
-    if target is S.ACKNOWLEDGED:
+    if case.on_hold and target is not S.ACKNOWLEDGED:
+        updates["on_hold"] = False  # on hold is a kind of acknowledged
+    if op is Operation.REOPEN:
+        updates.update(acknowledge_time=None, resolution=None, end_time=None)
+    elif target is S.ACKNOWLEDGED:
         updates["acknowledge_time"] = now
     elif op is Operation.UNACKNOWLEDGE:
         updates["acknowledge_time"] = None
@@ -150,19 +175,32 @@ def _require_non_terminal(case: Case, op: Operation) -> None:
 
 
 def assign(case: Case, assignee: str, *, now: Micros) -> Change:
-    _require_non_terminal(case, Operation.ASSIGN)
-    if case.assignee == assignee:
-        return Change.none(case)
-    new = _next(case, now, assignee=assignee)
-    return Change(new, [ev.assigned(assignee, case.assignee)])
+    """``assignee`` becomes the one assignee (a dialect with one assignee per case)."""
+    return set_assignees(case, (assignee,), now=now, op=Operation.ASSIGN)
 
 
 def unassign(case: Case, *, now: Micros) -> Change:
-    _require_non_terminal(case, Operation.UNASSIGN)
-    if case.assignee is None:
+    return set_assignees(case, (), now=now, op=Operation.UNASSIGN)
+
+
+def set_assignees(
+    case: Case, assignees: tuple[str, ...], *, now: Micros, op: Operation = Operation.ASSIGN
+) -> Change:
+    """Replace the assignees. The timeline says who came and who went: one ``assigned`` event
+    per new assignee (the first naming the first one it replaced), one ``unassigned`` per
+    assignee who left and was not replaced that way."""
+    _require_non_terminal(case, op)
+    old = case.assignees
+    if old == assignees:
         return Change.none(case)
-    new = _next(case, now, assignee=None)
-    return Change(new, [ev.unassigned(case.assignee)])
+    added = [u for u in assignees if u not in old]
+    removed = [u for u in old if u not in assignees]
+    events: list[ev.EventData] = []
+    for user in added:
+        previous = removed.pop(0) if removed and not events else None
+        events.append(ev.assigned(user, previous))
+    events.extend(ev.unassigned(user) for user in removed)
+    return Change(_next(case, now, assignees=assignees), events)
 
 
 def set_priority_override(case: Case, priority: CasePriority, *, now: Micros) -> Change:
@@ -213,3 +251,113 @@ def update(case: Case, *, title: str | None, resolution_reason: str | None, now:
     if not events:
         return Change.none(case)
     return Change(_next(case, now, **updates), events)
+
+
+def set_on_hold(case: Case, on_hold: bool, *, now: Micros) -> Change:
+    """On hold is a flag on an acknowledged case (Tracecat's ``on_hold``)."""
+    if case.on_hold is on_hold:
+        return Change.none(case)
+    if on_hold and case.status is not S.ACKNOWLEDGED:
+        raise _refuse(Operation.SET_ON_HOLD, case, "acknowledge it first")
+    return Change(_next(case, now, on_hold=on_hold), [ev.on_hold_changed(on_hold)])
+
+
+def set_description(case: Case, text: str | None, *, now: Micros) -> Change:
+    if case.description == text:
+        return Change.none(case)
+    return Change(
+        _next(case, now, description=text), [ev.description_changed(case.description, text)]
+    )
+
+
+def set_tags(case: Case, tags: tuple[str, ...], *, now: Micros) -> Change:
+    if case.tags == tags:
+        return Change.none(case)
+    added = [t for t in tags if t not in case.tags]
+    removed = [t for t in case.tags if t not in tags]
+    return Change(_next(case, now, tags=tags), [ev.tags_changed(added, removed)])
+
+
+def set_severity(case: Case, severity: Severity, *, now: Micros) -> Change:
+    if case.severity is severity:
+        return Change.none(case)
+    return Change(
+        _next(case, now, severity=severity), [ev.severity_changed(case.severity, severity)]
+    )
+
+
+def set_extension(case: Case, namespace: str, value: Json | None, *, now: Micros) -> Change:
+    current = case.extensions.get(namespace)
+    if current == value:
+        return Change.none(case)
+    extensions = {k: v for k, v in case.extensions.items() if k != namespace}
+    if value is not None:
+        extensions[namespace] = value
+    return Change(_next(case, now, extensions=extensions), [ev.extension_changed(namespace)])
+
+
+def _distinct(items: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def apply(case: Case, command: cmd.CaseCommand, *, actor_kind: ActorKind, now: Micros) -> Change:
+    """The one place a command meets a case."""
+    match command:
+        case cmd.Acknowledge():
+            return transition(case, Operation.ACKNOWLEDGE, actor_kind=actor_kind, now=now)
+        case cmd.Unacknowledge():
+            return transition(case, Operation.UNACKNOWLEDGE, actor_kind=actor_kind, now=now)
+        case cmd.Resolve(reason):
+            return transition(
+                case, Operation.RESOLVE, actor_kind=actor_kind, now=now, reason=reason
+            )
+        case cmd.Close():
+            return transition(case, Operation.CLOSE, actor_kind=actor_kind, now=now)
+        case cmd.Reopen():
+            return transition(case, Operation.REOPEN, actor_kind=actor_kind, now=now)
+        case cmd.Assign(user_id):
+            return assign(case, user_id, now=now)
+        case cmd.Unassign():
+            return unassign(case, now=now)
+        case cmd.SetAssignees(user_ids):
+            return set_assignees(case, _distinct(user_ids), now=now)
+        case cmd.SetOnHold(on_hold):
+            return set_on_hold(case, on_hold, now=now)
+        case cmd.SetPriorityOverride(priority):
+            return set_priority_override(case, priority, now=now)
+        case cmd.ClearPriorityOverride():
+            return clear_priority_override(case, now=now)
+        case cmd.Retitle(title):
+            return update(case, title=title, resolution_reason=None, now=now)
+        case cmd.SetResolutionReason(reason):
+            return update(case, title=None, resolution_reason=reason, now=now)
+        case cmd.SetDescription(text):
+            return set_description(case, text, now=now)
+        case cmd.SetTags(tags):
+            return set_tags(case, _distinct(tags), now=now)
+        case cmd.AddTags(tags):
+            return set_tags(case, _distinct(case.tags + tags), now=now)
+        case cmd.RemoveTags(tags):
+            return set_tags(case, tuple(t for t in case.tags if t not in tags), now=now)
+        case cmd.SetSeverity(severity):
+            return set_severity(case, severity, now=now)
+        case cmd.SetExtension(namespace, value):
+            return set_extension(case, namespace, value, now=now)
+    raise TypeError(f"not a case command: {command!r}")  # pragma: no cover - exhaustive
+
+
+def apply_all(
+    case: Case, commands: tuple[cmd.CaseCommand, ...], *, actor_kind: ActorKind, now: Micros
+) -> Change:
+    """Every command in order, all or nothing: one next version, and every event."""
+    if len(commands) == 1:
+        return apply(case, commands[0], actor_kind=actor_kind, now=now)
+    current = case
+    events: list[ev.EventData] = []
+    for command in commands:
+        change = apply(current, command, actor_kind=actor_kind, now=now)
+        current = change.case
+        events.extend(change.events)
+    if not events:
+        return Change.none(case)
+    return Change(evolve(current, version=case.version + 1), events)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind
+from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind, Severity
 
 Json = dict[str, Any]
 Micros = int
@@ -21,6 +21,13 @@ READABLE_PREFIX = "CASE"
 OPEN_STATUSES = frozenset(
     {CaseStatus.PENDING_ACTIVATION, CaseStatus.ACTIVE, CaseStatus.ACKNOWLEDGED}
 )
+# Canonical limits (docs/MODEL.md): Kibana's, the strictest of the dialects that have them.
+MAX_ASSIGNEES = 10
+MAX_DESCRIPTION = 30_000
+MAX_TAGS = 200
+MAX_TAG = 256
+MAX_TITLE = 512
+MAX_REASON = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +70,7 @@ class Case:
     create_time: Micros
     update_time: Micros
     number: int | None = None
-    assignee: str | None = None
+    assignees: tuple[str, ...] = ()  # user ids, in the order they were assigned
     acknowledge_time: Micros | None = None
     resolution: ResolutionDetails | None = None
     end_time: Micros | None = None  # when the case stopped being open (resolve or close)
@@ -74,7 +81,19 @@ class Case:
     kpi_breaches: tuple[Json, ...] = ()
     ai_summary: str | None = None
     olly_analysis: Json | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()  # distinct, in the order they were added
+    severity: Severity = Severity.UNKNOWN
+    on_hold: bool = False  # only while ACKNOWLEDGED
+    # Dialect-only fields, by dialect (``{"kibana": {"owner": ...}}``): kept and given back,
+    # never interpreted by the domain.
+    extensions: Mapping[str, Json] = field(default_factory=dict)
     version: int = 1
+
+    @property
+    def assignee(self) -> str | None:
+        """The first assignee: what a dialect with one assignee per case shows."""
+        return self.assignees[0] if self.assignees else None
 
     @property
     def readable_id(self) -> str | None:
@@ -101,7 +120,9 @@ _set = object.__setattr__
 
 def evolve(case: Case, **changes: Any) -> Case:
     """``dataclasses.replace(case, **changes)`` at half its cost: a bulk operation makes one new
-    case per row, and ``replace`` runs the generated ``__init__`` with every field by keyword."""
+    case per row, and ``replace`` runs the generated ``__init__`` with every field by keyword.
+    It bypasses ``__init__``, so ``Case`` must never rely on a ``__post_init__`` check: rules
+    live in the lifecycle and the service."""
     if not changes.keys() <= _CASE_FIELD_SET:
         raise TypeError(f"Case has no field {sorted(changes.keys() - _CASE_FIELD_SET)[0]!r}")
     new = object.__new__(Case)

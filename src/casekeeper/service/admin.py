@@ -23,6 +23,7 @@ from casekeeper.service.context import (
     record,
     save_locked,
 )
+from casekeeper.service.permissions import Permission
 from casekeeper.store.uow import UnitOfWork
 
 MAX_PAIRS = 1000
@@ -75,7 +76,7 @@ def build_case(spec: NewCase, space_id: int, now: int) -> Case:
         category=category,
         create_time=now,
         update_time=now,
-        assignee=v.user_id(spec.assignee, field="assigneeUserId") if spec.assignee else None,
+        assignees=(v.user_id(spec.assignee, field="assigneeUserId"),) if spec.assignee else (),
         labels=_pairs(spec.labels, "labels"),
         groupings=_pairs(spec.groupings, "groupings"),
         impacted_entities=tuple(spec.impacted_entities),
@@ -98,6 +99,7 @@ class AdminService:
         self.clock = ctx.clock
 
     def create_case(self, p: Principal, spec: NewCase) -> Case:
+        p.require((Permission.CASE_CREATE,), "create cases")
         now = self.clock()
         case = build_case(spec, p.space_id, now)
         payloads: list[ev.EventData] = [ev.created(case.priority.system)]

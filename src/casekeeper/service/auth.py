@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Final
 
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.events import Actor
@@ -41,10 +42,36 @@ class Principal:
     space_id: int
     space_name: str
     permissions: frozenset[Permission]
+    # The person at the machine (the CLI): every permission, in every space.
+    operator: bool = False
 
     @property
     def actor(self) -> Actor:
         return Actor.api_key(self.key_id, self.key_name)
+
+    def require(self, needed: Iterable[Permission], doing: str) -> None:
+        """Raise PERMISSION_DENIED, naming every missing permission, unless this principal
+        holds all of ``needed`` for ``doing`` (``"change a case"``)."""
+        missing = [p.value for p in needed if p not in self.permissions]
+        if missing:
+            names = " and ".join(repr(m) for m in missing)
+            plural = "s" if len(missing) > 1 else ""
+            raise CasekeeperError(
+                ErrorCode.PERMISSION_DENIED,
+                f"this API key lacks the permission{plural} {names} needed to {doing}",
+                detail={"missing": tuple(missing)},
+            )
+
+
+# Acts for whoever runs the server's machine (CLI, demo data, benchmarks): no key, no space.
+OPERATOR: Final = Principal(
+    key_id="operator",
+    key_name="operator",
+    space_id=0,
+    space_name="",
+    permissions=frozenset(Permission),
+    operator=True,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +142,15 @@ class KeyService:
         name: str,
         permissions: Iterable[str],
         space: str = DEFAULT_SPACE,
-        granted_by: Principal | None = None,
+        granted_by: Principal,
     ) -> NewKey:
-        """A new key. ``granted_by`` is the key asking for it (over the API); None is an
-        operator on the machine (the CLI), who may grant anything in any space."""
+        """A new key, granted by a key holding ``api-key:Manage`` (over the API: at most what
+        it holds, in its own space) or by ``OPERATOR`` (anything, anywhere)."""
+        granted_by.require((Permission.API_KEY_MANAGE,), "create API keys")
         name = validation.text(name, field="name", max_len=256)
         perms = parse_permissions(permissions)
         space = normalize_space(space)
-        if granted_by is not None:
+        if not granted_by.operator:
             check_grant(granted_by, perms, space)
         prefix = secrets.token_hex(4)
         key = f"ck_{prefix}_{secrets.token_urlsafe(32)}"

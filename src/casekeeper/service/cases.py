@@ -1,4 +1,4 @@
-"""Case use cases: reads, single-case operations and bulk operations."""
+"""Case use cases: reads, and changes to one case or to many at once."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from casekeeper.domain import lifecycle
+from casekeeper.domain.commands import CaseChange, CaseCommand
 from casekeeper.domain.enums import CaseStatus
-from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, quote
-from casekeeper.domain.lifecycle import Change, Operation
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid, quote
 from casekeeper.domain.model import Case, CaseRef
 from casekeeper.domain.query import CaseFilters, CaseQuery, FilterValues
 from casekeeper.service import validation as v
@@ -20,10 +20,10 @@ from casekeeper.service.context import (
     record,
     save_locked,
 )
+from casekeeper.service.permissions import Permission, needed
 from casekeeper.store.case_facets import filter_values
 from casekeeper.store.case_list import list_cases
 
-Apply = Callable[[Case, int], Change]
 # Renders a bulk operation's resulting cases (an adapter's response) while the transaction
 # commits; see UnitOfWork.commit.
 Renderer = Callable[[list[Case]], object]
@@ -46,6 +46,9 @@ class BulkResult:
     rendered: object = None
 
 
+READ = (Permission.CASE_READ,)
+
+
 class CaseService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -55,6 +58,7 @@ class CaseService:
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, p: Principal, raw_id: str, *, field: str = "id") -> Case:
+        p.require(READ, "read cases")
         ref = v.case_ref(raw_id, field=field)
         with self.db.reader() as uow:
             found = uow.cases.get(p.space_id, ref)
@@ -63,11 +67,13 @@ class CaseService:
         return found
 
     def list_cases(self, p: Principal, query: CaseQuery) -> tuple[list[Case], str | None]:
+        p.require(READ, "read cases")
         query.filters.check_limits()
         with self.db.reader() as uow:
             return list_cases(uow.conn, p.space_id, query, self.clock())
 
     def filter_values(self, p: Principal, filters: CaseFilters) -> FilterValues:
+        p.require(READ, "read cases")
         filters.check_limits()
         with self.db.reader() as uow:
             return filter_values(uow.conn, p.space_id, filters)
@@ -83,10 +89,12 @@ class CaseService:
             uow.spaces.get_id("")
 
     def grouping_keys(self, p: Principal) -> list[str]:
+        p.require(READ, "read cases")
         with self.db.reader() as uow:
             return uow.cases.grouping_keys(p.space_id)
 
     def get_by_prometheus_alert(self, p: Principal, fingerprint: str, started_at: int) -> Case:
+        p.require(READ, "read cases")
         fp = v.text(fingerprint, field="prometheusAlert.fingerprint", max_len=256)
         with self.db.reader() as uow:
             found = uow.cases.find_by_prometheus(p.space_id, fp, started_at // 1_000_000)
@@ -98,102 +106,71 @@ class CaseService:
             )
         return found
 
-    # -- single-case operations ----------------------------------------------------------------
+    # -- changes -------------------------------------------------------------------------------
 
-    def mutate(self, p: Principal, raw_id: str, apply: Apply) -> Case:
-        """Load with the row locked, apply, write, record events: one transaction."""
-        ref = v.case_ref(raw_id)
+    def change(self, p: Principal, change: CaseChange) -> Case:
+        """Apply ``change``'s commands to its case: authorized, checked, all or nothing, in one
+        transaction with the case's row locked. A repeat that changes nothing writes nothing."""
+        commands = self._checked(p, change.commands)
+        ref = v.case_ref(change.ref)
         with self.db.writer() as uow:
             case = locked_case(uow, p.space_id, ref)
+            _check_version(case, change)
             now = self.clock()
-            change = apply(case, now)
-            if not change.changed:
+            result = lifecycle.apply_all(case, commands, actor_kind=p.actor.kind, now=now)
+            if not result.changed:
                 return case
-            save_locked(uow, case, change.case)
-            record(uow, new_events(case, change.events, p.actor, now), now)
+            save_locked(uow, case, result.case)
+            record(uow, new_events(case, result.events, p.actor, now), now)
             uow.commit()
-            return change.case
+            return result.case
 
-    def transition(
-        self, p: Principal, raw_id: str, op: Operation, reason: str | None = None
-    ) -> Case:
-        kind = p.actor.kind
-        return self.mutate(
-            p,
-            raw_id,
-            lambda c, now: lifecycle.transition(c, op, actor_kind=kind, now=now, reason=reason),
-        )
-
-    def acknowledge(self, p: Principal, raw_id: str) -> Case:
-        return self.transition(p, raw_id, Operation.ACKNOWLEDGE)
-
-    def unacknowledge(self, p: Principal, raw_id: str) -> Case:
-        return self.transition(p, raw_id, Operation.UNACKNOWLEDGE)
-
-    def resolve(self, p: Principal, raw_id: str, reason: str | None) -> Case:
-        reason = v.optional_text(reason, field="reason", max_len=500)
-        return self.transition(p, raw_id, Operation.RESOLVE, reason)
-
-    def close(self, p: Principal, raw_id: str) -> Case:
-        return self.transition(p, raw_id, Operation.CLOSE)
-
-    def assign(self, p: Principal, raw_id: str, user_id: str) -> Case:
-        uid = v.user_id(user_id)
-        return self.mutate(p, raw_id, lambda c, now: lifecycle.assign(c, uid, now=now))
-
-    def unassign(self, p: Principal, raw_id: str) -> Case:
-        return self.mutate(p, raw_id, lambda c, now: lifecycle.unassign(c, now=now))
-
-    def set_priority_override(self, p: Principal, raw_id: str, priority: int) -> Case:
-        prio = v.priority(priority)
-        return self.mutate(
-            p, raw_id, lambda c, now: lifecycle.set_priority_override(c, prio, now=now)
-        )
-
-    def clear_priority_override(self, p: Principal, raw_id: str) -> Case:
-        return self.mutate(p, raw_id, lambda c, now: lifecycle.clear_priority_override(c, now=now))
-
-    def update(
-        self, p: Principal, raw_id: str, *, title: str | None, resolution_reason: str | None
-    ) -> Case:
-        t = v.optional_text(title, field="patch.title", max_len=512)
-        r = v.optional_text(resolution_reason, field="patch.resolutionReason", max_len=500)
-        return self.mutate(
-            p, raw_id, lambda c, now: lifecycle.update(c, title=t, resolution_reason=r, now=now)
-        )
-
-    # -- bulk operations -----------------------------------------------------------------------
-
-    def bulk(
-        self, p: Principal, raw_ids: Sequence[str], apply: Apply, render: Renderer | None = None
+    def change_many(
+        self, p: Principal, changes: Sequence[CaseChange], *, render: Renderer | None = None
     ) -> BulkResult:
-        """Apply to many cases in one transaction. A bad, unknown or refused id is reported in
-        ``failures`` and never stops the others; each case appears once in ``cases``. With
-        ``render``, the resulting cases are rendered during the COMMIT (``rendered``)."""
-        ids = v.bulk_ids(raw_ids)
+        """Apply each change to its case, in one transaction. A bad, unknown, stale or refused
+        case is reported in ``failures`` and never stops the others; each case appears once
+        in ``cases``. With ``render``, the resulting cases are rendered during the COMMIT
+        (``rendered``)."""
+        v.bulk_ids(changes)
+        checked: dict[int, tuple[CaseCommand, ...]] = {}  # by identity: changes share tuples
+        for change in changes:
+            if id(change.commands) not in checked:
+                checked[id(change.commands)] = self._checked(p, change.commands)
         failures: list[BulkFailure] = []
-        refs: list[CaseRef] = []
-        for raw in ids:
+        todo: list[tuple[CaseRef, CaseChange]] = []
+        for change in changes:
             try:
-                refs.append(v.case_ref(raw, field="ids"))
+                todo.append((v.case_ref(change.ref, field="ids"), change))
             except CasekeeperError as err:
-                failures.append(BulkFailure(raw, err.code, err.message))
-        result = self._bulk_once(p, refs, apply, render)
+                failures.append(BulkFailure(change.ref, err.code, err.message))
+        result = self._many_once(p, todo, checked, render)
         return BulkResult(result.cases, failures + result.failures, result.rendered)
 
-    def _bulk_once(
-        self, p: Principal, refs: list[CaseRef], apply: Apply, render: Renderer | None
+    def _checked(self, p: Principal, commands: tuple[CaseCommand, ...]) -> tuple[CaseCommand, ...]:
+        if not commands:
+            raise invalid("give at least one change")
+        p.require(needed(commands), "change a case" if len(commands) == 1 else "make this change")
+        return tuple(v.command(c) for c in commands)
+
+    def _many_once(
+        self,
+        p: Principal,
+        todo: list[tuple[CaseRef, CaseChange]],
+        checked: dict[int, tuple[CaseCommand, ...]],
+        render: Renderer | None,
     ) -> BulkResult:
         failures: list[BulkFailure] = []
         out: list[Case] = []
         seen: set[str] = set()
         pairs: list[tuple[Case, Case]] = []
         rendered: object = None
+        kind = p.actor.kind
         with self.db.writer() as uow:
-            found = uow.cases.get_many(p.space_id, refs, for_update=True)
+            found = uow.cases.get_many(p.space_id, [ref for ref, _ in todo], for_update=True)
             now = self.clock()
             events = []
-            for ref in refs:
+            for ref, change in todo:
                 case = found.get(ref.raw)
                 if case is None:
                     err = case_not_found(ref.raw)
@@ -203,16 +180,19 @@ class CaseService:
                     continue
                 seen.add(case.id)
                 try:
-                    change = apply(case, now)
+                    _check_version(case, change)
+                    result = lifecycle.apply_all(
+                        case, checked[id(change.commands)], actor_kind=kind, now=now
+                    )
                 except CasekeeperError as err:
                     failures.append(BulkFailure(ref.raw, err.code, err.message))
                     continue
-                if not change.changed:
+                if not result.changed:
                     out.append(case)
                     continue
-                pairs.append((case, change.case))
-                out.append(change.case)
-                events.extend(new_events(case, change.events, p.actor, now))
+                pairs.append((case, result.case))
+                out.append(result.case)
+                events.extend(new_events(case, result.events, p.actor, now))
             if pairs:
                 if not uow.cases.save_many(pairs):  # its rows are locked: cannot happen
                     raise AssertionError("a case changed while its row was locked")
@@ -220,56 +200,14 @@ class CaseService:
                 rendered = uow.commit(None if render is None else lambda: render(out))
         return BulkResult(out, failures, rendered)
 
-    def bulk_transition(
-        self,
-        p: Principal,
-        raw_ids: Sequence[str],
-        op: Operation,
-        reason: str | None = None,
-        *,
-        render: Renderer | None = None,
-    ) -> BulkResult:
-        kind = p.actor.kind
-        return self.bulk(
-            p,
-            raw_ids,
-            lambda c, now: lifecycle.transition(c, op, actor_kind=kind, now=now, reason=reason),
-            render,
-        )
 
-    def bulk_resolve(
-        self,
-        p: Principal,
-        raw_ids: Sequence[str],
-        reason: str | None,
-        *,
-        render: Renderer | None = None,
-    ) -> BulkResult:
-        reason = v.optional_text(reason, field="reason", max_len=4096)
-        return self.bulk_transition(p, raw_ids, Operation.RESOLVE, reason, render=render)
-
-    def bulk_assign(
-        self, p: Principal, raw_ids: Sequence[str], user_id: str, *, render: Renderer | None = None
-    ) -> BulkResult:
-        uid = v.user_id(user_id)
-        return self.bulk(p, raw_ids, lambda c, now: lifecycle.assign(c, uid, now=now), render)
-
-    def bulk_unassign(
-        self, p: Principal, raw_ids: Sequence[str], *, render: Renderer | None = None
-    ) -> BulkResult:
-        return self.bulk(p, raw_ids, lambda c, now: lifecycle.unassign(c, now=now), render)
-
-    def bulk_set_priority_override(
-        self, p: Principal, raw_ids: Sequence[str], priority: int, *, render: Renderer | None = None
-    ) -> BulkResult:
-        prio = v.priority(priority)
-        return self.bulk(
-            p, raw_ids, lambda c, now: lifecycle.set_priority_override(c, prio, now=now), render
-        )
-
-    def bulk_clear_priority_override(
-        self, p: Principal, raw_ids: Sequence[str], *, render: Renderer | None = None
-    ) -> BulkResult:
-        return self.bulk(
-            p, raw_ids, lambda c, now: lifecycle.clear_priority_override(c, now=now), render
+def _check_version(case: Case, change: CaseChange) -> None:
+    expected = change.expected_version
+    if expected is not None and expected != case.version:
+        raise CasekeeperError(
+            ErrorCode.CONFLICT,
+            f"case {case.readable_id or case.id} is at version {case.version}, not {expected}: "
+            "it changed since you read it; read it again and retry",
+            field="version",
+            detail={"version": case.version, "expected": expected},
         )

@@ -7,8 +7,9 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from casekeeper.domain.enums import CaseStatus
-from casekeeper.domain.lifecycle import Operation
+from casekeeper.domain import commands as cmd
+from casekeeper.domain.commands import CaseChange
+from casekeeper.domain.enums import CasePriority, CaseStatus, Severity
 from casekeeper.domain.model import CaseRef, Json, KeyValue
 from casekeeper.domain.timeutil import now_us, to_rfc3339
 from casekeeper.service.admin import AdminService, NewCase
@@ -28,6 +29,11 @@ ENVS = ["production", "staging"]
 TEAMS = {"checkout": "commerce", "payments": "commerce", "search": "discovery", "auth": "identity",
          "inventory": "commerce", "notifications": "platform", "gateway": "platform"}  # fmt: skip
 PEOPLE = [str(uuid.uuid5(NS, f"user-{i}")) for i in range(6)]
+SEVERITIES = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.LOW]
+DESCRIPTION = (
+    "Raised from {svc}'s alerts in {env}.\n\nRunbook: https://runbooks.example.test/{svc}\n"
+    "Escalate to the owning team if not mitigated within the hour."
+)
 AVAILABILITY = [
     "High error rate on {svc} in {env}",
     "p99 latency above SLO for {svc}",
@@ -145,12 +151,23 @@ def load_demo(db: Database, *, count: int = DEMO_CASES) -> int:
             case_id=_case_id(i),
         )
         ref = admin.create_case(who, spec).id
+
+        def change(*commands: cmd.CaseCommand, ref: str = ref, who: Principal = who) -> None:
+            cases.change(who, CaseChange(ref, commands))
+
         if target is CaseStatus.PENDING_ACTIVATION:
             continue
         if i % 3 != 2:
-            cases.assign(who, ref, PEOPLE[i % len(PEOPLE)])
+            change(cmd.Assign(PEOPLE[i % len(PEOPLE)]))
+        if i % 6 == 0:  # a second assignee, and the fields only some dialects show
+            change(
+                cmd.SetAssignees((PEOPLE[i % len(PEOPLE)], PEOPLE[(i + 1) % len(PEOPLE)])),
+                cmd.SetDescription(DESCRIPTION.format(svc=svc, env=env)),
+                cmd.AddTags((svc, env, "security" if security else "availability")),
+                cmd.SetSeverity(SEVERITIES[prio - 1]),
+            )
         if i % 7 == 0:
-            cases.set_priority_override(who, ref, max(1, prio - 1))
+            change(cmd.SetPriorityOverride(CasePriority(max(1, prio - 1))))
         for n in range(i % 3):
             timeline.create_comment(who, ref, COMMENTS[(i + n) % len(COMMENTS)])
         if i % 11 == 0:
@@ -163,13 +180,13 @@ def load_demo(db: Database, *, count: int = DEMO_CASES) -> int:
             target in (CaseStatus.ACKNOWLEDGED, CaseStatus.RESOLVED, CaseStatus.CLOSED)
             and i % 2 == 0
         ):
-            cases.acknowledge(who, ref)
+            change(cmd.Acknowledge())
         if target in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
-            cases.transition(who, ref, Operation.RESOLVE, "Mitigated; follow-up in postmortem")
+            change(cmd.Resolve("Mitigated; follow-up in postmortem"))
         if target is CaseStatus.CLOSED:
-            cases.close(who, ref)
+            change(cmd.Close())
         if target is CaseStatus.ACKNOWLEDGED and i % 2 == 1:
-            cases.acknowledge(who, ref)
+            change(cmd.Acknowledge())
     return count
 
 

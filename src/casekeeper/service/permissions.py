@@ -1,14 +1,22 @@
-"""Permission names and the one table that maps every operation to the permission it needs.
+"""Permission names, and the permission each command needs.
 
-Operations are named by their gRPC method path; REST routes (and any later dialect) name the
-same operation, so a rule is written once. Names are the specs' canonical spelling
-(``case:Read``); the seed's ``CASE:READ`` is accepted case-insensitively.
+The service checks them for every caller (``Principal.require``): a change of several fields
+needs each one's permission. Names are the Coralogix specs' spelling (``case:Read``); the
+seed's ``CASE:READ`` is accepted case-insensitively.
+
+``OPERATION_PERMISSIONS`` names the permission of each gRPC method (REST routes name the same
+operations): the Coralogix dialect checks it before it reads a request, so a key without it is
+refused before anything about its request is looked at. Its case entries are derived from the
+commands each operation sends, so the two cannot disagree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Final
+
+from casekeeper.domain import commands as cmd
 
 CASES = "/com.coralogixapis.cases.v1.CasesService/"
 EVENTS = "/com.coralogixapis.cases.v1.CaseEventsService/"
@@ -39,25 +47,60 @@ def parse_permission(text: str) -> Permission | None:
 
 P = Permission
 
+# What each command needs. A test proves every command has an entry.
+REQUIRES: Final[dict[type[cmd.CaseCommand], Permission]] = {
+    cmd.Assign: P.CASE_ASSIGN,
+    cmd.Unassign: P.CASE_ASSIGN,
+    cmd.SetAssignees: P.CASE_ASSIGN,
+    cmd.Acknowledge: P.CASE_ACKNOWLEDGE,
+    cmd.Unacknowledge: P.CASE_ACKNOWLEDGE,
+    cmd.SetOnHold: P.CASE_ACKNOWLEDGE,
+    cmd.Resolve: P.CASE_CLOSE,
+    cmd.Close: P.CASE_CLOSE,
+    cmd.Reopen: P.CASE_CLOSE,
+    cmd.SetPriorityOverride: P.CASE_UPDATE,
+    cmd.ClearPriorityOverride: P.CASE_UPDATE,
+    cmd.Retitle: P.CASE_UPDATE,
+    cmd.SetDescription: P.CASE_UPDATE,
+    cmd.SetResolutionReason: P.CASE_UPDATE,
+    cmd.SetTags: P.CASE_UPDATE,
+    cmd.AddTags: P.CASE_UPDATE,
+    cmd.RemoveTags: P.CASE_UPDATE,
+    cmd.SetSeverity: P.CASE_UPDATE,
+    cmd.SetExtension: P.CASE_UPDATE,
+}
+
+
+def needed(commands: Iterable[cmd.CaseCommand]) -> tuple[Permission, ...]:
+    """The permissions a change of ``commands`` needs, each once, in catalog order."""
+    wanted = {REQUIRES[type(c)] for c in commands}
+    return tuple(p for p in Permission if p in wanted)
+
+
+def _needs(*commands: type[cmd.CaseCommand]) -> Permission:
+    (one,) = {REQUIRES[c] for c in commands}
+    return one
+
+
 OPERATION_PERMISSIONS: Final[dict[str, Permission]] = {
     CASES + "GetCase": P.CASE_READ,
     CASES + "ListCases": P.CASE_READ,
-    CASES + "UpdateCase": P.CASE_UPDATE,
-    CASES + "SetPriorityOverride": P.CASE_UPDATE,
-    CASES + "ClearPriorityOverride": P.CASE_UPDATE,
-    CASES + "AssignCase": P.CASE_ASSIGN,
-    CASES + "UnassignCase": P.CASE_ASSIGN,
-    CASES + "AcknowledgeCase": P.CASE_ACKNOWLEDGE,
-    CASES + "UnacknowledgeCase": P.CASE_ACKNOWLEDGE,
-    CASES + "ResolveCase": P.CASE_CLOSE,
-    CASES + "CloseCase": P.CASE_CLOSE,
-    CASES + "BulkAssign": P.CASE_ASSIGN,
-    CASES + "BulkUnassign": P.CASE_ASSIGN,
-    CASES + "BulkAcknowledge": P.CASE_ACKNOWLEDGE,
-    CASES + "BulkResolve": P.CASE_CLOSE,
-    CASES + "BulkClose": P.CASE_CLOSE,
-    CASES + "BulkSetPriorityOverride": P.CASE_UPDATE,
-    CASES + "BulkClearPriorityOverride": P.CASE_UPDATE,
+    CASES + "UpdateCase": _needs(cmd.Retitle, cmd.SetResolutionReason),
+    CASES + "SetPriorityOverride": _needs(cmd.SetPriorityOverride),
+    CASES + "ClearPriorityOverride": _needs(cmd.ClearPriorityOverride),
+    CASES + "AssignCase": _needs(cmd.Assign),
+    CASES + "UnassignCase": _needs(cmd.Unassign),
+    CASES + "AcknowledgeCase": _needs(cmd.Acknowledge),
+    CASES + "UnacknowledgeCase": _needs(cmd.Unacknowledge),
+    CASES + "ResolveCase": _needs(cmd.Resolve),
+    CASES + "CloseCase": _needs(cmd.Close),
+    CASES + "BulkAssign": _needs(cmd.Assign),
+    CASES + "BulkUnassign": _needs(cmd.Unassign),
+    CASES + "BulkAcknowledge": _needs(cmd.Acknowledge),
+    CASES + "BulkResolve": _needs(cmd.Resolve),
+    CASES + "BulkClose": _needs(cmd.Close),
+    CASES + "BulkSetPriorityOverride": _needs(cmd.SetPriorityOverride),
+    CASES + "BulkClearPriorityOverride": _needs(cmd.ClearPriorityOverride),
     CASES + "GetFilterValues": P.CASE_READ,
     CASES + "GetGroupingKeys": P.CASE_READ,
     CASES + "GetCaseDeepLinks": P.CASE_READ,

@@ -8,13 +8,20 @@ from dataclasses import dataclass
 
 from casekeeper.domain import events as ev
 from casekeeper.domain import lifecycle
-from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid, quote
+from casekeeper.domain.errors import (
+    CasekeeperError,
+    ErrorCode,
+    case_not_found,
+    event_not_found,
+    invalid,
+)
 from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.ids import uuid7
 from casekeeper.domain.model import Case, CaseRef, Json
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext, locked_case, record, save_locked
+from casekeeper.service.permissions import Permission
 from casekeeper.store.uow import UnitOfWork
 
 MAX_COMMENT = 10_000
@@ -32,10 +39,6 @@ class ExternalMessage:
     actor: Actor | None
 
 
-def _event_not_found(event_id: str) -> CasekeeperError:
-    return CasekeeperError(ErrorCode.EVENT_NOT_FOUND, f"Event not found: {quote(event_id)}")
-
-
 def _comment_text(text: str | None) -> str:
     return v.text(text, field="text", max_len=MAX_COMMENT)
 
@@ -50,12 +53,17 @@ def _attachments(attachments: Sequence[Json]) -> list[Json]:
     return list(attachments)
 
 
+READ = (Permission.CASE_READ,)
+COMMENT = (Permission.CASE_COMMENT,)
+
+
 class TimelineService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.db = ctx.db
         self.clock = ctx.clock
 
     def list_events(self, p: Principal, raw_case_id: str) -> list[CaseEvent]:
+        p.require(READ, "read a case's timeline")
         ref = v.case_ref(raw_case_id, field="case_id")
         with self.db.reader() as uow:
             case = uow.cases.get(p.space_id, ref)
@@ -64,11 +72,12 @@ class TimelineService:
             return uow.events.for_case(case.id)
 
     def get(self, p: Principal, raw_event_id: str) -> CaseEvent:
+        p.require(READ, "read a case's timeline")
         event_id = v.uuid_text(raw_event_id, field="event_id")
         with self.db.reader() as uow:
             found = uow.events.get(p.space_id, event_id)
         if found is None:
-            raise _event_not_found(raw_event_id)
+            raise event_not_found(raw_event_id)
         return found
 
     @staticmethod
@@ -80,6 +89,7 @@ class TimelineService:
     def create_comment(
         self, p: Principal, raw_case_id: str, text: str, attachments: Sequence[Json] = ()
     ) -> CaseEvent:
+        p.require(COMMENT, "comment on a case")
         body = _comment_text(text)
         files = _attachments(attachments)
         ref = v.case_ref(raw_case_id, field="case_id")
@@ -104,7 +114,7 @@ class TimelineService:
         event_id = v.uuid_text(raw_event_id, field="event_id")
         event = uow.events.get(p.space_id, event_id)
         if event is None:
-            raise _event_not_found(raw_event_id)
+            raise event_not_found(raw_event_id)
         if not event.is_comment:
             raise CasekeeperError(
                 ErrorCode.NOT_EDITABLE,
@@ -116,6 +126,7 @@ class TimelineService:
     def update_comment(
         self, p: Principal, raw_event_id: str, text: str, attachments: Sequence[Json] = ()
     ) -> CaseEvent:
+        p.require(COMMENT, "edit a comment")
         body = _comment_text(text)
         files = _attachments(attachments)
         with self.db.writer() as uow:
@@ -131,6 +142,7 @@ class TimelineService:
         return updated
 
     def delete_comment(self, p: Principal, raw_event_id: str) -> None:
+        p.require(COMMENT, "delete a comment")
         with self.db.writer() as uow:
             event, case = self._editable_locked(uow, p, raw_event_id)
             uow.events.delete(event.event_id)
@@ -149,6 +161,7 @@ class TimelineService:
     def sync_external(
         self, p: Principal, raw_case_id: str, messages: Sequence[ExternalMessage]
     ) -> bool:
+        p.require(COMMENT, "sync external messages to a case")
         """Append pushed thread messages not seen before (by external id). True when the case
         has an external thread linked."""
         ref = v.case_ref(raw_case_id, field="case_id")

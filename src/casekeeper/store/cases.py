@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import orjson
 import sqlalchemy as sa
 
-from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind
+from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind, Severity
 from casekeeper.domain.model import Case, CaseRef, KeyValue, PriorityDetails, ResolutionDetails
 from casekeeper.store import driver, tags
 from casekeeper.store.schema import case as c
@@ -43,6 +43,25 @@ _DETAILS: dict[tuple[int, int | None], PriorityDetails] = {
     for override in (None, *CasePriority)
 }
 _NO_DOC: dict[str, Any] = {}
+_ASSIGNEES, _DESCRIPTION, _TAGS, _EXTENSIONS, _SEVERITY, _ON_HOLD = (
+    _AT[n] for n in ("assignees", "description", "tags", "extensions", "severity", "on_hold")
+)
+SEVERITY_OF = {int(x): x for x in Severity}
+
+
+def _json_text(value: Any) -> str | None:
+    """A list or object as JSON text, or None while it is empty (no bytes for most cases)."""
+    return orjson.dumps(value).decode() if value else None
+
+
+def _assignees(row: Sequence[Any]) -> tuple[str, ...]:
+    many = row[_ASSIGNEES]
+    if many:
+        return tuple(orjson.loads(many))
+    one = row[_ASSIGNEE]
+    return (one,) if one is not None else ()
+
+
 # Label and grouping pairs repeat across cases (environment=production, service=checkout): one
 # immutable KeyValue per distinct pair instead of a new object per pair per row read.
 _PAIRS: dict[tuple[str, str], KeyValue] = {}
@@ -87,7 +106,7 @@ def row_to_case(row: Sequence[Any]) -> Case:
         status=STATUS_OF[row[_STATUS]],
         priority=_DETAILS[row[_PRIORITY_SYSTEM], row[_OVERRIDE]],
         category=CATEGORY_OF[row[_CATEGORY]],
-        assignee=row[_ASSIGNEE],
+        assignees=_assignees(row),
         create_time=row[_CREATE],
         update_time=row[_UPDATE],
         acknowledge_time=row[_ACK],
@@ -100,6 +119,11 @@ def row_to_case(row: Sequence[Any]) -> Case:
         kpi_breaches=tuple(get("kpiBreaches", ())),
         ai_summary=get("aiSummary"),
         olly_analysis=get("ollyAnalysis"),
+        description=row[_DESCRIPTION],
+        tags=tuple(orjson.loads(row[_TAGS])) if row[_TAGS] else (),
+        severity=SEVERITY_OF[row[_SEVERITY]],
+        on_hold=bool(row[_ON_HOLD]),
+        extensions=orjson.loads(row[_EXTENSIONS]) if row[_EXTENSIONS] else {},
         version=row[_VERSION],
     )
 
@@ -318,7 +342,8 @@ class CaseRepository:
 _MUTABLE = (
     "title", "title_fold", "status", "priority", "priority_system", "priority_override", "category",
     "assignee", "update_time", "acknowledge_time", "resolve_time", "resolution_reason",
-    "resolved_by", "end_time", "number", "version",
+    "resolved_by", "end_time", "number", "version", "assignees", "description", "tags",
+    "extensions", "severity", "on_hold",
 )  # fmt: skip
 
 
@@ -342,6 +367,12 @@ def _mutable_values(case: Case) -> dict[str, Any]:
         "end_time": case.end_time,
         "number": case.number,
         "version": case.version,
+        "assignees": _json_text(case.assignees) if len(case.assignees) > 1 else None,
+        "description": case.description,
+        "tags": _json_text(case.tags),
+        "extensions": _json_text(case.extensions),
+        "severity": int(case.severity),
+        "on_hold": case.on_hold,
     }
 
 

@@ -74,6 +74,14 @@ case = sa.Table(
     sa.Column("connector_types", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("doc", sa.JSON, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    # Canonical fields beyond Coralogix's. JSON as text: written by the versioned update like
+    # any other column, and NULL (no bytes) while empty, as for most cases.
+    sa.Column("assignees", sa.Text),  # JSON list, only when there are two or more
+    sa.Column("description", sa.Text),
+    sa.Column("tags", sa.Text),  # JSON list
+    sa.Column("extensions", sa.Text),  # JSON object, by dialect
+    sa.Column("severity", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("on_hold", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("space_id", "number"),
     sa.Index("ix_case_space_create", "space_id", "create_time", "id"),
     sa.Index("ix_case_space_sp_update", "space_id", "status", "priority", "update_time", "id"),
