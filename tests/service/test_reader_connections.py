@@ -87,16 +87,21 @@ def test_a_busy_postgresql_pool_is_unavailable_not_internal(database_url: str) -
         db.dispose()
 
 
+def _read_then_raise(db: Database, err: Exception) -> None:
+    with db.reader() as uow:
+        uow.spaces.get_id("")
+        raise err
+
+
 def test_a_refused_read_keeps_its_sqlite_connection(db: Database) -> None:
     if not db.sqlite:
         pytest.skip("PostgreSQL readers go back to SQLAlchemy's pool either way")
     _read(db)
     kept = db.idle_readers()
-    with pytest.raises(CasekeeperError), db.reader() as uow:
-        uow.spaces.get_id("")
-        raise CasekeeperError(ErrorCode.CASE_NOT_FOUND, "case 1 was not found")
+    refusal = CasekeeperError(ErrorCode.CASE_NOT_FOUND, "case 1 was not found")
+    with pytest.raises(CasekeeperError):
+        _read_then_raise(db, refusal)
     assert db.idle_readers() == kept  # an expected refusal does not cost a reconnect
-    with pytest.raises(RuntimeError), db.reader() as uow:
-        uow.spaces.get_id("")
-        raise RuntimeError("unexpected")
+    with pytest.raises(RuntimeError):
+        _read_then_raise(db, RuntimeError("unexpected"))
     assert db.idle_readers() == kept - 1  # an unexpected failure drops the connection
