@@ -113,7 +113,7 @@ def test_cases_commands_work_a_case(loaded: str) -> None:
     assert "fixed" in shown
     refused = ck(loaded, "cases", "ack", target, check=False)
     assert refused.returncode == 1
-    assert "CASE_STATUS_CLOSED" in refused.stderr
+    assert "in status closed: reopen it first" in refused.stderr
     missing = ck(loaded, "cases", "get", "CASE-999999", check=False)
     assert missing.returncode == 1
     assert "not found" in missing.stderr

@@ -7,7 +7,8 @@ parsing) is written once. Results are domain objects; each dialect renders them 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +17,10 @@ from casekeeper.api.grpc.query import filters_from_pb, query_from_pb
 from casekeeper.bootstrap import Container
 from casekeeper.domain import commands as cmd
 from casekeeper.domain.commands import CaseChange
-from casekeeper.domain.enums import EventKind
+from casekeeper.domain.enums import CaseStatus, EventKind
 from casekeeper.domain.errors import CasekeeperError, event_not_found, invalid
 from casekeeper.domain.events import CaseEvent
+from casekeeper.domain.lifecycle import HINTS, refusal
 from casekeeper.domain.model import MAX_TITLE, Case, Json
 from casekeeper.domain.query import FilterValues
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 as epb
@@ -66,11 +68,39 @@ _FIELDS = {
 _REASON_MAX = 500
 
 
+# The spec has no reopen: its words for why a closed or resolved case refuses a change.
+_HINTS = {
+    **HINTS,
+    "closed": "a closed case is final",
+    "resolved": "a resolved case cannot be reopened; close it instead",
+}
+
+
+def _refusal(detail: Mapping[str, object]) -> str | None:
+    """A refused transition's message in this dialect's words (statuses by the spec's enum
+    names); None if ``detail`` is not a refused transition's."""
+    status = detail.get("status")
+    if not isinstance(status, CaseStatus):
+        return None
+    hint = str(detail.get("hint", ""))
+    return refusal(
+        str(detail["operation"]), str(detail["case"]), status.wire, _HINTS.get(hint, hint)
+    )
+
+
+def _worded(err: CasekeeperError) -> CasekeeperError:
+    """``err`` as this dialect says it: its field names, its status names."""
+    message = _refusal(err.detail)
+    if message is not None:
+        return CasekeeperError(err.code, message, detail=err.detail)
+    return err.rename(_FIELDS)
+
+
 def _change(c: Container, p: Principal, ref: str, *commands: cmd.CaseCommand) -> Case:
     try:
         return c.cases.change(p, CaseChange(ref, commands))
     except CasekeeperError as err:
-        raise err.rename(_FIELDS) from None
+        raise _worded(err) from None
 
 
 def _change_many(
@@ -81,9 +111,15 @@ def _change_many(
     render: Renderer | None,
 ) -> BulkResult:
     try:
-        return c.cases.change_many(p, [CaseChange(i, commands) for i in ids], render=render)
+        result = c.cases.change_many(p, [CaseChange(i, commands) for i in ids], render=render)
     except CasekeeperError as err:
-        raise err.rename(_FIELDS) from None
+        raise _worded(err) from None
+    if not any(f.detail for f in result.failures):
+        return result
+    failures = [
+        dataclasses.replace(f, message=_refusal(f.detail) or f.message) for f in result.failures
+    ]
+    return dataclasses.replace(result, failures=failures)
 
 
 def update_case(c: Container, p: Principal, r: pb.UpdateCaseRequest) -> Case:

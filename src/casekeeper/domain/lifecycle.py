@@ -117,27 +117,46 @@ def touch(case: Case, *, now: Micros) -> Case:
     return _next(case, now)
 
 
-def _status_label(status: CaseStatus) -> str:
-    return status.wire
+# How the domain words a status in a message; dialects use their own names (``refusal``).
+STATUS_LABEL: Final = {m: m.name.lower().replace("_", " ") for m in CaseStatus}
+# Why a transition was refused, by key; a dialect may word these its own way.
+HINTS: Final = {
+    "closed": "reopen it first",
+    "pending": "a pending case becomes active only through the system",
+    "resolved": "reopen it first",
+    "not-acknowledged": "only an acknowledged case can be unacknowledged",
+    "not-ended": "only a resolved or closed case can be reopened",
+    "reason-needs-end": "a resolution reason is set once the case is resolved or closed",
+    "acknowledge-first": "acknowledge it first",
+}
+
+
+def refusal(operation: str, case: str, status: str, hint: str) -> str:
+    """The message of a refused operation, in words a dialect chose for status and hint."""
+    message = f"cannot {operation} case {case} in status {status}"
+    return f"{message}: {hint}" if hint else message
 
 
 def _refuse(op: Operation, case: Case, hint: str = "") -> CasekeeperError:
     ref = case.readable_id or case.id
-    msg = f"cannot {op.value} case {ref} in status {_status_label(case.status)}"
-    return CasekeeperError(ErrorCode.INVALID_TRANSITION, f"{msg}{': ' + hint if hint else ''}")
+    return CasekeeperError(
+        ErrorCode.INVALID_TRANSITION,
+        refusal(op.value, ref, STATUS_LABEL[case.status], HINTS.get(hint, hint)),
+        detail={"operation": op.value, "case": ref, "status": case.status, "hint": hint},
+    )
 
 
 def _hint(op: Operation, status: CaseStatus) -> str:
     if status is S.CLOSED:
-        return "a closed case is final"
+        return "closed"
     if status is S.PENDING_ACTIVATION:
-        return "a pending case becomes active only through the system"
+        return "pending"
     if status is S.RESOLVED and op in (Operation.ACKNOWLEDGE, Operation.UNACKNOWLEDGE):
-        return "a resolved case cannot be reopened; close it instead"
+        return "resolved"
     if op is Operation.UNACKNOWLEDGE:
-        return "only an acknowledged case can be unacknowledged"
+        return "not-acknowledged"
     if op is Operation.REOPEN:
-        return "only a resolved or closed case can be reopened"
+        return "not-ended"
     return ""
 
 
@@ -171,7 +190,7 @@ def transition(
 
 def _require_non_terminal(case: Case, op: Operation) -> None:
     if op in NON_TERMINAL_ONLY and case.status is S.CLOSED:
-        raise _refuse(op, case, "a closed case is final")
+        raise _refuse(op, case, "closed")
 
 
 def assign(case: Case, assignee: str, *, now: Micros) -> Change:
@@ -242,7 +261,7 @@ def update(case: Case, *, title: str | None, resolution_reason: str | None, now:
             raise _refuse(
                 Operation.UPDATE_RESOLUTION_REASON,
                 case,
-                "a resolution reason is set once the case is resolved or closed",
+                "reason-needs-end",
             )
         resolution = case.resolution or ResolutionDetails()
         if resolution_reason != resolution.reason:
@@ -258,7 +277,7 @@ def set_on_hold(case: Case, on_hold: bool, *, now: Micros) -> Change:
     if case.on_hold is on_hold:
         return Change.none(case)
     if on_hold and case.status is not S.ACKNOWLEDGED:
-        raise _refuse(Operation.SET_ON_HOLD, case, "acknowledge it first")
+        raise _refuse(Operation.SET_ON_HOLD, case, "acknowledge-first")
     return Change(_next(case, now, on_hold=on_hold), [ev.on_hold_changed(on_hold)])
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from casekeeper.domain import lifecycle
 from casekeeper.domain.commands import CaseChange, CaseCommand
@@ -34,6 +34,11 @@ class BulkFailure:
     id: str
     code: ErrorCode
     message: str
+    detail: Mapping[str, object] = field(default_factory=dict)  # CasekeeperError.detail
+
+    @classmethod
+    def of(cls, case_id: str, err: CasekeeperError) -> BulkFailure:
+        return cls(case_id, err.code, err.message, err.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +148,7 @@ class CaseService:
             try:
                 todo.append((v.case_ref(change.ref, field="ids"), change))
             except CasekeeperError as err:
-                failures.append(BulkFailure(change.ref, err.code, err.message))
+                failures.append(BulkFailure.of(change.ref, err))
         result = self._many_once(p, todo, checked, render)
         return BulkResult(result.cases, failures + result.failures, result.rendered)
 
@@ -174,7 +179,7 @@ class CaseService:
                 case = found.get(ref.raw)
                 if case is None:
                     err = case_not_found(ref.raw)
-                    failures.append(BulkFailure(ref.raw, err.code, err.message))
+                    failures.append(BulkFailure.of(ref.raw, err))
                     continue
                 if case.id in seen:
                     continue
@@ -185,7 +190,7 @@ class CaseService:
                         case, checked[id(change.commands)], actor_kind=kind, now=now
                     )
                 except CasekeeperError as err:
-                    failures.append(BulkFailure(ref.raw, err.code, err.message))
+                    failures.append(BulkFailure.of(ref.raw, err))
                     continue
                 if not result.changed:
                     out.append(case)
