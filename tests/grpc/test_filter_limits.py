@@ -1,4 +1,4 @@
-"""Every list in a filter is bounded, the same for both dialects (``CaseFilters.check_limits``).
+"""Every list in a filter is bounded, the same for both dialects (``CaseFilters.check``).
 Before, 10,000 flat labels of distinct keys reached PostgreSQL as a statement too deep for its
 parser (INTERNAL); now they are INVALID_ARGUMENT, and the largest filter allowed still runs."""
 

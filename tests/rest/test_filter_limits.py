@@ -1,5 +1,5 @@
 """REST refuses the same oversized filters as gRPC, with the same message (one check serves
-both: ``CaseFilters.check_limits``)."""
+both: ``CaseFilters.check``)."""
 
 from __future__ import annotations
 

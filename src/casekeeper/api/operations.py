@@ -54,7 +54,11 @@ def get_case(c: Container, p: Principal, r: pb.GetCaseRequest) -> Case:
 
 
 def list_cases(c: Container, p: Principal, r: pb.ListCasesRequest) -> Page:
-    found, token = c.cases.list_cases(p, query_from_pb(r))
+    query = query_from_pb(r)
+    try:
+        found, token = c.cases.list_cases(p, query)
+    except CasekeeperError as err:
+        raise _worded(err) from None
     return Page(found, token)
 
 
@@ -63,6 +67,17 @@ _FIELDS = {
     "assignee": "assignee.userId",
     "title": "patch.title",
     "resolution_reason": "patch.resolutionReason",
+    "page.size": "pagination.pageSize",
+    "page.skip": "pagination.skip",
+    "page.token": "pagination.pageToken",
+    "filters.date_range": "filters.dateRange",
+    "filters.text_search": "filters.textSearch",
+    "filters.indicator_types": "filters.indicatorTypes",
+    "filters.connector_types": "filters.connectorTypeFilters",
+    "filters.impacted_entities": "filters.impactedEntities",
+    "filters.alert_ids": "filters.alertFilters.alertIds",
+    "filters.alert_versions": "filters.alertFilters.alertVersions",
+    "filters.flat_labels": "filters.caseLabelsFilter.flatLabels",
 }
 # The spec's limit on a single ResolveCase's and an UpdateCase's reason (a bulk takes 4096).
 _REASON_MAX = 500
@@ -224,7 +239,11 @@ def bulk_clear_priority_override(
 
 
 def get_filter_values(c: Container, p: Principal, r: pb.GetFilterValuesRequest) -> FilterValues:
-    return c.cases.filter_values(p, filters_from_pb(r.filters))
+    filters = filters_from_pb(r.filters)
+    try:
+        return c.cases.filter_values(p, filters)
+    except CasekeeperError as err:
+        raise _worded(err) from None
 
 
 def get_grouping_keys(c: Container, p: Principal, _: pb.GetGroupingKeysRequest) -> list[str]:

@@ -21,10 +21,12 @@ from casekeeper.domain.model import KeyValue, Micros
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 MAX_SKIP = 1_000_000
-# Every list a filter holds is bounded, whichever dialect it came from (``check_limits``):
+# Every list a filter holds is bounded, whichever dialect it came from (``CaseFilters.check``):
 # unbounded lists reached the database as statements too deep for PostgreSQL's parser.
 MAX_FILTER_VALUES = 1000  # values in one list, or (key, value) pairs over one kind of groups
 MAX_FILTER_GROUPS = 100  # keyed groups (groupings, labels, distinct flat-label keys)
+MAX_SEARCH = 4096  # characters of a search text
+MAX_TOKEN = 4096  # characters of a page token
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,33 +68,41 @@ class CaseFilters:
     alert_versions: tuple[str, ...] = ()
     alert_filters_present: bool = False
 
-    def check_limits(self) -> None:
-        """Refuse filters past ``MAX_FILTER_VALUES`` / ``MAX_FILTER_GROUPS``, naming the field."""
+    def check(self) -> None:
+        """Refuse filters past ``MAX_FILTER_VALUES`` / ``MAX_FILTER_GROUPS``, a search text past
+        ``MAX_SEARCH`` or a date range that ends before it starts, naming the field."""
         lists: dict[str, tuple[object, ...]] = {
             "statuses": self.statuses,
             "priorities": self.priorities,
             "categories": self.categories,
             "assignees": self.assignees,
-            "indicatorTypes": self.indicator_types,
+            "indicator_types": self.indicator_types,
             "breached": self.breached,
-            "connectorTypeFilters": self.connector_types,
-            "impactedEntities": self.impacted_services + self.impacted_databases,
-            "alertFilters.alertIds": self.alert_ids,
-            "alertFilters.alertVersions": self.alert_versions,
+            "connector_types": self.connector_types,
+            "impacted_entities": self.impacted_services + self.impacted_databases,
+            "alert_ids": self.alert_ids,
+            "alert_versions": self.alert_versions,
         }
         for name, values in lists.items():
             _at_most(name, len(values), MAX_FILTER_VALUES, "values")
         for name, groups in (("groupings", self.groupings), ("labels", self.labels)):
             _at_most(name, len(groups), MAX_FILTER_GROUPS, "groups")
             _at_most(name, sum(len(g.values) for g in groups), MAX_FILTER_VALUES, "values")
-        flat = "caseLabelsFilter.flatLabels"
-        _at_most(flat, len(self.flat_labels), MAX_FILTER_VALUES, "values")
-        _at_most(flat, len({kv.key for kv in self.flat_labels}), MAX_FILTER_GROUPS, "keys")
+        _at_most("flat_labels", len(self.flat_labels), MAX_FILTER_VALUES, "values")
+        keys = len({kv.key for kv in self.flat_labels})
+        _at_most("flat_labels", keys, MAX_FILTER_GROUPS, "keys")
+        if self.text_search is not None and len(self.text_search) > MAX_SEARCH:
+            raise invalid(
+                f"at most {MAX_SEARCH} characters (got {len(self.text_search)})",
+                field="filters.text_search",
+            )
+        if self.date_range is not None and self.date_range.start > self.date_range.end:
+            raise invalid("'from' is after 'to'", field="filters.date_range")
 
 
 def _at_most(name: str, count: int, limit: int, what: str) -> None:
     if count > limit:
-        raise invalid(f"filters.{name}: at most {limit} {what} (got {count})")
+        raise invalid(f"at most {limit} {what} (got {count})", field=f"filters.{name}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +121,25 @@ class PageRequest:
     token: str | None = None
     skip: int = 0
 
+    def check(self) -> None:
+        if not 1 <= self.size <= MAX_PAGE_SIZE:
+            raise invalid(f"must be 1..{MAX_PAGE_SIZE} (got {self.size})", field="page.size")
+        if not 0 <= self.skip <= MAX_SKIP:
+            raise invalid(f"must be 0..{MAX_SKIP} (got {self.skip})", field="page.skip")
+        if self.token is not None and len(self.token) > MAX_TOKEN:
+            raise invalid(f"at most {MAX_TOKEN} characters", field="page.token")
+
 
 @dataclass(frozen=True, slots=True)
 class CaseQuery:
     filters: CaseFilters = field(default_factory=CaseFilters)
     order: CaseOrder = field(default_factory=CaseOrder)
     page: PageRequest = field(default_factory=PageRequest)
+
+    def check(self) -> None:
+        """Every limit of a listing, for every caller (the service calls this)."""
+        self.filters.check()
+        self.page.check()
 
 
 @dataclass(frozen=True, slots=True)

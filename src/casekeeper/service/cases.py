@@ -73,13 +73,13 @@ class CaseService:
 
     def list_cases(self, p: Principal, query: CaseQuery) -> tuple[list[Case], str | None]:
         p.require(READ, "read cases")
-        query.filters.check_limits()
+        query.check()
         with self.db.reader() as uow:
             return list_cases(uow.conn, p.space_id, query, self.clock())
 
     def filter_values(self, p: Principal, filters: CaseFilters) -> FilterValues:
         p.require(READ, "read cases")
-        filters.check_limits()
+        filters.check()
         with self.db.reader() as uow:
             return filter_values(uow.conn, p.space_id, filters)
 

@@ -22,8 +22,7 @@ from casekeeper.domain.enums import (
 from casekeeper.domain.errors import invalid, quote
 from casekeeper.domain.model import KeyValue
 from casekeeper.domain.query import (
-    MAX_PAGE_SIZE,
-    MAX_SKIP,
+    MAX_SEARCH,
     CaseFilters,
     CaseOrder,
     CaseQuery,
@@ -50,7 +49,7 @@ def _groups(items: Iterable[f_pb.FilterGroup], name: str) -> tuple[FilterGroup, 
             raise invalid(f"filters.{name}: group {quote(key)} needs at least one value")
         values = tuple(v.text(x, field=f"filters.{name}.values", max_len=4096) for x in g.values)
         out.append(FilterGroup(key, values))
-    return tuple(out)  # how many: CaseFilters.check_limits, for every dialect
+    return tuple(out)  # how many: CaseFilters.check, for every dialect
 
 
 def filters_from_pb(pb: f_pb.CaseFilters) -> CaseFilters:
@@ -71,8 +70,6 @@ def filters_from_pb(pb: f_pb.CaseFilters) -> CaseFilters:
             raise invalid("filters.dateRange: both 'from' and 'to' are required")
         start = micros_of(getattr(dr, "from"), "filters.dateRange.from")
         end = micros_of(dr.to, "filters.dateRange.to")
-        if start > end:
-            raise invalid("filters.dateRange: 'from' is after 'to'")
         mode = _enum(DateRangeMode, dr.mode, "filters.dateRange.mode", allow_zero=True)
         date_range = DateRange(start, end, mode or DateRangeMode.ACTIVE_WINDOW)
     connectors: list[ConnectorType] = []
@@ -116,7 +113,7 @@ def filters_from_pb(pb: f_pb.CaseFilters) -> CaseFilters:
     alerts = pb.alert_filters
     text_search = None
     if pb.HasField("text_search"):
-        text_search = v.text(pb.text_search, field="filters.textSearch", max_len=4096)
+        text_search = v.text(pb.text_search, field="filters.textSearch", max_len=MAX_SEARCH)
     return CaseFilters(
         statuses=v.enum_list(pb.statuses, CaseStatus, field="filters.statuses"),
         priorities=v.enum_list(pb.priorities, CasePriority, field="filters.priorities"),
@@ -172,13 +169,7 @@ def query_from_pb(pb: svc_pb.ListCasesRequest) -> CaseQuery:
     if pb.HasField("pagination"):
         pg = pb.pagination
         size = pg.page_size if pg.HasField("page_size") else page.size
-        if not 1 <= size <= MAX_PAGE_SIZE:
-            raise invalid(f"pagination.pageSize: must be 1..{MAX_PAGE_SIZE} (got {size})")
         skip = pg.skip if pg.HasField("skip") else 0
-        if skip > MAX_SKIP:
-            raise invalid(f"pagination.skip: must be 0..{MAX_SKIP} (got {skip})")
         token = pg.page_token if pg.HasField("page_token") and pg.page_token else None
-        if token is not None and len(token) > 4096:
-            raise invalid("pagination.pageToken: at most 4096 characters")
-        page = PageRequest(size=size, token=token, skip=skip)
+        page = PageRequest(size=size, token=token, skip=skip)  # limits: CaseQuery.check
     return CaseQuery(filters=filters_from_pb(pb.filters), order=order, page=page)
