@@ -4,11 +4,15 @@ A key reads ``ck_<prefix>_<secret>``. The database keeps the prefix (indexed) an
 of the whole key; verification compares digests in constant time. The plaintext is returned
 once, at creation. Verified keys are cached briefly so a request costs no database trip;
 revocation in this process takes effect at once, in other processes within ``CACHE_SECONDS``.
+The API adapters look in the cache on their event loop and verify a miss on a worker thread
+(``authenticate_async``): on PostgreSQL a verification waits for a pooled connection and the
+network, up to the pool timeout when every connection is busy, and would stall every call.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import logging
@@ -16,7 +20,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Final
@@ -88,6 +92,16 @@ def _unauthenticated(why: str) -> CasekeeperError:
     return CasekeeperError(ErrorCode.UNAUTHENTICATED, why)
 
 
+def _token(authorization: str | None) -> str:
+    """The key in an ``Authorization: Bearer <key>`` value (the bare key is accepted too)."""
+    if not authorization:
+        raise _unauthenticated("missing API key: send the header 'Authorization: Bearer <key>'")
+    token = authorization.strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    return token
+
+
 def normalize_space(name: str) -> str:
     text = name.strip().lower()
     if not 1 <= len(text) <= 64 or not set(text) <= _SPACE_OK:
@@ -135,6 +149,9 @@ class KeyService:
         self._toucher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="key-touch")
         self._pending: Future[None] | None = None
         self._lock = threading.Lock()
+        # Bumped by every revocation: a verification that read its key before a revocation
+        # finished must not cache what it read (the revoked key would live on for a while).
+        self._revocations = 0
 
     def create(
         self,
@@ -194,28 +211,37 @@ class KeyService:
             uow.commit()
             revoked = uow.keys.get(row.id)
         with self._lock:
+            self._revocations += 1
             self._cache = {k: v for k, v in self._cache.items() if v[1].key_id != row.id}
         assert revoked is not None
         return revoked
 
-    def authenticate(self, authorization: str | None) -> Principal:
-        """Resolve an ``Authorization: Bearer <key>`` value (the bare key is accepted too)."""
-        if not authorization:
-            raise _unauthenticated("missing API key: send the header 'Authorization: Bearer <key>'")
-        token = authorization.strip()
-        if token[:7].lower() == "bearer ":
-            token = token[7:].strip()
-        now = time.monotonic()
-        cached = self._cache.get(token)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+    def cached(self, authorization: str | None) -> Principal | None:
+        """The principal of an ``Authorization`` value verified within ``CACHE_SECONDS``, or
+        None if it needs ``authenticate`` (a database read). No I/O: safe on an event loop.
+        A missing or malformed key is refused here already."""
+        token = _token(authorization)
+        hit = self._cache.get(token)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
         parts = token.split("_")
         if len(parts) < 3 or parts[0] != "ck" or len(parts[1]) != 8:
             raise _unauthenticated(
                 "invalid API key: it does not have the form ck_<prefix>_<secret>"
             )
+        return None
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """Resolve an ``Authorization: Bearer <key>`` value (the bare key is accepted too),
+        from the cache or else the database."""
+        principal = self.cached(authorization)
+        if principal is not None:
+            return principal
+        token = _token(authorization)
+        revocations = self._revocations
+        now = time.monotonic()
         with self.db.reader() as uow:
-            row = uow.keys.by_prefix(parts[1])
+            row = uow.keys.by_prefix(token.split("_")[1])
         if row is None or not hmac.compare_digest(row.secret_hash, _digest(token)):
             raise _unauthenticated("invalid API key")
         if row.revoke_time is not None:
@@ -223,16 +249,17 @@ class KeyService:
         perms = frozenset(p for p in (parse_permission(x) for x in row.permissions) if p)
         principal = Principal(row.id, row.name, row.space_id, row.space_name, perms)
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[token] = (now + CACHE_SECONDS, principal)
+            if revocations == self._revocations:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[token] = (now + CACHE_SECONDS, principal)
         self._touch(row.id, now)
         return principal
 
     def _touch(self, key_id: str, now: float) -> None:
-        """Record the key's last use, at most once a minute, on a thread of its own: this runs
-        where the call was authenticated, often an event loop, and a write there could wait
-        for SQLite's lock behind another writer's transaction."""
+        """Record the key's last use, at most once a minute, on a thread of its own: the call
+        being authenticated would wait for the write, which on SQLite may queue for the lock
+        behind another writer's transaction."""
         if self._touched.get(key_id, 0.0) > now:
             return
         self._touched[key_id] = now + TOUCH_SECONDS
@@ -255,6 +282,21 @@ class KeyService:
 
     def close(self) -> None:
         self._toucher.shutdown(wait=True)
+
+
+OffLoop = Callable[[Callable[[], Principal]], Awaitable[Principal]]
+
+
+async def authenticate_async(
+    keys: KeyService, authorization: str | None, off_loop: OffLoop
+) -> Principal:
+    """``keys.authenticate`` for an event loop: a cached key answers at once; a miss is
+    verified by ``off_loop`` (the adapter's way to run a function on a worker thread), so a
+    database that is slow or out of connections never stalls the loop."""
+    principal = keys.cached(authorization)
+    if principal is not None:
+        return principal
+    return await off_loop(functools.partial(keys.authenticate, authorization))
 
 
 def authorize(principal: Principal, operation: str) -> None:

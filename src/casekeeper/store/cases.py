@@ -172,10 +172,12 @@ _ALL_COLUMNS: dict[str, str] = {}
 def rows_by_ids(
     conn: sa.Connection, space_id: int, ids: Sequence[str], *, for_update: bool = False
 ) -> list[tuple[Any, ...]]:
-    """Rows (every column, table order) of the cases with these ids, in no particular order,
-    on the DBAPI cursor (a bulk operation loads up to 1,000 this way: SQLAlchemy's statement
-    and row handling cost more than the lookups). ``for_update`` locks them (PostgreSQL; a
-    SQLite writer already holds the database lock)."""
+    """Rows (every column, table order) of the cases with these ids, on the DBAPI cursor (a
+    bulk operation loads up to 1,000 this way: SQLAlchemy's statement and row handling cost
+    more than the lookups). ``for_update`` locks them, in id order (PostgreSQL; a SQLite writer
+    already holds the database lock): without ORDER BY, PostgreSQL locks rows in the order it
+    finds them, which follows where their latest versions sit in the table, so two bulks over
+    the same cases could each hold a row the other waits for (a deadlock, 40P01)."""
     if not ids:
         return []
     dialect = conn.dialect
@@ -185,7 +187,7 @@ def rows_by_ids(
     mark = driver.mark(conn)
     sql = f'{head} WHERE "case".space_id = {mark} AND "case".id IN ({", ".join([mark] * len(ids))})'
     if for_update and dialect.name != "sqlite":
-        sql += " FOR UPDATE"
+        sql += ' ORDER BY "case".id FOR UPDATE'
     return driver.fetch(conn, sql, (space_id, *ids))
 
 
@@ -226,6 +228,13 @@ class CaseRepository:
         uuids = {r.uuid for r in refs if r.uuid is not None}
         numbers = {r.number for r in refs if r.number is not None}
         found: list[Case] = []
+        if for_update and self.conn.dialect.name != "sqlite":
+            # Every lock in one statement, in id order, however the request orders or names
+            # the cases: a readable id is first resolved to its case's id, without a lock.
+            # Two bulks over the same cases then queue instead of deadlocking.
+            uuids.update(self._ids_by_number(space_id, numbers))
+            rows = rows_by_ids(self.conn, space_id, sorted(uuids), for_update=True)
+            return _by_ref(refs, [row_to_case(r) for r in rows])
         for chunk in _chunks(sorted(uuids), 500):
             rows = rows_by_ids(self.conn, space_id, chunk, for_update=for_update)
             found.extend(row_to_case(r) for r in rows)
@@ -233,13 +242,14 @@ class CaseRepository:
             stmt = sa.select(c).where(c.c.space_id == space_id, c.c.number.in_(nchunk))
             stmt = stmt.with_for_update() if for_update else stmt
             found.extend(row_to_case(r) for r in self.conn.execute(stmt))
-        by_id = {x.id: x for x in found}
-        by_number = {x.number: x for x in found if x.number is not None}
-        out: dict[str, Case] = {}
-        for ref in refs:
-            hit = by_id.get(ref.uuid) if ref.uuid else by_number.get(ref.number or 0)
-            if hit is not None:
-                out[ref.raw] = hit
+        return _by_ref(refs, found)
+
+    def _ids_by_number(self, space_id: int, numbers: set[int]) -> list[str]:
+        """The ids of the cases with these readable numbers (unlocked)."""
+        out: list[str] = []
+        for chunk in _chunks(sorted(numbers), 500):
+            stmt = sa.select(c.c.id).where(c.c.space_id == space_id, c.c.number.in_(chunk))
+            out.extend(self.conn.execute(stmt).scalars())
         return out
 
     def id_taken(self, case_id: str) -> bool:
@@ -382,6 +392,18 @@ def _tag_rows(case: Case) -> list[dict[str, Any]]:
         {"case_id": case.id, "space_id": case.space_id, "kind": k, "key": key, "value": v}
         for k, key, v in sorted(seen)
     ]
+
+
+def _by_ref(refs: Sequence[CaseRef], found: Sequence[Case]) -> dict[str, Case]:
+    """``found`` keyed by the raw text of each reference that names one of them."""
+    by_id = {x.id: x for x in found}
+    by_number = {x.number: x for x in found if x.number is not None}
+    out: dict[str, Case] = {}
+    for ref in refs:
+        hit = by_id.get(ref.uuid) if ref.uuid else by_number.get(ref.number or 0)
+        if hit is not None:
+            out[ref.raw] = hit
+    return out
 
 
 T = TypeVar("T")

@@ -99,6 +99,26 @@ class UnitOfWork:
         # failure may have left it in a state worth not reusing.
         failed = exc is not None and not isinstance(exc, CasekeeperError)
         self._db.release(conn, write=self._write, committed=self._committed, failed=failed)
+        if exc is not None and _sqlstate(exc) in _TRANSIENT:
+            # PostgreSQL undid the transaction to break a lock cycle or a serialization
+            # conflict with another call: nothing was written, and trying again will do.
+            raise CasekeeperError(
+                ErrorCode.CONFLICT,
+                "the change collided with a concurrent change and was undone (nothing was "
+                "applied); try again",
+            ) from exc
+
+
+# PostgreSQL's serialization_failure and deadlock_detected.
+_TRANSIENT = frozenset({"40001", "40P01"})
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a psycopg error, raw (``driver.fetch`` runs on the DBAPI cursor) or
+    wrapped by SQLAlchemy; None for anything else."""
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    code = getattr(orig, "sqlstate", None)
+    return code if isinstance(code, str) else None
 
 
 class Database:

@@ -25,7 +25,7 @@ from casekeeper.api.grpc.handlers import Undecodable
 from casekeeper.api.operations import runs_inline
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, invalid
-from casekeeper.service.auth import Principal, authorize
+from casekeeper.service.auth import Principal, authenticate_async, authorize
 from casekeeper.service.cases import BulkFailure
 
 log = logging.getLogger("casekeeper.grpc")
@@ -91,7 +91,13 @@ def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, R
         ) -> Resp:
             authorization, request_id = _metadata(context)
             try:
-                principal = self.keys.authenticate(authorization)
+                principal = await authenticate_async(
+                    self.keys,
+                    authorization,
+                    lambda verify: asyncio.get_running_loop().run_in_executor(
+                        self.executor, verify
+                    ),
+                )
                 authorize(principal, operation)
                 if isinstance(request, Undecodable):  # see handlers.py
                     raise invalid(f"request body: {request.reason}")

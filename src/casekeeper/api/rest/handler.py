@@ -30,7 +30,7 @@ from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.model import Case
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
-from casekeeper.service.auth import authorize
+from casekeeper.service.auth import authenticate_async, authorize
 from casekeeper.service.cases import BulkResult
 from casekeeper.service.validation import MAX_BULK
 
@@ -76,7 +76,9 @@ class Endpoint:
     async def handle(self, request: Request) -> Response:
         route = self.route
         try:
-            principal = self.container.keys.authenticate(request.headers.get("authorization"))
+            principal = await authenticate_async(
+                self.container.keys, request.headers.get("authorization"), run_in_threadpool
+            )
             authorize(principal, route.operation)
             if route.body is Body.NONE:  # path parameters only: no JSON to interpret
                 if route.method != "GET":
