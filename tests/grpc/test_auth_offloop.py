@@ -19,6 +19,7 @@ import pytest
 from casekeeper.bootstrap import Container
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc
+from casekeeper.service.auth import OPERATOR
 from casekeeper.store.keys import ApiKeyRepository
 from tests.conftest import MakeKey
 from tests.grpc.conftest import TIMEOUT, bearer, expect_error
@@ -78,7 +79,9 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[KeyLookups]:
 
 def new_key(container: Container, space: str) -> str:
     """A key that was never used: the cache does not hold it."""
-    return container.keys.create(name="cold key", permissions=["case:Read"], space=space).key
+    return container.keys.create(
+        granted_by=OPERATOR, name="cold key", permissions=["case:Read"], space=space
+    ).key
 
 
 def assert_off_loop(seen: list[tuple[str, bool]], expected: int) -> None:

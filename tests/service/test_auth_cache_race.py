@@ -13,13 +13,16 @@ import pytest
 
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.service.auth import OPERATOR
 from casekeeper.store.keys import ApiKeyRepository
 
 
 def test_a_key_revoked_during_its_verification_is_refused_next(
     container: Container, space: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    new = container.keys.create(name="racing", permissions=["case:Read"], space=space)
+    new = container.keys.create(
+        granted_by=OPERATOR, name="racing", permissions=["case:Read"], space=space
+    )
     read, go = threading.Event(), threading.Event()
     real = ApiKeyRepository.by_prefix
 

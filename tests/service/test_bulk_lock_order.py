@@ -21,6 +21,7 @@ from casekeeper.service.auth import Principal
 from casekeeper.service.cases import BulkResult
 from casekeeper.store.cases import rows_by_ids
 from casekeeper.store.uow import UnitOfWork
+from tests.changes import command_for, many
 from tests.conftest import MakeCase
 
 CASES = 50
@@ -75,11 +76,11 @@ def test_opposite_bulks_over_the_same_cases_never_deadlock(
 
     def ack(i: int) -> BulkResult:
         op = Operation.ACKNOWLEDGE if i % 2 == 0 else Operation.UNACKNOWLEDGE
-        return service.bulk_transition(principal, forward, op)
+        return many(service, principal, forward, command_for(op))
 
     def unack(i: int) -> BulkResult:
         op = Operation.UNACKNOWLEDGE if i % 2 == 0 else Operation.ACKNOWLEDGE
-        return service.bulk_transition(principal, backward, op)
+        return many(service, principal, backward, command_for(op))
 
     errors = _run([ack, unack, ack, unack])
     assert errors == [], f"{len(errors)} bulk calls failed; first: {errors[0]!r}"
