@@ -104,8 +104,8 @@ def in_process(ds: Dataset, ids: list[str], n: int = 3000) -> dict[str, float]:
     method (first read, then again with its encode cache hit)."""
     import dataclasses
 
-    from casekeeper.api.grpc.cases_servicer import CasesServicer
-    from casekeeper.api.grpc.convert import case_to_pb
+    from casekeeper.api.coralogix.convert import case_to_pb
+    from casekeeper.api.coralogix.grpc.cases_servicer import CasesServicer
 
     c = ds.container()
     p = ds.principal(c)

@@ -57,9 +57,9 @@ def main() -> None:
 def _floor_getcase(part: str) -> None:
     from empty_server import fixed_response
 
-    from casekeeper.api import operations as ops
-    from casekeeper.api.grpc import cases_servicer
-    from casekeeper.api.grpc.rpc import Call, rpc
+    from casekeeper.api.coralogix import cases as ops
+    from casekeeper.api.coralogix.grpc import cases_servicer
+    from casekeeper.api.coralogix.grpc.rpc import Call, rpc
     from casekeeper.service.permissions import CASES
 
     fixed = fixed_response()

@@ -9,8 +9,8 @@ import signal
 import uvicorn
 
 from casekeeper.api.grpc.server import GrpcServer
-from casekeeper.api.rest.app import create_app
-from casekeeper.api.rest.protocol import guarded_protocol
+from casekeeper.api.http.app import create_app
+from casekeeper.api.http.protocol import guarded_protocol
 from casekeeper.bootstrap import Container
 
 log = logging.getLogger("casekeeper")
@@ -46,10 +46,9 @@ def http_server(container: Container, address: str) -> uvicorn.Server:
 
 def freeze_startup_heap() -> None:
     """Put everything built at startup (modules, SQLAlchemy's and protobuf's structures, the
-    container) out of the garbage collector's reach. Otherwise every full collection walks
-    those ~75,000 objects again: 12-47 ms on the benchmark machines, landing in whichever
-    request allocated last (a BulkAcknowledge of 1,000 cases took ~125 ms instead of ~80 ms
-    every few runs). Objects made later are collected as usual."""
+    container) out of the garbage collector's reach, so a full collection does not walk it
+    again inside some request (PERFORMANCE.md, "Design notes", the process). Objects made later
+    are collected as usual."""
     gc.collect()
     gc.freeze()
 

@@ -17,7 +17,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from casekeeper.api.grpc.server import GrpcServer
-from casekeeper.api.rest.protocol import connection_cap, guarded_protocol
+from casekeeper.api.http.protocol import connection_cap, guarded_protocol
 from casekeeper.bootstrap import Container
 from casekeeper.settings import Settings
 from tests.conftest import ALL_PERMISSIONS

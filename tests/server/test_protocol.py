@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from casekeeper.api.rest.protocol import guarded_protocol
+from casekeeper.api.http.protocol import guarded_protocol
 from casekeeper.settings import Settings
 
 SLOW = 0.8  # seconds /slow takes

@@ -493,7 +493,8 @@ def test_set_priority_override_rejects_priority_when_unspecified(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
     # Unknown numbers cannot reach the service (commands carry a CasePriority); each dialect
-    # refuses them in its own words (tests/grpc/test_bad_input.py, tests/rest/test_errors.py).
+    # refuses them in its own words (tests/api/coralogix/{grpc/test_bad_input.py,
+    # rest/test_errors.py}).
     case = make_case()
     raises_code(
         ErrorCode.INVALID_ARGUMENT,

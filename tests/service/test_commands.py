@@ -9,7 +9,7 @@ from typing import Final
 
 import pytest
 
-from casekeeper.api.operations import EVENT_KINDS
+from casekeeper.api.coralogix.cases import EVENT_KINDS
 from casekeeper.bootstrap import Container
 from casekeeper.domain import commands as cmd
 from casekeeper.domain.commands import CaseChange

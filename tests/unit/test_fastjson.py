@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 
-from casekeeper.api.grpc.fastjson import fill_from_json
+from casekeeper.api.coralogix.fastjson import fill_from_json
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_pb2 as c_pb
 
 INDICATORS: list[dict[str, Any]] = [

@@ -66,10 +66,7 @@ class CaseService:
         p.require(READ, "read cases")
         ref = v.case_ref(raw_id, field=field)
         with self.db.reader() as uow:
-            found = uow.cases.get(p.space_id, ref)
-        if found is None:
-            raise case_not_found(raw_id)
-        return found
+            return uow.cases.require(p.space_id, ref)
 
     def list_cases(self, p: Principal, query: CaseQuery) -> tuple[list[Case], str | None]:
         p.require(READ, "read cases")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from casekeeper.domain.errors import case_not_found
 from casekeeper.domain.events import Actor, CaseEvent, EventData
 from casekeeper.domain.ids import uuid7
 from casekeeper.domain.model import Case, CaseRef
@@ -48,10 +47,7 @@ def locked_case(uow: UnitOfWork, space_id: int, ref: CaseRef) -> Case:
     PostgreSQL; on SQLite the writer already holds the database lock). Every single-case write
     reads through here, so its save cannot lose a race: a concurrent change waits instead of
     failing (comments used to fail a quarter of the time under two processes)."""
-    case = uow.cases.get(space_id, ref, for_update=True)
-    if case is None:
-        raise case_not_found(ref.raw)
-    return case
+    return uow.cases.require(space_id, ref, for_update=True)
 
 
 def save_locked(uow: UnitOfWork, old: Case, new: Case) -> None:

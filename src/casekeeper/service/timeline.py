@@ -11,7 +11,6 @@ from casekeeper.domain import lifecycle
 from casekeeper.domain.errors import (
     CasekeeperError,
     ErrorCode,
-    case_not_found,
     event_not_found,
     invalid,
 )
@@ -66,10 +65,7 @@ class TimelineService:
         p.require(READ, "read a case's timeline")
         ref = v.case_ref(raw_case_id, field="case_id")
         with self.db.reader() as uow:
-            case = uow.cases.get(p.space_id, ref)
-            if case is None:
-                raise case_not_found(raw_case_id)
-            return uow.events.for_case(case.id)
+            return uow.events.for_case(uow.cases.require(p.space_id, ref).id)
 
     def get(self, p: Principal, raw_event_id: str) -> CaseEvent:
         p.require(READ, "read a case's timeline")

@@ -9,6 +9,7 @@ import orjson
 import sqlalchemy as sa
 
 from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind, Severity
+from casekeeper.domain.errors import case_not_found
 from casekeeper.domain.model import Case, CaseRef, KeyValue, PriorityDetails, ResolutionDetails
 from casekeeper.store import driver, tags
 from casekeeper.store.schema import case as c
@@ -220,6 +221,13 @@ class CaseRepository:
         )
         row = self.conn.execute(stmt, params).first()
         return row_to_case(row) if row is not None else None
+
+    def require(self, space_id: int, ref: CaseRef, *, for_update: bool = False) -> Case:
+        """``get``, or CASE_NOT_FOUND naming the reference the caller gave."""
+        found = self.get(space_id, ref, for_update=for_update)
+        if found is None:
+            raise case_not_found(ref.raw)
+        return found
 
     def get_many(
         self, space_id: int, refs: Sequence[CaseRef], *, for_update: bool = False

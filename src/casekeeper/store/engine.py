@@ -48,20 +48,16 @@ def make_engine(url: str, *, pool_size: int = 8, pool_timeout: float = 30) -> En
         # No pre-ping: it costs a round trip per checkout. A connection found dead raises once
         # and SQLAlchemy then invalidates the pool.
         pool_recycle=1800,
-        # No parallel workers: casekeeper's statements are short index walks, and a plan made
-        # for parameter values it cannot see (a page after a cursor) estimated a large scan
-        # and started two workers per list arm (25 ms, not 0.6). On a small box the workers
-        # also take the cores other requests need.
+        # No parallel workers: the statements are short index walks (figures: PERFORMANCE.md,
+        # "Design notes", PostgreSQL plans).
         connect_args={"options": "-c max_parallel_workers_per_gather=0"},
     )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Only statements the store asks for are prepared on the server (point reads, bulk
-        # writes, list pages with their filter values written in: store.driver.Prepared).
-        # psycopg would otherwise prepare any statement run 5 times, and PostgreSQL may then
-        # plan it once for all parameter values: a list query whose filter values are
-        # parameters got a plan that ignored how selective the filter was (80 ms, not 7 ms).
+        # Only statements the store asks for are prepared on the server (store.driver.Prepared);
+        # psycopg would prepare any statement run 5 times, with a plan blind to its filter's
+        # selectivity (PERFORMANCE.md, "Design notes", PostgreSQL plans).
         dbapi_conn.prepare_threshold = _NEVER
 
     return engine
@@ -113,10 +109,9 @@ def _sqlite_engine(url: str) -> Engine:
         # Writers take the lock up front (BEGIN IMMEDIATE) so two writers never deadlock on a
         # lock upgrade; readers run without a transaction (each statement is its own snapshot).
         if conn.get_execution_options().get(WRITE_OPTION):
-            # The one writer at a time gets a large cache for its transaction: a bulk change
-            # dirties thousands of pages, and with the small cache SQLite spills them to the
-            # log mid-transaction and writes many twice (BulkAcknowledge of 1,000 at 1M cases:
-            # 145 -> 92 ms of database time). Given back when the connection returns to the pool.
+            # The one writer at a time gets a large cache for its transaction, so a bulk change
+            # does not spill dirty pages mid-transaction (PERFORMANCE.md, "Design notes").
+            # Given back when the connection returns to the pool.
             conn.exec_driver_sql(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
             conn.connection.info[_BIG_CACHE] = True
             conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -21,9 +21,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from casekeeper.api.grpc.admin_servicer import ApiKeysServicer, CaseAdminServicer
-from casekeeper.api.grpc.cases_servicer import CasesServicer
-from casekeeper.api.grpc.events_servicer import CaseEventsServicer
+from casekeeper.api.coralogix.grpc.admin_servicer import ApiKeysServicer, CaseAdminServicer
+from casekeeper.api.coralogix.grpc.cases_servicer import CasesServicer
+from casekeeper.api.coralogix.grpc.events_servicer import CaseEventsServicer
 from casekeeper.api.grpc.handlers import add_services
 from casekeeper.bootstrap import Container
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2

@@ -1,0 +1,103 @@
+"""casekeeper.v1 services: case creation and API key administration."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+
+from casekeeper.api.coralogix.convert import case_to_pb, key_values, set_time, to_json
+from casekeeper.api.coralogix.grpc.rpc import Call, Servicer, rpc
+from casekeeper.bootstrap import Container
+from casekeeper.proto.casekeeper.v1 import api_keys_pb2 as keys_pb
+from casekeeper.proto.casekeeper.v1 import api_keys_pb2_grpc as keys_grpc
+from casekeeper.proto.casekeeper.v1 import case_admin_pb2 as admin_pb
+from casekeeper.proto.casekeeper.v1 import case_admin_pb2_grpc as admin_grpc
+from casekeeper.service.admin import NewCase
+from casekeeper.service.permissions import ADMIN, KEYS
+from casekeeper.store.keys import ApiKeyRow
+
+admin = rpc(ADMIN)
+keys = rpc(KEYS)
+
+
+class CaseAdminServicer(Servicer, admin_grpc.CaseAdminServiceServicer):
+    def __init__(self, container: Container, executor: Executor) -> None:
+        super().__init__(container, executor)
+        self.svc = container.admin
+        self.clock = container.cases.clock
+
+    @admin
+    def CreateCase(
+        self, req: admin_pb.CreateCaseRequest, call: Call
+    ) -> admin_pb.CreateCaseResponse:
+        has = req.HasField("case_indicators")
+        indicators = (
+            to_json(req.case_indicators, "caseIndicators", with_defaults=True) if has else {}
+        )
+        spec = NewCase(
+            title=req.title,
+            category=req.category,
+            priority=req.priority,
+            assignee=req.assignee_user_id if req.HasField("assignee_user_id") else None,
+            labels=key_values(req.labels),
+            groupings=key_values(req.groupings),
+            impacted_entities=[
+                to_json(e, "impactedEntities", with_defaults=True) for e in req.impacted_entities
+            ],
+            indicators=indicators,
+            ai_summary=req.ai_summary if req.HasField("ai_summary") else None,
+            pending=req.pending,
+        )
+        out = admin_pb.CreateCaseResponse()
+        case_to_pb(self.svc.create_case(call.principal, spec), self.clock(), out.case)
+        return out
+
+
+def _key_to_pb(row: ApiKeyRow, out: keys_pb.ApiKey) -> None:
+    out.id = row.id
+    out.name = row.name
+    out.permissions.extend(row.permissions)
+    out.space = row.space_name
+    out.prefix = row.prefix
+    set_time(out.create_time, row.create_time)
+    if row.revoke_time is not None:
+        set_time(out.revoke_time, row.revoke_time)
+    if row.last_used_time is not None:
+        set_time(out.last_used_time, row.last_used_time)
+
+
+class ApiKeysServicer(Servicer, keys_grpc.ApiKeysServiceServicer):
+    """Keys are managed within the caller's own space."""
+
+    @keys
+    def CreateApiKey(
+        self, req: keys_pb.CreateApiKeyRequest, call: Call
+    ) -> keys_pb.CreateApiKeyResponse:
+        new = self.keys.create(
+            name=req.name,
+            permissions=req.permissions,
+            space=call.principal.space_name,
+            granted_by=call.principal,
+        )
+        out = keys_pb.CreateApiKeyResponse(key=new.key)
+        _key_to_pb(new.row, out.api_key)
+        return out
+
+    @keys
+    def ListApiKeys(
+        self, req: keys_pb.ListApiKeysRequest, call: Call
+    ) -> keys_pb.ListApiKeysResponse:
+        out = keys_pb.ListApiKeysResponse()
+        for row in self.keys.list(
+            space=call.principal.space_name, include_revoked=req.include_revoked
+        ):
+            _key_to_pb(row, out.api_keys.add())
+        return out
+
+    @keys
+    def RevokeApiKey(
+        self, req: keys_pb.RevokeApiKeyRequest, call: Call
+    ) -> keys_pb.RevokeApiKeyResponse:
+        row = self.keys.revoke(req.id, space_id=call.principal.space_id)
+        out = keys_pb.RevokeApiKeyResponse()
+        _key_to_pb(row, out.api_key)
+        return out

@@ -1,0 +1,132 @@
+"""One wrapper for every RPC: authenticate, authorize by the permission table, run, and map
+errors through the catalog. Servicer methods stay synchronous one-liners over the service layer.
+
+The server is ``grpc.aio``. A point read on SQLite runs right on the event loop: it costs less
+than handing it to a thread and back. Everything else runs in the server's worker pool, so a
+long list page or a bulk write never stalls the loop (``api.operations.runs_inline`` decides,
+for the REST dialect too)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import Message
+
+from casekeeper.api import request_id as request_ids
+from casekeeper.api.coralogix.bulk import FAILURES_KEY, TOTAL_KEY, failure_report
+from casekeeper.api.coralogix.cases import runs_inline
+from casekeeper.api.grpc.handlers import Undecodable
+from casekeeper.bootstrap import Container
+from casekeeper.domain.errors import CasekeeperError, invalid
+from casekeeper.service.auth import Principal, authenticate_async, authorize
+from casekeeper.service.cases import BulkFailure
+
+log = logging.getLogger("casekeeper.grpc")
+
+REQUEST_ID_KEY = "x-request-id"  # echoed in log lines and INTERNAL messages (api/request_id.py)
+
+Resp = TypeVar("Resp", bound=Message)
+S = TypeVar("S", bound="Servicer")
+Req = TypeVar("Req")
+
+
+@dataclass(slots=True)
+class Call:
+    principal: Principal
+    request_id: str
+    failures: Sequence[BulkFailure] = field(default=())
+
+    def report_failures(self, failures: Sequence[BulkFailure]) -> None:
+        """Tell a bulk caller which ids failed and why, in trailing metadata (see api/bulk.py)."""
+        self.failures = failures
+
+
+class Servicer:
+    """Base of every servicer: what the wrapper needs to run a call."""
+
+    def __init__(self, container: Container, executor: Executor) -> None:
+        self.c = container
+        self.keys = container.keys
+        self.executor = executor
+
+
+def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str | None, str]:
+    """The caller's credentials and request id (empty if it sent none: one is made up only when
+    a log line needs it)."""
+    authorization, request_id = None, ""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            authorization = value if isinstance(value, str) else value.decode()
+        elif key == REQUEST_ID_KEY and isinstance(value, str):
+            request_id = request_ids.accepted(value)
+    return authorization, request_id
+
+
+def _or_new(request_id: str) -> str:
+    """The caller's request id, or a new one for a log line that needs one."""
+    return request_id or request_ids.new()
+
+
+Handler = Callable[[S, Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[Resp]]
+
+
+def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, Req, Resp]]:
+    """Decorate a servicer method ``Name(self, request, call)`` of gRPC service ``service``
+    (``/pkg.Service/``); the operation path is ``service + Name``."""
+
+    def wrap(fn: Callable[[S, Req, Call], Resp]) -> Handler[S, Req, Resp]:
+        operation = service + fn.__name__
+        name = fn.__name__
+
+        @functools.wraps(fn)
+        async def handler(
+            self: S, request: Req | Undecodable, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> Resp:
+            authorization, request_id = _metadata(context)
+            try:
+                principal = await authenticate_async(
+                    self.keys,
+                    authorization,
+                    lambda verify: asyncio.get_running_loop().run_in_executor(
+                        self.executor, verify
+                    ),
+                )
+                authorize(principal, operation)
+                if isinstance(request, Undecodable):  # see handlers.py
+                    raise invalid(f"request body: {request.reason}")
+                call = Call(principal, request_id)
+                if runs_inline(name, self.c):
+                    response = fn(self, request, call)
+                else:
+                    loop = asyncio.get_running_loop()
+                    response = await loop.run_in_executor(self.executor, fn, self, request, call)
+            except CasekeeperError as err:
+                request_id = _or_new(request_id)
+                code = getattr(grpc.StatusCode, err.spec.grpc_status)
+                log.info("%s %s -> %s: %s", request_id, operation, code.name, err.message)
+                await context.abort(code, err.message)
+            except Exception:
+                request_id = _or_new(request_id)
+                log.exception("%s %s failed", request_id, operation)
+                await context.abort(
+                    grpc.StatusCode.INTERNAL, f"internal error; quote request id {request_id}"
+                )
+            if call.failures:
+                context.set_trailing_metadata(
+                    (
+                        (FAILURES_KEY, failure_report(call.failures)),
+                        (TOTAL_KEY, str(len(call.failures))),
+                    )
+                )
+            return response
+
+        return handler
+
+    return wrap

@@ -1,0 +1,131 @@
+"""The ASGI application: every HTTP dialect's routes (the Coralogix REST dialect today), plus
+health, readiness, metrics and the API docs, behind the shared middleware.
+
+Errors outside any route (404, 405, 413, 500) are answered in the Coralogix shape for now; each
+dialect answers them in its own shape once there are several (ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from casekeeper.api.coralogix.rest.handler import error_response, json_response
+from casekeeper.api.coralogix.rest.mount import routes as coralogix_routes
+from casekeeper.api.coralogix.rest.openapi import openapi_document
+from casekeeper.api.http.metrics import Metrics
+from casekeeper.api.http.middleware import (
+    CLIENT_CLOSED_REQUEST,
+    BodyTooLarge,
+    ServerMiddleware,
+)
+from casekeeper.bootstrap import Container
+from casekeeper.domain.errors import CasekeeperError, ErrorCode
+
+log = logging.getLogger("casekeeper.rest")
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+
+DOCS_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>casekeeper API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui", deepLinking: true});</script>
+</body></html>"""
+
+
+def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any:
+    """Build the app. Returns the ASGI callable (the Starlette app wrapped in our middleware)."""
+    settings = container.settings
+    metrics = Metrics(container.cases.count_by_status, by_space=settings.metrics_space_labels)
+    metrics_token = settings.metrics_token.encode()
+    openapi_bytes = orjson.dumps(openapi_document())
+
+    async def healthz(_: Request) -> Response:
+        return json_response(200, {"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            await run_in_threadpool(container.cases.ping)
+        except Exception as err:  # any database failure means "not ready"
+            log.warning("readiness check failed: %s", err)
+            return error_response(CasekeeperError(ErrorCode.UNAVAILABLE, "database unreachable"))
+        return json_response(200, {"status": "ready"})
+
+    async def metrics_endpoint(request: Request) -> Response:
+        if metrics_token and not _bearer_matches(request, metrics_token):
+            return error_response(
+                CasekeeperError(
+                    ErrorCode.UNAUTHENTICATED,
+                    "/metrics wants 'Authorization: Bearer <token>' (CASEKEEPER_METRICS_TOKEN)",
+                )
+            )
+        body = await run_in_threadpool(metrics.render)
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def openapi(_: Request) -> Response:
+        return Response(openapi_bytes, media_type="application/json")
+
+    async def docs(_: Request) -> Response:
+        return HTMLResponse(DOCS_HTML)
+
+    async def not_found(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = ErrorCode.METHOD_NOT_ALLOWED if exc.status_code == 405 else ErrorCode.ROUTE_NOT_FOUND
+        message = "method not allowed for this path" if exc.status_code == 405 else "no such path"
+        response = error_response(CasekeeperError(code, message))
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    import swagger_ui_bundle
+
+    async def too_large(_: Request, exc: Exception) -> Response:
+        return error_response(CasekeeperError(ErrorCode.PAYLOAD_TOO_LARGE, str(exc)))
+
+    async def disconnected(_: Request, __: Exception) -> Response:
+        # Nobody is there to read it: the status is for metrics and the access log.
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+    routes: list[Any] = coralogix_routes(container)  # each dialect's routes, mounted here
+    routes += [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)),
+    ]
+
+    async def crashed(request: Request, _: Exception) -> Response:
+        rid = request.scope.get("state", {}).get("request_id", "")
+        return error_response(
+            CasekeeperError(ErrorCode.INTERNAL, f"internal error; quote request id {rid}")
+        )
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            404: not_found,
+            405: not_found,
+            BodyTooLarge: too_large,
+            ClientDisconnect: disconnected,
+            Exception: crashed,
+        },
+    )
+    return ServerMiddleware(app, max_body=max_body, metrics=metrics)
+
+
+def _bearer_matches(request: Request, token: bytes) -> bool:
+    given = request.headers.get("authorization", "")
+    scheme, _, value = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token)

@@ -1,0 +1,144 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware): path prefixes, request ids, body limits,
+metrics and access logs, and a last-resort 500 that still speaks the spec's Error schema."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from casekeeper.api import request_id as request_ids
+from casekeeper.api.coralogix.rest.render import error_json
+from casekeeper.api.http.metrics import Metrics
+from casekeeper.domain.errors import redact
+
+log = logging.getLogger("casekeeper.rest")
+access_log = logging.getLogger("casekeeper.access")
+
+PREFIX = "/mgmt/openapi"
+# What nginx logs for a client that went away before its response: no response was sent, and
+# it is neither the server's failure (5xx) nor a refusal the client saw (4xx).
+CLIENT_CLOSED_REQUEST = 499
+
+
+def strip_prefix(path: str) -> str:
+    """``/mgmt/openapi[/{version}]/cases/…`` → ``/cases/…``."""
+    if not path.startswith(PREFIX + "/"):
+        return path
+    rest = path[len(PREFIX) :]
+    head, _, tail = rest[1:].partition("/")
+    if head != "cases" and tail:
+        return "/" + tail
+    return rest
+
+
+def _shown(path: str) -> str:
+    """A request path for a log line: bounded, and a key sent as a case id redacted."""
+    return redact(path[:256]) + ("…" if len(path) > 256 else "")
+
+
+class BodyTooLarge(Exception):
+    """Raised while reading a body past the limit; the app answers 413 (see app.py)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body over {limit} bytes")
+        self.limit = limit
+
+
+class ServerMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path = strip_prefix(scope["path"])
+        if path != scope["path"]:
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        request_id = ""
+        length = 0
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                request_id = request_ids.accepted(value.decode("latin-1"))
+            elif key == b"content-length" and value.isdigit():
+                length = int(value)
+        request_id = request_id or request_ids.new()
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started_response = False
+        rid = request_id.encode("ascii")
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                started_response = True
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-request-id", rid)],
+                }
+            await send(message)
+
+        try:
+            if length > self.max_body:
+                await self._error(send_with_id, 413, f"request body over {self.max_body} bytes")
+            else:
+                await self._run(scope, receive, send_with_id)
+        except Exception:
+            log.exception("request %s %s %s failed", request_id, scope["method"], _shown(path))
+            if not started_response:
+                message = f"internal error; quote request id {request_id}"
+                await self._error(send_with_id, 500, message)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.observe(_route_name(scope), scope["method"], status, elapsed)
+            level = logging.DEBUG
+            if status >= 500:
+                level = logging.ERROR
+            elif status == CLIENT_CLOSED_REQUEST:
+                level = logging.INFO
+            if access_log.isEnabledFor(level):
+                access_log.log(
+                    level,
+                    "%s %s %s -> %d in %.1f ms",
+                    request_id, scope["method"], _shown(path), status, elapsed * 1000,
+                )  # fmt: skip
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLarge(self.max_body)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    @staticmethod
+    async def _error(send: Send, status: int, message: str) -> None:
+        body = orjson.dumps(error_json(status, message))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())],
+            }
+        )  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+def _route_name(scope: Scope) -> str:
+    route: Any = scope.get("route")
+    return str(getattr(route, "path", None) or "unmatched")
