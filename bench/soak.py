@@ -52,6 +52,7 @@ from common import (
     write_result,
 )
 
+from casekeeper.domain.enums import CaseCategory, CasePriority
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2 as ev_pb,
 )
@@ -115,7 +116,11 @@ def prepare(folder: Path, cases: int) -> tuple[str, str]:
         )
         principal = c.keys.authenticate(new.key)
         for i in range(cases):
-            spec = NewCase(title=f"Soak case {i}", category=1 + i % 2, priority=1 + i % 5)
+            spec = NewCase(
+                title=f"Soak case {i}",
+                category=CaseCategory(1 + i % 2),
+                priority=CasePriority(1 + i % 5),
+            )
             c.admin.create_case(principal, spec)
     finally:
         c.close()

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from casekeeper.bootstrap import Container, bootstrap
+from casekeeper.domain.enums import CaseCategory, CasePriority
 from casekeeper.domain.model import Case, KeyValue
 from casekeeper.service.admin import NewCase
 from casekeeper.service.auth import OPERATOR, Principal
@@ -119,8 +120,8 @@ def case_maker(container: Container, principal: Principal, prefix: str = "Case")
     ) -> Case:
         spec = NewCase(
             title=title or f"{prefix} {next(counter)}",
-            category=category,
-            priority=priority,
+            category=CaseCategory(category),
+            priority=CasePriority(priority),
             groupings=[KeyValue(k, v) for k, v in (groupings or {}).items()],
             labels=[KeyValue(k, v) for k, v in (labels or {}).items()],
             pending=pending,

@@ -742,9 +742,9 @@ def test_create_numbers_active_cases_per_space_and_skips_pending_ones(
         {"title": "   "},
         {"title": "t" * 513},
         {"category": 0},
-        {"category": 3},
         {"priority": 0},
-        {"priority": 6},
+        # Unknown enum numbers cannot reach the service (NewCase holds enums): the dialect
+        # refuses them (tests/api/coralogix/grpc/test_bad_input.py, CreateCase).
         {"assignee": "bob@example.com"},
         {"case_id": "not-a-uuid"},
     ],

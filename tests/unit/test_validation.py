@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from casekeeper.api.coralogix import vocabulary
 from casekeeper.domain.enums import CasePriority, CaseStatus, OrderField
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.service import validation as v
@@ -74,13 +75,13 @@ def test_optional_text_passes_none_through() -> None:
 
 @pytest.mark.parametrize("value", [1, 2, 3, 4, 5])
 def test_priority_accepts_p1_to_p5(value: int) -> None:
-    assert v.priority(value) is CasePriority(value)
+    assert vocabulary.priority(value) is CasePriority(value)
 
 
 @pytest.mark.parametrize("value", [0, 6, -1])
 def test_priority_rejects_unspecified_and_unknown(value: int) -> None:
     with pytest.raises(CasekeeperError) as err:
-        v.priority(value, field="priority")
+        vocabulary.priority(value, field="priority")
     assert err.value.code is ErrorCode.INVALID_ARGUMENT
 
 

@@ -32,8 +32,8 @@ MAX_PAIRS = 1000
 @dataclass(frozen=True, slots=True)
 class NewCase:
     title: str
-    category: int
-    priority: int
+    category: CaseCategory
+    priority: CasePriority
     assignee: str | None = None
     labels: Sequence[KeyValue] = ()
     groupings: Sequence[KeyValue] = ()
@@ -47,7 +47,7 @@ class NewCase:
 
 def _pairs(items: Sequence[KeyValue], name: str) -> tuple[KeyValue, ...]:
     if len(items) > MAX_PAIRS:
-        raise invalid(f"{name}: at most {MAX_PAIRS} entries")
+        raise invalid(f"at most {MAX_PAIRS} entries", field=name)
     for kv in items:
         v.text(kv.key, field=f"{name}.key", max_len=4096)
         v.text(kv.value, field=f"{name}.value", max_len=4096)
@@ -56,16 +56,11 @@ def _pairs(items: Sequence[KeyValue], name: str) -> tuple[KeyValue, ...]:
 
 def build_case(spec: NewCase, space_id: int, now: int) -> Case:
     """Validate ``spec`` into a new PENDING_ACTIVATION case (not yet numbered)."""
-    try:
-        category = CaseCategory(spec.category)
-    except ValueError:
-        raise invalid(f"category: unknown value {spec.category}") from None
+    category = spec.category
     if category is CaseCategory.UNSPECIFIED:
-        raise invalid(
-            "category: required; use CASE_CATEGORY_SECURITY or CASE_CATEGORY_AVAILABILITY"
-        )
+        raise invalid("required; give security or availability", field="category")
     if len(spec.impacted_entities) > MAX_PAIRS:
-        raise invalid(f"impactedEntities: at most {MAX_PAIRS} entries")
+        raise invalid(f"at most {MAX_PAIRS} entries", field="impacted_entities")
     case_id = v.uuid_text(spec.case_id, field="id") if spec.case_id else str(uuid.uuid4())
     return Case(
         id=case_id,
@@ -76,13 +71,13 @@ def build_case(spec: NewCase, space_id: int, now: int) -> Case:
         category=category,
         create_time=now,
         update_time=now,
-        assignees=(v.user_id(spec.assignee, field="assigneeUserId"),) if spec.assignee else (),
+        assignees=(v.user_id(spec.assignee, field="assignee"),) if spec.assignee else (),
         labels=_pairs(spec.labels, "labels"),
         groupings=_pairs(spec.groupings, "groupings"),
         impacted_entities=tuple(spec.impacted_entities),
         indicators=dict(spec.indicators),
         kpi_breaches=tuple(spec.kpi_breaches),
-        ai_summary=v.optional_text(spec.ai_summary, field="aiSummary", max_len=10_000),
+        ai_summary=v.optional_text(spec.ai_summary, field="ai_summary", max_len=10_000),
     )
 
 
@@ -139,7 +134,7 @@ class AdminService:
 
     def reprioritize(self, space_id: int, raw_id: str, priority: CasePriority) -> Case:
         ref = v.case_ref(raw_id)
-        priority = v.priority(int(priority))  # P1..P5: lists merge over exactly those
+        priority = v.priority(priority)  # P1..P5: lists merge over exactly those
         with self.db.writer() as uow:
             case = locked_case(uow, space_id, ref)
             now = self.clock()

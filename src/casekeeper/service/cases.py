@@ -97,7 +97,7 @@ class CaseService:
 
     def get_by_prometheus_alert(self, p: Principal, fingerprint: str, started_at: int) -> Case:
         p.require(READ, "read cases")
-        fp = v.text(fingerprint, field="prometheusAlert.fingerprint", max_len=256)
+        fp = v.text(fingerprint, field="indicator.fingerprint", max_len=256)
         with self.db.reader() as uow:
             found = uow.cases.find_by_prometheus(p.space_id, fp, started_at // 1_000_000)
         if found is None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from casekeeper.domain import commands as cmd
 from casekeeper.domain.commands import CaseChange
-from casekeeper.domain.enums import CasePriority, CaseStatus, Severity
+from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, Severity
 from casekeeper.domain.model import CaseRef, Json, KeyValue
 from casekeeper.domain.timeutil import now_us, to_rfc3339
 from casekeeper.service.admin import AdminService, NewCase
@@ -132,8 +132,8 @@ def load_demo(db: Database, *, count: int = DEMO_CASES) -> int:
         target = statuses[i % len(statuses)]
         spec = NewCase(
             title=title,
-            category=1 if security else 2,
-            priority=prio,
+            category=CaseCategory.SECURITY if security else CaseCategory.AVAILABILITY,
+            priority=CasePriority(prio),
             groupings=[
                 KeyValue("service", svc),
                 KeyValue("environment", env),

@@ -162,7 +162,7 @@ class TimelineService:
         has an external thread linked."""
         ref = v.case_ref(raw_case_id, field="case_id")
         for m in messages:
-            v.text(m.external_id, field="messages.externalId", max_len=512)
+            v.text(m.external_id, field="messages.external_id", max_len=512)
             _comment_text(m.text)
         with self.db.writer() as uow:
             case = locked_case(uow, p.space_id, ref)

@@ -90,14 +90,10 @@ def optional_text(raw: str | None, *, field: str, max_len: int) -> str | None:
     return None if raw is None else text(raw, field=field, max_len=max_len)
 
 
-def priority(value: int, *, field: str = "priority") -> CasePriority:
-    try:
-        p = CasePriority(value)
-    except ValueError:
-        raise invalid(f"unknown value {value}; use CASE_PRIORITY_P1..P5", field=field) from None
-    if p is CasePriority.UNSPECIFIED:
-        raise invalid("required; use CASE_PRIORITY_P1..P5", field=field)
-    return p
+def priority(value: CasePriority, *, field: str = "priority") -> CasePriority:
+    if value is CasePriority.UNSPECIFIED:
+        raise invalid("required; give P1 (most urgent) to P5", field=field)
+    return value
 
 
 def enum_list(
@@ -209,8 +205,7 @@ def command(c: cmd.CaseCommand) -> cmd.CaseCommand:
         case cmd.SetTags(tags) | cmd.AddTags(tags) | cmd.RemoveTags(tags):
             return type(c)(_strings(tags, field="tags", most=MAX_TAGS, check=_tag))
         case cmd.SetPriorityOverride(prio):
-            if prio is CasePriority.UNSPECIFIED:
-                raise invalid("required; give P1 (most urgent) to P5", field="priority")
+            priority(prio)
             return c
         case cmd.SetExtension(namespace, value):
             if not _NAMESPACE.fullmatch(namespace):

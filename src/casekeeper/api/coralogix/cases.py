@@ -8,10 +8,12 @@ parsing) is written once. Results are domain objects; each dialect renders them 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from casekeeper.api.coralogix import vocabulary
 from casekeeper.api.coralogix.convert import actor_from_pb, micros_of, to_json
 from casekeeper.api.coralogix.query import filters_from_pb, query_from_pb
 from casekeeper.bootstrap import Container
@@ -49,19 +51,6 @@ def _opt(msg: Any, field: str) -> Any:
 # -- CasesService --------------------------------------------------------------------------------
 
 
-def get_case(c: Container, p: Principal, r: pb.GetCaseRequest) -> Case:
-    return c.cases.get(p, r.id)
-
-
-def list_cases(c: Container, p: Principal, r: pb.ListCasesRequest) -> Page:
-    query = query_from_pb(r)
-    try:
-        found, token = c.cases.list_cases(p, query)
-    except CasekeeperError as err:
-        raise _worded(err) from None
-    return Page(found, token)
-
-
 # Canonical field → this dialect's name for it, in errors the service raises.
 _FIELDS = {
     "assignee": "assignee.userId",
@@ -78,6 +67,8 @@ _FIELDS = {
     "filters.alert_ids": "filters.alertFilters.alertIds",
     "filters.alert_versions": "filters.alertFilters.alertVersions",
     "filters.flat_labels": "filters.caseLabelsFilter.flatLabels",
+    "indicator.fingerprint": "prometheusAlert.fingerprint",
+    "messages.external_id": "messages.externalId",
 }
 # The spec's limit on a single ResolveCase's and an UpdateCase's reason (a bulk takes 4096).
 _REASON_MAX = 500
@@ -103,7 +94,7 @@ def _refusal(detail: Mapping[str, object]) -> str | None:
     )
 
 
-def _worded(err: CasekeeperError) -> CasekeeperError:
+def worded(err: CasekeeperError) -> CasekeeperError:
     """``err`` as this dialect says it: its field names, its status names."""
     message = _refusal(err.detail)
     if message is not None:
@@ -111,11 +102,34 @@ def _worded(err: CasekeeperError) -> CasekeeperError:
     return err.rename(_FIELDS)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _in_our_words(fn: F) -> F:
+    """An operation whose service errors reach the caller in this dialect's words."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CasekeeperError as err:
+            raise worded(err) from None
+
+    return cast(F, run)
+
+
+def get_case(c: Container, p: Principal, r: pb.GetCaseRequest) -> Case:
+    return c.cases.get(p, r.id)
+
+
+@_in_our_words
+def list_cases(c: Container, p: Principal, r: pb.ListCasesRequest) -> Page:
+    found, token = c.cases.list_cases(p, query_from_pb(r))
+    return Page(found, token)
+
+
 def _change(c: Container, p: Principal, ref: str, *commands: cmd.CaseCommand) -> Case:
-    try:
-        return c.cases.change(p, CaseChange(ref, commands))
-    except CasekeeperError as err:
-        raise _worded(err) from None
+    return c.cases.change(p, CaseChange(ref, commands))
 
 
 def _change_many(
@@ -125,10 +139,7 @@ def _change_many(
     commands: tuple[cmd.CaseCommand, ...],
     render: Renderer | None,
 ) -> BulkResult:
-    try:
-        result = c.cases.change_many(p, [CaseChange(i, commands) for i in ids], render=render)
-    except CasekeeperError as err:
-        raise _worded(err) from None
+    result = c.cases.change_many(p, [CaseChange(i, commands) for i in ids], render=render)
     if not any(f.detail for f in result.failures):
         return result
     failures = [
@@ -137,6 +148,7 @@ def _change_many(
     return dataclasses.replace(result, failures=failures)
 
 
+@_in_our_words
 def update_case(c: Container, p: Principal, r: pb.UpdateCaseRequest) -> Case:
     title, reason = _opt(r.patch, "title"), _opt(r.patch, "resolution_reason")
     if title is None and reason is None:
@@ -151,53 +163,64 @@ def update_case(c: Container, p: Principal, r: pb.UpdateCaseRequest) -> Case:
     return _change(c, p, r.id, *commands)
 
 
+@_in_our_words
 def set_priority_override(c: Container, p: Principal, r: pb.SetPriorityOverrideRequest) -> Case:
-    return _change(c, p, r.id, cmd.SetPriorityOverride(validation.priority(r.priority)))
+    return _change(c, p, r.id, cmd.SetPriorityOverride(vocabulary.priority(r.priority)))
 
 
+@_in_our_words
 def clear_priority_override(c: Container, p: Principal, r: pb.ClearPriorityOverrideRequest) -> Case:
     return _change(c, p, r.id, cmd.ClearPriorityOverride())
 
 
+@_in_our_words
 def assign_case(c: Container, p: Principal, r: pb.AssignCaseRequest) -> Case:
     return _change(c, p, r.id, cmd.Assign(r.assignee.user_id))
 
 
+@_in_our_words
 def unassign_case(c: Container, p: Principal, r: pb.UnassignCaseRequest) -> Case:
     return _change(c, p, r.id, cmd.Unassign())
 
 
+@_in_our_words
 def acknowledge_case(c: Container, p: Principal, r: pb.AcknowledgeCaseRequest) -> Case:
     if r.HasField("actor") and r.actor.user_id:
         validation.user_id(r.actor.user_id, field="actor.userId")
     return _change(c, p, r.id, cmd.Acknowledge())
 
 
+@_in_our_words
 def unacknowledge_case(c: Container, p: Principal, r: pb.UnacknowledgeCaseRequest) -> Case:
     return _change(c, p, r.id, cmd.Unacknowledge())
 
 
+@_in_our_words
 def resolve_case(c: Container, p: Principal, r: pb.ResolveCaseRequest) -> Case:
     reason = validation.optional_text(_opt(r, "reason"), field="reason", max_len=_REASON_MAX)
     return _change(c, p, r.id, cmd.Resolve(reason))
 
 
+@_in_our_words
 def close_case(c: Container, p: Principal, r: pb.CloseCaseRequest) -> Case:
     return _change(c, p, r.id, cmd.Close())
 
 
+@_in_our_words
 def bulk_assign(
     c: Container, p: Principal, r: pb.BulkAssignRequest, render: Renderer | None = None
 ) -> BulkResult:
     return _change_many(c, p, r.ids, (cmd.Assign(r.assignee.user_id),), render)
 
 
+@_in_our_words
 def bulk_unassign(
     c: Container, p: Principal, r: pb.BulkUnassignRequest, render: Renderer | None = None
 ) -> BulkResult:
     return _change_many(c, p, r.ids, (cmd.Unassign(),), render)
 
 
+@_in_our_words
 def bulk_acknowledge(
     c: Container, p: Principal, r: pb.BulkAcknowledgeRequest, render: Renderer | None = None
 ) -> BulkResult:
@@ -207,28 +230,32 @@ def bulk_acknowledge(
     return _change_many(c, p, r.ids, (cmd.Acknowledge(),), render)
 
 
+@_in_our_words
 def bulk_resolve(
     c: Container, p: Principal, r: pb.BulkResolveRequest, render: Renderer | None = None
 ) -> BulkResult:
     return _change_many(c, p, r.ids, (cmd.Resolve(_opt(r, "reason")),), render)
 
 
+@_in_our_words
 def bulk_close(
     c: Container, p: Principal, r: pb.BulkCloseRequest, render: Renderer | None = None
 ) -> BulkResult:
     return _change_many(c, p, r.ids, (cmd.Close(),), render)
 
 
+@_in_our_words
 def bulk_set_priority_override(
     c: Container,
     p: Principal,
     r: pb.BulkSetPriorityOverrideRequest,
     render: Renderer | None = None,
 ) -> BulkResult:
-    priority = validation.priority(r.priority)
+    priority = vocabulary.priority(r.priority)
     return _change_many(c, p, r.ids, (cmd.SetPriorityOverride(priority),), render)
 
 
+@_in_our_words
 def bulk_clear_priority_override(
     c: Container,
     p: Principal,
@@ -238,12 +265,9 @@ def bulk_clear_priority_override(
     return _change_many(c, p, r.ids, (cmd.ClearPriorityOverride(),), render)
 
 
+@_in_our_words
 def get_filter_values(c: Container, p: Principal, r: pb.GetFilterValuesRequest) -> FilterValues:
-    filters = filters_from_pb(r.filters)
-    try:
-        return c.cases.filter_values(p, filters)
-    except CasekeeperError as err:
-        raise _worded(err) from None
+    return c.cases.filter_values(p, filters_from_pb(r.filters))
 
 
 def get_grouping_keys(c: Container, p: Principal, _: pb.GetGroupingKeysRequest) -> list[str]:
@@ -254,6 +278,7 @@ def get_case_deep_links(c: Container, p: Principal, r: pb.GetCaseDeepLinksReques
     return Links(c.cases.get(p, r.case_id, field="case_id"))
 
 
+@_in_our_words
 def get_case_by_indicator(c: Container, p: Principal, r: pb.GetCaseByIndicatorRequest) -> Case:
     alert = r.prometheus_alert
     if not r.HasField("prometheus_alert") or not alert.HasField("started_at"):
@@ -306,10 +331,12 @@ def get_event(c: Container, p: Principal, r: epb.GetEventRequest) -> CaseEvent:
     return event
 
 
+@_in_our_words
 def create_comment(c: Container, p: Principal, r: epb.CreateCommentRequest) -> CaseEvent:
     return c.timeline.create_comment(p, r.case_id, r.text, _attachments(r.attachments))
 
 
+@_in_our_words
 def update_comment(c: Container, p: Principal, r: epb.UpdateCommentRequest) -> CaseEvent:
     return c.timeline.update_comment(p, r.event_id, r.text, _attachments(r.attachments))
 
@@ -336,6 +363,7 @@ def _external(m: epb.ExternalThreadMessage) -> ExternalMessage:
     )
 
 
+@_in_our_words
 def sync_external_case_events(
     c: Container, p: Principal, r: epb.SyncExternalCaseEventsRequest
 ) -> bool:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from casekeeper.bootstrap import Container
+from casekeeper.domain.enums import CaseCategory, CasePriority
 from casekeeper.domain.errors import CasekeeperError
 from casekeeper.service.admin import NewCase
 from casekeeper.service.auth import Principal
@@ -54,13 +55,18 @@ def _seed(
     with contextlib.suppress(CasekeeperError):  # made by an earlier run on the same database
         container.admin.create_case(
             principal,
-            NewCase(title="Spec example", category=2, priority=2, case_id=SPEC_EXAMPLE_CASE),
+            NewCase(
+                title="Spec example",
+                category=CaseCategory(2),
+                priority=CasePriority(2),
+                case_id=SPEC_EXAMPLE_CASE,
+            ),
         )
     cases = [
         make_case(
             title=f"Seed {i}",
-            priority=i % 5 + 1,
-            category=i % 2 + 1,
+            priority=CasePriority(i % 5 + 1),
+            category=CaseCategory(i % 2 + 1),
             labels={"team": f"t{i % 3}"},
             groupings={"service": f"svc{i % 4}"},
             pending=(i % 10 == 9),

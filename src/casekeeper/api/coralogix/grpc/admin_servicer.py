@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 
+from casekeeper.api.coralogix import vocabulary
 from casekeeper.api.coralogix.convert import case_to_pb, key_values, set_time, to_json
 from casekeeper.api.coralogix.grpc.rpc import Call, Servicer, rpc
 from casekeeper.bootstrap import Container
+from casekeeper.domain.errors import CasekeeperError
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2 as keys_pb
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2_grpc as keys_grpc
 from casekeeper.proto.casekeeper.v1 import case_admin_pb2 as admin_pb
@@ -14,6 +16,13 @@ from casekeeper.proto.casekeeper.v1 import case_admin_pb2_grpc as admin_grpc
 from casekeeper.service.admin import NewCase
 from casekeeper.service.permissions import ADMIN, KEYS
 from casekeeper.store.keys import ApiKeyRow
+
+# Canonical field → CreateCaseRequest's JSON name, in the service's errors.
+_CREATE_FIELDS = {
+    "assignee": "assigneeUserId",
+    "ai_summary": "aiSummary",
+    "impacted_entities": "impactedEntities",
+}
 
 admin = rpc(ADMIN)
 keys = rpc(KEYS)
@@ -35,8 +44,8 @@ class CaseAdminServicer(Servicer, admin_grpc.CaseAdminServiceServicer):
         )
         spec = NewCase(
             title=req.title,
-            category=req.category,
-            priority=req.priority,
+            category=vocabulary.category(req.category),
+            priority=vocabulary.priority(req.priority),
             assignee=req.assignee_user_id if req.HasField("assignee_user_id") else None,
             labels=key_values(req.labels),
             groupings=key_values(req.groupings),
@@ -47,8 +56,12 @@ class CaseAdminServicer(Servicer, admin_grpc.CaseAdminServiceServicer):
             ai_summary=req.ai_summary if req.HasField("ai_summary") else None,
             pending=req.pending,
         )
+        try:
+            case = self.svc.create_case(call.principal, spec)
+        except CasekeeperError as err:
+            raise err.rename(_CREATE_FIELDS) from None
         out = admin_pb.CreateCaseResponse()
-        case_to_pb(self.svc.create_case(call.principal, spec), self.clock(), out.case)
+        case_to_pb(case, self.clock(), out.case)
         return out
 
 
