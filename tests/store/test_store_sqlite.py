@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from casekeeper.api.coralogix.cases import CASES_OPERATIONS, EVENTS_OPERATIONS, runs_inline
+from casekeeper.service.permissions import CASES, EVENTS
 from casekeeper.store import migrate
 from casekeeper.store.engine import READ_CACHE_KIB, WRITE_CACHE_KIB, make_engine
 from casekeeper.store.uow import Database
@@ -69,6 +70,7 @@ def test_in_memory_database_has_no_checkpoint_thread() -> None:
 @pytest.mark.parametrize("sqlite", [True, False])
 def test_only_point_reads_on_sqlite_run_on_the_event_loop(sqlite: bool) -> None:
     container: Any = SimpleNamespace(db=SimpleNamespace(sqlite=sqlite))
-    inline = {rpc for rpc in (*CASES_OPERATIONS, *EVENTS_OPERATIONS) if runs_inline(rpc, container)}
+    paths = [CASES + rpc for rpc in CASES_OPERATIONS] + [EVENTS + rpc for rpc in EVENTS_OPERATIONS]
+    inline = {path.rsplit("/", 1)[1] for path in paths if runs_inline(path, container)}
     expected = {"GetCase", "GetCaseByIndicator", "GetCaseDeepLinks", "GetEvent"}
     assert inline == (expected if sqlite else set())

@@ -30,6 +30,7 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.service import validation
 from casekeeper.service.auth import Principal
 from casekeeper.service.cases import BulkResult, Renderer
+from casekeeper.service.permissions import CASES, EVENTS
 from casekeeper.service.timeline import ExternalMessage
 
 
@@ -412,9 +413,17 @@ EVENTS_OPERATIONS: dict[str, tuple[type[Any], Run]] = {
 # Reads of one indexed row. On SQLite they run on the server's event loop: the read costs less
 # than a hand-off to a worker thread and back. Everything else, and every call on PostgreSQL
 # (a network round trip), runs in a worker thread so the loop keeps serving other calls.
-POINT_READS = frozenset({"GetCase", "GetCaseByIndicator", "GetCaseDeepLinks", "GetEvent"})
+POINT_READS = frozenset(
+    {
+        CASES + "GetCase",
+        CASES + "GetCaseByIndicator",
+        CASES + "GetCaseDeepLinks",
+        EVENTS + "GetEvent",
+    }
+)
 
 
-def runs_inline(rpc: str, c: Container) -> bool:
-    """Whether operation ``rpc`` may run on the event loop (both dialects ask this)."""
-    return rpc in POINT_READS and c.db.sqlite
+def runs_inline(operation: str, c: Container) -> bool:
+    """Whether ``operation`` (a gRPC method path) may run on the event loop (both transports
+    ask this)."""
+    return operation in POINT_READS and c.db.sqlite

@@ -3,7 +3,7 @@ errors through the catalog. Servicer methods stay synchronous one-liners over th
 
 The server is ``grpc.aio``. A point read on SQLite runs right on the event loop: it costs less
 than handing it to a thread and back. Everything else runs in the server's worker pool, so a
-long list page or a bulk write never stalls the loop (``api.operations.runs_inline`` decides,
+long list page or a bulk write never stalls the loop (``api.coralogix.cases.runs_inline`` decides,
 for the REST dialect too)."""
 
 from __future__ import annotations
@@ -83,7 +83,6 @@ def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, R
 
     def wrap(fn: Callable[[S, Req, Call], Resp]) -> Handler[S, Req, Resp]:
         operation = service + fn.__name__
-        name = fn.__name__
 
         @functools.wraps(fn)
         async def handler(
@@ -102,7 +101,7 @@ def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, R
                 if isinstance(request, Undecodable):  # see handlers.py
                     raise invalid(f"request body: {request.reason}")
                 call = Call(principal, request_id)
-                if runs_inline(name, self.c):
+                if runs_inline(operation, self.c):
                     response = fn(self, request, call)
                 else:
                     loop = asyncio.get_running_loop()

@@ -76,7 +76,7 @@ class Endpoint:
         self.route = route
         self.container = container
         self.request_type, self.run = _OPERATIONS[route.rpc]
-        self.inline = runs_inline(route.rpc, container)
+        self.inline = runs_inline(route.operation, container)
 
     async def handle(self, request: Request) -> Response:
         route = self.route
