@@ -38,7 +38,7 @@ def test_a_key_revoked_during_its_verification_is_refused_next(
         verifying = pool.submit(container.keys.authenticate, new.key)
         try:
             assert read.wait(10), "the key was never looked up"
-            container.keys.revoke(new.row.id)
+            container.keys.revoke(OPERATOR, new.row.id)
         finally:
             go.set()
         # It read the key before the revocation: that call is let through.

@@ -35,6 +35,6 @@ def test_authenticate_does_not_wait_for_a_writer(container: Container) -> None:
         release.set()
         writer.join(10)
     container.keys.drain()
-    rows = container.keys.list(space="touch-test")
+    rows = container.keys.list(OPERATOR, space="touch-test")
     (row,) = [r for r in rows if r.id == principal.key_id]
     assert row.last_used_time is not None

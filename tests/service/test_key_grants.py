@@ -27,7 +27,7 @@ def test_a_manage_only_key_cannot_grant_what_it_lacks(
     assert info.value.code is ErrorCode.PERMISSION_DENIED
     # It names what it may not grant, and only that.
     assert info.value.message.startswith("this API key may not grant case:Read, case:Close:")
-    assert [k.name for k in container.keys.list(space=space)] == ["test key"]
+    assert [k.name for k in container.keys.list(OPERATOR, space=space)] == ["test key"]
 
 
 def test_a_key_can_grant_what_it_holds(container: Container, make_key: MakeKey, space: str) -> None:
@@ -52,7 +52,7 @@ def test_a_key_cannot_grant_in_another_space(
             name="elsewhere", permissions=["case:Read"], space=other_space, granted_by=grantor
         )
     assert info.value.code is ErrorCode.PERMISSION_DENIED
-    assert container.keys.list(space=other_space) == []
+    assert container.keys.list(OPERATOR, space=other_space) == []
 
 
 def test_an_operator_grants_anything(container: Container, space: str) -> None:
@@ -65,3 +65,22 @@ def test_an_operator_grants_anything(container: Container, space: str) -> None:
 @pytest.fixture
 def other_space() -> str:
     return f"t-{uuid.uuid4().hex[:12]}"
+
+
+def test_listing_and_revoking_keys_need_the_manage_permission_and_stay_in_the_space(
+    container: Container, make_key: MakeKey
+) -> None:
+    _, reader = make_key("case:Read")
+    _, manager = make_key("api-key:Manage")
+    _, elsewhere = make_key("api-key:Manage", space_name=f"else-{uuid.uuid4().hex[:8]}")
+    for call in (
+        lambda: container.keys.list(reader),
+        lambda: container.keys.revoke(reader, manager.key_id),
+    ):
+        with pytest.raises(CasekeeperError) as err:
+            call()
+        assert err.value.code is ErrorCode.PERMISSION_DENIED
+    # A holder sees its own space's keys whatever space it names.
+    listed = container.keys.list(manager, space=elsewhere.space_name)
+    assert elsewhere.key_id not in {k.id for k in listed}
+    assert manager.key_id in {k.id for k in listed}

@@ -428,7 +428,7 @@ def test_authenticate_accepts_key_with_or_without_bearer_prefix(
     assert principal.permissions == frozenset({Permission.CASE_READ})
     assert principal.actor.to_json() == {"apiKey": {"id": principal.key_id, "name": "reader"}}
     container.keys.drain()  # last use is written off the caller's thread
-    (row,) = container.keys.list(space=principal.space_name)
+    (row,) = container.keys.list(OPERATOR, space=principal.space_name)
     assert row.last_used_time is not None
 
 
@@ -471,7 +471,7 @@ def test_authenticate_raises_unauthenticated_when_key_is_revoked_even_if_cached(
 ) -> None:
     key, principal = make_key()
     assert container.keys.authenticate(key) == principal  # now cached
-    revoked = container.keys.revoke(principal.key_id.upper())
+    revoked = container.keys.revoke(OPERATOR, principal.key_id.upper())
     assert revoked.revoke_time is not None
     err = raises_code(ErrorCode.UNAUTHENTICATED, lambda: container.keys.authenticate(key))
     assert "revoked" in err.message
@@ -482,12 +482,14 @@ def test_revoke_raises_not_found_when_key_is_unknown_or_in_another_space(
 ) -> None:
     _, mine = make_key()
     _, theirs = make_key(space_name=f"other-{uuid.uuid4().hex[:8]}")
-    raises_code(ErrorCode.API_KEY_NOT_FOUND, lambda: container.keys.revoke(str(uuid.uuid4())))
+    raises_code(
+        ErrorCode.API_KEY_NOT_FOUND, lambda: container.keys.revoke(OPERATOR, str(uuid.uuid4()))
+    )
     raises_code(
         ErrorCode.API_KEY_NOT_FOUND,
-        lambda: container.keys.revoke(theirs.key_id, space_id=mine.space_id),
+        lambda: container.keys.revoke(mine, theirs.key_id),
     )
-    assert container.keys.list(space=theirs.space_name)[0].id == theirs.key_id
+    assert container.keys.list(OPERATOR, space=theirs.space_name)[0].id == theirs.key_id
 
 
 def test_list_keys_hides_revoked_keys_unless_asked(
@@ -495,13 +497,13 @@ def test_list_keys_hides_revoked_keys_unless_asked(
 ) -> None:
     _, a = make_key(name="a")
     _, b = make_key(name="b")
-    container.keys.revoke(a.key_id)
-    assert [k.id for k in container.keys.list(space=space)] == [b.key_id]
-    assert {k.id for k in container.keys.list(space=space, include_revoked=True)} == {
+    container.keys.revoke(OPERATOR, a.key_id)
+    assert [k.id for k in container.keys.list(OPERATOR, space=space)] == [b.key_id]
+    assert {k.id for k in container.keys.list(OPERATOR, space=space, include_revoked=True)} == {
         a.key_id,
         b.key_id,
     }
-    assert container.keys.list(space="no-such-space-here") == []
+    assert container.keys.list(OPERATOR, space="no-such-space-here") == []
 
 
 @pytest.mark.parametrize(
@@ -535,7 +537,7 @@ def test_create_key_rejects_unknown_or_missing_permissions(
             granted_by=OPERATOR, name="bad", permissions=perms, space=space
         ),
     )
-    assert container.keys.list(space=space) == []
+    assert container.keys.list(OPERATOR, space=space) == []
 
 
 def test_create_key_rejection_names_the_unknown_permission(

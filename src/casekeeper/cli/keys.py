@@ -69,7 +69,7 @@ def list_keys(
 ) -> None:
     """List keys (never their secrets)."""
     with container_for(database_url) as c:
-        rows = run(lambda: c.keys.list(space=space, include_revoked=include_revoked))
+        rows = run(lambda: c.keys.list(OPERATOR, space=space, include_revoked=include_revoked))
     if as_json:
         print(json.dumps([_key_json(r) for r in rows]))
         return
@@ -94,5 +94,5 @@ def revoke(
 ) -> None:
     """Revoke a key: it stops working at once in this process, within seconds elsewhere."""
     with container_for(database_url) as c:
-        row = run(lambda: c.keys.revoke(key_id))
+        row = run(lambda: c.keys.revoke(OPERATOR, key_id))
     console.print(f"revoked {row.name} ({row.id})")

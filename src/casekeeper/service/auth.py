@@ -190,7 +190,14 @@ class KeyService:
             uow.commit()
         return NewKey(row, key)
 
-    def list(self, *, space: str | None, include_revoked: bool = False) -> list[ApiKeyRow]:
+    def list(
+        self, p: Principal, *, space: str | None = None, include_revoked: bool = False
+    ) -> list[ApiKeyRow]:
+        """Keys of ``space`` (``OPERATOR`` only: any space, or all with None); a key holder
+        sees its own space's."""
+        p.require((Permission.API_KEY_MANAGE,), "manage API keys")
+        if not p.operator:
+            space = p.space_name
         with self.db.reader() as uow:
             space_id = None
             if space is not None:
@@ -199,11 +206,13 @@ class KeyService:
                     return []
             return uow.keys.list(space_id, include_revoked)
 
-    def revoke(self, key_id: str, *, space_id: int | None = None) -> ApiKeyRow:
+    def revoke(self, p: Principal, key_id: str) -> ApiKeyRow:
+        """Revoke a key of the holder's space (``OPERATOR``: of any space)."""
+        p.require((Permission.API_KEY_MANAGE,), "manage API keys")
         wanted = key_id.strip().lower()
         with self.db.writer() as uow:
             row = uow.keys.get(wanted) if len(wanted) <= validation.MAX_ID else None
-            if row is None or (space_id is not None and row.space_id != space_id):
+            if row is None or (not p.operator and row.space_id != p.space_id):
                 raise CasekeeperError(
                     ErrorCode.API_KEY_NOT_FOUND, f"API key not found: {quote(key_id)}"
                 )

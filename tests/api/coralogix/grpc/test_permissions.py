@@ -22,6 +22,7 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
     cases_service_pb2,
 )
+from casekeeper.service.auth import OPERATOR
 from casekeeper.service.permissions import OPERATION_PERMISSIONS, Permission
 from tests.api.coralogix.grpc.conftest import TIMEOUT, Metadata, bearer
 from tests.conftest import MakeKey
@@ -157,7 +158,7 @@ def _wrong_secret(make_key: MakeKey, container: Container, perm: Permission) -> 
 
 def _revoked(make_key: MakeKey, container: Container, perm: Permission) -> Metadata | None:
     key, principal = make_key(perm.value)
-    container.keys.revoke(principal.key_id)
+    container.keys.revoke(OPERATOR, principal.key_id)
     return bearer(key)
 
 
@@ -246,7 +247,7 @@ def test_unauthenticated_messages_say_why(
     assert "ck_<prefix>_<secret>" in _invoke_details(channel, path, malformed)[1]
     key, principal = make_key("case:Read")
     assert _invoke_details(channel, path, bearer(key))[0] == grpc.StatusCode.OK
-    container.keys.revoke(principal.key_id)
+    container.keys.revoke(OPERATOR, principal.key_id)
     code, details = _invoke_details(channel, path, bearer(key))
     assert code == grpc.StatusCode.UNAUTHENTICATED
     assert "revoked" in details

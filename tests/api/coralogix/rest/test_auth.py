@@ -12,6 +12,7 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
     cases_service_pb2,
 )
+from casekeeper.service.auth import OPERATOR
 from casekeeper.service.permissions import CASES, EVENTS, OPERATION_PERMISSIONS
 from tests.api.coralogix.rest.conftest import (
     UNKNOWN_UUID,
@@ -103,7 +104,7 @@ def test_revoked_key_is_401(container: Container, make_rest: MakeRest) -> None:
     api = make_rest()
     api.call("GetGroupingKeys")
     assert api.principal is not None
-    container.keys.revoke(api.principal.key_id)
+    container.keys.revoke(OPERATOR, api.principal.key_id)
     body = api.call("GetGroupingKeys", expect=401)
     assert "revoked" in error_message(body, 401)
 

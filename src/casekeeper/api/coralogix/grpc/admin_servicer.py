@@ -100,9 +100,7 @@ class ApiKeysServicer(Servicer, keys_grpc.ApiKeysServiceServicer):
         self, req: keys_pb.ListApiKeysRequest, call: Call
     ) -> keys_pb.ListApiKeysResponse:
         out = keys_pb.ListApiKeysResponse()
-        for row in self.keys.list(
-            space=call.principal.space_name, include_revoked=req.include_revoked
-        ):
+        for row in self.keys.list(call.principal, include_revoked=req.include_revoked):
             _key_to_pb(row, out.api_keys.add())
         return out
 
@@ -110,7 +108,7 @@ class ApiKeysServicer(Servicer, keys_grpc.ApiKeysServiceServicer):
     def RevokeApiKey(
         self, req: keys_pb.RevokeApiKeyRequest, call: Call
     ) -> keys_pb.RevokeApiKeyResponse:
-        row = self.keys.revoke(req.id, space_id=call.principal.space_id)
+        row = self.keys.revoke(call.principal, req.id)
         out = keys_pb.RevokeApiKeyResponse()
         _key_to_pb(row, out.api_key)
         return out
