@@ -279,7 +279,7 @@ def generate(space_id: int, size: int, seed: int) -> Iterator[Case]:
             category=CaseCategory.SECURITY if security else CaseCategory.AVAILABILITY,
             create_time=create,
             update_time=min(update, cap),
-            assignee=assignee,
+            assignees=(assignee,) if assignee else (),
             acknowledge_time=None if ack is None else min(ack, cap),
             resolution=resolution,
             end_time=None if end is None else min(end, cap),
