@@ -20,11 +20,12 @@ import uvicorn
 
 from casekeeper.api.grpc.server import GrpcServer
 from casekeeper.bootstrap import Container, bootstrap
+from casekeeper.domain.enums import CaseCategory, CasePriority
 from casekeeper.domain.lifecycle import Operation
 from casekeeper.domain.model import KeyValue
 from casekeeper.runner import http_server
 from casekeeper.service.admin import NewCase
-from casekeeper.service.auth import Principal
+from casekeeper.service.auth import OPERATOR, Principal
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.permissions import Permission
 from casekeeper.settings import Settings
@@ -74,19 +75,21 @@ class World:
     def make_key(self, label: str, name: str, *permissions: str, space: str = SPACE) -> Key:
         c = self.container
         perms = list(permissions) or [p.value for p in Permission]
-        new = c.keys.create(name=name, permissions=perms, space=space)
+        new = c.keys.create(name=name, permissions=perms, space=space, granted_by=OPERATOR)
         key = Key(name, new.key, c.keys.authenticate(f"Bearer {new.key}"))
         self.keys[label] = key
         return key
 
     def revoke(self, label: str) -> None:
-        self.container.keys.revoke(self.keys[label].principal.key_id)
+        self.container.keys.revoke(OPERATOR, self.keys[label].principal.key_id)
 
     def create_case(self, case_id: str, fields: dict[str, Any], *, by: str = "admin") -> None:
         """Create a case with a chosen id, as the signal pipeline would (``case:Create``)."""
         spec = dict(fields)
         labels = [KeyValue(k, v) for k, v in spec.pop("labels", {}).items()]
         groupings = [KeyValue(k, v) for k, v in spec.pop("groupings", {}).items()]
+        spec["category"] = CaseCategory(spec["category"])
+        spec["priority"] = CasePriority(spec["priority"])
         new = NewCase(case_id=case_id, labels=labels, groupings=groupings, **spec)
         self.container.admin.create_case(self.keys[by].principal, new)
 
