@@ -157,9 +157,9 @@ class TimelineService:
     def sync_external(
         self, p: Principal, raw_case_id: str, messages: Sequence[ExternalMessage]
     ) -> bool:
-        p.require(COMMENT, "sync external messages to a case")
         """Append pushed thread messages not seen before (by external id). True when the case
         has an external thread linked."""
+        p.require(COMMENT, "sync external messages to a case")
         ref = v.case_ref(raw_case_id, field="case_id")
         for m in messages:
             v.text(m.external_id, field="messages.external_id", max_len=512)
