@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -283,27 +284,28 @@ class CaseRepository:
         return self.save_many([(old, new)])
 
     def save_many(self, pairs: Sequence[tuple[Case, Case]]) -> bool:
-        """Versioned update of cases, one executemany writing only the columns that changed
-        (an unchanged indexed column is not rewritten). False if any row lost a race."""
+        """Versioned update of cases, one executemany writing only the columns of the fields
+        that changed (an unchanged indexed column is not rewritten). False if any row lost a
+        race. Only the fields in ``_WRITTEN`` change after creation."""
         if not pairs:
             return True
-        rows = [(old, _mutable_values(new)) for old, new in pairs]
-        if any(after["version"] != old.version + 1 for old, after in rows):
-            raise ValueError("a saved case must be the next version of the one it replaces")
-        changed = {"update_time", "version"}
-        for old, after in rows:
-            before = _mutable_values(old)
-            changed.update(k for k in _MUTABLE if before[k] != after[k])
-        columns = tuple(k for k in _MUTABLE if k in changed)
+        changed = [False] * len(_WRITTEN)
+        for old, new in pairs:
+            if new.version != old.version + 1:
+                raise ValueError("a saved case must be the next version of the one it replaces")
+            # evolve() shares every unchanged value, so identity settles most fields.
+            for i, (a, b) in enumerate(zip(_written(old), _written(new), strict=True)):
+                if a is not b and a != b:
+                    changed[i] = True
+        columns = tuple(
+            col
+            for i, (_, cols) in enumerate(_WRITTEN)
+            if changed[i] or cols[0] in ("update_time", "version")
+            for col in cols
+        )
+        values = [_COLUMN_VALUE[col] for col in columns]
         sql = driver.update_sql(self.conn, "case", columns, ("id", "version"))
-        params = [
-            (
-                *(after[k] for k in columns),
-                old.id,
-                old.version,
-            )
-            for old, after in rows
-        ]
+        params = [(*(value(new) for value in values), old.id, old.version) for old, new in pairs]
         return driver.executemany(self.conn, sql, params) == len(params)
 
     def _write_tags(self, case: Case) -> None:
@@ -357,41 +359,69 @@ class CaseRepository:
         return [r[0] for r in self.conn.execute(stmt)]
 
 
-_MUTABLE = (
-    "title", "title_fold", "status", "priority", "priority_system", "priority_override", "category",
-    "assignee", "update_time", "acknowledge_time", "resolve_time", "resolution_reason",
-    "resolved_by", "end_time", "number", "version", "assignees", "description", "tags",
-    "extensions", "severity", "on_hold",
-)  # fmt: skip
+def _int_or_none(value: int | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _resolution(case: Case, part: str) -> Any:
+    res = case.resolution
+    if res is None:
+        return None
+    value = getattr(res, part)
+    return value.value if part == "resolved_by" and value is not None else value
+
+
+# Each column a change may write, and how to get its value from a case.
+_COLUMN_VALUE: dict[str, Callable[[Case], Any]] = {
+    "title": lambda x: x.title,
+    "title_fold": lambda x: x.title.casefold(),
+    "status": lambda x: int(x.status),
+    "priority": lambda x: int(x.priority.effective),
+    "priority_system": lambda x: int(x.priority.system),
+    "priority_override": lambda x: (
+        None if x.priority.override is None else int(x.priority.override)
+    ),
+    "category": lambda x: int(x.category),
+    "assignee": lambda x: x.assignee,
+    "update_time": lambda x: x.update_time,
+    "acknowledge_time": lambda x: x.acknowledge_time,
+    "resolve_time": lambda x: _resolution(x, "resolve_time"),
+    "resolution_reason": lambda x: _resolution(x, "reason"),
+    "resolved_by": lambda x: _resolution(x, "resolved_by"),
+    "end_time": lambda x: x.end_time,
+    "number": lambda x: x.number,
+    "version": lambda x: x.version,
+    "assignees": lambda x: _json_text(x.assignees) if len(x.assignees) > 1 else None,
+    "description": lambda x: x.description,
+    "tags": lambda x: _json_text(x.tags),
+    "extensions": lambda x: _json_text(x.extensions),
+    "severity": lambda x: int(x.severity),
+    "on_hold": lambda x: x.on_hold,
+}
+# The case fields a change may alter, each with the columns that store it.
+_WRITTEN: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("title", ("title", "title_fold")),
+    ("status", ("status",)),
+    ("priority", ("priority", "priority_system", "priority_override")),
+    ("category", ("category",)),
+    ("assignees", ("assignee", "assignees")),
+    ("update_time", ("update_time",)),
+    ("acknowledge_time", ("acknowledge_time",)),
+    ("resolution", ("resolve_time", "resolution_reason", "resolved_by")),
+    ("end_time", ("end_time",)),
+    ("number", ("number",)),
+    ("version", ("version",)),
+    ("description", ("description",)),
+    ("tags", ("tags",)),
+    ("extensions", ("extensions",)),
+    ("severity", ("severity",)),
+    ("on_hold", ("on_hold",)),
+)
+_written = operator.attrgetter(*(name for name, _ in _WRITTEN))
 
 
 def _mutable_values(case: Case) -> dict[str, Any]:
-    res = case.resolution
-    override = case.priority.override
-    return {
-        "title": case.title,
-        "title_fold": case.title.casefold(),
-        "status": int(case.status),
-        "priority": int(case.effective_priority),
-        "priority_system": int(case.priority.system),
-        "priority_override": None if override is None else int(override),
-        "category": int(case.category),
-        "assignee": case.assignee,
-        "update_time": case.update_time,
-        "acknowledge_time": case.acknowledge_time,
-        "resolve_time": res.resolve_time if res else None,
-        "resolution_reason": res.reason if res else None,
-        "resolved_by": res.resolved_by.value if res and res.resolved_by else None,
-        "end_time": case.end_time,
-        "number": case.number,
-        "version": case.version,
-        "assignees": _json_text(case.assignees) if len(case.assignees) > 1 else None,
-        "description": case.description,
-        "tags": _json_text(case.tags),
-        "extensions": _json_text(case.extensions),
-        "severity": int(case.severity),
-        "on_hold": case.on_hold,
-    }
+    return {col: value(case) for col, value in _COLUMN_VALUE.items()}
 
 
 def _tag_rows(case: Case) -> list[dict[str, Any]]:
