@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import orjson
@@ -49,6 +50,7 @@ _ASSIGNEES, _DESCRIPTION, _TAGS, _EXTENSIONS, _SEVERITY, _ON_HOLD = (
     _AT[n] for n in ("assignees", "description", "tags", "extensions", "severity", "on_hold")
 )
 SEVERITY_OF = {int(x): x for x in Severity}
+_NO_EXTENSIONS: Mapping[str, Any] = MappingProxyType({})  # shared by every case without any
 
 
 def _json_text(value: Any) -> str | None:
@@ -57,11 +59,11 @@ def _json_text(value: Any) -> str | None:
 
 
 def _assignees(row: Sequence[Any]) -> tuple[str, ...]:
-    many = row[_ASSIGNEES]
-    if many:
-        return tuple(orjson.loads(many))
-    one = row[_ASSIGNEE]
-    return (one,) if one is not None else ()
+    return tuple(orjson.loads(row[_ASSIGNEES]))
+
+
+def _one(assignee: str | None) -> tuple[str, ...]:
+    return () if assignee is None else (assignee,)
 
 
 # Label and grouping pairs repeat across cases (environment=production, service=checkout): one
@@ -108,7 +110,7 @@ def row_to_case(row: Sequence[Any]) -> Case:
         status=STATUS_OF[row[_STATUS]],
         priority=_DETAILS[row[_PRIORITY_SYSTEM], row[_OVERRIDE]],
         category=CATEGORY_OF[row[_CATEGORY]],
-        assignees=_assignees(row),
+        assignees=_assignees(row) if row[_ASSIGNEES] else _one(row[_ASSIGNEE]),
         create_time=row[_CREATE],
         update_time=row[_UPDATE],
         acknowledge_time=row[_ACK],
@@ -125,7 +127,7 @@ def row_to_case(row: Sequence[Any]) -> Case:
         tags=tuple(orjson.loads(row[_TAGS])) if row[_TAGS] else (),
         severity=SEVERITY_OF[row[_SEVERITY]],
         on_hold=bool(row[_ON_HOLD]),
-        extensions=orjson.loads(row[_EXTENSIONS]) if row[_EXTENSIONS] else {},
+        extensions=orjson.loads(row[_EXTENSIONS]) if row[_EXTENSIONS] else _NO_EXTENSIONS,
         version=row[_VERSION],
     )
 
