@@ -12,6 +12,7 @@ import pytest
 from casekeeper.api.coralogix.cases import EVENT_KINDS
 from casekeeper.bootstrap import Container
 from casekeeper.domain import commands as cmd
+from casekeeper.domain import timeline
 from casekeeper.domain.commands import CaseChange
 from casekeeper.domain.enums import CasePriority, CaseStatus, EventKind, Severity
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
@@ -353,3 +354,21 @@ def test_changes_other_dialects_make_stay_off_the_coralogix_timeline(
     kinds = [e.kind for e in container.timeline.list_events(principal, case.id)]
     assert kinds[-2:] == [EventKind.TAGS_CHANGED, EventKind.SEVERITY_CHANGED]
     assert not {EventKind.TAGS_CHANGED, EventKind.SEVERITY_CHANGED} & EVENT_KINDS
+
+
+def test_the_timeline_comes_typed_for_any_dialect(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    case = make_case()
+    one(container.cases, principal, case.id, cmd.Assign(USERS[0]), cmd.SetTags(("db",)))
+    one(container.cases, principal, case.id, cmd.Close())
+    one(container.cases, principal, case.id, cmd.Reopen())
+    container.timeline.create_comment(principal, case.id, "back on it")
+    typed = [entry.what for entry in container.timeline.timeline(principal, case.id)]
+    assert typed[-5:] == [
+        timeline.Assigned(USERS[0], None),
+        timeline.TagsChanged(("db",), ()),
+        timeline.StatusChanged(CaseStatus.ACTIVE, CaseStatus.CLOSED),
+        timeline.StatusChanged(CaseStatus.CLOSED, CaseStatus.ACTIVE),
+        timeline.Comment("back on it", (), None),
+    ]

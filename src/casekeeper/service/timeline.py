@@ -17,14 +17,22 @@ from casekeeper.domain.errors import (
 from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.ids import uuid7
 from casekeeper.domain.model import Case, CaseRef, Json
+from casekeeper.domain.timeline import TimelineEvent
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext, locked_case, record, save_locked
 from casekeeper.service.permissions import Permission
+from casekeeper.store.event_codec import decode
 from casekeeper.store.uow import UnitOfWork
 
 MAX_COMMENT = 10_000
 MAX_ATTACHMENTS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    event: CaseEvent  # who, when, ids
+    what: TimelineEvent  # what happened, typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,11 @@ class TimelineService:
         ref = v.case_ref(raw_case_id, field="case_id")
         with self.db.reader() as uow:
             return uow.events.for_case(uow.cases.require(p.space_id, ref).id)
+
+    def timeline(self, p: Principal, raw_case_id: str) -> list[TimelineEntry]:
+        """The case's timeline with each event typed (``domain.timeline``), for a dialect that
+        words it its own way; rows this version cannot read come back as ``Unknown``."""
+        return [TimelineEntry(e, decode(e.data)) for e in self.list_events(p, raw_case_id)]
 
     def get(self, p: Principal, raw_event_id: str) -> CaseEvent:
         p.require(READ, "read a case's timeline")
