@@ -17,6 +17,7 @@ from casekeeper.domain.commands import CaseChange
 from casekeeper.domain.enums import CasePriority, CaseStatus, EventKind, Severity
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.model import MAX_ASSIGNEES
+from casekeeper.domain.query import CaseFilters, CaseQuery, FilterGroup
 from casekeeper.service.auth import Principal
 from casekeeper.service.permissions import REQUIRES, Permission
 from tests.changes import many, one
@@ -241,8 +242,111 @@ def test_assignee_changes_name_who_came_and_who_went(
 ) -> None:
     case = one(container.cases, principal, make_case().id, cmd.SetAssignees(tuple(USERS[:2])))
     one(container.cases, principal, case.id, cmd.SetAssignees((USERS[1], USERS[2])))
+    last = [e.data.to_json() for e in container.timeline.list_events(principal, case.id)][-2:]
+    assert last == [  # a new first assignee (what one-assignee dialects show) names who it replaced
+        {"assigned": {"assigneeUserId": USERS[1], "previousAssigneeUserId": USERS[0]}},
+        {"assigned": {"assigneeUserId": USERS[2]}},
+    ]
+
+
+def test_a_one_assignee_assign_over_several_names_the_one_replaced(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    case = one(container.cases, principal, make_case().id, cmd.SetAssignees(tuple(USERS[:2])))
+    one(container.cases, principal, case.id, cmd.Assign(USERS[1]))
     last = [e.data.to_json() for e in container.timeline.list_events(principal, case.id)][-1:]
-    assert last == [{"assigned": {"assigneeUserId": USERS[2], "previousAssigneeUserId": USERS[0]}}]
+    assert last == [{"assigned": {"assigneeUserId": USERS[1], "previousAssigneeUserId": USERS[0]}}]
+    reordered = one(container.cases, principal, case.id, cmd.SetAssignees(tuple(USERS[:2][::-1])))
+    assert reordered.assignees == (USERS[1], USERS[0])  # was (USERS[1],): a real change
+
+
+def test_tags_are_a_set_of_at_most_200(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    case = one(container.cases, principal, make_case().id, cmd.SetTags(("a", "b")))
+    assert one(container.cases, principal, case.id, cmd.SetTags(("b", "a"))) == case
+    hundred = tuple(f"t{i}" for i in range(100))
+    grown = one(container.cases, principal, case.id, cmd.AddTags(hundred))
+    err = refused(
+        ErrorCode.INVALID_ARGUMENT,
+        lambda: one(
+            container.cases, principal, case.id, cmd.AddTags(tuple(f"u{i}" for i in range(99)))
+        ),
+    )
+    assert err.field == "tags"
+    assert container.cases.get(principal, case.id) == grown
+
+
+def test_a_change_that_ends_where_it_started_writes_nothing(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    case = make_case()
+    same = one(
+        container.cases,
+        principal,
+        case.id,
+        cmd.SetSeverity(Severity.HIGH),
+        cmd.SetSeverity(Severity.UNKNOWN),
+    )
+    assert same == case
+    assert container.cases.get(principal, case.id).version == case.version
+
+
+def test_two_different_changes_to_one_case_in_a_bulk_fail_the_second(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    case = make_case()
+    result = container.cases.change_many(
+        principal,
+        [
+            CaseChange(case.id, (cmd.Acknowledge(),)),
+            CaseChange(f"CASE-{case.number}", (cmd.Close(),)),
+            CaseChange(f"case-{case.number}", (cmd.Acknowledge(),)),  # the same change: once
+        ],
+    )
+    assert [c.status for c in result.cases] == [CaseStatus.ACKNOWLEDGED]
+    assert [(f.id, f.code) for f in result.failures] == [
+        (f"CASE-{case.number}", ErrorCode.INVALID_ARGUMENT)
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda ref: CaseChange(ref, (cmd.Acknowledge(),), 0),
+        lambda ref: CaseChange(ref, (cmd.SetExtension("kibana", ["not", "an", "object"]),)),  # type: ignore[arg-type]
+    ],
+    ids=["version-0", "extension-list"],
+)
+def test_malformed_changes_are_invalid_not_conflicts(
+    container: Container, principal: Principal, make_case: MakeCase, change: object
+) -> None:
+    case = make_case()
+    refused(
+        ErrorCode.INVALID_ARGUMENT,
+        lambda: container.cases.change(principal, change(case.id)),  # type: ignore[operator]
+    )
+
+
+@pytest.mark.parametrize(
+    ("filters", "field"),
+    [
+        (CaseFilters(text_search="a\x00b"), "filters.text_search"),
+        (CaseFilters(labels=(FilterGroup("team", ("red", " ")),)), "filters.labels"),
+        (CaseFilters(groupings=(FilterGroup("service", ()),)), "filters.groupings"),
+        (CaseFilters(assignees=("x" * 5000,)), "filters.assignees"),
+    ],
+    ids=["nul-search", "blank-label", "empty-group", "long-assignee"],
+)
+def test_every_caller_s_filters_are_checked_by_the_service(
+    container: Container, principal: Principal, filters: CaseFilters, field: str
+) -> None:
+    err = refused(
+        ErrorCode.INVALID_ARGUMENT,
+        lambda: container.cases.list_cases(principal, CaseQuery(filters=filters)),
+    )
+    assert err.field == field
+    refused(ErrorCode.INVALID_ARGUMENT, lambda: container.cases.filter_values(principal, filters))
 
 
 def test_canonical_fields_and_the_extensions_bag_round_trip(

@@ -23,8 +23,11 @@ from casekeeper.domain.enums import (
     CaseStatus,
     Severity,
 )
-from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
 from casekeeper.domain.model import (
+    MAX_ASSIGNEES,
+    MAX_EXTENSIONS,
+    MAX_TAGS,
     Case,
     Json,
     Micros,
@@ -205,20 +208,24 @@ def unassign(case: Case, *, now: Micros) -> Change:
 def set_assignees(
     case: Case, assignees: tuple[str, ...], *, now: Micros, op: Operation = Operation.ASSIGN
 ) -> Change:
-    """Replace the assignees. The timeline says who came and who went: one ``assigned`` event
-    per new assignee (the first naming the first one it replaced), one ``unassigned`` per
-    assignee who left and was not replaced that way."""
+    """Replace the assignees (at most ``MAX_ASSIGNEES``, in this order). The timeline says who
+    came and who went, so a dialect that shows only the first assignee can follow it: a new
+    first assignee is ``assigned`` naming the first it replaced (who then needs no
+    ``unassigned``); every other newcomer is ``assigned``, every other leaver ``unassigned``."""
     _require_non_terminal(case, op)
+    if len(assignees) > MAX_ASSIGNEES:
+        raise invalid(f"at most {MAX_ASSIGNEES} (got {len(assignees)})", field="assignees")
     old = case.assignees
     if old == assignees:
         return Change.none(case)
-    added = [u for u in assignees if u not in old]
-    removed = [u for u in old if u not in assignees]
+    old_first = old[0] if old else None
+    replaced = None
     events: list[ev.EventData] = []
-    for user in added:
-        previous = removed.pop(0) if removed and not events else None
-        events.append(ev.assigned(user, previous))
-    events.extend(ev.unassigned(user) for user in removed)
+    if assignees and assignees[0] != old_first:
+        events.append(ev.assigned(assignees[0], old_first))
+        replaced = old_first
+    events.extend(ev.assigned(u, None) for u in assignees[1:] if u not in old)
+    events.extend(ev.unassigned(u) for u in old if u not in assignees and u != replaced)
     return Change(_next(case, now, assignees=assignees), events)
 
 
@@ -290,7 +297,10 @@ def set_description(case: Case, text: str | None, *, now: Micros) -> Change:
 
 
 def set_tags(case: Case, tags: tuple[str, ...], *, now: Micros) -> Change:
-    if case.tags == tags:
+    """Tags are a set: the same tags in another order change nothing."""
+    if len(tags) > MAX_TAGS:
+        raise invalid(f"at most {MAX_TAGS} (got {len(tags)})", field="tags")
+    if set(case.tags) == set(tags):
         return Change.none(case)
     added = [t for t in tags if t not in case.tags]
     removed = [t for t in case.tags if t not in tags]
@@ -311,6 +321,8 @@ def set_extension(case: Case, namespace: str, value: Json | None, *, now: Micros
         return Change.none(case)
     extensions = {k: v for k, v in case.extensions.items() if k != namespace}
     if value is not None:
+        if len(extensions) >= MAX_EXTENSIONS:
+            raise invalid(f"at most {MAX_EXTENSIONS} dialects' fields", field="extensions")
         extensions[namespace] = value
     return Change(_next(case, now, extensions=extensions), [ev.extension_changed(namespace)])
 
@@ -377,6 +389,13 @@ def apply_all(
         change = apply(current, command, actor_kind=actor_kind, now=now)
         current = change.case
         events.extend(change.events)
-    if not events:
-        return Change.none(case)
+    if not events or _same_but_times(current, case):
+        return Change.none(case)  # nothing left changed (a value set, then set back)
     return Change(evolve(current, version=case.version + 1), events)
+
+
+_KEPT = tuple(f.name for f in dataclasses.fields(Case) if f.name not in ("update_time", "version"))
+
+
+def _same_but_times(a: Case, b: Case) -> bool:
+    return all(getattr(a, name) == getattr(b, name) for name in _KEPT)

@@ -28,6 +28,7 @@ MAX_TAGS = 200
 MAX_TAG = 256
 MAX_TITLE = 512
 MAX_REASON = 4096
+MAX_EXTENSIONS = 16  # namespaces (dialects) per case
 
 
 @dataclass(frozen=True, slots=True)

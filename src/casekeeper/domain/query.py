@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from casekeeper.domain.enums import (
@@ -91,13 +92,38 @@ class CaseFilters:
         _at_most("flat_labels", len(self.flat_labels), MAX_FILTER_VALUES, "values")
         keys = len({kv.key for kv in self.flat_labels})
         _at_most("flat_labels", keys, MAX_FILTER_GROUPS, "keys")
-        if self.text_search is not None and len(self.text_search) > MAX_SEARCH:
-            raise invalid(
-                f"at most {MAX_SEARCH} characters (got {len(self.text_search)})",
-                field="filters.text_search",
-            )
-        if self.date_range is not None and self.date_range.start > self.date_range.end:
-            raise invalid("'from' is after 'to'", field="filters.date_range")
+        texts: dict[str, Iterable[str]] = {
+            "filters.text_search": () if self.text_search is None else (self.text_search,),
+            "filters.assignees": self.assignees,
+            "filters.impacted_entities": self.impacted_services + self.impacted_databases,
+            "filters.alert_versions": self.alert_versions,
+            "filters.groupings": (x for g in self.groupings for x in (g.key, *g.values)),
+            "filters.labels": (x for g in self.labels for x in (g.key, *g.values)),
+            "filters.flat_labels": (x for kv in self.flat_labels for x in (kv.key, kv.value)),
+        }
+        for name, strings in texts.items():
+            for text in strings:
+                _check_text(text, name)
+        for name, groups in (("groupings", self.groupings), ("labels", self.labels)):
+            if any(not g.values for g in groups):
+                raise invalid("every group needs at least one value", field=f"filters.{name}")
+        if self.date_range is not None:
+            check_range(self.date_range.start, self.date_range.end)
+
+
+def _check_text(value: str, field: str) -> None:
+    """A filter value is text a case can hold: not blank, no NUL, at most ``MAX_SEARCH``."""
+    if not value.strip():
+        raise invalid("must contain a non-whitespace character", field=field)
+    if "\x00" in value:
+        raise invalid("must not contain NUL characters", field=field)
+    if len(value) > MAX_SEARCH:
+        raise invalid(f"at most {MAX_SEARCH} characters (got {len(value)})", field=field)
+
+
+def check_range(start: Micros, end: Micros) -> None:
+    if start > end:
+        raise invalid("'from' is after 'to'", field="filters.date_range")
 
 
 def _at_most(name: str, count: int, limit: int, what: str) -> None:

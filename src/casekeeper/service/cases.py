@@ -114,6 +114,7 @@ class CaseService:
         """Apply ``change``'s commands to its case: authorized, checked, all or nothing, in one
         transaction with the case's row locked. A repeat that changes nothing writes nothing."""
         commands = self._checked(p, change.commands)
+        v.expected_version(change.expected_version)
         ref = v.case_ref(change.ref)
         with self.db.writer() as uow:
             case = locked_case(uow, p.space_id, ref)
@@ -143,6 +144,7 @@ class CaseService:
         todo: list[tuple[CaseRef, CaseChange]] = []
         for change in changes:
             try:
+                v.expected_version(change.expected_version)
                 todo.append((v.case_ref(change.ref, field="ids"), change))
             except CasekeeperError as err:
                 failures.append(BulkFailure.of(change.ref, err))
@@ -164,7 +166,7 @@ class CaseService:
     ) -> BulkResult:
         failures: list[BulkFailure] = []
         out: list[Case] = []
-        seen: set[str] = set()
+        seen: dict[str, CaseChange] = {}
         pairs: list[tuple[Case, Case]] = []
         rendered: object = None
         kind = p.actor.kind
@@ -178,9 +180,14 @@ class CaseService:
                     err = case_not_found(ref.raw)
                     failures.append(BulkFailure.of(ref.raw, err))
                     continue
-                if case.id in seen:
+                first = seen.get(case.id)
+                if first is not None:
+                    # The same case named twice (a UUID and its readable id, say) is changed
+                    # once; a second, different change to it is the caller's mistake.
+                    if change.commands != first.commands:
+                        failures.append(BulkFailure.of(ref.raw, _twice(case)))
                     continue
-                seen.add(case.id)
+                seen[case.id] = change
                 try:
                     _check_version(case, change)
                     result = lifecycle.apply_all(
@@ -201,6 +208,13 @@ class CaseService:
                 record(uow, events, now)
                 rendered = uow.commit(None if render is None else lambda: render(out))
         return BulkResult(out, failures, rendered)
+
+
+def _twice(case: Case) -> CasekeeperError:
+    return invalid(
+        f"case {case.readable_id or case.id} has a different change earlier in this call; "
+        "send one change per case"
+    )
 
 
 def _check_version(case: Case, change: CaseChange) -> None:

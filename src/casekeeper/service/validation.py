@@ -162,6 +162,11 @@ def attachment(data: dict[str, object], where: str) -> None:
         _optional_suffix(body, at)
 
 
+def expected_version(version: int | None) -> None:
+    if version is not None and version < 1:
+        raise invalid(f"a case's version is 1 or more (got {version})", field="version")
+
+
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 MAX_EXTENSION = 65_536  # bytes of one dialect's fields, as JSON
 
@@ -210,6 +215,8 @@ def command(c: cmd.CaseCommand) -> cmd.CaseCommand:
         case cmd.SetExtension(namespace, value):
             if not _NAMESPACE.fullmatch(namespace):
                 raise invalid(f"{quote(namespace)} is not a namespace", field="extensions")
+            if value is not None and not isinstance(value, dict):
+                raise invalid("must be an object", field=f"extensions.{namespace}")
             if value is not None and len(orjson.dumps(value)) > MAX_EXTENSION:
                 raise invalid(f"at most {MAX_EXTENSION} bytes", field=f"extensions.{namespace}")
             return c

@@ -140,6 +140,9 @@ def _change_many(
     commands: tuple[cmd.CaseCommand, ...],
     render: Renderer | None,
 ) -> BulkResult:
+    if not ids or len(ids) > validation.MAX_BULK:
+        for command in commands:  # this dialect has always named a bad value before the ids
+            validation.command(command)
     result = c.cases.change_many(p, [CaseChange(i, commands) for i in ids], render=render)
     if not any(f.detail for f in result.failures):
         return result

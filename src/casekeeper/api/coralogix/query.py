@@ -29,6 +29,7 @@ from casekeeper.domain.query import (
     DateRange,
     FilterGroup,
     PageRequest,
+    check_range,
 )
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_filters_pb2 as f_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as svc_pb
@@ -70,6 +71,7 @@ def filters_from_pb(pb: f_pb.CaseFilters) -> CaseFilters:
             raise invalid("filters.dateRange: both 'from' and 'to' are required")
         start = micros_of(getattr(dr, "from"), "filters.dateRange.from")
         end = micros_of(dr.to, "filters.dateRange.to")
+        check_range(start, end)
         mode = _enum(DateRangeMode, dr.mode, "filters.dateRange.mode", allow_zero=True)
         date_range = DateRange(start, end, mode or DateRangeMode.ACTIVE_WINDOW)
     connectors: list[ConnectorType] = []
@@ -171,5 +173,6 @@ def query_from_pb(pb: svc_pb.ListCasesRequest) -> CaseQuery:
         size = pg.page_size if pg.HasField("page_size") else page.size
         skip = pg.skip if pg.HasField("skip") else 0
         token = pg.page_token if pg.HasField("page_token") and pg.page_token else None
-        page = PageRequest(size=size, token=token, skip=skip)  # limits: CaseQuery.check
+        page = PageRequest(size=size, token=token, skip=skip)
+        page.check()  # the service checks again; here it answers before the filters, as ever
     return CaseQuery(filters=filters_from_pb(pb.filters), order=order, page=page)

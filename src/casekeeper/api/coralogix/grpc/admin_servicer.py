@@ -8,6 +8,7 @@ from casekeeper.api.coralogix import vocabulary
 from casekeeper.api.coralogix.convert import case_to_pb, key_values, set_time, to_json
 from casekeeper.api.coralogix.grpc.rpc import Call, Servicer, rpc
 from casekeeper.bootstrap import Container
+from casekeeper.domain.enums import CasePriority
 from casekeeper.domain.errors import CasekeeperError
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2 as keys_pb
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2_grpc as keys_grpc
@@ -38,6 +39,13 @@ class CaseAdminServicer(Servicer, admin_grpc.CaseAdminServiceServicer):
     def CreateCase(
         self, req: admin_pb.CreateCaseRequest, call: Call
     ) -> admin_pb.CreateCaseResponse:
+        # A bad priority is named where the service checks priority (after the title, ...),
+        # in this dialect's words: the service sees none and refuses it there.
+        bad_priority: CasekeeperError | None = None
+        try:
+            priority = vocabulary.priority(req.priority)
+        except CasekeeperError as err:
+            priority, bad_priority = CasePriority.UNSPECIFIED, err
         has = req.HasField("case_indicators")
         indicators = (
             to_json(req.case_indicators, "caseIndicators", with_defaults=True) if has else {}
@@ -45,7 +53,7 @@ class CaseAdminServicer(Servicer, admin_grpc.CaseAdminServiceServicer):
         spec = NewCase(
             title=req.title,
             category=vocabulary.category(req.category),
-            priority=vocabulary.priority(req.priority),
+            priority=priority,
             assignee=req.assignee_user_id if req.HasField("assignee_user_id") else None,
             labels=key_values(req.labels),
             groupings=key_values(req.groupings),
@@ -59,6 +67,8 @@ class CaseAdminServicer(Servicer, admin_grpc.CaseAdminServiceServicer):
         try:
             case = self.svc.create_case(call.principal, spec)
         except CasekeeperError as err:
+            if bad_priority is not None and err.field == "priority":
+                raise bad_priority from None
             raise err.rename(_CREATE_FIELDS) from None
         out = admin_pb.CreateCaseResponse()
         case_to_pb(case, self.clock(), out.case)
