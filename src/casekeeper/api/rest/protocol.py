@@ -59,6 +59,32 @@ def connection_cap(configured: int) -> int:
     return max(8, min(MAX_DERIVED_CONNECTIONS, soft // 2))
 
 
+class ThrottledLog:
+    """At most one line per ``interval`` seconds, so a flood of connections cannot flood the
+    log too; the next line says how many were left out."""
+
+    def __init__(self, level: int, interval: float = 10.0) -> None:
+        self.level = level
+        self.interval = interval
+        self._next = float("-inf")
+        self._skipped = 0
+
+    def __call__(self, now: float, message: str, *args: object) -> None:
+        if now < self._next:
+            self._skipped += 1
+            return
+        if self._skipped:
+            message += " (%d more like it in the last %g s)"
+            args = (*args, self._skipped, self.interval)
+        self._skipped = 0
+        self._next = now + self.interval
+        log.log(self.level, message, *args)
+
+
+_stalled_log = ThrottledLog(logging.INFO)
+_cap_log = ThrottledLog(logging.WARNING)
+
+
 class GuardedProtocol(HttpToolsProtocol):
     header_timeout: ClassVar[float] = 10.0
     body_timeout: ClassVar[float] = 30.0
@@ -123,7 +149,9 @@ class GuardedProtocol(HttpToolsProtocol):
     def _expired(self) -> None:
         self._timer = None
         if not self.transport.is_closing():
-            log.info("closing an HTTP connection from %s: it stalled", self.client)
+            _stalled_log(
+                self.loop.time(), "closing an HTTP connection from %s: it stalled", self.client
+            )
             self.transport.close()
 
     # -- connection ----------------------------------------------------------------------------
@@ -181,7 +209,12 @@ class GuardedProtocol(HttpToolsProtocol):
         victims: list[Any] = sheddable[:excess]
         if len(victims) < excess:
             victims.append(self)  # every other connection is working: refuse the newcomer
-        log.warning("HTTP connection cap %d reached: closing %d", self.max_connections, excess)
+        _cap_log(
+            self.loop.time(),
+            "HTTP connection cap %d reached: closing %d",
+            self.max_connections,
+            excess,
+        )
         for conn in victims:
             conn.transport.close()
 
