@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import signal
+import socket
+import sys
+from collections.abc import Callable
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 from casekeeper.api.grpc.server import GrpcServer
 from casekeeper.api.http.app import create_app
-from casekeeper.api.http.protocol import guarded_protocol
+from casekeeper.api.http.protocol import GuardedProtocol, guarded_protocol, tls_protocol
 from casekeeper.bootstrap import Container
 
 log = logging.getLogger("casekeeper")
@@ -21,6 +26,41 @@ def split_address(address: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise ValueError(f"expected HOST:PORT, got {address!r}")
     return host.strip("[]"), int(port)
+
+
+class HttpServer(uvicorn.Server):
+    """uvicorn's server with TLS layered by ``tls_protocol`` instead of ``create_server``'s
+    ``ssl=``, under which a TLS handshake is neither counted by the connection cap nor timed
+    by the header timeout (protocol.py)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if sockets is not None:
+            raise ValueError("HttpServer binds its own address; it takes no sockets")
+        await self.lifespan.startup()
+        config = self.config
+        protocol_class = config.http_protocol_class
+        if not (isinstance(protocol_class, type) and issubclass(protocol_class, GuardedProtocol)):
+            raise TypeError(f"HttpServer needs a GuardedProtocol, not {protocol_class!r}")
+
+        def create_protocol() -> GuardedProtocol:
+            return protocol_class(
+                config=config, server_state=self.server_state, app_state=self.lifespan.state
+            )
+
+        factory: Callable[[], asyncio.BaseProtocol] = create_protocol
+        if config.ssl is not None:
+            factory = tls_protocol(create_protocol, config.ssl, protocol_class.header_timeout)
+        loop = asyncio.get_running_loop()
+        try:
+            server = await loop.create_server(
+                factory, host=config.host, port=config.port, backlog=config.backlog
+            )
+        except OSError as exc:
+            log.error("cannot listen for HTTP on %s:%s: %s", config.host, config.port, exc)
+            sys.exit(STARTUP_FAILURE)
+        self.servers = [server]
+        self._log_started_message(server.sockets)  # says https:// when config.ssl is set
+        self.started = True
 
 
 def http_server(container: Container, address: str) -> uvicorn.Server:
@@ -41,7 +81,7 @@ def http_server(container: Container, address: str) -> uvicorn.Server:
         timeout_graceful_shutdown=10,
         server_header=False,
     )
-    return uvicorn.Server(config)
+    return HttpServer(config)
 
 
 def freeze_startup_heap() -> None:

@@ -4,6 +4,7 @@ every permission. (What these tests check is the serving, the same on either dat
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -125,3 +126,21 @@ def wait_listening(served: Served, timeout: float = 30.0) -> None:
 
 def healthz(url: str, **kw: object) -> int:
     return httpx.get(f"{url}/healthz", timeout=5, **kw).status_code  # type: ignore[arg-type]
+
+
+def limit_open_files() -> None:
+    """For ``preexec``: an open-files limit of 256 (a small server's)."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+
+def closed_by_server(s: socket.socket, wait: float = 0.05) -> bool:
+    """Whether the server closed ``s`` (anything it sent before is discarded)."""
+    s.settimeout(wait)
+    try:
+        while s.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -5,7 +5,6 @@ a pipelined request's answer is never hidden by a malformed request behind it.""
 from __future__ import annotations
 
 import re
-import resource
 import socket
 import time
 
@@ -14,11 +13,7 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.server.conftest import Serve, healthz
-
-
-def _limit_open_files() -> None:
-    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+from tests.server.conftest import Serve, closed_by_server, healthz, limit_open_files
 
 
 def _stall(address: str, count: int) -> list[socket.socket]:
@@ -31,18 +26,8 @@ def _stall(address: str, count: int) -> list[socket.socket]:
     return out
 
 
-def _closed_by_server(s: socket.socket) -> bool:
-    s.settimeout(0.05)
-    try:
-        return s.recv(1) == b""
-    except TimeoutError:
-        return False
-    except OSError:
-        return True
-
-
 def test_a_flood_of_stalled_connections_leaves_both_apis_answering(serve: Serve) -> None:
-    served = serve(env={"CASEKEEPER_HTTP_HEADER_TIMEOUT": "3"}, preexec=_limit_open_files)
+    served = serve(env={"CASEKEEPER_HTTP_HEADER_TIMEOUT": "3"}, preexec=limit_open_files)
     stalled = _stall(served.http, 300)
     try:
         # the cap (half of 256) sheds the oldest stalled connections; new requests get through
@@ -52,10 +37,10 @@ def test_a_flood_of_stalled_connections_leaves_both_apis_answering(serve: Serve)
                 health_pb2.HealthCheckRequest(), timeout=5
             )
             assert check.status == health_pb2.HealthCheckResponse.SERVING
-        shed = sum(_closed_by_server(s) for s in stalled)
+        shed = sum(closed_by_server(s) for s in stalled)
         assert shed >= 300 - 128
         time.sleep(4)  # past the header timeout: every stalled connection is closed
-        assert all(_closed_by_server(s) for s in stalled)
+        assert all(closed_by_server(s) for s in stalled)
         assert healthz(f"http://{served.http}") == 200
     finally:
         for s in stalled:

