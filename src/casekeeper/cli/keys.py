@@ -10,8 +10,7 @@ from rich.table import Table
 
 from casekeeper.cli.common import DatabaseOpt, console, container_for, run
 from casekeeper.domain.timeutil import to_rfc3339
-from casekeeper.service.auth import DEFAULT_SPACE, OPERATOR
-from casekeeper.store.keys import ApiKeyRow
+from casekeeper.service.auth import DEFAULT_SPACE, OPERATOR, ApiKeyRow
 
 app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 

@@ -29,7 +29,9 @@ from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.events import Actor
 from casekeeper.service import validation
 from casekeeper.service.permissions import OPERATION_PERMISSIONS, Permission, parse_permission
-from casekeeper.store.keys import ApiKeyRow
+from casekeeper.store.keys import (
+    ApiKeyRow as ApiKeyRow,  # re-exported: adapters see rows through the service
+)
 from casekeeper.store.uow import Database
 
 log = logging.getLogger("casekeeper.auth")

@@ -15,8 +15,8 @@ from casekeeper.proto.casekeeper.v1 import api_keys_pb2_grpc as keys_grpc
 from casekeeper.proto.casekeeper.v1 import case_admin_pb2 as admin_pb
 from casekeeper.proto.casekeeper.v1 import case_admin_pb2_grpc as admin_grpc
 from casekeeper.service.admin import NewCase
+from casekeeper.service.auth import ApiKeyRow
 from casekeeper.service.permissions import ADMIN, KEYS
-from casekeeper.store.keys import ApiKeyRow
 
 # Canonical field → CreateCaseRequest's JSON name, in the service's errors.
 _CREATE_FIELDS = {
