@@ -4,9 +4,6 @@ in a dialect's words."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Final
-
 import pytest
 
 from casekeeper.api.coralogix.cases import EVENT_KINDS
@@ -14,39 +11,14 @@ from casekeeper.bootstrap import Container
 from casekeeper.domain import commands as cmd
 from casekeeper.domain import timeline
 from casekeeper.domain.commands import CaseChange
-from casekeeper.domain.enums import CasePriority, CaseStatus, EventKind, Severity
+from casekeeper.domain.enums import CaseStatus, EventKind, Severity
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.model import MAX_ASSIGNEES
 from casekeeper.domain.query import CaseFilters, CaseQuery, FilterGroup
 from casekeeper.service.auth import Principal
 from casekeeper.service.permissions import REQUIRES, Permission
-from tests.changes import many, one
+from tests.changes import EXAMPLES, USERS, many, one
 from tests.conftest import MakeCase, MakeKey
-
-USERS: Final = [str(uuid.UUID(int=i + 1)) for i in range(MAX_ASSIGNEES + 1)]
-
-# One example of every command, and the permission it must need (written out, not derived).
-EXAMPLES: Final[list[tuple[cmd.CaseCommand, Permission]]] = [
-    (cmd.Assign(USERS[0]), Permission.CASE_ASSIGN),
-    (cmd.Unassign(), Permission.CASE_ASSIGN),
-    (cmd.SetAssignees((USERS[0], USERS[1])), Permission.CASE_ASSIGN),
-    (cmd.Acknowledge(), Permission.CASE_ACKNOWLEDGE),
-    (cmd.Unacknowledge(), Permission.CASE_ACKNOWLEDGE),
-    (cmd.SetOnHold(True), Permission.CASE_ACKNOWLEDGE),
-    (cmd.Resolve("fixed"), Permission.CASE_CLOSE),
-    (cmd.Close(), Permission.CASE_CLOSE),
-    (cmd.Reopen(), Permission.CASE_CLOSE),
-    (cmd.SetPriorityOverride(CasePriority.P1), Permission.CASE_UPDATE),
-    (cmd.ClearPriorityOverride(), Permission.CASE_UPDATE),
-    (cmd.Retitle("new title"), Permission.CASE_UPDATE),
-    (cmd.SetDescription("what happened"), Permission.CASE_UPDATE),
-    (cmd.SetResolutionReason("cause"), Permission.CASE_UPDATE),
-    (cmd.SetTags(("a",)), Permission.CASE_UPDATE),
-    (cmd.AddTags(("a",)), Permission.CASE_UPDATE),
-    (cmd.RemoveTags(("a",)), Permission.CASE_UPDATE),
-    (cmd.SetSeverity(Severity.HIGH), Permission.CASE_UPDATE),
-    (cmd.SetExtension("kibana", {"owner": "securitySolution"}), Permission.CASE_UPDATE),
-]
 
 
 def refused(code: ErrorCode, fn: object) -> CasekeeperError:

@@ -31,34 +31,10 @@ from casekeeper.store.keys import ApiKeyRepository, SpaceRepository
 from casekeeper.store.outbox import CASE_EVENT_TOPIC, OutboxRepository
 from casekeeper.store.uow import Database, UnitOfWork
 from tests import fakes
-from tests.changes import many, one
+from tests.changes import EXAMPLES, USERS, many, one
 from tests.fakes import FakeClock, FakeDatabase, fake_context
 
-USERS: Final = [str(uuid.UUID(int=i + 1)) for i in range(MAX_ASSIGNEES + 1)]
 SPACE: Final = "alpha"
-
-# One example of every command, and the permission it must need (written out, not derived).
-EXAMPLES: Final[list[tuple[cmd.CaseCommand, Permission]]] = [
-    (cmd.Assign(USERS[0]), Permission.CASE_ASSIGN),
-    (cmd.Unassign(), Permission.CASE_ASSIGN),
-    (cmd.SetAssignees((USERS[0], USERS[1])), Permission.CASE_ASSIGN),
-    (cmd.Acknowledge(), Permission.CASE_ACKNOWLEDGE),
-    (cmd.Unacknowledge(), Permission.CASE_ACKNOWLEDGE),
-    (cmd.SetOnHold(True), Permission.CASE_ACKNOWLEDGE),
-    (cmd.Resolve("fixed"), Permission.CASE_CLOSE),
-    (cmd.Close(), Permission.CASE_CLOSE),
-    (cmd.Reopen(), Permission.CASE_CLOSE),
-    (cmd.SetPriorityOverride(CasePriority.P1), Permission.CASE_UPDATE),
-    (cmd.ClearPriorityOverride(), Permission.CASE_UPDATE),
-    (cmd.Retitle("new title"), Permission.CASE_UPDATE),
-    (cmd.SetDescription("what happened"), Permission.CASE_UPDATE),
-    (cmd.SetResolutionReason("cause"), Permission.CASE_UPDATE),
-    (cmd.SetTags(("a",)), Permission.CASE_UPDATE),
-    (cmd.AddTags(("a",)), Permission.CASE_UPDATE),
-    (cmd.RemoveTags(("a",)), Permission.CASE_UPDATE),
-    (cmd.SetSeverity(Severity.HIGH), Permission.CASE_UPDATE),
-    (cmd.SetExtension("kibana", {"owner": "securitySolution"}), Permission.CASE_UPDATE),
-]
 
 
 @dataclass

@@ -6,9 +6,9 @@ Every test still works in its own fresh space (``space`` / ``make_key`` from tes
 
 The reference specs are found through ``CASEKEEPER_REFERENCE_DIR`` (the folder that holds
 ``coralogix-openapi/``; .ci/run sets it), else ``<repo>/../shared/reference``, else the copies
-the package ships (``casekeeper/api/coralogix/rest/spec``, unmodified; ``test_packaged_specs_are_the_
-reference`` proves it whenever the reference folder is there), so a clean checkout runs every
-test.
+the package ships (``casekeeper/api/coralogix/rest/spec``, unmodified;
+``test_packaged_specs_are_the_reference`` proves it whenever the reference folder is there), so
+a clean checkout runs every test.
 """
 
 from __future__ import annotations
