@@ -1,5 +1,5 @@
 # casekeeper developer commands. `make check` runs exactly what CI runs (on SQLite).
-.PHONY: install demo serve test test-pg lint fmt types proto proto-check migrations-check check bench clean
+.PHONY: install demo serve test test-pg coverage lint fmt types proto proto-check migrations-check check bench clean
 
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
@@ -17,6 +17,13 @@ test:
 
 test-pg:
 	CASEKEEPER_TEST_DATABASE_URL=$(PG_URL) scripts/test.sh
+
+# What CI measures: the suite on SQLite and on PostgreSQL, branch coverage of src/ combined.
+coverage:
+	scripts/coverage.sh start
+	scripts/coverage.sh test
+	CASEKEEPER_TEST_DATABASE_URL=$(PG_URL) scripts/coverage.sh test
+	scripts/coverage.sh report
 
 lint: install
 	.venv/bin/ruff check src tests scripts bench
