@@ -60,7 +60,7 @@ def _floor_getcase(part: str) -> None:
     from casekeeper.api.coralogix import cases as ops
     from casekeeper.api.coralogix.grpc import cases_servicer
     from casekeeper.api.coralogix.grpc.rpc import Call, rpc
-    from casekeeper.service.permissions import CASES
+    from casekeeper.api.coralogix.permissions import CASES
 
     fixed = fixed_response()
 

@@ -9,6 +9,7 @@ from typing import Final
 import pytest
 import sqlalchemy as sa
 
+from casekeeper.api.coralogix.permissions import OPERATION_PERMISSIONS, authorize
 from casekeeper.bootstrap import Container
 from casekeeper.domain import commands as cmd
 from casekeeper.domain.enums import ActorKind, CasePriority, CaseStatus, EventKind
@@ -22,8 +23,8 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
     cases_service_pb2,
 )
-from casekeeper.service.auth import OPERATOR, Principal, authorize
-from casekeeper.service.permissions import OPERATION_PERMISSIONS, Permission
+from casekeeper.service.auth import OPERATOR, Principal
+from casekeeper.service.permissions import Permission
 from casekeeper.service.timeline import ExternalMessage
 from casekeeper.store.schema import api_key
 from tests.changes import command_for, many, one

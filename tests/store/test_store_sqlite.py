@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from casekeeper.api.coralogix.cases import CASES_OPERATIONS, EVENTS_OPERATIONS, runs_inline
-from casekeeper.service.permissions import CASES, EVENTS
+from casekeeper.api.coralogix.permissions import CASES, EVENTS
 from casekeeper.store import migrate
 from casekeeper.store.engine import READ_CACHE_KIB, WRITE_CACHE_KIB, make_engine
 from casekeeper.store.uow import Database

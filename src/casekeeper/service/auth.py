@@ -28,7 +28,7 @@ from typing import Final
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.events import Actor
 from casekeeper.service import validation
-from casekeeper.service.permissions import OPERATION_PERMISSIONS, Permission, parse_permission
+from casekeeper.service.permissions import Permission, parse_permission
 from casekeeper.store.keys import (
     ApiKeyRow as ApiKeyRow,  # re-exported: adapters see rows through the service
 )
@@ -308,16 +308,3 @@ async def authenticate_async(
     if principal is not None:
         return principal
     return await off_loop(functools.partial(keys.authenticate, authorization))
-
-
-def authorize(principal: Principal, operation: str) -> None:
-    """Raise PERMISSION_DENIED unless ``principal`` may run ``operation`` (a gRPC method path)."""
-    needed = OPERATION_PERMISSIONS.get(operation)
-    if needed is None:
-        raise CasekeeperError(ErrorCode.PERMISSION_DENIED, f"unknown operation {operation}")
-    if needed not in principal.permissions:
-        raise CasekeeperError(
-            ErrorCode.PERMISSION_DENIED,
-            f"this API key lacks the permission {needed.value!r} needed for "
-            f"{operation.rsplit('/', 1)[-1]}",
-        )

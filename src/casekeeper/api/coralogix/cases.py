@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 
 from casekeeper.api.coralogix import vocabulary
 from casekeeper.api.coralogix.convert import actor_from_pb, micros_of, to_json
+from casekeeper.api.coralogix.permissions import CASES, EVENTS
 from casekeeper.api.coralogix.query import filters_from_pb, query_from_pb
 from casekeeper.bootstrap import Container
 from casekeeper.domain import commands as cmd
@@ -30,7 +31,6 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.service import validation
 from casekeeper.service.auth import Principal
 from casekeeper.service.cases import BulkResult, Renderer
-from casekeeper.service.permissions import CASES, EVENTS
 from casekeeper.service.timeline import ExternalMessage
 
 

@@ -16,6 +16,7 @@ import pytest
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
 
+from casekeeper.api.coralogix.permissions import OPERATION_PERMISSIONS
 from casekeeper.bootstrap import Container
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
@@ -23,7 +24,7 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
     cases_service_pb2,
 )
 from casekeeper.service.auth import OPERATOR
-from casekeeper.service.permissions import OPERATION_PERMISSIONS, Permission
+from casekeeper.service.permissions import Permission
 from tests.api.coralogix.grpc.conftest import TIMEOUT, Metadata, bearer
 from tests.conftest import MakeKey
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from casekeeper.api.coralogix.cases import CASES_OPERATIONS, EVENTS_OPERATIONS
+from casekeeper.api.coralogix.permissions import CASES, EVENTS, OPERATION_PERMISSIONS
 from casekeeper.api.coralogix.rest.routes import ROUTES, RouteSpec
 from casekeeper.bootstrap import Container
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
@@ -13,7 +14,6 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
     cases_service_pb2,
 )
 from casekeeper.service.auth import OPERATOR
-from casekeeper.service.permissions import CASES, EVENTS, OPERATION_PERMISSIONS
 from tests.api.coralogix.rest.conftest import (
     UNKNOWN_UUID,
     MakeRest,

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from casekeeper.api.coralogix.permissions import OPERATION_PERMISSIONS
 from casekeeper.api.coralogix.rest.routes import ROUTES, RouteSpec
-from casekeeper.service.permissions import OPERATION_PERMISSIONS
 from tests.api.coralogix.rest.conftest import (
     ALL_PERMISSIONS,
     OTHER_USER,

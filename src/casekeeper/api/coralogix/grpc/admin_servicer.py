@@ -7,6 +7,7 @@ from concurrent.futures import Executor
 from casekeeper.api.coralogix import vocabulary
 from casekeeper.api.coralogix.convert import case_to_pb, key_values, set_time, to_json
 from casekeeper.api.coralogix.grpc.rpc import Call, Servicer, rpc
+from casekeeper.api.coralogix.permissions import ADMIN, KEYS
 from casekeeper.bootstrap import Container
 from casekeeper.domain.enums import CasePriority
 from casekeeper.domain.errors import CasekeeperError
@@ -16,7 +17,6 @@ from casekeeper.proto.casekeeper.v1 import case_admin_pb2 as admin_pb
 from casekeeper.proto.casekeeper.v1 import case_admin_pb2_grpc as admin_grpc
 from casekeeper.service.admin import NewCase
 from casekeeper.service.auth import ApiKeyRow
-from casekeeper.service.permissions import ADMIN, KEYS
 
 # Canonical field → CreateCaseRequest's JSON name, in the service's errors.
 _CREATE_FIELDS = {

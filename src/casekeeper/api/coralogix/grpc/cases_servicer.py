@@ -12,13 +12,13 @@ from casekeeper.api.coralogix import cases as ops
 from casekeeper.api.coralogix.convert import case_to_pb, cases_to_pb, filter_values_to_pb
 from casekeeper.api.coralogix.grpc.rpc import Call, Servicer, rpc
 from casekeeper.api.coralogix.links import deep_links_to_pb
+from casekeeper.api.coralogix.permissions import CASES
 from casekeeper.bootstrap import Container
 from casekeeper.domain.model import Case
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc as pb_grpc
 from casekeeper.service.auth import Principal
 from casekeeper.service.cases import BulkResult, Renderer
-from casekeeper.service.permissions import CASES
 
 cases = rpc(CASES)
 R = TypeVar("R", bound=Message)

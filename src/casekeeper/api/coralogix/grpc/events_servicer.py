@@ -7,10 +7,10 @@ from concurrent.futures import Executor
 from casekeeper.api.coralogix import cases as ops
 from casekeeper.api.coralogix.convert import event_to_pb
 from casekeeper.api.coralogix.grpc.rpc import Call, Servicer, rpc
+from casekeeper.api.coralogix.permissions import EVENTS
 from casekeeper.bootstrap import Container
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 as pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2_grpc as pb_grpc
-from casekeeper.service.permissions import EVENTS
 
 events = rpc(EVENTS)
 

@@ -22,10 +22,11 @@ from google.protobuf.message import Message
 from casekeeper.api import request_id as request_ids
 from casekeeper.api.coralogix.bulk import FAILURES_KEY, TOTAL_KEY, failure_report
 from casekeeper.api.coralogix.cases import runs_inline
+from casekeeper.api.coralogix.permissions import authorize
 from casekeeper.api.grpc.handlers import Undecodable
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, invalid
-from casekeeper.service.auth import Principal, authenticate_async, authorize
+from casekeeper.service.auth import Principal, authenticate_async
 from casekeeper.service.cases import BulkFailure
 
 log = logging.getLogger("casekeeper.grpc")

@@ -22,6 +22,7 @@ from casekeeper.api.coralogix.cases import (
 )
 from casekeeper.api.coralogix.convert import to_json
 from casekeeper.api.coralogix.links import deep_links_to_pb
+from casekeeper.api.coralogix.permissions import authorize
 from casekeeper.api.coralogix.rest.parse import load_json, normalize, parse_into
 from casekeeper.api.coralogix.rest.render import (
     case_json,
@@ -35,7 +36,7 @@ from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.model import Case
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as pb
-from casekeeper.service.auth import authenticate_async, authorize
+from casekeeper.service.auth import authenticate_async
 from casekeeper.service.cases import BulkResult
 from casekeeper.service.validation import MAX_BULK
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from casekeeper.service.permissions import CASES, EVENTS
+from casekeeper.api.coralogix.permissions import CASES, EVENTS
 
 
 class Body(Enum):
