@@ -10,26 +10,24 @@ the operation and status.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from casekeeper.domain import commands as cmd
 from casekeeper.domain import events as ev
+from casekeeper.domain import fields
+from casekeeper.domain.change import Change as Change
+from casekeeper.domain.change import next_version
 from casekeeper.domain.enums import (
     RESOLVER_FOR_ACTOR,
     ActorKind,
     CasePriority,
     CaseStatus,
-    Severity,
 )
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
 from casekeeper.domain.model import (
     MAX_ASSIGNEES,
-    MAX_EXTENSIONS,
-    MAX_TAGS,
     Case,
-    Json,
     Micros,
     PriorityDetails,
     ResolutionDetails,
@@ -94,24 +92,7 @@ NON_TERMINAL_ONLY: Final = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    case: Case
-    events: list[ev.EventData] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.events)
-
-    @classmethod
-    def none(cls, case: Case) -> Change:
-        return cls(case, [])
-
-
-def _next(case: Case, now: Micros, **changes: Any) -> Case:
-    """The case's next version: ``changes``, the update time, and the version bumped. The store
-    writes it only over the row version it was made from (optimistic concurrency)."""
-    return evolve(case, update_time=now, version=case.version + 1, **changes)
+_next = next_version
 
 
 def touch(case: Case, *, now: Micros) -> Case:
@@ -288,49 +269,6 @@ def set_on_hold(case: Case, on_hold: bool, *, now: Micros) -> Change:
     return Change(_next(case, now, on_hold=on_hold), [ev.on_hold_changed(on_hold)])
 
 
-def set_description(case: Case, text: str | None, *, now: Micros) -> Change:
-    if case.description == text:
-        return Change.none(case)
-    return Change(
-        _next(case, now, description=text), [ev.description_changed(case.description, text)]
-    )
-
-
-def set_tags(case: Case, tags: tuple[str, ...], *, now: Micros) -> Change:
-    """Tags are a set: the same tags in another order change nothing."""
-    if len(tags) > MAX_TAGS:
-        raise invalid(f"at most {MAX_TAGS} (got {len(tags)})", field="tags")
-    if set(case.tags) == set(tags):
-        return Change.none(case)
-    added = [t for t in tags if t not in case.tags]
-    removed = [t for t in case.tags if t not in tags]
-    return Change(_next(case, now, tags=tags), [ev.tags_changed(added, removed)])
-
-
-def set_severity(case: Case, severity: Severity, *, now: Micros) -> Change:
-    if case.severity is severity:
-        return Change.none(case)
-    return Change(
-        _next(case, now, severity=severity), [ev.severity_changed(case.severity, severity)]
-    )
-
-
-def set_extension(case: Case, namespace: str, value: Json | None, *, now: Micros) -> Change:
-    current = case.extensions.get(namespace)
-    if current == value:
-        return Change.none(case)
-    extensions = {k: v for k, v in case.extensions.items() if k != namespace}
-    if value is not None:
-        if len(extensions) >= MAX_EXTENSIONS:
-            raise invalid(f"at most {MAX_EXTENSIONS} dialects' fields", field="extensions")
-        extensions[namespace] = value
-    return Change(_next(case, now, extensions=extensions), [ev.extension_changed(namespace)])
-
-
-def _distinct(items: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
-
-
 def apply(case: Case, command: cmd.CaseCommand, *, actor_kind: ActorKind, now: Micros) -> Change:
     """The one place a command meets a case."""
     match command:
@@ -351,7 +289,7 @@ def apply(case: Case, command: cmd.CaseCommand, *, actor_kind: ActorKind, now: M
         case cmd.Unassign():
             return unassign(case, now=now)
         case cmd.SetAssignees(user_ids):
-            return set_assignees(case, _distinct(user_ids), now=now)
+            return set_assignees(case, fields.distinct(user_ids), now=now)
         case cmd.SetOnHold(on_hold):
             return set_on_hold(case, on_hold, now=now)
         case cmd.SetPriorityOverride(priority):
@@ -363,17 +301,17 @@ def apply(case: Case, command: cmd.CaseCommand, *, actor_kind: ActorKind, now: M
         case cmd.SetResolutionReason(reason):
             return update(case, title=None, resolution_reason=reason, now=now)
         case cmd.SetDescription(text):
-            return set_description(case, text, now=now)
+            return fields.set_description(case, text, now=now)
         case cmd.SetTags(tags):
-            return set_tags(case, _distinct(tags), now=now)
+            return fields.set_tags(case, fields.distinct(tags), now=now)
         case cmd.AddTags(tags):
-            return set_tags(case, _distinct(case.tags + tags), now=now)
+            return fields.set_tags(case, fields.distinct(case.tags + tags), now=now)
         case cmd.RemoveTags(tags):
-            return set_tags(case, tuple(t for t in case.tags if t not in tags), now=now)
+            return fields.set_tags(case, tuple(t for t in case.tags if t not in tags), now=now)
         case cmd.SetSeverity(severity):
-            return set_severity(case, severity, now=now)
+            return fields.set_severity(case, severity, now=now)
         case cmd.SetExtension(namespace, value):
-            return set_extension(case, namespace, value, now=now)
+            return fields.set_extension(case, namespace, value, now=now)
     raise TypeError(f"not a case command: {command!r}")  # pragma: no cover - exhaustive
 
 

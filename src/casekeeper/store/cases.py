@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -14,6 +13,7 @@ from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, Reso
 from casekeeper.domain.errors import case_not_found
 from casekeeper.domain.model import Case, CaseRef, KeyValue, PriorityDetails, ResolutionDetails
 from casekeeper.store import driver, tags
+from casekeeper.store.case_columns import COLUMN_VALUE, WRITTEN, mutable_values, written_fields
 from casekeeper.store.schema import case as c
 from casekeeper.store.schema import case_tag as t
 from casekeeper.store.schema import space
@@ -51,11 +51,6 @@ _ASSIGNEES, _DESCRIPTION, _TAGS, _EXTENSIONS, _SEVERITY, _ON_HOLD = (
 )
 SEVERITY_OF = {int(x): x for x in Severity}
 _NO_EXTENSIONS: Mapping[str, Any] = MappingProxyType({})  # shared by every case without any
-
-
-def _json_text(value: Any) -> str | None:
-    """A list or object as JSON text, or None while it is empty (no bytes for most cases)."""
-    return orjson.dumps(value).decode() if value else None
 
 
 def _assignees(row: Sequence[Any]) -> tuple[str, ...]:
@@ -152,7 +147,7 @@ def _doc(case: Case) -> dict[str, Any]:
 
 def case_values(case: Case) -> dict[str, Any]:
     return {
-        **_mutable_values(case),
+        **mutable_values(case),
         "id": case.id,
         "space_id": case.space_id,
         "create_time": case.create_time,
@@ -288,24 +283,24 @@ class CaseRepository:
     def save_many(self, pairs: Sequence[tuple[Case, Case]]) -> bool:
         """Versioned update of cases, one executemany writing only the columns of the fields
         that changed (an unchanged indexed column is not rewritten). False if any row lost a
-        race. Only the fields in ``_WRITTEN`` change after creation."""
+        race. Only the fields in ``WRITTEN`` change after creation."""
         if not pairs:
             return True
-        changed = [False] * len(_WRITTEN)
+        changed = [False] * len(WRITTEN)
         for old, new in pairs:
             if new.version != old.version + 1:
                 raise ValueError("a saved case must be the next version of the one it replaces")
             # evolve() shares every unchanged value, so identity settles most fields.
-            for i, (a, b) in enumerate(zip(_written(old), _written(new), strict=True)):
+            for i, (a, b) in enumerate(zip(written_fields(old), written_fields(new), strict=True)):
                 if a is not b and a != b:
                     changed[i] = True
         columns = tuple(
             col
-            for i, (_, cols) in enumerate(_WRITTEN)
+            for i, (_, cols) in enumerate(WRITTEN)
             if changed[i] or cols[0] in ("update_time", "version")
             for col in cols
         )
-        values = [_COLUMN_VALUE[col] for col in columns]
+        values = [COLUMN_VALUE[col] for col in columns]
         sql = driver.update_sql(self.conn, "case", columns, ("id", "version"))
         params = [(*(value(new) for value in values), old.id, old.version) for old, new in pairs]
         return driver.executemany(self.conn, sql, params) == len(params)
@@ -359,71 +354,6 @@ class CaseRepository:
             .limit(limit)
         )
         return [r[0] for r in self.conn.execute(stmt)]
-
-
-def _int_or_none(value: int | None) -> int | None:
-    return None if value is None else int(value)
-
-
-def _resolution(case: Case, part: str) -> Any:
-    res = case.resolution
-    if res is None:
-        return None
-    value = getattr(res, part)
-    return value.value if part == "resolved_by" and value is not None else value
-
-
-# Each column a change may write, and how to get its value from a case.
-_COLUMN_VALUE: dict[str, Callable[[Case], Any]] = {
-    "title": lambda x: x.title,
-    "title_fold": lambda x: x.title.casefold(),
-    "status": lambda x: int(x.status),
-    "priority": lambda x: int(x.priority.effective),
-    "priority_system": lambda x: int(x.priority.system),
-    "priority_override": lambda x: (
-        None if x.priority.override is None else int(x.priority.override)
-    ),
-    "category": lambda x: int(x.category),
-    "assignee": lambda x: x.assignee,
-    "update_time": lambda x: x.update_time,
-    "acknowledge_time": lambda x: x.acknowledge_time,
-    "resolve_time": lambda x: _resolution(x, "resolve_time"),
-    "resolution_reason": lambda x: _resolution(x, "reason"),
-    "resolved_by": lambda x: _resolution(x, "resolved_by"),
-    "end_time": lambda x: x.end_time,
-    "number": lambda x: x.number,
-    "version": lambda x: x.version,
-    "assignees": lambda x: _json_text(x.assignees) if len(x.assignees) > 1 else None,
-    "description": lambda x: x.description,
-    "tags": lambda x: _json_text(x.tags),
-    "extensions": lambda x: _json_text(x.extensions),
-    "severity": lambda x: int(x.severity),
-    "on_hold": lambda x: x.on_hold,
-}
-# The case fields a change may alter, each with the columns that store it.
-_WRITTEN: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("title", ("title", "title_fold")),
-    ("status", ("status",)),
-    ("priority", ("priority", "priority_system", "priority_override")),
-    ("category", ("category",)),
-    ("assignees", ("assignee", "assignees")),
-    ("update_time", ("update_time",)),
-    ("acknowledge_time", ("acknowledge_time",)),
-    ("resolution", ("resolve_time", "resolution_reason", "resolved_by")),
-    ("end_time", ("end_time",)),
-    ("number", ("number",)),
-    ("version", ("version",)),
-    ("description", ("description",)),
-    ("tags", ("tags",)),
-    ("extensions", ("extensions",)),
-    ("severity", ("severity",)),
-    ("on_hold", ("on_hold",)),
-)
-_written = operator.attrgetter(*(name for name, _ in _WRITTEN))
-
-
-def _mutable_values(case: Case) -> dict[str, Any]:
-    return {col: value(case) for col, value in _COLUMN_VALUE.items()}
 
 
 def _tag_rows(case: Case) -> list[dict[str, Any]]:

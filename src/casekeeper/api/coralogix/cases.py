@@ -8,22 +8,21 @@ parsing) is written once. Results are domain objects; each dialect renders them 
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from casekeeper.api.coralogix import vocabulary
 from casekeeper.api.coralogix.convert import actor_from_pb, micros_of, to_json
+from casekeeper.api.coralogix.errors import in_our_words, refusal_message
 from casekeeper.api.coralogix.permissions import CASES, EVENTS
 from casekeeper.api.coralogix.query import filters_from_pb, query_from_pb
 from casekeeper.bootstrap import Container
 from casekeeper.domain import commands as cmd
 from casekeeper.domain.commands import CaseChange
-from casekeeper.domain.enums import CaseStatus, EventKind
-from casekeeper.domain.errors import CasekeeperError, event_not_found, invalid
+from casekeeper.domain.enums import EventKind
+from casekeeper.domain.errors import event_not_found, invalid
 from casekeeper.domain.events import CaseEvent
-from casekeeper.domain.lifecycle import HINTS, refusal
 from casekeeper.domain.model import MAX_TITLE, Case, Json
 from casekeeper.domain.query import FilterValues
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2 as epb
@@ -52,78 +51,15 @@ def _opt(msg: Any, field: str) -> Any:
 # -- CasesService --------------------------------------------------------------------------------
 
 
-# Canonical field → this dialect's name for it, in errors the service raises.
-_FIELDS = {
-    "assignee": "assignee.userId",
-    "title": "patch.title",
-    "resolution_reason": "patch.resolutionReason",
-    "page.size": "pagination.pageSize",
-    "page.skip": "pagination.skip",
-    "page.token": "pagination.pageToken",
-    "filters.date_range": "filters.dateRange",
-    "filters.text_search": "filters.textSearch",
-    "filters.indicator_types": "filters.indicatorTypes",
-    "filters.connector_types": "filters.connectorTypeFilters",
-    "filters.impacted_entities": "filters.impactedEntities",
-    "filters.alert_ids": "filters.alertFilters.alertIds",
-    "filters.alert_versions": "filters.alertFilters.alertVersions",
-    "filters.flat_labels": "filters.caseLabelsFilter.flatLabels",
-    "indicator.fingerprint": "prometheusAlert.fingerprint",
-    "messages.external_id": "messages.externalId",
-}
 # The spec's limit on a single ResolveCase's and an UpdateCase's reason (a bulk takes 4096).
 _REASON_MAX = 500
-
-
-# The spec has no reopen: its words for why a closed or resolved case refuses a change.
-_HINTS = {
-    **HINTS,
-    "closed": "a closed case is final",
-    "resolved": "a resolved case cannot be reopened; close it instead",
-}
-
-
-def _refusal(detail: Mapping[str, object]) -> str | None:
-    """A refused transition's message in this dialect's words (statuses by the spec's enum
-    names); None if ``detail`` is not a refused transition's."""
-    status = detail.get("status")
-    if not isinstance(status, CaseStatus):
-        return None
-    hint = str(detail.get("hint", ""))
-    return refusal(
-        str(detail["operation"]), str(detail["case"]), status.wire, _HINTS.get(hint, hint)
-    )
-
-
-def worded(err: CasekeeperError) -> CasekeeperError:
-    """``err`` as this dialect says it: its field names, its status names."""
-    message = _refusal(err.detail)
-    if message is not None:
-        return CasekeeperError(err.code, message, detail=err.detail)
-    return err.rename(_FIELDS)
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _in_our_words(fn: F) -> F:
-    """An operation whose service errors reach the caller in this dialect's words."""
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CasekeeperError as err:
-            raise worded(err) from None
-
-    return cast(F, run)
 
 
 def get_case(c: Container, p: Principal, r: pb.GetCaseRequest) -> Case:
     return c.cases.get(p, r.id)
 
 
-@_in_our_words
+@in_our_words
 def list_cases(c: Container, p: Principal, r: pb.ListCasesRequest) -> Page:
     found, token = c.cases.list_cases(p, query_from_pb(r))
     return Page(found, token)
@@ -147,12 +83,13 @@ def _change_many(
     if not any(f.detail for f in result.failures):
         return result
     failures = [
-        dataclasses.replace(f, message=_refusal(f.detail) or f.message) for f in result.failures
+        dataclasses.replace(f, message=refusal_message(f.detail) or f.message)
+        for f in result.failures
     ]
     return dataclasses.replace(result, failures=failures)
 
 
-@_in_our_words
+@in_our_words
 def update_case(c: Container, p: Principal, r: pb.UpdateCaseRequest) -> Case:
     title, reason = _opt(r.patch, "title"), _opt(r.patch, "resolution_reason")
     if title is None and reason is None:
@@ -167,64 +104,64 @@ def update_case(c: Container, p: Principal, r: pb.UpdateCaseRequest) -> Case:
     return _change(c, p, r.id, *commands)
 
 
-@_in_our_words
+@in_our_words
 def set_priority_override(c: Container, p: Principal, r: pb.SetPriorityOverrideRequest) -> Case:
     return _change(c, p, r.id, cmd.SetPriorityOverride(vocabulary.priority(r.priority)))
 
 
-@_in_our_words
+@in_our_words
 def clear_priority_override(c: Container, p: Principal, r: pb.ClearPriorityOverrideRequest) -> Case:
     return _change(c, p, r.id, cmd.ClearPriorityOverride())
 
 
-@_in_our_words
+@in_our_words
 def assign_case(c: Container, p: Principal, r: pb.AssignCaseRequest) -> Case:
     return _change(c, p, r.id, cmd.Assign(r.assignee.user_id))
 
 
-@_in_our_words
+@in_our_words
 def unassign_case(c: Container, p: Principal, r: pb.UnassignCaseRequest) -> Case:
     return _change(c, p, r.id, cmd.Unassign())
 
 
-@_in_our_words
+@in_our_words
 def acknowledge_case(c: Container, p: Principal, r: pb.AcknowledgeCaseRequest) -> Case:
     if r.HasField("actor") and r.actor.user_id:
         validation.user_id(r.actor.user_id, field="actor.userId")
     return _change(c, p, r.id, cmd.Acknowledge())
 
 
-@_in_our_words
+@in_our_words
 def unacknowledge_case(c: Container, p: Principal, r: pb.UnacknowledgeCaseRequest) -> Case:
     return _change(c, p, r.id, cmd.Unacknowledge())
 
 
-@_in_our_words
+@in_our_words
 def resolve_case(c: Container, p: Principal, r: pb.ResolveCaseRequest) -> Case:
     reason = validation.optional_text(_opt(r, "reason"), field="reason", max_len=_REASON_MAX)
     return _change(c, p, r.id, cmd.Resolve(reason))
 
 
-@_in_our_words
+@in_our_words
 def close_case(c: Container, p: Principal, r: pb.CloseCaseRequest) -> Case:
     return _change(c, p, r.id, cmd.Close())
 
 
-@_in_our_words
+@in_our_words
 def bulk_assign(
     c: Container, p: Principal, r: pb.BulkAssignRequest, render: Renderer | None = None
 ) -> BulkResult:
     return _change_many(c, p, r.ids, (cmd.Assign(r.assignee.user_id),), render)
 
 
-@_in_our_words
+@in_our_words
 def bulk_unassign(
     c: Container, p: Principal, r: pb.BulkUnassignRequest, render: Renderer | None = None
 ) -> BulkResult:
     return _change_many(c, p, r.ids, (cmd.Unassign(),), render)
 
 
-@_in_our_words
+@in_our_words
 def bulk_acknowledge(
     c: Container, p: Principal, r: pb.BulkAcknowledgeRequest, render: Renderer | None = None
 ) -> BulkResult:
@@ -234,21 +171,21 @@ def bulk_acknowledge(
     return _change_many(c, p, r.ids, (cmd.Acknowledge(),), render)
 
 
-@_in_our_words
+@in_our_words
 def bulk_resolve(
     c: Container, p: Principal, r: pb.BulkResolveRequest, render: Renderer | None = None
 ) -> BulkResult:
     return _change_many(c, p, r.ids, (cmd.Resolve(_opt(r, "reason")),), render)
 
 
-@_in_our_words
+@in_our_words
 def bulk_close(
     c: Container, p: Principal, r: pb.BulkCloseRequest, render: Renderer | None = None
 ) -> BulkResult:
     return _change_many(c, p, r.ids, (cmd.Close(),), render)
 
 
-@_in_our_words
+@in_our_words
 def bulk_set_priority_override(
     c: Container,
     p: Principal,
@@ -259,7 +196,7 @@ def bulk_set_priority_override(
     return _change_many(c, p, r.ids, (cmd.SetPriorityOverride(priority),), render)
 
 
-@_in_our_words
+@in_our_words
 def bulk_clear_priority_override(
     c: Container,
     p: Principal,
@@ -269,7 +206,7 @@ def bulk_clear_priority_override(
     return _change_many(c, p, r.ids, (cmd.ClearPriorityOverride(),), render)
 
 
-@_in_our_words
+@in_our_words
 def get_filter_values(c: Container, p: Principal, r: pb.GetFilterValuesRequest) -> FilterValues:
     return c.cases.filter_values(p, filters_from_pb(r.filters))
 
@@ -282,7 +219,7 @@ def get_case_deep_links(c: Container, p: Principal, r: pb.GetCaseDeepLinksReques
     return Links(c.cases.get(p, r.case_id, field="case_id"))
 
 
-@_in_our_words
+@in_our_words
 def get_case_by_indicator(c: Container, p: Principal, r: pb.GetCaseByIndicatorRequest) -> Case:
     alert = r.prometheus_alert
     if not r.HasField("prometheus_alert") or not alert.HasField("started_at"):
@@ -335,12 +272,12 @@ def get_event(c: Container, p: Principal, r: epb.GetEventRequest) -> CaseEvent:
     return event
 
 
-@_in_our_words
+@in_our_words
 def create_comment(c: Container, p: Principal, r: epb.CreateCommentRequest) -> CaseEvent:
     return c.timeline.create_comment(p, r.case_id, r.text, _attachments(r.attachments))
 
 
-@_in_our_words
+@in_our_words
 def update_comment(c: Container, p: Principal, r: epb.UpdateCommentRequest) -> CaseEvent:
     return c.timeline.update_comment(p, r.event_id, r.text, _attachments(r.attachments))
 
@@ -367,7 +304,7 @@ def _external(m: epb.ExternalThreadMessage) -> ExternalMessage:
     )
 
 
-@_in_our_words
+@in_our_words
 def sync_external_case_events(
     c: Container, p: Principal, r: epb.SyncExternalCaseEventsRequest
 ) -> bool:
