@@ -28,11 +28,12 @@ import sqlalchemy as sa
 
 from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.errors import case_not_found
-from casekeeper.domain.events import Actor, CaseEvent, EventData
+from casekeeper.domain.events import CaseEvent
 from casekeeper.domain.model import Case, CaseRef, Json
 from casekeeper.service.context import ServiceContext
 from casekeeper.store import tags
 from casekeeper.store.cases import CASE_COLUMNS, case_values, row_to_case
+from casekeeper.store.event_codec import decode, decode_actor, encode, encode_actor
 from casekeeper.store.keys import ApiKeyRow
 from casekeeper.store.outbox import CASE_EVENT_TOPIC
 from casekeeper.store.uow import Database
@@ -220,9 +221,9 @@ def _check_number(state: State, row: dict[str, Any]) -> None:
 
 def _stored(event: CaseEvent) -> CaseEvent:
     """``event`` as read back from its row: payload and actor went through JSON."""
-    payload = orjson.loads(orjson.dumps(event.data.payload))
-    actor = Actor.from_json(orjson.loads(orjson.dumps(event.actor.to_json())))
-    return dataclasses.replace(event, data=EventData(event.data.kind, payload), actor=actor)
+    data = decode(event.data.kind, orjson.loads(orjson.dumps(encode(event.data))))
+    actor = decode_actor(orjson.loads(orjson.dumps(encode_actor(event.actor))))
+    return dataclasses.replace(event, data=data, actor=actor)
 
 
 class FakeEvents(_Repository):
@@ -254,7 +255,7 @@ class FakeEvents(_Repository):
         state = self._tx.writable()
         for i, old in enumerate(state.events):
             if old.event_id == event.event_id:
-                data = EventData(old.data.kind, event.data.payload)
+                data = decode(old.data.kind, encode(event.data))
                 state.events[i] = _stored(
                     dataclasses.replace(old, data=data, update_time=event.update_time)
                 )

@@ -95,8 +95,8 @@ class World:
 
     def system(self, case_id: str, operation: str) -> None:
         """A lifecycle step the system takes (activation, auto-resolve, auto-close)."""
-        space_id = self.keys["admin"].principal.space_id
-        self.container.admin.system_step(space_id, case_id, Operation(operation))
+        admin = self.keys["admin"].principal
+        self.container.admin.system_step(admin, case_id, Operation(operation))
 
 
 def _start_http(server: uvicorn.Server) -> threading.Thread:

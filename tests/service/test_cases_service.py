@@ -21,6 +21,7 @@ from casekeeper.service.auth import Principal
 from casekeeper.service.cases import BulkResult, CaseService
 from tests.changes import command_for, many, one
 from tests.conftest import MakeCase, MakeKey
+from tests.stored import as_stored, as_stored_actor
 
 USER_A: Final = "11111111-1111-4111-8111-111111111111"
 USER_B: Final = "22222222-2222-4222-8222-222222222222"
@@ -128,12 +129,12 @@ def test_create_records_created_then_activation_events(
 ) -> None:
     case = make_case(priority=2)
     events = events_of(container, principal, case)
-    assert [e.data.to_json() for e in events] == [
+    assert [as_stored(e.data) for e in events] == [
         {"created": {"priority": "CASE_PRIORITY_P2"}},
         {"statusChanged": {"oldStatus": "CASE_STATUS_PENDING_ACTIVATION", "newStatus": ACTIVE}},
     ]
-    assert events[0].actor.to_json() == api_key_actor(principal)
-    assert events[1].actor.to_json() == {"system": {}}
+    assert as_stored_actor(events[0].actor) == api_key_actor(principal)
+    assert as_stored_actor(events[1].actor) == {"system": {}}
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,9 +287,9 @@ def test_operation_writes_events_and_bumps_update_time_and_version(
     after = op.act(container.cases, principal, ref)
 
     new_events = events_of(container, principal, case)[len(events_before) :]
-    assert [e.data.to_json() for e in new_events] == op.events(before)
+    assert [as_stored(e.data) for e in new_events] == op.events(before)
     for event in new_events:
-        assert event.actor.to_json() == api_key_actor(principal)
+        assert as_stored_actor(event.actor) == api_key_actor(principal)
         assert event.case_id == case.id
         assert event.create_time == event.event_time == after.update_time
     assert after.update_time > before.update_time
@@ -334,7 +335,7 @@ def test_operation_is_refused_and_writes_nothing_when_case_is_closed(
     err = raises_code(
         ErrorCode.INVALID_TRANSITION, lambda: call(container.cases, principal, case.id)
     )
-    assert status_wire == _status_of(err).wire  # named in the error's detail
+    assert status_wire == f"CASE_STATUS_{_status_of(err).name}"  # named in the error's detail
     assert events_of(container, principal, case) == events
     assert container.cases.get(principal, case.id) == case
 
@@ -347,7 +348,7 @@ def test_unacknowledge_is_refused_when_case_is_resolved(
         ErrorCode.INVALID_TRANSITION,
         lambda: one(container.cases, principal, case.id, cmd.Unacknowledge()),
     )
-    assert _status_of(err).wire == RESOLVED
+    assert f"CASE_STATUS_{_status_of(err).name}" == RESOLVED
 
 
 def test_user_operations_are_refused_when_case_is_pending(
@@ -455,7 +456,7 @@ def test_update_refuses_resolution_reason_when_case_is_open(
             cmd.SetResolutionReason("x"),
         ),
     )
-    assert _status_of(err).wire == ACTIVE
+    assert f"CASE_STATUS_{_status_of(err).name}" == ACTIVE
     assert container.cases.get(principal, case.id).title == "Keep me"  # all or nothing
 
 
@@ -543,8 +544,8 @@ def test_bulk_applies_good_ids_and_reports_each_bad_one_when_ids_are_mixed(
         assert stored.status is CaseStatus.ACKNOWLEDGED
         assert stored.version == case.version + 1
         last = events_of(container, principal, case)[-1]
-        assert last.data.to_json() == {"statusChanged": {"oldStatus": ACTIVE, "newStatus": ACKED}}
-        assert last.actor.to_json() == api_key_actor(principal)
+        assert as_stored(last.data) == {"statusChanged": {"oldStatus": ACTIVE, "newStatus": ACKED}}
+        assert as_stored_actor(last.actor) == api_key_actor(principal)
     assert container.cases.get(principal, closed.id) == closed
 
 
@@ -683,7 +684,7 @@ def test_bulk_operation_changes_every_case_and_writes_one_event_each(
         assert stored.update_time > before[stored.id].update_time
         new = events_of(container, principal, stored)[counts[stored.id] :]
         assert [e.kind for e in new] == [kind]
-        assert new[0].actor.to_json() == api_key_actor(principal)
+        assert as_stored_actor(new[0].actor) == api_key_actor(principal)
 
 
 def test_bulk_resolve_accepts_4096_character_reason_and_rejects_4097(
@@ -722,8 +723,8 @@ def test_create_records_assignment_by_the_caller_when_created_with_assignee(
     case = make_case(assignee=USER_A.upper())
     assert case.assignee == USER_A
     last = events_of(container, principal, case)[-1]
-    assert last.data.to_json() == {"assigned": {"assigneeUserId": USER_A}}
-    assert last.actor.to_json() == api_key_actor(principal)
+    assert as_stored(last.data) == {"assigned": {"assigneeUserId": USER_A}}
+    assert as_stored_actor(last.actor) == api_key_actor(principal)
 
 
 def test_create_numbers_active_cases_per_space_and_skips_pending_ones(
@@ -775,17 +776,17 @@ def test_system_activation_numbers_pending_case_and_records_system_actor(
 ) -> None:
     make_case()
     pending = make_case(pending=True)
-    active = container.admin.system_step(principal.space_id, pending.id, Operation.ACTIVATE)
+    active = container.admin.system_step(principal, pending.id, Operation.ACTIVATE)
     assert active.status is CaseStatus.ACTIVE
     assert active.number == 2
     assert active.version == pending.version + 1
     assert container.cases.get(principal, "CASE-2") == active
     last = events_of(container, principal, active)[-1]
-    assert last.data.to_json() == {
+    assert as_stored(last.data) == {
         "statusChanged": {"oldStatus": "CASE_STATUS_PENDING_ACTIVATION", "newStatus": ACTIVE}
     }
-    assert last.actor.to_json() == {"system": {}}
-    again = container.admin.system_step(principal.space_id, pending.id, Operation.ACTIVATE)
+    assert as_stored_actor(last.actor) == {"system": {}}
+    again = container.admin.system_step(principal, pending.id, Operation.ACTIVATE)
     assert again == active
 
 
@@ -793,21 +794,21 @@ def test_system_auto_resolve_and_auto_close_record_system_resolver(
     container: Container, principal: Principal, make_case: MakeCase
 ) -> None:
     pending = make_case(pending=True)
-    resolved = container.admin.system_step(principal.space_id, pending.id, Operation.AUTO_RESOLVE)
+    resolved = container.admin.system_step(principal, pending.id, Operation.AUTO_RESOLVE)
     assert resolved.status is CaseStatus.RESOLVED
     assert resolved.resolution is not None
     assert resolved.resolution.resolved_by is ResolverKind.SYSTEM
     assert resolved.number is None  # it never became active
-    closed = container.admin.system_step(principal.space_id, pending.id, Operation.AUTO_CLOSE)
+    closed = container.admin.system_step(principal, pending.id, Operation.AUTO_CLOSE)
     assert closed.status is CaseStatus.CLOSED
     assert closed.end_time == resolved.end_time
-    assert [e.actor.to_json() for e in events_of(container, principal, closed)[-2:]] == [
+    assert [as_stored_actor(e.actor) for e in events_of(container, principal, closed)[-2:]] == [
         {"system": {}},
         {"system": {}},
     ]
     raises_code(
         ErrorCode.INVALID_TRANSITION,
-        lambda: container.admin.system_step(principal.space_id, closed.id, Operation.AUTO_RESOLVE),
+        lambda: container.admin.system_step(principal, closed.id, Operation.AUTO_RESOLVE),
     )
 
 
@@ -820,12 +821,12 @@ def test_system_reprioritize_changes_system_priority_of_open_cases_only(
         make_case(priority=4).id,
         cmd.SetPriorityOverride(CasePriority(3)),
     )
-    changed = container.admin.reprioritize(principal.space_id, case.id, CasePriority.P1)
+    changed = container.admin.reprioritize(principal, case.id, CasePriority.P1)
     assert changed.priority.system is CasePriority.P1
     assert changed.effective_priority is CasePriority.P3  # the override still wins
-    assert events_of(container, principal, case)[-1].actor.to_json() == {"system": {}}
+    assert as_stored_actor(events_of(container, principal, case)[-1].actor) == {"system": {}}
     closed = one(container.cases, principal, case.id, cmd.Close())
-    assert container.admin.reprioritize(principal.space_id, case.id, CasePriority.P5) == closed
+    assert container.admin.reprioritize(principal, case.id, CasePriority.P5) == closed
 
 
 def test_system_reprioritize_refuses_an_unspecified_priority(
@@ -834,6 +835,6 @@ def test_system_reprioritize_refuses_an_unspecified_priority(
     """Lists merge over P1..P5: a case without one would vanish from update-ordered lists."""
     case = make_case(priority=4)
     with pytest.raises(CasekeeperError) as err:
-        container.admin.reprioritize(principal.space_id, case.id, CasePriority.UNSPECIFIED)
+        container.admin.reprioritize(principal, case.id, CasePriority.UNSPECIFIED)
     assert err.value.code is ErrorCode.INVALID_ARGUMENT
     assert container.cases.get(principal, case.id) == case

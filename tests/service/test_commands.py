@@ -4,6 +4,8 @@ in a dialect's words."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from casekeeper.api.coralogix.cases import EVENT_KINDS
@@ -11,14 +13,16 @@ from casekeeper.bootstrap import Container
 from casekeeper.domain import commands as cmd
 from casekeeper.domain import timeline
 from casekeeper.domain.commands import CaseChange
-from casekeeper.domain.enums import CaseStatus, EventKind, Severity
+from casekeeper.domain.enums import CasePriority, CaseStatus, EventKind, Severity
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.domain.lifecycle import Operation
 from casekeeper.domain.model import MAX_ASSIGNEES
 from casekeeper.domain.query import CaseFilters, CaseQuery, FilterGroup
 from casekeeper.service.auth import Principal
 from casekeeper.service.permissions import REQUIRES, Permission
 from tests.changes import EXAMPLES, USERS, many, one
 from tests.conftest import MakeCase, MakeKey
+from tests.stored import as_stored
 
 
 def refused(code: ErrorCode, fn: object) -> CasekeeperError:
@@ -169,7 +173,7 @@ def test_reopen_makes_a_resolved_or_closed_case_active_again(
         None,
     )
     last = container.timeline.list_events(principal, case.id)[-1]
-    assert last.data.payload == {"oldStatus": case.status.wire, "newStatus": "CASE_STATUS_ACTIVE"}
+    assert last.data == timeline.StatusChanged(case.status, CaseStatus.ACTIVE)
     assert one(container.cases, principal, case.id, cmd.Reopen()) == reopened  # a repeat
 
 
@@ -214,7 +218,7 @@ def test_assignee_changes_name_who_came_and_who_went(
 ) -> None:
     case = one(container.cases, principal, make_case().id, cmd.SetAssignees(tuple(USERS[:2])))
     one(container.cases, principal, case.id, cmd.SetAssignees((USERS[1], USERS[2])))
-    last = [e.data.to_json() for e in container.timeline.list_events(principal, case.id)][-2:]
+    last = [as_stored(e.data) for e in container.timeline.list_events(principal, case.id)][-2:]
     assert last == [  # a new first assignee (what one-assignee dialects show) names who it replaced
         {"assigned": {"assigneeUserId": USERS[1], "previousAssigneeUserId": USERS[0]}},
         {"assigned": {"assigneeUserId": USERS[2]}},
@@ -226,7 +230,7 @@ def test_a_one_assignee_assign_over_several_names_the_one_replaced(
 ) -> None:
     case = one(container.cases, principal, make_case().id, cmd.SetAssignees(tuple(USERS[:2])))
     one(container.cases, principal, case.id, cmd.Assign(USERS[1]))
-    last = [e.data.to_json() for e in container.timeline.list_events(principal, case.id)][-1:]
+    last = [as_stored(e.data) for e in container.timeline.list_events(principal, case.id)][-1:]
     assert last == [{"assigned": {"assigneeUserId": USERS[1], "previousAssigneeUserId": USERS[0]}}]
     reordered = one(container.cases, principal, case.id, cmd.SetAssignees(tuple(USERS[:2][::-1])))
     assert reordered.assignees == (USERS[1], USERS[0])  # was (USERS[1],): a real change
@@ -440,7 +444,7 @@ def test_the_timeline_comes_typed_for_any_dialect(
     one(container.cases, principal, case.id, cmd.Close())
     one(container.cases, principal, case.id, cmd.Reopen())
     container.timeline.create_comment(principal, case.id, "back on it")
-    typed = [entry.what for entry in container.timeline.timeline(principal, case.id)]
+    typed = [event.data for event in container.timeline.list_events(principal, case.id)]
     assert typed[-5:] == [
         timeline.Assigned(USERS[0], None),
         timeline.TagsChanged(("db",), ()),
@@ -448,3 +452,61 @@ def test_the_timeline_comes_typed_for_any_dialect(
         timeline.StatusChanged(CaseStatus.CLOSED, CaseStatus.ACTIVE),
         timeline.Comment("back on it", (), None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("operation", "permission"),
+    [
+        (Operation.ACTIVATE, Permission.CASE_CREATE),
+        (Operation.AUTO_RESOLVE, Permission.CASE_CLOSE),
+        (Operation.AUTO_CLOSE, Permission.CASE_CLOSE),
+    ],
+)
+def test_a_system_step_needs_its_permission_in_the_callers_space(
+    container: Container,
+    make_key: MakeKey,
+    make_case: MakeCase,
+    operation: Operation,
+    permission: Permission,
+) -> None:
+    case = make_case(pending=True)
+    _, without = make_key(*(p.value for p in Permission if p is not permission))
+    err = refused(
+        ErrorCode.PERMISSION_DENIED,
+        lambda: container.admin.system_step(without, case.id, operation),
+    )
+    assert repr(permission.value) in err.message
+    _, holder = make_key(permission.value)
+    assert code_of(lambda: container.admin.system_step(holder, case.id, operation)) in (
+        None,
+        ErrorCode.INVALID_TRANSITION,  # auto-close wants a resolved case
+    )
+    outsider = dataclasses.replace(holder, space_id=holder.space_id + 10_000)
+    refused(
+        ErrorCode.CASE_NOT_FOUND,
+        lambda: container.admin.system_step(outsider, case.id, operation),
+    )
+
+
+def test_only_system_operations_are_system_steps(
+    container: Container, principal: Principal, make_case: MakeCase
+) -> None:
+    case = make_case()
+    err = refused(
+        ErrorCode.INVALID_ARGUMENT,
+        lambda: container.admin.system_step(principal, case.id, Operation.ACKNOWLEDGE),
+    )
+    assert "not a system step" in err.message
+    assert container.cases.get(principal, case.id) == case
+
+
+def test_reprioritizing_needs_update(
+    container: Container, make_key: MakeKey, make_case: MakeCase
+) -> None:
+    case = make_case()
+    _, reader = make_key(Permission.CASE_READ.value)
+    refused(
+        ErrorCode.PERMISSION_DENIED,
+        lambda: container.admin.reprioritize(reader, case.id, CasePriority.P1),
+    )
+    assert container.cases.get(reader, case.id) == case

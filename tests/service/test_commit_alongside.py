@@ -19,6 +19,7 @@ from casekeeper.domain.model import Case
 from casekeeper.service.auth import Principal
 from tests.changes import command_for, many, one
 from tests.conftest import MakeCase
+from tests.stored import as_stored
 
 
 class Recorder:
@@ -93,7 +94,7 @@ def test_a_failing_render_leaves_the_change_committed(
     assert stored.status is CaseStatus.RESOLVED
     assert result.cases == [stored]
     last = container.timeline.list_events(principal, case.id)[-1]
-    assert last.data.to_json()["statusChanged"]["newStatus"] == "CASE_STATUS_RESOLVED"
+    assert as_stored(last.data)["statusChanged"]["newStatus"] == "CASE_STATUS_RESOLVED"
 
 
 def test_a_failing_commit_changes_nothing_and_drops_the_rendering(

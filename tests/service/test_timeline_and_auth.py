@@ -26,9 +26,11 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
 from casekeeper.service.auth import OPERATOR, Principal
 from casekeeper.service.permissions import Permission
 from casekeeper.service.timeline import ExternalMessage
+from casekeeper.store.event_codec import encode
 from casekeeper.store.schema import api_key
 from tests.changes import command_for, many, one
 from tests.conftest import MakeCase, MakeKey
+from tests.stored import as_stored, as_stored_actor
 
 USER_A: Final = "11111111-1111-4111-8111-111111111111"
 SLACK: Final[Json] = {
@@ -71,7 +73,7 @@ def test_create_comment_appends_trimmed_comment_by_the_caller(
         principal, f"case-{case.number}", "  looking into it \n", attachments
     )
     assert event.kind is EventKind.COMMENT
-    assert event.data.to_json() == {
+    assert as_stored(event.data) == {
         "comment": {"unsafeText": "looking into it", "attachments": attachments}
     }
     assert event.actor == Actor.api_key(principal.key_id, principal.key_name)
@@ -124,7 +126,7 @@ def test_create_comment_accepts_10000_characters_after_trimming(
     case = make_case()
     text = "z" * 10_000
     event = container.timeline.create_comment(principal, case.id, f"  {text}  ")
-    assert event.data.payload["unsafeText"] == text
+    assert encode(event.data)["unsafeText"] == text
 
 
 def test_create_comment_limits_attachments_to_100(
@@ -139,7 +141,7 @@ def test_create_comment_limits_attachments_to_100(
     )
     hundred = [file_attachment(f"f{i}.txt") for i in range(100)]
     event = container.timeline.create_comment(principal, case.id, "just right", hundred)
-    assert container.timeline.get(principal, event.event_id).data.payload["attachments"] == hundred
+    assert encode(container.timeline.get(principal, event.event_id).data)["attachments"] == hundred
 
 
 def test_create_comment_raises_when_case_is_unknown_or_id_malformed(
@@ -168,7 +170,7 @@ def test_update_comment_edits_text_in_place_and_sets_update_time(
     )
 
     assert updated.event_id == original.event_id
-    assert updated.data.payload == {"unsafeText": "second", "attachments": new_files}
+    assert encode(updated.data) == {"unsafeText": "second", "attachments": new_files}
     assert updated.update_time is not None
     assert updated.update_time > original.create_time
     assert (updated.create_time, updated.event_time) == (original.create_time, original.event_time)
@@ -190,7 +192,7 @@ def test_update_comment_keeps_external_metadata_when_comment_was_synced(
     )
     synced = timeline(container, principal, case)[-1]
     updated = container.timeline.update_comment(principal, synced.event_id, "edited")
-    assert updated.data.payload == {"unsafeText": "edited", "attachments": [], **SLACK}
+    assert encode(updated.data) == {"unsafeText": "edited", "attachments": [], **SLACK}
     assert updated.external_id == "m-1"
 
 
@@ -332,12 +334,12 @@ def test_sync_appends_new_messages_as_comments_with_their_source(
     by_ext = {e.external_id: e for e in new}
     assert set(by_ext) == {"slack-1", "slack-2"}
     first, second = by_ext["slack-1"], by_ext["slack-2"]
-    assert first.data.to_json() == {
+    assert as_stored(first.data) == {
         "comment": {"unsafeText": "customers report errors", "attachments": [], **SLACK}
     }
     assert first.actor == slack_user
     assert first.event_time == sent_at
-    assert second.data.payload == {"unsafeText": "rolling back", "attachments": []}
+    assert encode(second.data) == {"unsafeText": "rolling back", "attachments": []}
     assert second.actor == principal.actor
     assert second.event_time == second.create_time
     assert container.cases.get(principal, case.id).update_time == first.create_time
@@ -369,7 +371,7 @@ def test_sync_adds_one_event_when_a_push_repeats_an_id(
     before = len(timeline(container, principal, case))
     container.timeline.sync_external(principal, case.id, [msg("dup", "one"), msg("dup", "two")])
     new = timeline(container, principal, case)[before:]
-    assert [(e.external_id, e.data.payload["unsafeText"]) for e in new] == [("dup", "one")]
+    assert [(e.external_id, encode(e.data)["unsafeText"]) for e in new] == [("dup", "one")]
 
 
 @pytest.mark.parametrize(
@@ -427,7 +429,9 @@ def test_authenticate_accepts_key_with_or_without_bearer_prefix(
         assert got == principal
     assert principal.key_name == "reader"
     assert principal.permissions == frozenset({Permission.CASE_READ})
-    assert principal.actor.to_json() == {"apiKey": {"id": principal.key_id, "name": "reader"}}
+    assert as_stored_actor(principal.actor) == {
+        "apiKey": {"id": principal.key_id, "name": "reader"}
+    }
     container.keys.drain()  # last use is written off the caller's thread
     (row,) = container.keys.list(OPERATOR, space=principal.space_name)
     assert row.last_used_time is not None

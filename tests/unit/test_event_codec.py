@@ -12,36 +12,34 @@ from typing import Final, get_args
 import orjson
 import pytest
 
-from casekeeper.domain import events as ev
 from casekeeper.domain import timeline as t
 from casekeeper.domain.enums import CasePriority, CaseStatus, EventKind, Severity
-from casekeeper.domain.events import EventData
 from casekeeper.domain.model import Json, PriorityDetails
 from casekeeper.store.event_codec import decode, encode
-from tests.unit.event_cases import BOB, CASES, LOG, SLACK, P, assert_round_trip
+from tests.unit.event_cases import BOB, CASES, LOG, SLACK, P, as_row, assert_round_trip
 
 
-@pytest.mark.parametrize(("data", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_constructor_output_decodes_to_its_typed_event_and_encodes_back_byte_identical(
-    data: EventData, expected: t.TimelineEvent
+@pytest.mark.parametrize(("row", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_stored_event_decodes_to_its_typed_event_and_encodes_back_byte_identical(
+    row: Json, expected: t.TimelineEvent
 ) -> None:
-    assert_round_trip(data, expected)
+    assert_round_trip(row, expected)
 
 
 def test_every_kind_has_a_typed_event_and_is_in_the_table() -> None:
     known = [cls for cls in get_args(t.TimelineEvent) if cls is not t.Unknown]
     assert sorted(cls.kind for cls in known) == sorted(EventKind)
-    assert {c[1].kind for c in CASES} == set(EventKind)
+    assert {c[2].kind for c in CASES} == set(EventKind)
 
 
 def test_typed_events_encode_and_decode_back_to_themselves() -> None:
     for _, _, typed in CASES:
-        assert decode(encode(typed)) == typed
+        assert decode(typed.kind, encode(typed)) == typed
     # The two spellings of "none" that the stored form does not keep apart.
-    assert decode(encode(t.ResolutionReasonChanged("", "b"))) == t.ResolutionReasonChanged(
-        None, "b"
-    )
-    assert decode(encode(t.Comment("x", (), {}))) == t.Comment("x", (), None)
+    reason = t.ResolutionReasonChanged("", "b")
+    assert decode(reason.kind, encode(reason)) == t.ResolutionReasonChanged(None, "b")
+    comment = t.Comment("x", (), {})
+    assert decode(comment.kind, encode(comment)) == t.Comment("x", (), None)
 
 
 # Rows as they sit in ``case_event`` today (kind column, data column's JSON text).
@@ -99,45 +97,65 @@ ROWS: Final[list[tuple[str, bytes, t.TimelineEvent]]] = [
 def test_a_stored_row_decodes_and_encodes_back_to_the_same_bytes(
     kind: str, text: bytes, expected: t.TimelineEvent
 ) -> None:
-    typed = decode(EventData(EventKind(kind), orjson.loads(text)))
+    typed = decode(EventKind(kind), orjson.loads(text))
     assert typed == expected
-    back = encode(typed)
-    assert back.kind.value == kind
-    assert orjson.dumps(back.payload) == text
+    assert typed.kind.value == kind
+    assert orjson.dumps(encode(typed)) == text
 
 
 def test_kpi_thresholds_round_trip() -> None:
     for seconds in (0, 1, 59, 86_400, 10**12, -5):
-        data = ev.kpi_breached("KPI_TYPE_TIME_TO_RESOLVE", P.P2, seconds)
-        assert_round_trip(data, t.KpiBreached("KPI_TYPE_TIME_TO_RESOLVE", P.P2, seconds))
+        row = {
+            "kpiBreached": {
+                "kpiType": "K",
+                "priority": "CASE_PRIORITY_P2",
+                "threshold": f"{seconds}s",
+            }
+        }
+        assert_round_trip(row, t.KpiBreached("K", P.P2, seconds))
 
 
 def test_every_status_pair_round_trips() -> None:
     for old, new in itertools.product(CaseStatus, repeat=2):
-        data = ev.status_changed(old, new)
-        assert data.payload == {"oldStatus": f"CASE_STATUS_{old.name}", "newStatus": new.wire}
-        assert_round_trip(data, t.StatusChanged(old, new))
+        row = {
+            "statusChanged": {
+                "oldStatus": f"CASE_STATUS_{old.name}",
+                "newStatus": f"CASE_STATUS_{new.name}",
+            }
+        }
+        assert_round_trip(row, t.StatusChanged(old, new))
+
+
+def _details(details: PriorityDetails) -> Json:
+    out = {"system": f"CASE_PRIORITY_{details.system.name}"}
+    if details.override is not None:
+        out["override"] = f"CASE_PRIORITY_{details.override.name}"
+    return out
 
 
 def test_every_priority_round_trips_in_created_kpi_and_priority_details() -> None:
     overrides: list[CasePriority | None] = [None, *CasePriority]
     for p in CasePriority:
-        assert_round_trip(ev.created(p), t.Created(p))
-        assert_round_trip(ev.kpi_breached("K", p, 60), t.KpiBreached("K", p, 60))
+        name = f"CASE_PRIORITY_{p.name}"
+        assert_round_trip({"created": {"priority": name}}, t.Created(p))
+        kpi = {"kpiType": "K", "priority": name, "threshold": "60s"}
+        assert_round_trip({"kpiBreached": kpi}, t.KpiBreached("K", p, 60))
         for old_o, new_o in itertools.product(overrides, repeat=2):
             old, new = PriorityDetails(p, old_o), PriorityDetails(P.P3, new_o)
-            assert_round_trip(ev.priority_details_changed(old, new), t.PriorityChanged(old, new))
+            changed = {"from": _details(old), "to": _details(new)}
+            assert_round_trip({"priorityDetailsChanged": changed}, t.PriorityChanged(old, new))
 
 
 def test_every_severity_pair_round_trips() -> None:
     for old, new in itertools.product(Severity, repeat=2):
-        assert_round_trip(ev.severity_changed(old, new), t.SeverityChanged(old, new))
+        row = {"severityChanged": {"from": old.name, "to": new.name}}
+        assert_round_trip(row, t.SeverityChanged(old, new))
 
 
 def test_an_edited_synced_comment_keeps_its_source() -> None:
     """``update_comment`` rewrites the text and attachments in place (service/timeline.py)."""
-    first = ev.comment("old", (), SLACK)
-    edited = EventData(EventKind.COMMENT, dict(first.payload, unsafeText="new", attachments=[LOG]))
+    first = as_row(t.Comment("old", (), SLACK))["comment"]
+    edited = {"comment": dict(first, unsafeText="new", attachments=[LOG])}
     assert_round_trip(edited, t.Comment("new", (LOG,), SLACK))
 
 
@@ -150,15 +168,18 @@ def test_optional_keys_stored_as_null_or_left_out_read_as_absent() -> None:
         ({"unsafeText": "hi"}, t.Comment("hi")),
         ({"unsafeText": "hi", "attachments": None}, t.Comment("hi")),
         (
-            {"from": {"system": "CASE_PRIORITY_P2", "override": None}, "to": {"system": P.P1.wire}},
+            {
+                "from": {"system": "CASE_PRIORITY_P2", "override": None},
+                "to": {"system": "CASE_PRIORITY_P1"},
+            },
             t.PriorityChanged(PriorityDetails(P.P2), PriorityDetails(P.P1)),
         ),
     ]
     for payload, expected in tolerated:
-        assert decode(EventData(expected.kind, payload)) == expected
+        assert decode(expected.kind, payload) == expected
 
 
 def test_keys_a_kind_does_not_use_are_ignored() -> None:
     payload = {"oldStatus": "CASE_STATUS_ACTIVE", "newStatus": "CASE_STATUS_CLOSED", "why": 1}
-    decoded = decode(EventData(EventKind.STATUS_CHANGED, payload))
+    decoded = decode(EventKind.STATUS_CHANGED, payload)
     assert decoded == t.StatusChanged(CaseStatus.ACTIVE, CaseStatus.CLOSED)

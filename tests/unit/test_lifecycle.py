@@ -13,7 +13,7 @@ from typing import Final
 
 import pytest
 
-from casekeeper.domain import lifecycle
+from casekeeper.domain import lifecycle, timeline
 from casekeeper.domain.enums import (
     ActorKind,
     CaseCategory,
@@ -23,15 +23,17 @@ from casekeeper.domain.enums import (
     ResolverKind,
 )
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
-from casekeeper.domain.events import EventData
 from casekeeper.domain.lifecycle import Change, Operation
 from casekeeper.domain.model import (
     Case,
+    Json,
     PriorityDetails,
     ResolutionDetails,
     parse_case_ref,
 )
 from casekeeper.domain.timeutil import parse_rfc3339, to_rfc3339
+from casekeeper.store.event_codec import decode
+from tests.stored import as_stored
 
 S = CaseStatus
 NOW: Final = 1_758_537_000_000_000  # 2025-09-22T10:30:00Z in microseconds
@@ -80,8 +82,14 @@ def make_case(
     )
 
 
-def status_event(old: CaseStatus, new: CaseStatus) -> EventData:
-    return EventData(EventKind.STATUS_CHANGED, {"oldStatus": old.wire, "newStatus": new.wire})
+def status_event(old: CaseStatus, new: CaseStatus) -> timeline.StatusChanged:
+    return timeline.StatusChanged(old, new)
+
+
+def read_back(kind: EventKind, stored: Json) -> timeline.TimelineEvent:
+    """The event the store reads from ``stored``: the expectations below are written as the
+    JSON each event is kept as, so they also pin that format."""
+    return decode(kind, stored)
 
 
 def assert_refused(err: pytest.ExceptionInfo[CasekeeperError], case: Case, verb: str) -> None:
@@ -231,12 +239,12 @@ def test_status_operation_follows_the_table_when_applied_to_each_status(
     assert change.case == expected_after(before, op, outcome, actor)
 
 
-def test_status_changed_payload_uses_wire_names_when_acknowledging() -> None:
+def test_status_changed_is_stored_with_the_status_names_when_acknowledging() -> None:
     change = lifecycle.transition(
         make_case(S.ACTIVE), Operation.ACKNOWLEDGE, actor_kind=ActorKind.USER, now=NOW
     )
     (event,) = change.events
-    assert event.to_json() == {
+    assert as_stored(event) == {
         "statusChanged": {
             "oldStatus": "CASE_STATUS_ACTIVE",
             "newStatus": "CASE_STATUS_ACKNOWLEDGED",
@@ -342,7 +350,7 @@ def test_assign_records_assigned_event_when_case_was_unassigned(status: CaseStat
         assert_refused(err, before, "assign")
         return
     change = lifecycle.assign(before, USER_A, now=NOW)
-    assert change.events == [EventData(EventKind.ASSIGNED, {"assigneeUserId": USER_A})]
+    assert change.events == [read_back(EventKind.ASSIGNED, {"assigneeUserId": USER_A})]
     assert change.case == next_version(before, assignees=(USER_A,))
 
 
@@ -356,7 +364,7 @@ def test_assign_records_previous_assignee_when_case_was_assigned(status: CaseSta
         return
     change = lifecycle.assign(before, USER_B, now=NOW)
     assert change.events == [
-        EventData(EventKind.ASSIGNED, {"assigneeUserId": USER_B, "previousAssigneeUserId": USER_A})
+        read_back(EventKind.ASSIGNED, {"assigneeUserId": USER_B, "previousAssigneeUserId": USER_A})
     ]
     assert change.case == next_version(before, assignees=(USER_B,))
 
@@ -383,7 +391,7 @@ def test_unassign_records_previous_assignee_when_case_was_assigned(status: CaseS
         assert_refused(err, before, "unassign")
         return
     change = lifecycle.unassign(before, now=NOW)
-    assert change.events == [EventData(EventKind.UNASSIGNED, {"previousAssigneeUserId": USER_A})]
+    assert change.events == [read_back(EventKind.UNASSIGNED, {"previousAssigneeUserId": USER_A})]
     assert change.case == next_version(before, assignees=())
 
 
@@ -412,7 +420,7 @@ def test_set_priority_override_records_from_and_to_when_no_override_was_set(
         return
     change = lifecycle.set_priority_override(before, CasePriority.P1, now=NOW)
     assert change.events == [
-        EventData(
+        read_back(
             EventKind.PRIORITY_DETAILS_CHANGED,
             {
                 "from": {"system": "CASE_PRIORITY_P3"},
@@ -433,7 +441,7 @@ def test_set_priority_override_replaces_override_when_another_was_set(status: Ca
         assert_refused(err, before, "priority override")
         return
     change = lifecycle.set_priority_override(before, CasePriority.P2, now=NOW)
-    assert [e.to_json() for e in change.events] == [
+    assert [as_stored(e) for e in change.events] == [
         {
             "priorityDetailsChanged": {
                 "from": {"system": "CASE_PRIORITY_P3", "override": "CASE_PRIORITY_P5"},
@@ -470,7 +478,7 @@ def test_clear_priority_override_restores_system_priority_when_override_was_set(
         return
     change = lifecycle.clear_priority_override(before, now=NOW)
     assert change.events == [
-        EventData(
+        read_back(
             EventKind.PRIORITY_DETAILS_CHANGED,
             {
                 "from": {"system": "CASE_PRIORITY_P3", "override": "CASE_PRIORITY_P1"},
@@ -501,9 +509,9 @@ def test_update_title_records_title_changed_event_in_every_status(status: CaseSt
     before = make_case(status, title="Old title")
     change = lifecycle.update(before, title="New title", resolution_reason=None, now=NOW)
     assert change.events == [
-        EventData(EventKind.TITLE_CHANGED, {"from": "Old title", "to": "New title"})
+        read_back(EventKind.TITLE_CHANGED, {"from": "Old title", "to": "New title"})
     ]
-    assert change.events[0].to_json() == {
+    assert as_stored(change.events[0]) == {
         "titleChangedEvent": {"from": "Old title", "to": "New title"}
     }
     assert change.case == next_version(before, title="New title")
@@ -529,7 +537,7 @@ def test_update_resolution_reason_follows_the_table_when_applied_to_each_status(
         assert_refused(err, before, "resolution reason")
         return
     change = lifecycle.update(before, title=None, resolution_reason="new reason", now=NOW)
-    assert [e.to_json() for e in change.events] == [
+    assert [as_stored(e) for e in change.events] == [
         {"resolutionReasonChangedEvent": {"from": OLD_REASON, "to": "new reason"}}
     ]
     assert before.resolution is not None
@@ -542,7 +550,7 @@ def test_update_resolution_reason_follows_the_table_when_applied_to_each_status(
 def test_update_resolution_reason_omits_from_when_case_had_no_reason(status: CaseStatus) -> None:
     before = make_case(status, reason=None)
     change = lifecycle.update(before, title=None, resolution_reason="found it", now=NOW)
-    assert change.events == [EventData(EventKind.RESOLUTION_REASON_CHANGED, {"to": "found it"})]
+    assert change.events == [read_back(EventKind.RESOLUTION_REASON_CHANGED, {"to": "found it"})]
     assert change.case.resolution is not None
     assert change.case.resolution.reason == "found it"
     assert change.case.resolution.resolve_time == RESOLVED_AT
@@ -581,7 +589,7 @@ def test_update_resolution_reason_succeeds_when_case_was_closed_without_resolvin
         make_case(S.ACTIVE), Operation.CLOSE, actor_kind=ActorKind.API_KEY, now=NOW
     ).case
     change = lifecycle.update(closed, title=None, resolution_reason="false alarm", now=NOW + 1)
-    assert change.events == [EventData(EventKind.RESOLUTION_REASON_CHANGED, {"to": "false alarm"})]
+    assert change.events == [read_back(EventKind.RESOLUTION_REASON_CHANGED, {"to": "false alarm"})]
     assert change.case.resolution is not None
     assert change.case.resolution.reason == "false alarm"
 
@@ -634,7 +642,7 @@ def test_set_system_priority_changes_only_open_cases(status: CaseStatus) -> None
         return
     assert change.case.priority == PriorityDetails(system=CasePriority.P1, override=CasePriority.P4)
     assert change.case.effective_priority is CasePriority.P4  # the user's override still wins
-    assert [e.to_json() for e in change.events] == [
+    assert [as_stored(e) for e in change.events] == [
         {
             "priorityDetailsChanged": {
                 "from": {"system": "CASE_PRIORITY_P3", "override": "CASE_PRIORITY_P4"},
@@ -653,14 +661,6 @@ def test_effective_priority_is_override_when_set() -> None:
     assert PriorityDetails(CasePriority.P4, CasePriority.P1).effective is CasePriority.P1
     assert PriorityDetails(CasePriority.P4).effective is CasePriority.P4
     assert PriorityDetails(CasePriority.P4, CasePriority.P4).effective is CasePriority.P4
-
-
-def test_priority_details_json_omits_override_when_unset() -> None:
-    assert PriorityDetails(CasePriority.P2).to_json() == {"system": "CASE_PRIORITY_P2"}
-    assert PriorityDetails(CasePriority.P2, CasePriority.P5).to_json() == {
-        "system": "CASE_PRIORITY_P2",
-        "override": "CASE_PRIORITY_P5",
-    }
 
 
 def test_duration_grows_with_now_when_case_is_open() -> None:

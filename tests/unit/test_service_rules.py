@@ -20,12 +20,14 @@ from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.events import CaseEvent
 from casekeeper.domain.lifecycle import Operation
 from casekeeper.domain.model import MAX_ASSIGNEES, Case, CaseRef, evolve
+from casekeeper.domain.timeline import StatusChanged
 from casekeeper.service.admin import AdminService, NewCase
 from casekeeper.service.auth import OPERATOR, KeyService, Principal
 from casekeeper.service.cases import CaseService
 from casekeeper.service.permissions import REQUIRES, Permission
 from casekeeper.service.timeline import ExternalMessage, TimelineService
 from casekeeper.store.cases import CaseRepository
+from casekeeper.store.event_codec import encode
 from casekeeper.store.events import EventRepository
 from casekeeper.store.keys import ApiKeyRepository, SpaceRepository
 from casekeeper.store.outbox import CASE_EVENT_TOPIC, OutboxRepository
@@ -327,10 +329,7 @@ def test_reopen_makes_an_ended_case_active_again(w: World, end: cmd.CaseCommand)
     reopened = one(w.cases, w.everything, case.id, cmd.Reopen())
     assert reopened.status is CaseStatus.ACTIVE
     assert (reopened.resolution, reopened.end_time, reopened.acknowledge_time) == (None,) * 3
-    assert w.events(case)[-1].data.payload == {
-        "oldStatus": case.status.wire,
-        "newStatus": "CASE_STATUS_ACTIVE",
-    }
+    assert w.events(case)[-1].data == StatusChanged(case.status, CaseStatus.ACTIVE)
     assert writes_nothing(w, lambda: one(w.cases, w.everything, case.id, cmd.Reopen()))
     acked = one(w.cases, w.everything, case.id, cmd.Acknowledge())
     err = refused(
@@ -466,7 +465,7 @@ def test_a_bulk_change_renders_its_cases_with_the_commit(w: World) -> None:
 def test_a_comment_is_a_change_of_its_case_and_only_comments_can_be_edited(w: World) -> None:
     case = w.new_case()
     event = w.timeline.create_comment(w.everything, case.id, "  looking into it ")
-    assert event.data.payload == {"unsafeText": "looking into it", "attachments": []}
+    assert encode(event.data) == {"unsafeText": "looking into it", "attachments": []}
     touched = w.stored(case)
     assert (touched.version, touched.update_time) == (case.version + 1, event.create_time)
     assert w.db.state.outbox[-1].payload["eventId"] == event.event_id
@@ -501,7 +500,7 @@ def test_creation_numbers_cases_and_records_their_first_events(w: World) -> None
     assert (pending.number, pending.status) == (None, CaseStatus.PENDING_ACTIVATION)
     again = NewCase("again", CaseCategory.SECURITY, CasePriority.P1, case_id=pending.id)
     refused(w, ErrorCode.ALREADY_EXISTS, lambda: w.admin.create_case(w.everything, again))
-    active = w.admin.system_step(w.space_id, pending.id, Operation.ACTIVATE)
+    active = w.admin.system_step(w.everything, pending.id, Operation.ACTIVATE)
     assert (active.readable_id, w.stored(pending)) == ("CASE-2", active)
     with w.db.reader() as uow:  # found by its readable id too
         assert uow.cases.get(w.space_id, CaseRef("CASE-2", number=2)) == active

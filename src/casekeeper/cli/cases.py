@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -11,7 +13,7 @@ from casekeeper.cli.common import DatabaseOpt, console, container_for, fail, ope
 from casekeeper.domain import commands as cmd
 from casekeeper.domain.commands import CaseChange
 from casekeeper.domain.enums import CasePriority, CaseStatus, OrderDirection, OrderField
-from casekeeper.domain.model import Case
+from casekeeper.domain.model import Case, PriorityDetails
 from casekeeper.domain.query import CaseFilters, CaseOrder, CaseQuery, PageRequest
 from casekeeper.domain.timeutil import now_us, to_rfc3339
 from casekeeper.service.auth import DEFAULT_SPACE
@@ -128,7 +130,9 @@ def get(case_id: IdArg, space: SpaceOpt = DEFAULT_SPACE, database_url: DatabaseO
     table = Table("when", "event", "by", "details", title="timeline")
     for e in events:
         details = ", ".join(
-            f"{k}={v}" for k, v in e.data.payload.items() if v not in ([], {}, None)
+            f"{f.name}={_shown(getattr(e.data, f.name))}"
+            for f in dataclasses.fields(e.data)
+            if getattr(e.data, f.name) not in ((), {}, None)
         )
         table.add_row(
             to_rfc3339(e.event_time)[:19].replace("T", " "),
@@ -212,3 +216,13 @@ def comment(
     with container_for(database_url) as c:
         event = run(lambda: c.timeline.create_comment(operator(c, space), case_id, text))
     console.print(f"comment {event.event_id} added")
+
+
+def _shown(value: object) -> str:
+    """A timeline value for a terminal: enums by name, priorities as P1 (or P3→P1)."""
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, PriorityDetails):
+        system = value.system.name
+        return system if value.override is None else f"{system}→{value.override.name}"
+    return str(value)

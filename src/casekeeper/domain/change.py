@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from casekeeper.domain import events as ev
 from casekeeper.domain.model import Case, Micros, evolve
+from casekeeper.domain.timeline import TimelineEvent
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     case: Case
-    events: list[ev.EventData] = field(default_factory=list)
+    events: list[TimelineEvent] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:

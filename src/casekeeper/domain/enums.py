@@ -1,7 +1,8 @@
-"""Enumerations of the canonical (Coralogix Cases) model.
+"""Enumerations of the canonical model.
 
-Values equal the protobuf enum numbers (declaration order of the public spec), so adapters can
-convert with ``int()`` and stores can persist small integers.
+The numbers are what the store persists; they follow the Coralogix spec's declaration order
+(it was the first dialect), which lets that dialect convert with ``int()``. Names as a client
+sees them belong to each dialect.
 """
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ class CaseStatus(IntEnum):
     RESOLVED = 4
     CLOSED = 5
 
-    @property
-    def wire(self) -> str:
-        return _STATUS_WIRE[self]
-
 
 class CasePriority(IntEnum):
     """P1 is the most urgent. Sorting "priority descending" means P1 first (ascending numbers)."""
@@ -32,27 +29,11 @@ class CasePriority(IntEnum):
     P4 = 4
     P5 = 5
 
-    @property
-    def wire(self) -> str:
-        return _PRIORITY_WIRE[self]
-
 
 class CaseCategory(IntEnum):
     UNSPECIFIED = 0
     SECURITY = 1
     AVAILABILITY = 2
-
-    @property
-    def wire(self) -> str:
-        return _CATEGORY_WIRE[self]
-
-
-# The spec's JSON name of every member, by member (one table per enum: IntEnum members of
-# different enums with the same number are equal keys). ``wire`` is read for every case rendered
-# and every timeline event; formatting ``name`` (a Python-level property) each time costs more.
-_STATUS_WIRE = {m: f"CASE_STATUS_{m.name}" for m in CaseStatus}
-_PRIORITY_WIRE = {m: f"CASE_PRIORITY_{m.name}" for m in CasePriority}
-_CATEGORY_WIRE = {m: f"CASE_CATEGORY_{m.name}" for m in CaseCategory}
 
 
 class OrderField(IntEnum):

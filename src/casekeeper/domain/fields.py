@@ -3,7 +3,7 @@ dialects' extensions): each returns a ``Change``, a same-value repeat changing n
 
 from __future__ import annotations
 
-from casekeeper.domain import events as ev
+from casekeeper.domain import timeline as t
 from casekeeper.domain.change import Change
 from casekeeper.domain.change import next_version as _next
 from casekeeper.domain.enums import Severity
@@ -14,9 +14,8 @@ from casekeeper.domain.model import MAX_EXTENSIONS, MAX_TAGS, Case, Json, Micros
 def set_description(case: Case, text: str | None, *, now: Micros) -> Change:
     if case.description == text:
         return Change.none(case)
-    return Change(
-        _next(case, now, description=text), [ev.description_changed(case.description, text)]
-    )
+    event = t.DescriptionChanged(case.description is not None, text is not None)
+    return Change(_next(case, now, description=text), [event])
 
 
 def set_tags(case: Case, tags: tuple[str, ...], *, now: Micros) -> Change:
@@ -25,17 +24,15 @@ def set_tags(case: Case, tags: tuple[str, ...], *, now: Micros) -> Change:
         raise invalid(f"at most {MAX_TAGS} (got {len(tags)})", field="tags")
     if set(case.tags) == set(tags):
         return Change.none(case)
-    added = [t for t in tags if t not in case.tags]
-    removed = [t for t in case.tags if t not in tags]
-    return Change(_next(case, now, tags=tags), [ev.tags_changed(added, removed)])
+    added = tuple(tag for tag in tags if tag not in case.tags)
+    removed = tuple(tag for tag in case.tags if tag not in tags)
+    return Change(_next(case, now, tags=tags), [t.TagsChanged(added, removed)])
 
 
 def set_severity(case: Case, severity: Severity, *, now: Micros) -> Change:
     if case.severity is severity:
         return Change.none(case)
-    return Change(
-        _next(case, now, severity=severity), [ev.severity_changed(case.severity, severity)]
-    )
+    return Change(_next(case, now, severity=severity), [t.SeverityChanged(case.severity, severity)])
 
 
 def set_extension(case: Case, namespace: str, value: Json | None, *, now: Micros) -> Change:
@@ -47,7 +44,7 @@ def set_extension(case: Case, namespace: str, value: Json | None, *, now: Micros
         if len(extensions) >= MAX_EXTENSIONS:
             raise invalid(f"at most {MAX_EXTENSIONS} dialects' fields", field="extensions")
         extensions[namespace] = value
-    return Change(_next(case, now, extensions=extensions), [ev.extension_changed(namespace)])
+    return Change(_next(case, now, extensions=extensions), [t.ExtensionChanged(namespace)])
 
 
 def distinct(items: tuple[str, ...]) -> tuple[str, ...]:

@@ -14,8 +14,8 @@ from enum import StrEnum
 from typing import Final
 
 from casekeeper.domain import commands as cmd
-from casekeeper.domain import events as ev
 from casekeeper.domain import fields
+from casekeeper.domain import timeline as t
 from casekeeper.domain.change import Change as Change
 from casekeeper.domain.change import next_version
 from casekeeper.domain.enums import (
@@ -169,7 +169,7 @@ def transition(
         updates["end_time"] = now
     elif target is S.CLOSED and case.end_time is None:
         updates["end_time"] = now
-    return Change(_next(case, now, **updates), [ev.status_changed(case.status, target)])
+    return Change(_next(case, now, **updates), [t.StatusChanged(case.status, target)])
 
 
 def _require_non_terminal(case: Case, op: Operation) -> None:
@@ -201,12 +201,12 @@ def set_assignees(
         return Change.none(case)
     old_first = old[0] if old else None
     replaced = None
-    events: list[ev.EventData] = []
+    events: list[t.TimelineEvent] = []
     if assignees and assignees[0] != old_first:
-        events.append(ev.assigned(assignees[0], old_first))
+        events.append(t.Assigned(assignees[0], old_first))
         replaced = old_first
-    events.extend(ev.assigned(u, None) for u in assignees[1:] if u not in old)
-    events.extend(ev.unassigned(u) for u in old if u not in assignees and u != replaced)
+    events.extend(t.Assigned(u) for u in assignees[1:] if u not in old)
+    events.extend(t.Unassigned(u) for u in old if u not in assignees and u != replaced)
     return Change(_next(case, now, assignees=assignees), events)
 
 
@@ -216,7 +216,7 @@ def set_priority_override(case: Case, priority: CasePriority, *, now: Micros) ->
         return Change.none(case)
     details = PriorityDetails(system=case.priority.system, override=priority)
     new = _next(case, now, priority=details)
-    return Change(new, [ev.priority_details_changed(case.priority, details)])
+    return Change(new, [t.PriorityChanged(case.priority, details)])
 
 
 def clear_priority_override(case: Case, *, now: Micros) -> Change:
@@ -225,7 +225,7 @@ def clear_priority_override(case: Case, *, now: Micros) -> Change:
         return Change.none(case)
     details = PriorityDetails(system=case.priority.system)
     new = _next(case, now, priority=details)
-    return Change(new, [ev.priority_details_changed(case.priority, details)])
+    return Change(new, [t.PriorityChanged(case.priority, details)])
 
 
 def set_system_priority(case: Case, priority: CasePriority, *, now: Micros) -> Change:
@@ -234,15 +234,15 @@ def set_system_priority(case: Case, priority: CasePriority, *, now: Micros) -> C
         return Change.none(case)
     details = PriorityDetails(system=priority, override=case.priority.override)
     new = _next(case, now, priority=details)
-    return Change(new, [ev.priority_details_changed(case.priority, details)])
+    return Change(new, [t.PriorityChanged(case.priority, details)])
 
 
 def update(case: Case, *, title: str | None, resolution_reason: str | None, now: Micros) -> Change:
     """UpdateCase: a patch of title and/or resolution reason, applied together or not at all."""
-    events: list[ev.EventData] = []
+    events: list[t.TimelineEvent] = []
     updates: dict[str, object] = {}
     if title is not None and title != case.title:
-        events.append(ev.title_changed(case.title, title))
+        events.append(t.TitleChanged(case.title, title))
         updates["title"] = title
     if resolution_reason is not None:
         if case.status not in (S.RESOLVED, S.CLOSED):
@@ -253,7 +253,7 @@ def update(case: Case, *, title: str | None, resolution_reason: str | None, now:
             )
         resolution = case.resolution or ResolutionDetails()
         if resolution_reason != resolution.reason:
-            events.append(ev.resolution_reason_changed(resolution.reason, resolution_reason))
+            events.append(t.ResolutionReasonChanged(resolution.reason or None, resolution_reason))
             updates["resolution"] = dataclasses.replace(resolution, reason=resolution_reason)
     if not events:
         return Change.none(case)
@@ -266,7 +266,7 @@ def set_on_hold(case: Case, on_hold: bool, *, now: Micros) -> Change:
         return Change.none(case)
     if on_hold and case.status is not S.ACKNOWLEDGED:
         raise _refuse(Operation.SET_ON_HOLD, case, "acknowledge-first")
-    return Change(_next(case, now, on_hold=on_hold), [ev.on_hold_changed(on_hold)])
+    return Change(_next(case, now, on_hold=on_hold), [t.OnHoldChanged(on_hold)])
 
 
 def apply(case: Case, command: cmd.CaseCommand, *, actor_kind: ActorKind, now: Micros) -> Change:
@@ -307,7 +307,8 @@ def apply(case: Case, command: cmd.CaseCommand, *, actor_kind: ActorKind, now: M
         case cmd.AddTags(tags):
             return fields.set_tags(case, fields.distinct(case.tags + tags), now=now)
         case cmd.RemoveTags(tags):
-            return fields.set_tags(case, tuple(t for t in case.tags if t not in tags), now=now)
+            kept = tuple(tag for tag in case.tags if tag not in tags)
+            return fields.set_tags(case, kept, now=now)
         case cmd.SetSeverity(severity):
             return fields.set_severity(case, severity, now=now)
         case cmd.SetExtension(namespace, value):
@@ -322,7 +323,7 @@ def apply_all(
     if len(commands) == 1:
         return apply(case, commands[0], actor_kind=actor_kind, now=now)
     current = case
-    events: list[ev.EventData] = []
+    events: list[t.TimelineEvent] = []
     for command in commands:
         change = apply(current, command, actor_kind=actor_kind, now=now)
         current = change.case

@@ -46,12 +46,6 @@ class PriorityDetails:
     def effective(self) -> CasePriority:
         return self.override if self.override is not None else self.system
 
-    def to_json(self) -> Json:
-        out: Json = {"system": self.system.wire}
-        if self.override is not None:
-            out["override"] = self.override.wire
-        return out
-
 
 @dataclass(frozen=True, slots=True)
 class ResolutionDetails:

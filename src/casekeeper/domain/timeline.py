@@ -1,16 +1,14 @@
-"""Timeline events as typed values: one frozen dataclass per ``EventKind``.
+"""What happened to a case, as typed values: one frozen dataclass per ``EventKind``.
 
-``EventData`` keeps each event in the Coralogix spec's JSON shape, which is what the store writes
-and what the Coralogix dialect shows. The classes below say the same things in canonical terms
-(``CaseStatus``, ``PriorityDetails``, ``Severity``, user ids), so every dialect can render the
-one timeline in its own vocabulary without reading the spec's JSON. Who acted is not here: it is
-on ``CaseEvent.actor``. ``casekeeper.store.event_codec`` maps between the two forms.
+The lifecycle makes them, in canonical terms (``CaseStatus``, ``PriorityDetails``, ``Severity``,
+user ids); ``store.event_codec`` writes and reads them; each dialect renders them in its own
+vocabulary. Who acted and when is on ``domain.events.CaseEvent``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 from casekeeper.domain.enums import CasePriority, CaseStatus, EventKind, Severity
 from casekeeper.domain.model import Json, PriorityDetails
@@ -150,7 +148,7 @@ class Unknown:
     never fails because of one row. ``reason`` says what did not fit, for logs."""
 
     kind: EventKind
-    payload: Json  # as stored: normally an object, but not known to be one
+    payload: Any  # as stored: normally an object, but not known to be one
     reason: str
 
 

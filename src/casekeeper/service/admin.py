@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
-from casekeeper.domain import events as ev
 from casekeeper.domain import lifecycle
+from casekeeper.domain import timeline as t
 from casekeeper.domain.enums import ActorKind, CaseCategory, CasePriority, CaseStatus
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
 from casekeeper.domain.events import Actor
@@ -81,7 +82,15 @@ def build_case(spec: NewCase, space_id: int, now: int) -> Case:
     )
 
 
-def activate_in(uow: UnitOfWork, case: Case, now: int) -> tuple[Case, list[ev.EventData]]:
+# The permission each system step needs: activating ends a case's creation.
+SYSTEM_STEPS: Final = {
+    Operation.ACTIVATE: Permission.CASE_CREATE,
+    Operation.AUTO_RESOLVE: Permission.CASE_CLOSE,
+    Operation.AUTO_CLOSE: Permission.CASE_CLOSE,
+}
+
+
+def activate_in(uow: UnitOfWork, case: Case, now: int) -> tuple[Case, list[t.TimelineEvent]]:
     """PENDING_ACTIVATION → ACTIVE: the case gets its readable number."""
     change = lifecycle.transition(case, Operation.ACTIVATE, actor_kind=ActorKind.SYSTEM, now=now)
     number = uow.cases.next_number(case.space_id)
@@ -97,7 +106,7 @@ class AdminService:
         p.require((Permission.CASE_CREATE,), "create cases")
         now = self.clock()
         case = build_case(spec, p.space_id, now)
-        payloads: list[ev.EventData] = [ev.created(case.priority.system)]
+        payloads: list[t.TimelineEvent] = [t.Created(case.priority.system)]
         with self.db.writer() as uow:
             if spec.case_id and uow.cases.id_taken(case.id):
                 raise CasekeeperError(ErrorCode.ALREADY_EXISTS, f"case {case.id} already exists")
@@ -109,16 +118,22 @@ class AdminService:
             system = new_events(case, payloads[:1], p.actor, now)
             rest = new_events(case, payloads[1:], Actor.system(), now)
             if case.assignee:
-                rest += new_events(case, [ev.assigned(case.assignee, None)], p.actor, now)
+                rest += new_events(case, [t.Assigned(case.assignee)], p.actor, now)
             record(uow, system + rest, now)
             uow.commit()
         return case
 
-    def system_step(self, space_id: int, raw_id: str, op: Operation) -> Case:
-        """Run a system lifecycle step (activate, auto-resolve, auto-close) as actor ``system``."""
+    def system_step(self, p: Principal, raw_id: str, op: Operation) -> Case:
+        """Run a system lifecycle step (activate, auto-resolve, auto-close) in ``p``'s space.
+        ``p`` (the scheduler's or an ingestion endpoint's key) authorizes it; the timeline
+        names the actor ``system``: the rules acted, not the key."""
+        needs = SYSTEM_STEPS.get(op)
+        if needs is None:
+            raise invalid(f"{op.value!r} is not a system step (activate, auto-resolve, auto-close)")
+        p.require((needs,), f"{op.value} cases")
         ref = v.case_ref(raw_id)
         with self.db.writer() as uow:
-            case = locked_case(uow, space_id, ref)
+            case = locked_case(uow, p.space_id, ref)
             now = self.clock()
             if op is Operation.ACTIVATE and case.status is CaseStatus.PENDING_ACTIVATION:
                 new, payloads = activate_in(uow, case, now)
@@ -132,11 +147,13 @@ class AdminService:
             uow.commit()
         return new
 
-    def reprioritize(self, space_id: int, raw_id: str, priority: CasePriority) -> Case:
+    def reprioritize(self, p: Principal, raw_id: str, priority: CasePriority) -> Case:
+        """Set the system priority (a new indicator changed it), as actor ``system``."""
+        p.require((Permission.CASE_UPDATE,), "reprioritize cases")
         ref = v.case_ref(raw_id)
         priority = v.priority(priority)  # P1..P5: lists merge over exactly those
         with self.db.writer() as uow:
-            case = locked_case(uow, space_id, ref)
+            case = locked_case(uow, p.space_id, ref)
             now = self.clock()
             change = lifecycle.set_system_priority(case, priority, now=now)
             if not change.changed:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from casekeeper.domain.events import Actor, CaseEvent, EventData
+from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.ids import uuid7
 from casekeeper.domain.model import Case, CaseRef
+from casekeeper.domain.timeline import TimelineEvent
 from casekeeper.domain.timeutil import now_us
 from casekeeper.store.uow import Database, UnitOfWork
 
@@ -20,7 +21,11 @@ class ServiceContext:
 
 
 def new_events(
-    case: Case, payloads: Sequence[EventData], actor: Actor, now: int, event_time: int | None = None
+    case: Case,
+    payloads: Sequence[TimelineEvent],
+    actor: Actor,
+    now: int,
+    event_time: int | None = None,
 ) -> list[CaseEvent]:
     return [
         CaseEvent(

@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from casekeeper.domain import events as ev
 from casekeeper.domain import lifecycle
+from casekeeper.domain import timeline as t
 from casekeeper.domain.errors import (
     CasekeeperError,
     ErrorCode,
@@ -17,22 +17,14 @@ from casekeeper.domain.errors import (
 from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.ids import uuid7
 from casekeeper.domain.model import Case, CaseRef, Json
-from casekeeper.domain.timeline import TimelineEvent
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext, locked_case, record, save_locked
 from casekeeper.service.permissions import Permission
-from casekeeper.store.event_codec import decode
 from casekeeper.store.uow import UnitOfWork
 
 MAX_COMMENT = 10_000
 MAX_ATTACHMENTS = 100
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    event: CaseEvent  # who, when, ids
-    what: TimelineEvent  # what happened, typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +42,14 @@ def _comment_text(text: str | None) -> str:
     return v.text(text, field="text", max_len=MAX_COMMENT)
 
 
-def _attachments(attachments: Sequence[Json]) -> list[Json]:
+def _attachments(attachments: Sequence[Json]) -> tuple[Json, ...]:
     if len(attachments) > MAX_ATTACHMENTS:
         raise invalid(
             f"attachments: at most {MAX_ATTACHMENTS} per comment (got {len(attachments)})"
         )
     for i, item in enumerate(attachments):
         v.attachment(item, f"attachments[{i}]")
-    return list(attachments)
+    return tuple(attachments)
 
 
 READ = (Permission.CASE_READ,)
@@ -74,11 +66,6 @@ class TimelineService:
         ref = v.case_ref(raw_case_id, field="case_id")
         with self.db.reader() as uow:
             return uow.events.for_case(uow.cases.require(p.space_id, ref).id)
-
-    def timeline(self, p: Principal, raw_case_id: str) -> list[TimelineEntry]:
-        """The case's timeline with each event typed (``domain.timeline``), for a dialect that
-        words it its own way; rows this version cannot read come back as ``Unknown``."""
-        return [TimelineEntry(e, decode(e.data)) for e in self.list_events(p, raw_case_id)]
 
     def get(self, p: Principal, raw_event_id: str) -> CaseEvent:
         p.require(READ, "read a case's timeline")
@@ -110,7 +97,7 @@ class TimelineService:
                 event_id=uuid7(now),
                 case_id=case.id,
                 space_id=p.space_id,
-                data=ev.comment(body, files),
+                data=t.Comment(body, files),
                 actor=p.actor,
                 create_time=now,
                 event_time=now,
@@ -141,9 +128,10 @@ class TimelineService:
         with self.db.writer() as uow:
             event, case = self._editable_locked(uow, p, raw_event_id)
             now = self.clock()
-            payload = dict(event.data.payload, unsafeText=body, attachments=files)
+            # A synced comment keeps its source; an unreadable one becomes a plain comment.
+            source = event.data.source if isinstance(event.data, t.Comment) else None
             updated = dataclasses.replace(
-                event, data=ev.EventData(event.data.kind, payload), update_time=now
+                event, data=t.Comment(body, files, source), update_time=now
             )
             uow.events.update_comment(updated)
             self._touch(uow, case, now)
@@ -191,7 +179,7 @@ class TimelineService:
                         event_id=uuid7(now),
                         case_id=case.id,
                         space_id=p.space_id,
-                        data=ev.comment(m.text.strip(), (), m.source),
+                        data=t.Comment(m.text.strip(), (), m.source),
                         actor=m.actor or p.actor,
                         create_time=now,
                         event_time=m.event_time or now,

@@ -1,28 +1,25 @@
-"""Stored timeline JSON (``EventData``) <-> typed timeline events (``domain.timeline``).
+"""The stored form of timeline events: ``case_event.kind`` and ``case_event.data`` (JSON).
 
-The stored format does not change: ``decode`` reads the JSON already in ``case_event.data``,
-and ``encode`` writes through the constructors of ``domain.events``, so each shape keeps one
-writer. For everything those constructors produce, ``encode(decode(data))`` is ``data`` again,
-key for key and in the same order.
+The stored JSON is casekeeper's own format. It began as the Coralogix spec's ``CaseEventData``
+JSON and keeps those keys and enum names (``CASE_STATUS_ACTIVE``), so rows written by earlier
+versions read unchanged; the dialects never see it, they render the typed events. For every
+event, ``decode(e.kind, encode(e)) == e``; for every payload ``encode`` writes,
+``encode(decode(kind, payload))`` is that payload again, key for key and in order.
 
-Decisions, for rows that are not exactly what the constructors write today:
+Decisions, for rows that are not exactly what ``encode`` writes:
 
 - ``decode`` never raises. A payload that does not fit its kind (hand-edited, corrupted, or
   written by a newer version) decodes to ``Unknown(kind, payload, reason)``: one odd row must
   not fail a whole listing, and ``encode`` gives that payload back untouched, so nothing is
   lost. ``reason`` names the key at fault, for a log line.
 - An optional key (a previous assignee, a previous resolution reason, a notification request
-  id) may be absent or null. A comment without ``attachments`` has none: the spec's JSON leaves
-  out an empty list. A resolution reason stored as ``""`` reads as none (the constructor writes
-  none for it).
+  id) may be absent or null. A comment without ``attachments`` has none. A resolution reason
+  stored as ``""`` reads as none.
 - Keys a kind does not use are ignored (a newer version may add some), except on a comment:
   there every key beside the text and attachments is the comment's ``source``, which is how
   synced Slack and Teams messages have always been stored.
-- Enumerations are read by the names the constructors write (``CASE_STATUS_ACTIVE``,
+- Enumerations are read by the names ``encode`` writes (``CASE_STATUS_ACTIVE``,
   ``CASE_PRIORITY_P3``, severity ``HIGH``); any other value is a misfit, not a guess.
-
-What ``decode`` tolerates, ``encode`` writes in the constructors' form (a left-out
-``attachments`` comes back as ``[]``, an ignored key not at all).
 """
 
 from __future__ import annotations
@@ -31,17 +28,18 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, assert_never
 
-from casekeeper.domain import events as ev
 from casekeeper.domain import timeline as t
-from casekeeper.domain.enums import CasePriority, CaseStatus, EventKind, Severity
+from casekeeper.domain.enums import ActorKind, CasePriority, CaseStatus, EventKind, Severity
 from casekeeper.domain.errors import quote
-from casekeeper.domain.events import EventData
+from casekeeper.domain.events import Actor
 from casekeeper.domain.model import Json, PriorityDetails
 
 E = TypeVar("E")
 
-_STATUS = {m.wire: m for m in CaseStatus}
-_PRIORITY = {m.wire: m for m in CasePriority}
+_STATUS_NAME = {m: f"CASE_STATUS_{m.name}" for m in CaseStatus}
+_PRIORITY_NAME = {m: f"CASE_PRIORITY_{m.name}" for m in CasePriority}
+_STATUS = {name: m for m, name in _STATUS_NAME.items()}
+_PRIORITY = {name: m for m, name in _PRIORITY_NAME.items()}
 _SEVERITY = dict(Severity.__members__)
 _THRESHOLD = re.compile(r"-?[0-9]+s")  # what ``kpi_breached`` writes: whole seconds
 _COMMENT_KEYS = frozenset({"unsafeText", "attachments"})
@@ -205,59 +203,86 @@ _READERS: dict[EventKind, Callable[[Json], t.TimelineEvent]] = {
 }
 
 
-def decode(data: EventData) -> t.TimelineEvent:
-    """The typed event ``data`` stores; ``Unknown`` (never an exception) when it does not fit."""
-    payload: object = data.payload
+def decode(kind: EventKind, payload: object) -> t.TimelineEvent:
+    """The typed event stored as ``payload``; ``Unknown`` (never an exception) when it does not
+    fit."""
     if not isinstance(payload, dict):
-        return t.Unknown(data.kind, data.payload, f"the payload is {_what(payload)}, not an object")
-    reader = _READERS.get(data.kind)
+        return t.Unknown(kind, payload, f"the payload is {_what(payload)}, not an object")
+    reader = _READERS.get(kind)
     if reader is None:  # every kind has a reader (a test checks); kept for a listing's sake
-        return t.Unknown(data.kind, payload, "no reader for this kind")
+        return t.Unknown(kind, payload, "no reader for this kind")
     try:
         return reader(payload)
     except _Misfit as exc:
-        return t.Unknown(data.kind, payload, f"{data.kind.value}: {exc}")
+        return t.Unknown(kind, payload, f"{kind.value}: {exc}")
 
 
-def encode(event: t.TimelineEvent) -> EventData:
-    """The stored form of ``event``: what the ``domain.events`` constructor writes for it."""
+def _priority_details(details: PriorityDetails) -> Json:
+    out: Json = {"system": _PRIORITY_NAME[details.system]}
+    if details.override is not None:
+        out["override"] = _PRIORITY_NAME[details.override]
+    return out
+
+
+def encode(event: t.TimelineEvent) -> Json:
+    """The JSON stored for ``event`` (its kind is stored beside it)."""
     match event:
         case t.Created(priority):
-            return ev.created(priority)
+            return {"priority": _PRIORITY_NAME[priority]}
         case t.Assigned(user_id, previous):
-            return ev.assigned(user_id, previous)
+            out: Json = {"assigneeUserId": user_id}
+            if previous is not None:
+                out["previousAssigneeUserId"] = previous
+            return out
         case t.Unassigned(previous):
-            return ev.unassigned(previous)
+            return {"previousAssigneeUserId": previous}
         case t.Comment(text, attachments, source):
-            return ev.comment(text, attachments, source)
+            out = {"unsafeText": text, "attachments": list(attachments)}
+            if source:
+                out.update(source)
+            return out
         case t.StatusChanged(old, new):
-            return ev.status_changed(old, new)
+            return {"oldStatus": _STATUS_NAME[old], "newStatus": _STATUS_NAME[new]}
         case t.NotificationSent(request_id, tokens):
-            return ev.notification_sent(request_id, tokens)
+            out = {"notifications": [{"token": token} for token in tokens]}
+            if request_id is not None:
+                out["notificationRequestId"] = request_id
+            return out
         case t.NotificationFailed(error):
-            return ev.notification_failed(error)
+            return {"error": error}
         case t.PriorityChanged(old, new):
-            return ev.priority_details_changed(old, new)
+            return {"from": _priority_details(old), "to": _priority_details(new)}
         case t.TitleChanged(old, new):
-            return ev.title_changed(old, new)
+            return {"from": old, "to": new}
         case t.ResolutionReasonChanged(old, new):
-            return ev.resolution_reason_changed(old, new)
+            return {"to": new, "from": old} if old else {"to": new}
         case t.ChangeAssigneeFailed(email):
-            return ev.change_assignee_failed(email)
+            return {"unknownAssigneeError": {"unknownAssigneeEmail": email}}
         case t.KpiBreached(kpi_type, priority, seconds):
-            return ev.kpi_breached(kpi_type, priority, seconds)
+            priority_name = _PRIORITY_NAME[priority]
+            return {"kpiType": kpi_type, "priority": priority_name, "threshold": f"{seconds}s"}
         case t.DescriptionChanged(had, has):
-            # The constructor keeps only whether each text was there, never the text.
-            return ev.description_changed("" if had else None, "" if has else None)
+            return {"hadDescription": had, "set": has}
         case t.TagsChanged(added, removed):
-            return ev.tags_changed(added, removed)
+            return {"added": list(added), "removed": list(removed)}
         case t.SeverityChanged(old, new):
-            return ev.severity_changed(old, new)
+            return {"from": old.name, "to": new.name}
         case t.OnHoldChanged(on_hold):
-            return ev.on_hold_changed(on_hold)
+            return {"onHold": on_hold}
         case t.ExtensionChanged(namespace):
-            return ev.extension_changed(namespace)
-        case t.Unknown(kind, payload):
-            return EventData(kind, payload)
+            return {"namespace": namespace}
+        case t.Unknown(_, payload):
+            kept: Json = payload  # as read, whatever it is
+            return kept
         case _:
             assert_never(event)
+
+
+def encode_actor(actor: Actor) -> Json:
+    """The stored actor: ``{kind: fields}``, e.g. ``{"apiKey": {"id": ..., "name": ...}}``."""
+    return {actor.kind.value: dict(actor.fields)}
+
+
+def decode_actor(data: Mapping[str, Any]) -> Actor:
+    ((key, fields),) = data.items()
+    return Actor(ActorKind(key), {str(k): str(v) for k, v in (fields or {}).items()})

@@ -8,8 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from casekeeper.domain.enums import EventKind
-from casekeeper.domain.events import Actor, CaseEvent, EventData
+from casekeeper.domain.events import CaseEvent
 from casekeeper.store import driver
+from casekeeper.store.event_codec import decode, decode_actor, encode, encode_actor
 from casekeeper.store.schema import case_event as e
 
 _COLUMNS = (
@@ -24,8 +25,8 @@ def row_to_event(row: Any) -> CaseEvent:
         event_id=m["event_id"],
         case_id=m["case_id"],
         space_id=m["space_id"],
-        data=EventData(EventKind(m["kind"]), m["data"]),
-        actor=Actor.from_json(m["actor"]),
+        data=decode(EventKind(m["kind"]), m["data"]),
+        actor=decode_actor(m["actor"]),
         create_time=m["create_time"],
         event_time=m["event_time"],
         update_time=m["update_time"],
@@ -44,8 +45,9 @@ class EventRepository:
         dumps = driver.json_text
         rows = [
             (
-                x.event_id, x.space_id, x.case_id, x.data.kind.value, dumps(x.data.payload),
-                dumps(x.actor.to_json()), x.create_time, x.event_time, x.update_time, x.external_id,
+                x.event_id, x.space_id, x.case_id, x.data.kind.value, dumps(encode(x.data)),
+                dumps(encode_actor(x.actor)), x.create_time, x.event_time, x.update_time,
+                x.external_id,
             )
             for x in events
         ]  # fmt: skip
@@ -76,7 +78,7 @@ class EventRepository:
         self.conn.execute(
             sa.update(e)
             .where(e.c.event_id == event.event_id)
-            .values(data=event.data.payload, update_time=event.update_time)
+            .values(data=encode(event.data), update_time=event.update_time)
         )
 
     def delete(self, event_id: str) -> None:

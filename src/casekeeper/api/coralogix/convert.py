@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from casekeeper.api.coralogix.fastjson import fill_from_json
+from casekeeper.api.coralogix.timeline import actor_from_json, actor_json, event_data_json
 from casekeeper.domain.errors import invalid
 from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.model import Case, Json, KeyValue
@@ -171,8 +172,8 @@ def to_json(message: Message, field: str = "body", *, with_defaults: bool = Fals
 def event_to_pb(event: CaseEvent, out: ev_pb.CaseEvent | None = None) -> ev_pb.CaseEvent:
     pb = out if out is not None else ev_pb.CaseEvent()
     pb.event_id = event.event_id
-    fill_from_json(pb.event_data, event.data.to_json())
-    fill_from_json(pb.actor, event.actor.to_json())
+    fill_from_json(pb.event_data, event_data_json(event.data))
+    fill_from_json(pb.actor, actor_json(event.actor))
     set_time(pb.create_time, event.create_time)
     set_time(pb.event_time, event.event_time)
     if event.update_time is not None:
@@ -183,7 +184,7 @@ def event_to_pb(event: CaseEvent, out: ev_pb.CaseEvent | None = None) -> ev_pb.C
 def actor_from_pb(pb: ev_pb.EventActor) -> Actor | None:
     if pb.WhichOneof("actor") is None:
         return None
-    return Actor.from_json(json_format.MessageToDict(pb))
+    return actor_from_json(json_format.MessageToDict(pb))
 
 
 def key_values(items: Iterable[common_pb.KeyValue]) -> list[KeyValue]:

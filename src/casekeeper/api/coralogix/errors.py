@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
+from casekeeper.api.coralogix.vocabulary import STATUS_NAME
 from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.errors import CasekeeperError
 from casekeeper.domain.lifecycle import HINTS, refusal
@@ -46,7 +47,7 @@ def refusal_message(detail: Mapping[str, object]) -> str | None:
         return None
     hint = str(detail.get("hint", ""))
     return refusal(
-        str(detail["operation"]), str(detail["case"]), status.wire, _HINTS.get(hint, hint)
+        str(detail["operation"]), str(detail["case"]), STATUS_NAME[status], _HINTS.get(hint, hint)
     )
 
 

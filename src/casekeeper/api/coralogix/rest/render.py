@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from casekeeper.api.coralogix.timeline import actor_json, event_data_json
+from casekeeper.api.coralogix.vocabulary import (
+    CATEGORY_NAME,
+    PRIORITY_NAME,
+    STATUS_NAME,
+    priority_details,
+)
 from casekeeper.domain.events import CaseEvent
 from casekeeper.domain.model import Case, Json
 from casekeeper.domain.query import FilterValues
@@ -15,9 +22,9 @@ def case_json(case: Case, now: int) -> Json:
     out: Json = {
         "id": case.id,
         "title": case.title,
-        "status": case.status.wire,
-        "priority": case.effective_priority.wire,
-        "category": case.category.wire,
+        "status": STATUS_NAME[case.status],
+        "priority": PRIORITY_NAME[case.effective_priority],
+        "category": CATEGORY_NAME[case.category],
     }
     if case.assignee is not None:
         out["assignee"] = {"userId": case.assignee}
@@ -37,7 +44,7 @@ def case_json(case: Case, now: int) -> Json:
         out["resolutionDetails"] = rd
     out["labels"] = [{"key": kv.key, "value": kv.value} for kv in case.labels]
     out["groupings"] = [{"key": kv.key, "value": kv.value} for kv in case.groupings]
-    out["priorityDetails"] = case.priority.to_json()
+    out["priorityDetails"] = priority_details(case.priority)
     indicators = dict(case.indicators)
     indicators.setdefault("alertIndicators", [])
     out["caseIndicators"] = indicators
@@ -57,8 +64,8 @@ def case_json(case: Case, now: int) -> Json:
 def event_json(event: CaseEvent) -> Json:
     out: Json = {
         "eventId": event.event_id,
-        "eventData": event.data.to_json(),
-        "actor": event.actor.to_json(),
+        "eventData": event_data_json(event.data),
+        "actor": actor_json(event.actor),
         "createTime": to_rfc3339(event.create_time),
         "eventTime": to_rfc3339(event.event_time),
     }
@@ -76,15 +83,15 @@ def filter_values_json(fv: FilterValues) -> Json:
 
     return {
         "priorityAggregations": [
-            {"priority": p.wire, "count": n} for p, n in sorted(fv.priorities.items())
+            {"priority": PRIORITY_NAME[p], "count": n} for p, n in sorted(fv.priorities.items())
         ],
         "categoryAggregations": [
-            {"category": c.wire, "count": n} for c, n in sorted(fv.categories.items())
+            {"category": CATEGORY_NAME[c], "count": n} for c, n in sorted(fv.categories.items())
         ],
         "groupingAggregations": tag_aggs(fv.groupings),
         "labelAggregations": tag_aggs(fv.labels),
         "statusAggregations": [
-            {"status": s.wire, "count": n} for s, n in sorted(fv.statuses.items())
+            {"status": STATUS_NAME[s], "count": n} for s, n in sorted(fv.statuses.items())
         ],
         "assigneeAggregations": {
             "unassignedCount": fv.unassigned,
