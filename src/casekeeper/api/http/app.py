@@ -1,13 +1,16 @@
-"""The ASGI application: every HTTP dialect's routes (the Coralogix REST dialect today), plus
-health, readiness, metrics and the API docs, behind the shared middleware.
+"""The ASGI application: every HTTP dialect's routes (``DEFAULT_MOUNTS``: the Coralogix REST
+dialect today), plus health, readiness, metrics and the API docs, behind the shared middleware.
 
-Errors outside any route (404, 405, 413, 500) are answered in the Coralogix shape for now; each
-dialect answers them in its own shape once there are several (ARCHITECTURE.md)."""
+This is where dialects are wired in: each mounts as a ``DialectMount`` (errors.py) with its
+routes, the path prefixes it owns and its error shape. An error no route handler rendered (404,
+405, 413, 500, and the readiness and metrics refusals) is answered in the shape of the dialect
+owning the path, by longest prefix, and in casekeeper's own shape on paths no dialect owns."""
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,9 +22,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from casekeeper.api.coralogix.rest.handler import error_response, json_response
-from casekeeper.api.coralogix.rest.mount import routes as coralogix_routes
+from casekeeper.api.coralogix.rest import mount as coralogix
 from casekeeper.api.coralogix.rest.openapi import openapi_document
+from casekeeper.api.http.errors import DialectMount, ErrorShapes
 from casekeeper.api.http.metrics import Metrics
 from casekeeper.api.http.middleware import (
     CLIENT_CLOSED_REQUEST,
@@ -34,6 +37,11 @@ from casekeeper.domain.errors import CasekeeperError, ErrorCode
 log = logging.getLogger("casekeeper.rest")
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
+CORALOGIX = DialectMount(
+    coralogix.NAME, coralogix.PREFIXES, coralogix.error_shape, coralogix.routes
+)
+DEFAULT_MOUNTS: tuple[DialectMount, ...] = (CORALOGIX,)
+
 DOCS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>casekeeper API</title>
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
@@ -43,31 +51,50 @@ DOCS_HTML = """<!doctype html>
 </body></html>"""
 
 
-def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any:
-    """Build the app. Returns the ASGI callable (the Starlette app wrapped in our middleware)."""
+def create_app(
+    container: Container,
+    *,
+    max_body: int = DEFAULT_MAX_BODY,
+    mounts: Sequence[DialectMount] = DEFAULT_MOUNTS,
+) -> Any:
+    """Build the app with ``mounts``' dialects. Returns the ASGI callable (the Starlette app
+    wrapped in our middleware). Raises ValueError if two dialects claim a prefix or a dialect
+    has a route outside its prefixes."""
     settings = container.settings
+    shapes = ErrorShapes(mounts)
+    routes: list[Any] = []
+    for mount in mounts:
+        mounted = mount.routes(container)
+        shapes.check_routes(mount, mounted)
+        routes += mounted
+
+    def error_response(request: Request, err: CasekeeperError) -> Response:
+        return shapes.for_scope(request.scope)(err)
+
     metrics = Metrics(container.cases.count_by_status, by_space=settings.metrics_space_labels)
     metrics_token = settings.metrics_token.encode()
     openapi_bytes = orjson.dumps(openapi_document())
 
     async def healthz(_: Request) -> Response:
-        return json_response(200, {"status": "ok"})
+        return _json({"status": "ok"})
 
-    async def readyz(_: Request) -> Response:
+    async def readyz(request: Request) -> Response:
         try:
             await run_in_threadpool(container.cases.ping)
         except Exception as err:  # any database failure means "not ready"
             log.warning("readiness check failed: %s", err)
-            return error_response(CasekeeperError(ErrorCode.UNAVAILABLE, "database unreachable"))
-        return json_response(200, {"status": "ready"})
+            unreachable = CasekeeperError(ErrorCode.UNAVAILABLE, "database unreachable")
+            return error_response(request, unreachable)
+        return _json({"status": "ready"})
 
     async def metrics_endpoint(request: Request) -> Response:
         if metrics_token and not _bearer_matches(request, metrics_token):
             return error_response(
+                request,
                 CasekeeperError(
                     ErrorCode.UNAUTHENTICATED,
                     "/metrics wants 'Authorization: Bearer <token>' (CASEKEEPER_METRICS_TOKEN)",
-                )
+                ),
             )
         body = await run_in_threadpool(metrics.render)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -78,25 +105,24 @@ def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any
     async def docs(_: Request) -> Response:
         return HTMLResponse(DOCS_HTML)
 
-    async def not_found(_: Request, exc: Exception) -> Response:
+    async def not_found(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = ErrorCode.METHOD_NOT_ALLOWED if exc.status_code == 405 else ErrorCode.ROUTE_NOT_FOUND
         message = "method not allowed for this path" if exc.status_code == 405 else "no such path"
-        response = error_response(CasekeeperError(code, message))
+        response = error_response(request, CasekeeperError(code, message))
         if exc.headers:
             response.headers.update(exc.headers)
         return response
 
     import swagger_ui_bundle
 
-    async def too_large(_: Request, exc: Exception) -> Response:
-        return error_response(CasekeeperError(ErrorCode.PAYLOAD_TOO_LARGE, str(exc)))
+    async def too_large(request: Request, exc: Exception) -> Response:
+        return error_response(request, CasekeeperError(ErrorCode.PAYLOAD_TOO_LARGE, str(exc)))
 
     async def disconnected(_: Request, __: Exception) -> Response:
         # Nobody is there to read it: the status is for metrics and the access log.
         return Response(status_code=CLIENT_CLOSED_REQUEST)
 
-    routes: list[Any] = coralogix_routes(container)  # each dialect's routes, mounted here
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -108,9 +134,8 @@ def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any
 
     async def crashed(request: Request, _: Exception) -> Response:
         rid = request.scope.get("state", {}).get("request_id", "")
-        return error_response(
-            CasekeeperError(ErrorCode.INTERNAL, f"internal error; quote request id {rid}")
-        )
+        crash = CasekeeperError(ErrorCode.INTERNAL, f"internal error; quote request id {rid}")
+        return error_response(request, crash)
 
     app = Starlette(
         routes=routes,
@@ -122,7 +147,11 @@ def create_app(container: Container, *, max_body: int = DEFAULT_MAX_BODY) -> Any
             Exception: crashed,
         },
     )
-    return ServerMiddleware(app, max_body=max_body, metrics=metrics)
+    return ServerMiddleware(app, max_body=max_body, metrics=metrics, shapes=shapes)
+
+
+def _json(data: Any) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
 
 
 def _bearer_matches(request: Request, token: bytes) -> bool:

@@ -1,5 +1,6 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware): path prefixes, request ids, body limits,
-metrics and access logs, and a last-resort 500 that still speaks the spec's Error schema."""
+metrics and access logs, and a last-resort 500; its 413 and 500 come out in the error shape of
+the dialect owning the path (errors.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,12 @@ import logging
 import time
 from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casekeeper.api import request_id as request_ids
-from casekeeper.api.coralogix.rest.render import error_json
+from casekeeper.api.http.errors import CLIENT_PATH, ErrorShapes
 from casekeeper.api.http.metrics import Metrics
-from casekeeper.domain.errors import redact
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, redact
 
 log = logging.getLogger("casekeeper.rest")
 access_log = logging.getLogger("casekeeper.access")
@@ -49,18 +49,22 @@ class BodyTooLarge(Exception):
 
 
 class ServerMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body: int, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body: int, metrics: Metrics, shapes: ErrorShapes
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.metrics = metrics
+        self.shapes = shapes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        path = strip_prefix(scope["path"])
-        if path != scope["path"]:
+        client_path = scope["path"]
+        path = strip_prefix(client_path)
+        if path != client_path:
             scope = {**scope, "path": path, "raw_path": path.encode()}
         request_id = ""
         length = 0
@@ -70,7 +74,9 @@ class ServerMiddleware:
             elif key == b"content-length" and value.isdigit():
                 length = int(value)
         request_id = request_id or request_ids.new()
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state[CLIENT_PATH] = client_path
         status = 500
         started_response = False
         rid = request_id.encode("ascii")
@@ -88,14 +94,17 @@ class ServerMiddleware:
 
         try:
             if length > self.max_body:
-                await self._error(send_with_id, 413, f"request body over {self.max_body} bytes")
+                message = f"request body over {self.max_body} bytes"
+                err = CasekeeperError(ErrorCode.PAYLOAD_TOO_LARGE, message)
+                await self._error(scope, receive, send_with_id, err)
             else:
                 await self._run(scope, receive, send_with_id)
         except Exception:
             log.exception("request %s %s %s failed", request_id, scope["method"], _shown(path))
             if not started_response:
                 message = f"internal error; quote request id {request_id}"
-                await self._error(send_with_id, 500, message)
+                err = CasekeeperError(ErrorCode.INTERNAL, message)
+                await self._error(scope, receive, send_with_id, err)
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.observe(_route_name(scope), scope["method"], status, elapsed)
@@ -125,18 +134,11 @@ class ServerMiddleware:
 
         await self.app(scope, limited_receive, send)
 
-    @staticmethod
-    async def _error(send: Send, status: int, message: str) -> None:
-        body = orjson.dumps(error_json(status, message))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())],
-            }
-        )  # fmt: skip
-        await send({"type": "http.response.body", "body": body})
+    async def _error(
+        self, scope: Scope, receive: Receive, send: Send, err: CasekeeperError
+    ) -> None:
+        response = self.shapes.for_scope(scope)(err)
+        await response(scope, receive, send)
 
 
 def _route_name(scope: Scope) -> str:

@@ -1,4 +1,6 @@
-"""The Coralogix REST dialect's Starlette routes, for the HTTP app to mount."""
+"""The Coralogix REST dialect as the HTTP app mounts it: its Starlette routes, the path prefixes
+it owns and its error shape (the app answers a 404, 405, 413 or 500 under these prefixes with
+``error_shape``, the spec's ``Error``)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from casekeeper.api.coralogix.rest.handler import Endpoint
+from casekeeper.api.coralogix.rest.handler import Endpoint, error_response
 from casekeeper.api.coralogix.rest.routes import ROUTES, RouteSpec
 from casekeeper.bootstrap import Container
+
+NAME = "coralogix"
+# Coralogix's gateway serves every path under this prefix too (openapi.py's description).
+GATEWAY_PREFIX = "/mgmt/openapi"
+# The first segment of every route (``/cases``), then the gateway's.
+PREFIXES: tuple[str, ...] = (
+    *dict.fromkeys("/" + spec.path.split("/")[1] for spec in ROUTES),
+    GATEWAY_PREFIX,
+)
+# The spec's Error body and the catalog-code header, as the handler answers its own errors.
+error_shape = error_response
 
 
 def routes(container: Container) -> list[Route]:
