@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.errors import case_not_found
 from casekeeper.domain.events import CaseEvent
+from casekeeper.domain.incidents import Incident
 from casekeeper.domain.model import Case, CaseRef, Json
 from casekeeper.service.context import ServiceContext
 from casekeeper.store import tags
@@ -278,6 +279,14 @@ class FakeOutbox(_Repository):
         return sum(m.status == "pending" for m in self._tx.read().outbox)
 
 
+class FakeIncidents(_Repository):
+    """The fake world has cases only: no incident is ever open (the incident rules are tested
+    against the real stores, tests/service/test_incidents*.py)."""
+
+    def open_of_cases(self, case_ids: Sequence[str]) -> list[Incident]:
+        return []
+
+
 class FakeSpaces(_Repository):
     def get_id(self, name: str) -> int | None:
         ids = [i for i, n in self._tx.read().spaces.items() if n == name]
@@ -354,6 +363,7 @@ class FakeUnitOfWork:
         self.cases = FakeCases(tx)
         self.events = FakeEvents(tx)
         self.outbox = FakeOutbox(tx)
+        self.incidents = FakeIncidents(tx)
         self.spaces = FakeSpaces(tx)
         self.keys = FakeKeys(tx)
         return self

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from casekeeper.service.admin import AdminService
+from casekeeper.service.alerts import AlertService
 from casekeeper.service.auth import KeyService
 from casekeeper.service.cases import CaseService
 from casekeeper.service.context import ServiceContext
+from casekeeper.service.incidents import IncidentService
 from casekeeper.service.timeline import TimelineService
 from casekeeper.settings import Settings
 from casekeeper.store.engine import make_engine
@@ -22,6 +24,8 @@ class Container:
     cases: CaseService
     timeline: TimelineService
     admin: AdminService
+    incidents: IncidentService
+    alerts: AlertService
 
     def close(self) -> None:
         self.keys.close()
@@ -39,4 +43,6 @@ def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Conta
         cases=CaseService(ctx),
         timeline=TimelineService(ctx),
         admin=AdminService(ctx),
+        incidents=IncidentService(ctx),
+        alerts=AlertService(ctx),
     )

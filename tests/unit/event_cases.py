@@ -235,6 +235,16 @@ CASES: Final[list[tuple[str, Json, t.TimelineEvent]]] = [
     ),
     ("on hold", {"onHoldChanged": {"onHold": True}}, t.OnHoldChanged(True)),
     ("off hold", {"onHoldChanged": {"onHold": False}}, t.OnHoldChanged(False)),
+    (
+        "incident acknowledged",
+        {"incidentChanged": {"incidentId": ALICE, "change": "acknowledged", "user": "bob@x.test"}},
+        t.IncidentChanged(ALICE, t.IncidentChange.ACKNOWLEDGED, "bob@x.test"),
+    ),
+    (
+        "incident opened",
+        {"incidentChanged": {"incidentId": BOB, "change": "opened"}},
+        t.IncidentChanged(BOB, t.IncidentChange.OPENED),
+    ),
     ("extension", {"extensionChanged": {"namespace": "kibana"}}, t.ExtensionChanged("kibana")),
 ]
 

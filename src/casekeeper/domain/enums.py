@@ -157,3 +157,4 @@ class EventKind(StrEnum):
     SEVERITY_CHANGED = "severityChanged"
     ON_HOLD_CHANGED = "onHoldChanged"
     EXTENSION_CHANGED = "extensionChanged"
+    INCIDENT_CHANGED = "incidentChanged"

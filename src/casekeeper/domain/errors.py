@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     EVENT_NOT_FOUND = "event.not_found"
     API_KEY_NOT_FOUND = "api_key.not_found"
     INDICATOR_NOT_FOUND = "case.indicator_not_found"
+    INCIDENT_NOT_FOUND = "incident.not_found"
+    INCIDENT_INVALID_TRANSITION = "incident.invalid_transition"
     INVALID_TRANSITION = "case.invalid_transition"
     NOT_EDITABLE = "event.not_editable"
     CONFLICT = "case.concurrent_update"
@@ -54,6 +56,8 @@ CATALOG: Final[dict[ErrorCode, ErrorSpec]] = {
     ErrorCode.EVENT_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.API_KEY_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.INDICATOR_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
+    ErrorCode.INCIDENT_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
+    ErrorCode.INCIDENT_INVALID_TRANSITION: ErrorSpec(400, "FAILED_PRECONDITION"),
     ErrorCode.INVALID_TRANSITION: ErrorSpec(400, "FAILED_PRECONDITION"),
     ErrorCode.NOT_EDITABLE: ErrorSpec(400, "FAILED_PRECONDITION"),
     ErrorCode.CONFLICT: ErrorSpec(409, "ABORTED"),
@@ -158,3 +162,7 @@ def case_not_found(ref: str) -> CasekeeperError:
 
 def event_not_found(event_id: str) -> CasekeeperError:
     return CasekeeperError(ErrorCode.EVENT_NOT_FOUND, f"Event not found: {quote(event_id)}")
+
+
+def incident_not_found(ref: str) -> CasekeeperError:
+    return CasekeeperError(ErrorCode.INCIDENT_NOT_FOUND, f"Incident not found: {quote(ref)}")

@@ -8,10 +8,21 @@ vocabulary. Who acted and when is on ``domain.events.CaseEvent``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar, TypeAlias
 
 from casekeeper.domain.enums import CasePriority, CaseStatus, EventKind, Severity
 from casekeeper.domain.model import Json, PriorityDetails
+
+
+class IncidentChange(StrEnum):
+    OPENED = "opened"
+    TRIGGERED = "triggered"  # its alert fired again after it resolved
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +152,16 @@ class ExtensionChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class IncidentChanged:
+    """One of the case's incidents opened, changed status, was assigned or closed."""
+
+    kind: ClassVar[EventKind] = EventKind.INCIDENT_CHANGED
+    incident_id: str
+    change: IncidentChange
+    user: str | None = None  # who, for a person's change (an assignee for "assigned")
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """A stored event this version cannot read: a payload of the wrong shape (hand-edited,
     corrupted, or written by a newer version). Kept whole, so encoding it gives back exactly
@@ -170,5 +191,6 @@ TimelineEvent: TypeAlias = (
     | SeverityChanged
     | OnHoldChanged
     | ExtensionChanged
+    | IncidentChanged
     | Unknown
 )

@@ -24,6 +24,7 @@ from casekeeper.service.context import (
     record,
     save_locked,
 )
+from casekeeper.service.incident_effects import close_with_cases
 from casekeeper.service.permissions import Permission
 from casekeeper.store.uow import UnitOfWork
 
@@ -144,6 +145,7 @@ class AdminService:
                 return case
             save_locked(uow, case, new)
             record(uow, new_events(case, payloads, Actor.system(), now), now)
+            close_with_cases(uow, [(case, new)], "system", now)
             uow.commit()
         return new
 

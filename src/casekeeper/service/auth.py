@@ -55,6 +55,12 @@ class Principal:
     def actor(self) -> Actor:
         return Actor.api_key(self.key_id, self.key_name)
 
+    @property
+    def user_id(self) -> str:
+        """Who this is where an API names a user (an incident's ``assignedBy``): the key's id
+        until keys belong to users."""
+        return self.key_id
+
     def require(self, needed: Iterable[Permission], doing: str) -> None:
         """Raise PERMISSION_DENIED, naming every missing permission, unless this principal
         holds all of ``needed`` for ``doing`` (``"change a case"``)."""

@@ -20,6 +20,7 @@ from casekeeper.service.context import (
     record,
     save_locked,
 )
+from casekeeper.service.incident_effects import close_with_cases
 from casekeeper.service.permissions import Permission, needed
 from casekeeper.store.case_facets import filter_values
 from casekeeper.store.case_list import list_cases
@@ -125,6 +126,7 @@ class CaseService:
                 return case
             save_locked(uow, case, result.case)
             record(uow, new_events(case, result.events, p.actor, now), now)
+            close_with_cases(uow, [(case, result.case)], p.user_id, now)
             uow.commit()
             return result.case
 
@@ -206,6 +208,7 @@ class CaseService:
                 if not uow.cases.save_many(pairs):  # its rows are locked: cannot happen
                     raise AssertionError("a case changed while its row was locked")
                 record(uow, events, now)
+                close_with_cases(uow, pairs, p.user_id, now)
                 rendered = uow.commit(None if render is None else lambda: render(out))
         return BulkResult(out, failures, rendered)
 

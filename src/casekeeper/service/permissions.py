@@ -28,6 +28,11 @@ class Permission(StrEnum):
     CASE_CONFIG_UPDATE = "case-config:Update"
     CASE_CREATE = "case:Create"
     API_KEY_MANAGE = "api-key:Manage"
+    INCIDENTS_READ = "incidents:read"
+    INCIDENTS_ASSIGN = "incidents:assign"
+    INCIDENTS_ACKNOWLEDGE = "incidents:acknowledge"
+    INCIDENTS_CLOSE = "incidents:close"
+    SIGNALS_WRITE = "signals:Write"  # alert events in: they open, update and resolve incidents
 
 
 _BY_LOWER: Final = {p.value.lower(): p for p in Permission}

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from casekeeper.domain.model import Case
+from casekeeper.store import tags
 
 
 def _json_text(value: Any) -> str | None:
@@ -26,6 +27,24 @@ def _resolution(case: Case, part: str) -> Any:
         return None
     value = getattr(res, part)
     return value.value if part == "resolved_by" and value is not None else value
+
+
+def doc_of(case: Case) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "labels": [[kv.key, kv.value] for kv in case.labels],
+        "groupings": [[kv.key, kv.value] for kv in case.groupings],
+    }
+    if case.impacted_entities:
+        doc["impactedEntities"] = list(case.impacted_entities)
+    if case.indicators:
+        doc["caseIndicators"] = case.indicators
+    if case.kpi_breaches:
+        doc["kpiBreaches"] = list(case.kpi_breaches)
+    if case.ai_summary is not None:
+        doc["aiSummary"] = case.ai_summary
+    if case.olly_analysis is not None:
+        doc["ollyAnalysis"] = case.olly_analysis
+    return doc
 
 
 # Each column a change may write, and how to get its value from a case.
@@ -54,6 +73,8 @@ COLUMN_VALUE: dict[str, Callable[[Case], Any]] = {
     "extensions": lambda x: _json_text(x.extensions),
     "severity": lambda x: int(x.severity),
     "on_hold": lambda x: x.on_hold,
+    "doc": lambda x: orjson.dumps(doc_of(x)).decode(),
+    "indicator_types": tags.indicator_bits,
 }
 # The case fields a change may alter, each with the columns that store it.
 WRITTEN: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -73,6 +94,8 @@ WRITTEN: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("extensions", ("extensions",)),
     ("severity", ("severity",)),
     ("on_hold", ("on_hold",)),
+    # Signal detail changes when an alert's incidents do (service/alerts.py).
+    ("indicators", ("doc", "indicator_types")),
 )
 written_fields = operator.attrgetter(*(name for name, _ in WRITTEN))
 

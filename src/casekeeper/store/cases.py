@@ -13,7 +13,13 @@ from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, Reso
 from casekeeper.domain.errors import case_not_found
 from casekeeper.domain.model import Case, CaseRef, KeyValue, PriorityDetails, ResolutionDetails
 from casekeeper.store import driver, tags
-from casekeeper.store.case_columns import COLUMN_VALUE, WRITTEN, mutable_values, written_fields
+from casekeeper.store.case_columns import (
+    COLUMN_VALUE,
+    WRITTEN,
+    doc_of,
+    mutable_values,
+    written_fields,
+)
 from casekeeper.store.schema import case as c
 from casekeeper.store.schema import case_tag as t
 from casekeeper.store.schema import space
@@ -127,24 +133,6 @@ def row_to_case(row: Sequence[Any]) -> Case:
     )
 
 
-def _doc(case: Case) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "labels": [[kv.key, kv.value] for kv in case.labels],
-        "groupings": [[kv.key, kv.value] for kv in case.groupings],
-    }
-    if case.impacted_entities:
-        doc["impactedEntities"] = list(case.impacted_entities)
-    if case.indicators:
-        doc["caseIndicators"] = case.indicators
-    if case.kpi_breaches:
-        doc["kpiBreaches"] = list(case.kpi_breaches)
-    if case.ai_summary is not None:
-        doc["aiSummary"] = case.ai_summary
-    if case.olly_analysis is not None:
-        doc["ollyAnalysis"] = case.olly_analysis
-    return doc
-
-
 def case_values(case: Case) -> dict[str, Any]:
     return {
         **mutable_values(case),
@@ -153,7 +141,7 @@ def case_values(case: Case) -> dict[str, Any]:
         "create_time": case.create_time,
         "indicator_types": tags.indicator_bits(case),
         "breached_kpis": tags.kpi_bits(case),
-        "doc": _doc(case),
+        "doc": doc_of(case),
     }
 
 
@@ -163,6 +151,7 @@ _SELECT_BY_NUMBER = sa.select(c).where(
 )
 
 
+_INDICATORS = [name for name, _ in WRITTEN].index("indicators")
 _GET_BY_ID = driver.Prepared(_SELECT_BY_ID)
 _GET_BY_NUMBER = driver.Prepared(_SELECT_BY_NUMBER)
 _ALL_COLUMNS: dict[str, str] = {}
@@ -303,7 +292,15 @@ class CaseRepository:
         values = [COLUMN_VALUE[col] for col in columns]
         sql = driver.update_sql(self.conn, "case", columns, ("id", "version"))
         params = [(*(value(new) for value in values), old.id, old.version) for old, new in pairs]
-        return driver.executemany(self.conn, sql, params) == len(params)
+        if driver.executemany(self.conn, sql, params) != len(params):
+            return False
+        if changed[_INDICATORS]:  # alert ids and fingerprints are indexed for filters
+            moved = [new for old, new in pairs if old.indicators != new.indicators]
+            self.conn.execute(sa.delete(t).where(t.c.case_id.in_([x.id for x in moved])))
+            rows = [r for x in moved for r in _tag_rows(x)]
+            if rows:
+                self.conn.execute(sa.insert(t), rows)
+        return True
 
     def _write_tags(self, case: Case) -> None:
         rows = _tag_rows(case)

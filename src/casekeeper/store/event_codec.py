@@ -41,6 +41,7 @@ _PRIORITY_NAME = {m: f"CASE_PRIORITY_{m.name}" for m in CasePriority}
 _STATUS = {name: m for m, name in _STATUS_NAME.items()}
 _PRIORITY = {name: m for m, name in _PRIORITY_NAME.items()}
 _SEVERITY = dict(Severity.__members__)
+_INCIDENT_CHANGES = {m.value: m for m in t.IncidentChange}
 _THRESHOLD = re.compile(r"-?[0-9]+s")  # what ``kpi_breached`` writes: whole seconds
 _COMMENT_KEYS = frozenset({"unsafeText", "attachments"})
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
@@ -200,6 +201,11 @@ _READERS: dict[EventKind, Callable[[Json], t.TimelineEvent]] = {
     ),
     EventKind.ON_HOLD_CHANGED: lambda p: t.OnHoldChanged(_flag(p, "onHold")),
     EventKind.EXTENSION_CHANGED: lambda p: t.ExtensionChanged(_text(p, "namespace")),
+    EventKind.INCIDENT_CHANGED: lambda p: t.IncidentChanged(
+        _text(p, "incidentId"),
+        _named(p, "change", _INCIDENT_CHANGES, "incident change (opened, acknowledged, ...)"),
+        _optional_text(p, "user"),
+    ),
 }
 
 
@@ -271,6 +277,11 @@ def encode(event: t.TimelineEvent) -> Json:
             return {"onHold": on_hold}
         case t.ExtensionChanged(namespace):
             return {"namespace": namespace}
+        case t.IncidentChanged(incident_id, change, user):
+            out = {"incidentId": incident_id, "change": change.value}
+            if user is not None:
+                out["user"] = user
+            return out
         case t.Unknown(_, payload):
             kept: Json = payload  # as read, whatever it is
             return kept

@@ -140,3 +140,114 @@ outbox_message = sa.Table(
     sa.Column("create_time", Time, nullable=False),
     sa.Index("ix_outbox_message_due", "status", "next_attempt_time"),
 )
+
+# -- incidents (docs/INCIDENTS.md) -------------------------------------------------------------
+
+incident = sa.Table(
+    "incident",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("space_id", sa.Integer, sa.ForeignKey("space.id"), nullable=False),
+    sa.Column("case_id", Id, sa.ForeignKey("case.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("correlation_key", sa.Text, nullable=False),
+    sa.Column("correlation_hash", sa.String(64), nullable=False),  # sha256 of the key, indexed
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("name_fold", sa.String(2000), nullable=False),  # casefolded, for search
+    sa.Column("description", sa.Text),
+    sa.Column("state", sa.SmallInteger, nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("severity", sa.SmallInteger, nullable=False),
+    sa.Column("severity_rank", sa.SmallInteger, nullable=False),  # domain SEVERITY_RANK
+    sa.Column("assignee", sa.String(300)),  # the first assignment's user, for filters
+    sa.Column("assignments", sa.Text),  # JSON [{to, by}]
+    sa.Column("contextual_labels", sa.Text, nullable=False),  # JSON object
+    sa.Column("display_labels", sa.Text, nullable=False),  # JSON object
+    sa.Column("meta_labels", sa.Text, nullable=False),  # JSON [[key, value]]
+    sa.Column("application_name", sa.String(TAG_TEXT_MAX)),  # from the display labels
+    sa.Column("subsystem_name", sa.String(TAG_TEXT_MAX)),
+    sa.Column("is_muted", sa.Boolean, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("closed_at", Time),
+    sa.Column("last_state_update_time", Time, nullable=False),
+    sa.Column("last_state_update_key", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_incident_space_created", "space_id", "created_at", "id"),
+    sa.Index(
+        "ix_incident_space_status_severity", "space_id", "status", "severity", "created_at", "id"
+    ),
+    sa.Index("ix_incident_case", "case_id"),
+    sa.Index("ix_incident_space_assignee", "space_id", "assignee"),
+    # One open incident per alert episode; closed ones keep their key for the history.
+    sa.Index(
+        "uq_incident_open_correlation",
+        "space_id",
+        "correlation_hash",
+        unique=True,
+        sqlite_where=sa.text("closed_at IS NULL"),
+        postgresql_where=sa.text("closed_at IS NULL"),
+    ),
+    sa.Index("ix_incident_space_correlation", "space_id", "correlation_hash", "created_at"),
+)
+
+# Contextual ("c"), display ("d") and meta ("m") labels, one row per pair, for filters.
+incident_label = sa.Table(
+    "incident_label",
+    metadata,
+    sa.Column(
+        "incident_id", Id, sa.ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("kind", sa.String(1), primary_key=True),
+    sa.Column("key", sa.String(TAG_TEXT_MAX), primary_key=True),
+    sa.Column("value", sa.String(TAG_TEXT_MAX), primary_key=True),
+    sa.Column("space_id", sa.Integer, nullable=False),
+    sa.Index("ix_incident_label_lookup", "space_id", "kind", "key", "value", "incident_id"),
+)
+
+incident_event = sa.Table(
+    "incident_event",
+    metadata,
+    sa.Column("seq", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("id", Id, nullable=False, unique=True),
+    sa.Column("space_id", sa.Integer, nullable=False),
+    sa.Column("incident_id", Id, sa.ForeignKey("incident.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("type", sa.SmallInteger, nullable=False),
+    sa.Column("originator", sa.SmallInteger, nullable=False),
+    sa.Column("by", sa.String(300), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # JSON, store/incident_codec.py
+    sa.Column("time", Time, nullable=False),
+    sa.Column("cx_event_key", sa.Text, nullable=False),
+    sa.Column("cx_event_hash", sa.String(64), nullable=False),  # sha256 of the key, indexed
+    # The incident right after the event: what ListIncidentEvents filters on and shows.
+    sa.Column("severity", sa.SmallInteger, nullable=False),
+    sa.Column("state", sa.SmallInteger, nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("is_muted", sa.Boolean, nullable=False),
+    sa.Index("ix_incident_event_incident", "incident_id", "seq"),
+    sa.Index("ix_incident_event_space_key", "space_id", "cx_event_hash"),
+    sa.Index("ix_incident_event_space_time", "space_id", "time", "seq"),
+)
+
+# Incidents per (space, status, state, severity, muted, closed): maintained with every write,
+# so a total or a facet over those fields is a sum of a few rows, not a count of a million.
+incident_tally = sa.Table(
+    "incident_tally",
+    metadata,
+    sa.Column("space_id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.SmallInteger, primary_key=True),
+    sa.Column("state", sa.SmallInteger, primary_key=True),
+    sa.Column("severity", sa.SmallInteger, primary_key=True),
+    sa.Column("is_muted", sa.Boolean, primary_key=True),
+    sa.Column("closed", sa.Boolean, primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+# Incidents per label pair (and per assignee: kind "a"), for unfiltered facets.
+incident_label_tally = sa.Table(
+    "incident_label_tally",
+    metadata,
+    sa.Column("space_id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(1), primary_key=True),
+    sa.Column("key", sa.String(TAG_TEXT_MAX), primary_key=True),
+    sa.Column("value", sa.String(TAG_TEXT_MAX), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
