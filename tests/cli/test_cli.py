@@ -99,6 +99,13 @@ def test_keys_create_json_list_and_revoke(loaded: str) -> None:
     assert "unknown permission" in bad.stderr
 
 
+def test_keys_take_the_incident_and_signal_permissions(loaded: str) -> None:
+    out = ck(loaded, "keys", "create", "--name", "oncall", "-p", "incidents:read",
+             "-p", "INCIDENTS:ACKNOWLEDGE", "-p", "signals:write", "--json")  # fmt: skip
+    perms = json.loads(out.stdout)["permissions"]
+    assert perms == ["incidents:read", "incidents:acknowledge", "signals:Write"]
+
+
 def test_cases_commands_work_a_case(loaded: str) -> None:
     listed = ck(loaded, "cases", "list", "--status", "ACTIVE", "--limit", "1000").stdout
     target = next(w for w in listed.split() if w.startswith("CASE-"))
