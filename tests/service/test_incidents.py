@@ -5,8 +5,10 @@ tenancy. How incidents and cases move together is in test_incidents_and_cases.py
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -316,3 +318,23 @@ def test_each_operation_needs_its_permission(
     call(container, holder, x.id)
     _, reader = make_key("incidents:read")
     refused(ErrorCode.PERMISSION_DENIED, lambda: container.alerts.record(reader, alert()))
+
+
+def test_two_reports_of_a_new_episode_at_once_open_one_incident(
+    container: Container, principal: Principal, alert: Alert
+) -> None:
+    """An Alertmanager HA pair sends everything twice, at the same moment."""
+    reports = [alert() for _ in range(8)]
+    barrier = threading.Barrier(len(reports))
+
+    def send(report: AlertEvent) -> str:
+        barrier.wait()
+        return container.alerts.record(principal, report).id
+
+    with ThreadPoolExecutor(len(reports)) as pool:
+        ids = set(pool.map(send, reports))
+    assert len(ids) == 1
+    (only,) = ids
+    upserts = [e for e in container.incidents.events(principal, only)
+               if e.type is IncidentEventType.UPSERT_STATE]  # fmt: skip
+    assert sorted(e.cx_event_key for e in upserts) == sorted(r.cx_event_key for r in reports)

@@ -96,6 +96,17 @@ class AlertService:
         the key ``p`` by default."""
         p.require((Permission.SIGNALS_WRITE,), "record alert events")
         alert = checked(raw)
+        for attempt in range(3):
+            try:
+                return self._record(p, alert, actor or p.actor)
+            except CasekeeperError as err:
+                # Two reports of a new episode at once (an HA pair): one opened the incident,
+                # the other's insert collided; again, it finds the incident open.
+                if err.code is not ErrorCode.CONFLICT or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record(self, p: Principal, alert: AlertEvent, actor: Actor) -> Incident:
         with self.db.writer() as uow:
             now = self.clock()
             current = uow.incidents.open_for(p.space_id, alert.correlation_key)
@@ -131,7 +142,7 @@ class AlertService:
             entry = _entry(before, new.status)
             entries = [] if entry is None else [(new.case_id, t.IncidentChanged(new.id, entry))]
             also = {new.case_id: lambda case: self._indicators(uow, case, alert, new)}
-            on_cases(uow, p.space_id, entries, actor or p.actor, now, also)
+            on_cases(uow, p.space_id, entries, actor, now, also)
             uow.commit()
         return new
 

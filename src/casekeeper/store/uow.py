@@ -102,8 +102,9 @@ class UnitOfWork:
         failed = exc is not None and not isinstance(exc, CasekeeperError)
         self._db.release(conn, write=self._write, committed=self._committed, failed=failed)
         if exc is not None and _sqlstate(exc) in _TRANSIENT:
-            # PostgreSQL undid the transaction to break a lock cycle or a serialization
-            # conflict with another call: nothing was written, and trying again will do.
+            # PostgreSQL undid the transaction to break a lock cycle, a serialization conflict
+            # or two inserts of one unique key (two alerts opening one incident) with another
+            # call: nothing was written, and trying again will do.
             raise CasekeeperError(
                 ErrorCode.CONFLICT,
                 "the change collided with a concurrent change and was undone (nothing was "
@@ -111,8 +112,8 @@ class UnitOfWork:
             ) from exc
 
 
-# PostgreSQL's serialization_failure and deadlock_detected.
-_TRANSIENT = frozenset({"40001", "40P01"})
+# PostgreSQL's serialization_failure, deadlock_detected and unique_violation.
+_TRANSIENT = frozenset({"40001", "40P01", "23505"})
 
 
 def _sqlstate(exc: BaseException) -> str | None:
