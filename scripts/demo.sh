@@ -11,10 +11,11 @@ $CK db upgrade >/dev/null
 $CK demo
 KEY=$($CK keys create --name "demo $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -p case:Read -p case:Update -p case:Assign -p case:Acknowledge -p case:Close -p case:Comment \
+  -p incidents:read -p incidents:assign -p incidents:acknowledge -p incidents:close -p signals:Write \
   --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 cat <<TXT
 
-API key (all case permissions, space "default"):
+API key (all case and incident permissions, space "default"; the demo loaded cases and incidents):
 
   $KEY
 
@@ -25,6 +26,10 @@ Try it (grpcurl is in .venv/bin), e.g. the Coralogix docs' GetCase:
   EOF
 
   .venv/bin/grpcurl -plaintext -H "Authorization: Bearer $KEY" -d '{"filters":{"statuses":["CASE_STATUS_ACTIVE"]},"orderBy":{"field":"CASE_ORDER_BY_FIELD_PRIORITY","direction":"CASE_ORDER_BY_DIRECTION_DESCENDING"}}' $GRPC com.coralogixapis.cases.v1.CasesService/ListCases
+
+An alert event opens an incident in a case (what signal ingestion will do):
+
+  .venv/bin/grpcurl -plaintext -H "Authorization: Bearer $KEY" -d '{"caseId": "CASE-1", "alertId": "disk-full", "name": "Disk above 90% on db-1", "state": "INCIDENT_STATE_TRIGGERED", "cxEventKey": "evt-1", "severity": "INCIDENT_SEVERITY_ERROR", "groupBy": {"host": "db-1"}}' $GRPC casekeeper.v1.CaseAdminService/RecordAlertEvent
 
 REST, as in Coralogix's OpenAPI specs (docs: http://$HTTP/docs):
 

@@ -82,6 +82,66 @@ def test_demo_loads_every_status_priority_and_category_once(loaded: str) -> None
         c.close()
 
 
+def test_demo_loads_incidents_of_every_state_status_and_severity(loaded: str) -> None:
+    from casekeeper.bootstrap import bootstrap
+    from casekeeper.domain.incidents import IncidentEventType, IncidentSeverity, Originator
+    from casekeeper.domain.model import CaseRef
+    from casekeeper.service.demo import DEMO_CASES, _case_id, _principal
+    from casekeeper.settings import Settings
+    from casekeeper.store.keys import SpaceRepository
+
+    c = bootstrap(Settings.from_env(database_url=loaded))
+    try:
+        with c.db.reader() as uow:
+            space_id = SpaceRepository(uow.conn).get_id("default")
+            assert space_id is not None
+            cases = [
+                uow.cases.get(space_id, CaseRef(raw="", uuid=_case_id(i)))
+                for i in range(DEMO_CASES)
+            ]
+            incidents = [x for case in cases if case for x in uow.incidents.of_case(case.id)]
+            events = {x.id: uow.incidents.events_of(x.id) for x in incidents}
+        assert len(incidents) >= 40
+        assert {x.state.name for x in incidents} == {"TRIGGERED", "RESOLVED"}
+        assert {x.status.name for x in incidents} == {"TRIGGERED", "ACKNOWLEDGED", "RESOLVED"}
+        assert set(IncidentSeverity) - {x.severity for x in incidents} == {
+            IncidentSeverity.UNSPECIFIED
+        }
+        assert any(x.is_closed for x in incidents)
+        assert any(not x.is_closed for x in incidents)
+        assert any(x.is_muted for x in incidents)
+        seed_001 = {"alert_id", "alert_name", "alert_type", "alert_severity",
+                    "alert_group_by_fields", "alert_notification_group_id"}  # fmt: skip
+        for x in incidents:
+            assert seed_001 <= set(x.contextual_labels)
+            assert set(x.display_labels) == {
+                "coralogix.metadata.applicationName",
+                "coralogix.metadata.subsystemName",
+            }
+            assert x.meta_labels
+        assignees = {x.assignee for x in incidents if x.assignee}
+        assert any("@" in a for a in assignees)
+        assert any("@" not in a for a in assignees)
+        types = [e.type for x in incidents for e in events[x.id]]
+        assert set(IncidentEventType) - set(types) == {
+            IncidentEventType.UNSPECIFIED,
+            IncidentEventType.SNOOZE_INDICATOR,  # no API snoozes
+        }
+        assert {e.originator for x in incidents for e in events[x.id]} == {
+            Originator.OPERATIONAL,
+            Originator.ADMINISTRATIVE,
+        }
+        upserts = [[e.type for e in events[x.id]].count(IncidentEventType.UPSERT_STATE)
+                   for x in incidents]  # fmt: skip
+        assert max(upserts) >= 3  # fired, resolved, fired again
+        who = _principal(space_id, "test")
+        with_incidents = {x.case_id for x in incidents}
+        kinds = {e.kind.value for ref in with_incidents for e in c.timeline.list_events(who, ref)}
+        assert "incidentChanged" in kinds
+    finally:
+        c.close()
+
+
 def test_keys_create_json_list_and_revoke(loaded: str) -> None:
     out = ck(loaded, "keys", "create", "--name", "ci", "-p", "CASE:READ", "-p", "case:Close",
              "--space", "cli-space", "--json")  # fmt: skip

@@ -622,6 +622,7 @@ EXPECTED_PERMISSIONS: Final[dict[str, str]] = {
     EVENTS + "DeleteComment": "case:Comment",
     EVENTS + "SyncExternalCaseEvents": "case:Comment",
     ADMIN + "CreateCase": "case:Create",
+    ADMIN + "RecordAlertEvent": "signals:Write",
     KEYS + "CreateApiKey": "api-key:Manage",
     KEYS + "ListApiKeys": "api-key:Manage",
     KEYS + "RevokeApiKey": "api-key:Manage",

@@ -91,15 +91,18 @@ def serve(
 
 @app.command("demo")
 def demo(database_url: DatabaseOpt = None) -> None:
-    """Load realistic demo cases into space `default` (idempotent)."""
+    """Load realistic demo cases and incidents into space `default` (idempotent)."""
     from casekeeper.service.demo import load_demo
 
     url = settings_for(database_url).database_url
     if migrate.pending(url):
         migrate.upgrade(url)
     with container_for(database_url) as c:
-        created = load_demo(c.db)
-    console.print(f"demo data: {created} cases created" if created else "demo data already loaded")
+        made = load_demo(c.db)
+    if made.cases or made.incidents:
+        console.print(f"demo data: {made.cases} cases and {made.incidents} incidents created")
+    else:
+        console.print("demo data already loaded")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ of the ingestion issue) calls ``AlertService.record``. The same alert event twic
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from casekeeper.domain import incident_lifecycle as il
@@ -122,7 +123,8 @@ class AlertService:
                     f"alert {alert.alert_id!r} has no open incident to resolve",
                 )
             else:
-                self._open_case(uow, p, alert.case_id)
+                case = self._open_case(uow, p, alert.case_id)
+                alert = dataclasses.replace(alert, case_id=case.id)  # not its readable id
                 change = il.open_incident(alert, incident_id=uuid7(now), space_id=p.space_id)
                 before = None
             new = change.incident

@@ -1,5 +1,6 @@
 """Realistic demo data for space ``default``: cases across every status, priority and category,
-with indicators, assignees, comments and timelines. Loading twice changes nothing."""
+with indicators, assignees, comments and timelines, and incidents under the open cases
+(``demo_incidents``). Loading twice changes nothing."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from casekeeper.service.admin import AdminService, NewCase
 from casekeeper.service.auth import DEFAULT_SPACE, Principal
 from casekeeper.service.cases import CaseService
 from casekeeper.service.context import ServiceContext
+from casekeeper.service.demo_incidents import load_incidents
 from casekeeper.service.permissions import Permission
 from casekeeper.service.timeline import ExternalMessage, TimelineService
 from casekeeper.store.uow import Database
@@ -64,9 +66,10 @@ COMMENTS = [
 class _Clock:
     t: int
     rng: random.Random
+    most: int = 600_000_000  # the longest step, in microseconds
 
     def __call__(self) -> int:
-        self.t += self.rng.randint(5_000_000, 600_000_000)
+        self.t += self.rng.randint(5_000_000, self.most)
         return self.t
 
 
@@ -108,20 +111,40 @@ def _indicators(rng: random.Random, svc: str, env: str, start: int, prio: int) -
     }]}  # fmt: skip
 
 
-def load_demo(db: Database, *, count: int = DEMO_CASES) -> int:
-    """Create the demo cases that do not exist yet; returns how many were created."""
+@dataclass(frozen=True)
+class Loaded:
+    cases: int
+    incidents: int
+
+
+def load_demo(db: Database, *, count: int = DEMO_CASES) -> Loaded:
+    """Create the demo cases, then the demo incidents under the open ones, where they do not
+    exist yet (a database loaded before incidents existed gets them); says how many of each."""
     with db.writer() as uow:
         space_id = uow.spaces.ensure(DEFAULT_SPACE, now_us())
         uow.commit()
     with db.reader() as uow:
         first = uow.cases.get(space_id, CaseRef(raw="", uuid=_case_id(0)))
-    if first is not None:
-        return 0
+    bots = [_principal(space_id, n) for n in ("oncall-bot", "sre-console", "alert-router")]
+    cases = 0 if first is not None else _load_cases(db, count, bots)
+    with db.reader() as uow:
+        found = [uow.cases.get(space_id, CaseRef(raw="", uuid=_case_id(i))) for i in range(count)]
+    # Over the last days (about three and a half of them), so recent views show some.
+    clock = _Clock(now_us() - 5 * 24 * HOUR, random.Random(11), most=HOUR * 3 // 4)  # noqa: S311
+    incidents = load_incidents(
+        ServiceContext(db=db, clock=clock),
+        [x for x in found if x is not None and x.is_open],
+        bots,
+        PEOPLE,
+    )
+    return Loaded(cases, incidents)
+
+
+def _load_cases(db: Database, count: int, bots: list[Principal]) -> int:
     rng = random.Random(20261123)  # noqa: S311 - demo data
     clock = _Clock(now_us() - 14 * 24 * HOUR, random.Random(7))  # noqa: S311 - demo data
     ctx = ServiceContext(db=db, clock=clock)
     admin, cases, timeline = AdminService(ctx), CaseService(ctx), TimelineService(ctx)
-    bots = [_principal(space_id, n) for n in ("oncall-bot", "sre-console", "alert-router")]
     statuses = list(CaseStatus)[1:]
     for i in range(count):
         who = bots[i % len(bots)]

@@ -58,6 +58,7 @@ OPERATION_PERMISSIONS: Final[dict[str, Permission]] = {
     EVENTS + "DeleteComment": P.CASE_COMMENT,
     EVENTS + "SyncExternalCaseEvents": P.CASE_COMMENT,
     ADMIN + "CreateCase": P.CASE_CREATE,
+    ADMIN + "RecordAlertEvent": P.SIGNALS_WRITE,
     KEYS + "CreateApiKey": P.API_KEY_MANAGE,
     KEYS + "ListApiKeys": P.API_KEY_MANAGE,
     KEYS + "RevokeApiKey": P.API_KEY_MANAGE,

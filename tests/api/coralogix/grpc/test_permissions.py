@@ -48,7 +48,7 @@ def test_descriptors_hold_the_expected_services() -> None:
     assert counts == {
         "com.coralogixapis.cases.v1.CasesService": 22,
         "com.coralogixapis.cases.v1.CaseEventsService": 6,
-        "casekeeper.v1.CaseAdminService": 1,
+        "casekeeper.v1.CaseAdminService": 2,
         "casekeeper.v1.ApiKeysService": 3,
     }
 

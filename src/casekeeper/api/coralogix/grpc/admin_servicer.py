@@ -1,4 +1,4 @@
-"""casekeeper.v1 services: case creation and API key administration."""
+"""casekeeper.v1 services: case creation, alert events (incidents) and API key administration."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from concurrent.futures import Executor
 
 from casekeeper.api.coralogix import vocabulary
 from casekeeper.api.coralogix.convert import case_to_pb, key_values, set_time, to_json
+from casekeeper.api.coralogix.grpc.admin_incidents import alert_from_pb, incident_to_pb
 from casekeeper.api.coralogix.grpc.rpc import Call, Servicer, rpc
 from casekeeper.api.coralogix.permissions import ADMIN, KEYS
 from casekeeper.bootstrap import Container
@@ -72,6 +73,16 @@ class CaseAdminServicer(Servicer, admin_grpc.CaseAdminServiceServicer):
             raise err.rename(_CREATE_FIELDS) from None
         out = admin_pb.CreateCaseResponse()
         case_to_pb(case, self.clock(), out.case)
+        return out
+
+    @admin
+    def RecordAlertEvent(
+        self, req: admin_pb.RecordAlertEventRequest, call: Call
+    ) -> admin_pb.RecordAlertEventResponse:
+        alert = alert_from_pb(req, self.c.alerts.clock())
+        incident = self.c.alerts.record(call.principal, alert)
+        out = admin_pb.RecordAlertEventResponse()
+        incident_to_pb(incident, self.c.alerts.clock(), out.incident)
         return out
 
 

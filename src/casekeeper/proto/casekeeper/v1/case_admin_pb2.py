@@ -24,19 +24,38 @@ _sym_db = _symbol_database.Default()
 
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_pb2 as com_dot_coralogixapis_dot_cases_dot_v1_dot_case__pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import common_pb2 as com_dot_coralogixapis_dot_cases_dot_v1_dot_common__pb2
+from casekeeper.proto.com.coralogixapis.incidents.v1 import enums_pb2 as com_dot_coralogixapis_dot_incidents_dot_v1_dot_enums__pb2
+from casekeeper.proto.com.coralogixapis.incidents.v1 import incident_pb2 as com_dot_coralogixapis_dot_incidents_dot_v1_dot_incident__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63\x61sekeeper/v1/case_admin.proto\x12\rcasekeeper.v1\x1a%com/coralogixapis/cases/v1/case.proto\x1a\'com/coralogixapis/cases/v1/common.proto\"\x82\x04\n\x11\x43reateCaseRequest\x12\r\n\x05title\x18\x01 \x01(\t\x12:\n\x08\x63\x61tegory\x18\x02 \x01(\x0e\x32(.com.coralogixapis.cases.v1.CaseCategory\x12:\n\x08priority\x18\x03 \x01(\x0e\x32(.com.coralogixapis.cases.v1.CasePriority\x12\x1d\n\x10\x61ssignee_user_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x34\n\x06labels\x18\x05 \x03(\x0b\x32$.com.coralogixapis.cases.v1.KeyValue\x12\x37\n\tgroupings\x18\x06 \x03(\x0b\x32$.com.coralogixapis.cases.v1.KeyValue\x12\x45\n\x11impacted_entities\x18\x07 \x03(\x0b\x32*.com.coralogixapis.cases.v1.ImpactedEntity\x12\x43\n\x0f\x63\x61se_indicators\x18\x08 \x01(\x0b\x32*.com.coralogixapis.cases.v1.CaseIndicators\x12\x0f\n\x07pending\x18\t \x01(\x08\x12\x17\n\nai_summary\x18\n \x01(\tH\x01\x88\x01\x01\x42\x13\n\x11_assignee_user_idB\r\n\x0b_ai_summary\"D\n\x12\x43reateCaseResponse\x12.\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32 .com.coralogixapis.cases.v1.Case2e\n\x10\x43\x61seAdminService\x12Q\n\nCreateCase\x12 .casekeeper.v1.CreateCaseRequest\x1a!.casekeeper.v1.CreateCaseResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63\x61sekeeper/v1/case_admin.proto\x12\rcasekeeper.v1\x1a%com/coralogixapis/cases/v1/case.proto\x1a\'com/coralogixapis/cases/v1/common.proto\x1a*com/coralogixapis/incidents/v1/enums.proto\x1a-com/coralogixapis/incidents/v1/incident.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x04\n\x11\x43reateCaseRequest\x12\r\n\x05title\x18\x01 \x01(\t\x12:\n\x08\x63\x61tegory\x18\x02 \x01(\x0e\x32(.com.coralogixapis.cases.v1.CaseCategory\x12:\n\x08priority\x18\x03 \x01(\x0e\x32(.com.coralogixapis.cases.v1.CasePriority\x12\x1d\n\x10\x61ssignee_user_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x34\n\x06labels\x18\x05 \x03(\x0b\x32$.com.coralogixapis.cases.v1.KeyValue\x12\x37\n\tgroupings\x18\x06 \x03(\x0b\x32$.com.coralogixapis.cases.v1.KeyValue\x12\x45\n\x11impacted_entities\x18\x07 \x03(\x0b\x32*.com.coralogixapis.cases.v1.ImpactedEntity\x12\x43\n\x0f\x63\x61se_indicators\x18\x08 \x01(\x0b\x32*.com.coralogixapis.cases.v1.CaseIndicators\x12\x0f\n\x07pending\x18\t \x01(\x08\x12\x17\n\nai_summary\x18\n \x01(\tH\x01\x88\x01\x01\x42\x13\n\x11_assignee_user_idB\r\n\x0b_ai_summary\"D\n\x12\x43reateCaseResponse\x12.\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32 .com.coralogixapis.cases.v1.Case\"\xd7\x06\n\x17RecordAlertEventRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x10\n\x08\x61lert_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12<\n\x05state\x18\x04 \x01(\x0e\x32-.com.coralogixapis.incidents.v1.IncidentState\x12\x14\n\x0c\x63x_event_key\x18\x05 \x01(\t\x12.\n\nevent_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x42\n\x08severity\x18\x07 \x01(\x0e\x32\x30.com.coralogixapis.incidents.v1.IncidentSeverity\x12\x45\n\x08group_by\x18\x08 \x03(\x0b\x32\x33.casekeeper.v1.RecordAlertEventRequest.GroupByEntry\x12\x18\n\x0b\x64\x65scription\x18\t \x01(\tH\x00\x88\x01\x01\x12W\n\x11\x63ontextual_labels\x18\n \x03(\x0b\x32<.casekeeper.v1.RecordAlertEventRequest.ContextualLabelsEntry\x12Q\n\x0e\x64isplay_labels\x18\x0b \x03(\x0b\x32\x39.casekeeper.v1.RecordAlertEventRequest.DisplayLabelsEntry\x12\x39\n\x0bmeta_labels\x18\x0c \x03(\x0b\x32$.com.coralogixapis.cases.v1.KeyValue\x12\x15\n\x08is_muted\x18\r \x01(\x08H\x01\x88\x01\x01\x12\x18\n\x0bsystem_name\x18\x0e \x01(\tH\x02\x88\x01\x01\x1a.\n\x0cGroupByEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x37\n\x15\x43ontextualLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x34\n\x12\x44isplayLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_descriptionB\x0b\n\t_is_mutedB\x0e\n\x0c_system_name\"V\n\x18RecordAlertEventResponse\x12:\n\x08incident\x18\x01 \x01(\x0b\x32(.com.coralogixapis.incidents.v1.Incident2\xca\x01\n\x10\x43\x61seAdminService\x12Q\n\nCreateCase\x12 .casekeeper.v1.CreateCaseRequest\x1a!.casekeeper.v1.CreateCaseResponse\x12\x63\n\x10RecordAlertEvent\x12&.casekeeper.v1.RecordAlertEventRequest\x1a\'.casekeeper.v1.RecordAlertEventResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'casekeeper.proto.casekeeper.v1.case_admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREATECASEREQUEST']._serialized_start=130
-  _globals['_CREATECASEREQUEST']._serialized_end=644
-  _globals['_CREATECASERESPONSE']._serialized_start=646
-  _globals['_CREATECASERESPONSE']._serialized_end=714
-  _globals['_CASEADMINSERVICE']._serialized_start=716
-  _globals['_CASEADMINSERVICE']._serialized_end=817
+  _globals['_RECORDALERTEVENTREQUEST_GROUPBYENTRY']._loaded_options = None
+  _globals['_RECORDALERTEVENTREQUEST_GROUPBYENTRY']._serialized_options = b'8\001'
+  _globals['_RECORDALERTEVENTREQUEST_CONTEXTUALLABELSENTRY']._loaded_options = None
+  _globals['_RECORDALERTEVENTREQUEST_CONTEXTUALLABELSENTRY']._serialized_options = b'8\001'
+  _globals['_RECORDALERTEVENTREQUEST_DISPLAYLABELSENTRY']._loaded_options = None
+  _globals['_RECORDALERTEVENTREQUEST_DISPLAYLABELSENTRY']._serialized_options = b'8\001'
+  _globals['_CREATECASEREQUEST']._serialized_start=254
+  _globals['_CREATECASEREQUEST']._serialized_end=768
+  _globals['_CREATECASERESPONSE']._serialized_start=770
+  _globals['_CREATECASERESPONSE']._serialized_end=838
+  _globals['_RECORDALERTEVENTREQUEST']._serialized_start=841
+  _globals['_RECORDALERTEVENTREQUEST']._serialized_end=1696
+  _globals['_RECORDALERTEVENTREQUEST_GROUPBYENTRY']._serialized_start=1494
+  _globals['_RECORDALERTEVENTREQUEST_GROUPBYENTRY']._serialized_end=1540
+  _globals['_RECORDALERTEVENTREQUEST_CONTEXTUALLABELSENTRY']._serialized_start=1542
+  _globals['_RECORDALERTEVENTREQUEST_CONTEXTUALLABELSENTRY']._serialized_end=1597
+  _globals['_RECORDALERTEVENTREQUEST_DISPLAYLABELSENTRY']._serialized_start=1599
+  _globals['_RECORDALERTEVENTREQUEST_DISPLAYLABELSENTRY']._serialized_end=1651
+  _globals['_RECORDALERTEVENTRESPONSE']._serialized_start=1698
+  _globals['_RECORDALERTEVENTRESPONSE']._serialized_end=1784
+  _globals['_CASEADMINSERVICE']._serialized_start=1787
+  _globals['_CASEADMINSERVICE']._serialized_end=1989
 # @@protoc_insertion_point(module_scope)

@@ -9,8 +9,11 @@ reconstructed.
 from collections import abc as _abc
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_pb2 as _case_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import common_pb2 as _common_pb2
+from casekeeper.proto.com.coralogixapis.incidents.v1 import enums_pb2 as _enums_pb2
+from casekeeper.proto.com.coralogixapis.incidents.v1 import incident_pb2 as _incident_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
@@ -101,3 +104,172 @@ class CreateCaseResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateCaseResponse: _TypeAlias = CreateCaseResponse  # noqa: Y015
+
+@_typing.final
+class RecordAlertEventRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class GroupByEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class ContextualLabelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class DisplayLabelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    ALERT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    CX_EVENT_KEY_FIELD_NUMBER: _builtins.int
+    EVENT_TIME_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CONTEXTUAL_LABELS_FIELD_NUMBER: _builtins.int
+    DISPLAY_LABELS_FIELD_NUMBER: _builtins.int
+    META_LABELS_FIELD_NUMBER: _builtins.int
+    IS_MUTED_FIELD_NUMBER: _builtins.int
+    SYSTEM_NAME_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    """The case a new incident joins (its UUID or readable id); it must be open.
+    Ignored when the episode already has an open incident.
+    """
+    alert_id: _builtins.str
+    """An alert definition id or an Alertmanager fingerprint."""
+    name: _builtins.str
+    state: _enums_pb2.IncidentState.ValueType
+    """INCIDENT_STATE_TRIGGERED or INCIDENT_STATE_RESOLVED."""
+    cx_event_key: _builtins.str
+    """Unique per alert event: the by-event-id operations look it up."""
+    severity: _enums_pb2.IncidentSeverity.ValueType
+    description: _builtins.str
+    is_muted: _builtins.bool
+    system_name: _builtins.str
+    """The alerting system the incident's operational events name; "casekeeper"
+    when unset.
+    """
+    @_builtins.property
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """When the alert event happened; the server's clock when unset."""
+
+    @_builtins.property
+    def group_by(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The values of the alert's group-by labels: part of the episode's identity."""
+
+    @_builtins.property
+    def contextual_labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def display_labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def meta_labels(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.KeyValue]: ...
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        alert_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        state: _enums_pb2.IncidentState.ValueType = ...,
+        cx_event_key: _builtins.str = ...,
+        event_time: _timestamp_pb2.Timestamp | None = ...,
+        severity: _enums_pb2.IncidentSeverity.ValueType = ...,
+        group_by: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        description: _builtins.str | None = ...,
+        contextual_labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        display_labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        meta_labels: _abc.Iterable[_common_pb2.KeyValue] | None = ...,
+        is_muted: _builtins.bool | None = ...,
+        system_name: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_is_muted", b"_is_muted", "_system_name", b"_system_name", "description", b"description", "event_time", b"event_time", "is_muted", b"is_muted", "system_name", b"system_name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_is_muted", b"_is_muted", "_system_name", b"_system_name", "alert_id", b"alert_id", "case_id", b"case_id", "contextual_labels", b"contextual_labels", "cx_event_key", b"cx_event_key", "description", b"description", "display_labels", b"display_labels", "event_time", b"event_time", "group_by", b"group_by", "is_muted", b"is_muted", "meta_labels", b"meta_labels", "name", b"name", "severity", b"severity", "state", b"state", "system_name", b"system_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__is_muted: _TypeAlias = _typing.Literal["is_muted"]  # noqa: Y015
+    _WhichOneofArgType__is_muted: _TypeAlias = _typing.Literal["_is_muted", b"_is_muted"]  # noqa: Y015
+    _WhichOneofReturnType__system_name: _TypeAlias = _typing.Literal["system_name"]  # noqa: Y015
+    _WhichOneofArgType__system_name: _TypeAlias = _typing.Literal["_system_name", b"_system_name"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__is_muted) -> _WhichOneofReturnType__is_muted | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__system_name) -> _WhichOneofReturnType__system_name | None: ...
+
+Global___RecordAlertEventRequest: _TypeAlias = RecordAlertEventRequest  # noqa: Y015
+
+@_typing.final
+class RecordAlertEventResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INCIDENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def incident(self) -> _incident_pb2.Incident:
+        """The incident after the event (its events are not included)."""
+
+    def __init__(
+        self,
+        *,
+        incident: _incident_pb2.Incident | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["incident", b"incident"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["incident", b"incident"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAlertEventResponse: _TypeAlias = RecordAlertEventResponse  # noqa: Y015

@@ -39,6 +39,11 @@ class CaseAdminServiceStub:
                 request_serializer=casekeeper_dot_v1_dot_case__admin__pb2.CreateCaseRequest.SerializeToString,
                 response_deserializer=casekeeper_dot_v1_dot_case__admin__pb2.CreateCaseResponse.FromString,
                 _registered_method=True)
+        self.RecordAlertEvent = channel.unary_unary(
+                '/casekeeper.v1.CaseAdminService/RecordAlertEvent',
+                request_serializer=casekeeper_dot_v1_dot_case__admin__pb2.RecordAlertEventRequest.SerializeToString,
+                response_deserializer=casekeeper_dot_v1_dot_case__admin__pb2.RecordAlertEventResponse.FromString,
+                _registered_method=True)
 
 
 class CaseAdminServiceServicer:
@@ -51,6 +56,16 @@ class CaseAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordAlertEvent(self, request, context):
+        """Records what an alert reports, as signal ingestion will: the first firing
+        of an alert episode (alert_id x group_by values) opens an incident in the
+        given case; later events of the episode update it. The same cx_event_key
+        twice is recorded once. Needs signals:Write.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CaseAdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -58,6 +73,11 @@ def add_CaseAdminServiceServicer_to_server(servicer, server):
                     servicer.CreateCase,
                     request_deserializer=casekeeper_dot_v1_dot_case__admin__pb2.CreateCaseRequest.FromString,
                     response_serializer=casekeeper_dot_v1_dot_case__admin__pb2.CreateCaseResponse.SerializeToString,
+            ),
+            'RecordAlertEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAlertEvent,
+                    request_deserializer=casekeeper_dot_v1_dot_case__admin__pb2.RecordAlertEventRequest.FromString,
+                    response_serializer=casekeeper_dot_v1_dot_case__admin__pb2.RecordAlertEventResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +107,33 @@ class CaseAdminService:
             '/casekeeper.v1.CaseAdminService/CreateCase',
             casekeeper_dot_v1_dot_case__admin__pb2.CreateCaseRequest.SerializeToString,
             casekeeper_dot_v1_dot_case__admin__pb2.CreateCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAlertEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/casekeeper.v1.CaseAdminService/RecordAlertEvent',
+            casekeeper_dot_v1_dot_case__admin__pb2.RecordAlertEventRequest.SerializeToString,
+            casekeeper_dot_v1_dot_case__admin__pb2.RecordAlertEventResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,12 +36,24 @@ class CaseAdminServiceStub:
     def __new__(cls, channel: _aio.Channel) -> CaseAdminServiceAsyncStub: ...
     CreateCase: _grpc.UnaryUnaryMultiCallable[_case_admin_pb2.CreateCaseRequest, _case_admin_pb2.CreateCaseResponse]
     """Creates a case directly (what an alert pipeline would otherwise do)."""
+    RecordAlertEvent: _grpc.UnaryUnaryMultiCallable[_case_admin_pb2.RecordAlertEventRequest, _case_admin_pb2.RecordAlertEventResponse]
+    """Records what an alert reports, as signal ingestion will: the first firing
+    of an alert episode (alert_id x group_by values) opens an incident in the
+    given case; later events of the episode update it. The same cx_event_key
+    twice is recorded once. Needs signals:Write.
+    """
 
 @_typing.type_check_only
 class CaseAdminServiceAsyncStub(CaseAdminServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateCase: _aio.UnaryUnaryMultiCallable[_case_admin_pb2.CreateCaseRequest, _case_admin_pb2.CreateCaseResponse]  # type: ignore[assignment]
     """Creates a case directly (what an alert pipeline would otherwise do)."""
+    RecordAlertEvent: _aio.UnaryUnaryMultiCallable[_case_admin_pb2.RecordAlertEventRequest, _case_admin_pb2.RecordAlertEventResponse]  # type: ignore[assignment]
+    """Records what an alert reports, as signal ingestion will: the first firing
+    of an alert episode (alert_id x group_by values) opens an incident in the
+    given case; later events of the episode update it. The same cx_event_key
+    twice is recorded once. Needs signals:Write.
+    """
 
 class CaseAdminServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -51,5 +63,17 @@ class CaseAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_case_admin_pb2.CreateCaseResponse, _abc.Awaitable[_case_admin_pb2.CreateCaseResponse]]:
         """Creates a case directly (what an alert pipeline would otherwise do)."""
+
+    @_abc_1.abstractmethod
+    def RecordAlertEvent(
+        self,
+        request: _case_admin_pb2.RecordAlertEventRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_case_admin_pb2.RecordAlertEventResponse, _abc.Awaitable[_case_admin_pb2.RecordAlertEventResponse]]:
+        """Records what an alert reports, as signal ingestion will: the first firing
+        of an alert episode (alert_id x group_by values) opens an incident in the
+        given case; later events of the episode update it. The same cx_event_key
+        twice is recorded once. Needs signals:Write.
+        """
 
 def add_CaseAdminServiceServicer_to_server(servicer: CaseAdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
