@@ -139,7 +139,7 @@ class IncidentService:
         if len(order) > MAX_ORDER_KEYS:
             raise invalid(f"at most {MAX_ORDER_KEYS} keys", field="order_bys")
         with self.db.reader() as uow:
-            return uow.incident_queries.list(
+            return uow.incident_queries.page(
                 p.space_id, f, tuple(order), _page(page, MAX_PAGE_SIZE), self.clock()
             )
 

@@ -26,6 +26,7 @@ from casekeeper.store.cases import CaseRepository
 from casekeeper.store.checkpoint import Checkpointer
 from casekeeper.store.engine import WRITE_OPTION, is_sqlite
 from casekeeper.store.events import EventRepository
+from casekeeper.store.incident_queries import IncidentQueries
 from casekeeper.store.incidents import IncidentRepository
 from casekeeper.store.keys import ApiKeyRepository, SpaceRepository
 from casekeeper.store.outbox import OutboxRepository
@@ -53,6 +54,7 @@ class UnitOfWork:
         self.spaces = SpaceRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.incidents = IncidentRepository(conn)
+        self.incident_queries = IncidentQueries(conn)
         return self
 
     @property
