@@ -48,6 +48,7 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
     rlist = ["--reps", "30"] if q else []
     lst = ["--reps", "40", "--grpc-reps", "10", "--depth", "200"] if q else []
     bulk = ["--reps", "2"] if q else []
+    inc = ["--reps", "20", "--depth", "100", "--ack-reps", "2"] if q else []
     # both what-ifs (cache_size, serve's old GC settings) are now how serve runs anyway
     rss = (
         ["--gets", "1000", "--lists", "100", "--soak", "0", "--what-if-cache-kib", "0"]
@@ -61,11 +62,13 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("list_cases_sqlite", ["list_cases.py", "--backend", "sqlite", *common, *lst]),
         ("bulk_ack_sqlite", ["bulk_ack.py", "--backend", "sqlite", *common, *bulk]),
         ("rss_sqlite", ["rss.py", "--backend", "sqlite", *common, *rss]),
+        ("incidents_sqlite", ["incidents.py", "--backend", "sqlite", *common, *inc]),
     ]
     if not a.skip_pg:
         out += [
             ("list_cases_pg", ["list_cases.py", "--backend", "pg", *common, *lst]),
             ("bulk_ack_pg", ["bulk_ack.py", "--backend", "pg", *common, *bulk]),
+            ("incidents_pg", ["incidents.py", "--backend", "pg", *common, *inc]),
         ]
         if not q:  # informational; left out of the smoke run
             pg_get = ["--reps", "2", "--no-profile"]
@@ -139,8 +142,34 @@ def met(ok: bool | None) -> str:
     return "n/a" if ok is None else ("**met**" if ok else "**not met**")
 
 
-def summary(res: dict[str, Any]) -> list[list[str]]:
+def incident_rows(res: dict[str, Any]) -> list[list[str]]:
     rows: list[list[str]] = []
+    for backend, name in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
+        r = res.get(f"incidents_{backend}")
+        if not r:
+            continue
+        p1, deep = r["list_page1_ms"]["median_ms"], r["list_deep_ms"]["median_ms"]
+        raw = r["raw_keyset_page_ms"]["median_ms"]
+        fv, ack = r["filter_values_ms"]["median_ms"], r["ack_1000_ms"]["median_ms"]
+        upd = r["raw_update_1000_ms"]["median_ms"]
+        rows += [
+            [f"ListIncidents page 1 (2 statuses x 2 severities, by created time, 100), {name}",
+             f1(p1, " ms"), f1(raw, " ms") + " (raw keyset page)", f1(p1 / raw), "<= 5 ms",
+             met(p1 <= 5)],
+            [f"ListIncidents page {r['list_deep_page']} / page 1, {name}", f1(deep, " ms"),
+             f1(p1, " ms"), f1(deep / p1), "<= 1.5", met(deep / p1 <= 1.5)],
+            [f"GetFilterValues over all {r['size']:,} incidents, {name}", f1(fv, " ms"), "-",
+             "-", "<= 500 ms", met(fv <= 500)],
+            [f"AcknowledgeIncidents of 1,000 (events + case timeline), {name}", f1(ack, " ms"),
+             f1(upd, " ms") + " (raw UPDATE of 1,000)", f1(ack / upd),
+             "<= 150 ms" if backend == "sqlite" else "-",
+             met(ack <= 150) if backend == "sqlite" else "info"],
+        ]  # fmt: skip
+    return rows
+
+
+def summary(res: dict[str, Any]) -> list[list[str]]:
+    rows: list[list[str]] = incident_rows(res)
     g = res.get("grpc_getcase_sqlite")
     if g:
         rows.append([

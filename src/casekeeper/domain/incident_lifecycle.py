@@ -40,8 +40,18 @@ class IncidentChange:
         return cls(incident, [])
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(Incident))
+_set = object.__setattr__
+
+
 def _next(incident: Incident, **changes: Any) -> Incident:
-    return dataclasses.replace(incident, version=incident.version + 1, **changes)
+    """The next version with ``changes``: ``dataclasses.replace`` at a fraction of its cost (a
+    bulk acknowledgement makes a thousand), so ``Incident`` must not rely on ``__post_init__``."""
+    new = object.__new__(Incident)
+    for name in _FIELDS:
+        _set(new, name, changes[name] if name in changes else getattr(incident, name))
+    _set(new, "version", incident.version + 1)
+    return new
 
 
 def refused(incident: Incident, doing: str, why: str) -> CasekeeperError:

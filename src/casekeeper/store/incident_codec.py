@@ -7,7 +7,7 @@ filters. An event's payload is stored as a small JSON object in casekeeper's own
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -68,12 +68,46 @@ def incident_row(x: Incident) -> tuple[Any, ...]:
         x.name.casefold(), x.description, int(x.state), int(x.status), int(x.severity),
         SEVERITY_RANK[x.severity], x.assignee, _json(assignments) if assignments else None,
         _json(dict(x.contextual_labels)), _json(dict(x.display_labels)),
-        _json([[kv.key, kv.value] for kv in x.meta_labels]),
+        _meta(x),
         None if application is None else tag_text(application),
         None if subsystem is None else tag_text(subsystem),
         x.is_muted, x.created_at, x.closed_at, x.last_state_update_time,
         x.last_state_update_key, x.version,
     )  # fmt: skip
+
+
+def _assignments(x: Incident) -> str | None:
+    return _json([[a.assigned_to, a.assigned_by] for a in x.assignments]) if x.assignments else None
+
+
+def _meta(x: Incident) -> str:
+    return _json([[kv.key, kv.value] for kv in x.meta_labels])
+
+
+def _named(text: str | None) -> str | None:
+    return None if text is None else tag_text(text)
+
+
+# The fields a change may alter, each with the columns that store it (in that order).
+WRITTEN: tuple[tuple[str, tuple[str, ...], Callable[[Incident], tuple[Any, ...]]], ...] = (
+    ("name", ("name", "name_fold"), lambda x: (x.name, x.name.casefold())),
+    ("description", ("description",), lambda x: (x.description,)),
+    ("state", ("state",), lambda x: (int(x.state),)),
+    ("status", ("status",), lambda x: (int(x.status),)),
+    ("severity", ("severity", "severity_rank"),
+     lambda x: (int(x.severity), SEVERITY_RANK[x.severity])),
+    ("assignments", ("assignee", "assignments"), lambda x: (x.assignee, _assignments(x))),
+    ("contextual_labels", ("contextual_labels",), lambda x: (_json(dict(x.contextual_labels)),)),
+    ("display_labels", ("display_labels", "application_name", "subsystem_name"),
+     lambda x: (_json(dict(x.display_labels)), _named(x.display_labels.get(APPLICATION_LABEL)),
+                _named(x.display_labels.get(SUBSYSTEM_LABEL)))),
+    ("meta_labels", ("meta_labels",), lambda x: (_meta(x),)),
+    ("is_muted", ("is_muted",), lambda x: (x.is_muted,)),
+    ("closed_at", ("closed_at",), lambda x: (x.closed_at,)),
+    ("last_state_update_time", ("last_state_update_time",), lambda x: (x.last_state_update_time,)),
+    ("last_state_update_key", ("last_state_update_key",), lambda x: (x.last_state_update_key,)),
+    ("version", ("version",), lambda x: (x.version,)),
+)  # fmt: skip
 
 
 def row_to_incident(row: Sequence[Any]) -> Incident:

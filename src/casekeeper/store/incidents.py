@@ -22,6 +22,7 @@ from casekeeper.store.incident_codec import (
     ASSIGNEE,
     EVENT_COLUMNS,
     INCIDENT_COLUMNS,
+    WRITTEN,
     digest,
     event_row,
     incident_row,
@@ -36,7 +37,6 @@ LabelKey = tuple[int, str, str, str]
 
 _SELECT = ", ".join(f'"{c}"' for c in INCIDENT_COLUMNS)
 _SELECT_EVENT = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
-_WRITTEN = INCIDENT_COLUMNS[3:]  # what a save may change (not id, space, case)
 
 
 def _tally_key(x: Incident) -> TallyKey:
@@ -152,8 +152,23 @@ class IncidentRepository:
         for old, new in pairs:
             if new.version != old.version + 1 or new.id != old.id:
                 raise ValueError("a saved incident must be the next version of the one it replaces")
-        sql = driver.update_sql(self.conn, "incident", _WRITTEN, ("id", "version"))
-        rows = [(*incident_row(new)[3:], old.id, old.version) for old, new in pairs]
+        # Only the columns of fields that changed (an acknowledgement rewrites status and
+        # version, not three JSON documents per row).
+        written = [
+            (columns, value)
+            for name, columns, value in WRITTEN
+            if name == "version"
+            or any(
+                (a := getattr(old, name)) is not (b := getattr(new, name)) and a != b
+                for old, new in pairs
+            )
+        ]
+        columns = tuple(col for cols, _ in written for col in cols)
+        sql = driver.update_sql(self.conn, "incident", columns, ("id", "version"))
+        rows = [
+            (*(v for _, value in written for v in value(new)), old.id, old.version)
+            for old, new in pairs
+        ]
         if driver.executemany(self.conn, sql, rows) != len(rows):
             return False
         relabelled = [new for old, new in pairs if _labels_differ(old, new)]
@@ -168,6 +183,8 @@ class IncidentRepository:
         label_came: Counter[LabelKey] = Counter()
         label_gone: Counter[LabelKey] = Counter()
         for old, new in pairs:
+            if old.assignee == new.assignee and not _labels_differ(old, new):
+                continue
             before, after = _label_keys(old), _label_keys(new)
             label_came.update(after - before)
             label_gone.update(before - after)
