@@ -119,7 +119,12 @@ def sort_keys(space_id: int, order: Sequence[OrderKey], now: int) -> list[SortKe
 
 
 def after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after ``values`` in the order of ``keys``."""
+    """Rows strictly after ``values`` in the order of ``keys``: a row-value comparison when
+    every key runs one way (both databases then seek the index to it), else its expansion."""
+    if all(k.ascending == keys[0].ascending for k in keys):
+        left = sa.tuple_(*(k.expr for k in keys))
+        right = sa.tuple_(*(sa.literal(v) for v in values))
+        return left > right if keys[0].ascending else left < right
     branches = []
     for i, key in enumerate(keys):
         cond = [k.expr == v for k, v in zip(keys[:i], values[:i], strict=True)]
