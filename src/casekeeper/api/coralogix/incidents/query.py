@@ -37,6 +37,18 @@ _ASCENDING = enums_pb.ORDER_BY_DIRECTION_ASC
 _FOREVER = TimeRange(-(2**62), 2**62)
 
 
+def text(value: str, field: str) -> str:
+    """Caller text that goes into a query: no NUL (PostgreSQL cannot hold one in text)."""
+    if "\x00" in value:
+        raise invalid("must not contain NUL characters", field=field)
+    return value
+
+
+def _texts(items: Iterable[Any], field: str) -> tuple[str, ...]:
+    """Wrapped strings (``repeated StringValue``) as checked text."""
+    return tuple(text(w.value, field) for w in items)
+
+
 def enum(kind: type[E], value: int, field: str) -> E:
     """``value`` (an enum number off the wire) as ``kind``; an unknown number is refused."""
     try:
@@ -56,12 +68,16 @@ def _field(value: int, field: str) -> IncidentField:
     return found
 
 
-def _groups(items: Mapping[str, Any], inner: str) -> tuple[FilterGroup, ...]:
+def _groups(items: Mapping[str, Any], inner: str, field: str) -> tuple[FilterGroup, ...]:
     """A label map (key → {<inner>: [values]}) as filter groups, in key order."""
-    return tuple(
-        FilterGroup(key, tuple(w.value for w in getattr(items[key], inner)))
-        for key in sorted(items)
-    )
+    out = []
+    for key in sorted(items):
+        where = f"{field}[{key[:64]!r}]"
+        values = _texts(getattr(items[key], inner), where)
+        if not values:
+            raise invalid("give at least one value to match", field=where)
+        out.append(FilterGroup(text(key, field), values))
+    return tuple(out)
 
 
 def _range(pb: common_pb.TimeRange, field: str) -> TimeRange:
@@ -72,8 +88,11 @@ def _range(pb: common_pb.TimeRange, field: str) -> TimeRange:
     )
 
 
-def _labels(items: Iterable[common_pb.MetaLabel]) -> tuple[KeyValue, ...]:
-    return tuple(KeyValue(m.key.value, m.value.value) for m in items)
+def _labels(items: Iterable[common_pb.MetaLabel], field: str) -> tuple[KeyValue, ...]:
+    return tuple(
+        KeyValue(text(m.key.value, f"{field}.key"), text(m.value.value, f"{field}.value"))
+        for m in items
+    )
 
 
 def _open_during(pb: q_pb.IncidentQueryFilter) -> TimeRange | None:
@@ -91,10 +110,12 @@ def _open_during(pb: q_pb.IncidentQueryFilter) -> TimeRange | None:
 
 def _search(pb: q_pb.IncidentSearchQuery) -> SearchQuery:
     which = pb.WhichOneof("field")
+    query = text(pb.query.value, _SQ + ".query")
     if which == "incident_field":
-        return SearchQuery(pb.query.value, field=_field(pb.incident_field, _SQ + ".incidentField"))
+        return SearchQuery(query, field=_field(pb.incident_field, _SQ + ".incidentField"))
     if which == "contextual_label":
-        return SearchQuery(pb.query.value, contextual_label=pb.contextual_label.value)
+        label = text(pb.contextual_label.value, _SQ + ".contextualLabel")
+        return SearchQuery(query, contextual_label=label)
     raise invalid("give incidentField or contextualLabel to search in", field=_SQ)
 
 
@@ -104,20 +125,22 @@ _SQ = "filter.searchQuery"
 def incident_filter(pb: q_pb.IncidentQueryFilter) -> IncidentFilter:
     """IncidentQueryFilter (ListIncidents, aggregations, GetFilterValues) → domain."""
     return IncidentFilter(
-        assignees=tuple(w.value for w in pb.assignee),
+        assignees=_texts(pb.assignee, "filter.assignee"),
         statuses=_enums(IncidentStatus, pb.status, "filter.status"),
         states=_enums(IncidentState, pb.state, "filter.state"),
         severities=_enums(IncidentSeverity, pb.severity, "filter.severity"),
-        contextual_labels=_groups(pb.contextual_labels, "contextual_label_values"),
-        display_labels=_groups(pb.display_labels, "display_label_values"),
-        application_names=tuple(w.value for w in pb.application_name),
-        subsystem_names=tuple(w.value for w in pb.subsystem_name),
+        contextual_labels=_groups(
+            pb.contextual_labels, "contextual_label_values", "filter.contextualLabels"
+        ),
+        display_labels=_groups(pb.display_labels, "display_label_values", "filter.displayLabels"),
+        application_names=_texts(pb.application_name, "filter.applicationName"),
+        subsystem_names=_texts(pb.subsystem_name, "filter.subsystemName"),
         is_muted=pb.is_muted.value if pb.HasField("is_muted") else None,
         created=_range(pb.created_at_range, "filter.createdAtRange")
         if pb.HasField("created_at_range")
         else None,
         open_during=_open_during(pb),
-        meta_labels=_labels(pb.meta_labels),
+        meta_labels=_labels(pb.meta_labels, "filter.metaLabels"),
         meta_labels_all=pb.meta_labels_op == enums_pb.FILTER_OPERATOR_AND,
         search=_search(pb.search_query) if pb.HasField("search_query") else None,
     )
@@ -128,12 +151,14 @@ def event_filter(pb: q_pb.IncidentEventQueryFilter) -> EventFilter:
     return EventFilter(
         statuses=_enums(IncidentStatus, pb.status, "filter.status"),
         severities=_enums(IncidentSeverity, pb.severity, "filter.severity"),
-        contextual_labels=_groups(pb.contextual_labels, "contextual_label_values"),
-        display_labels=_groups(pb.display_labels, "display_label_values"),
-        name=pb.name.value if pb.HasField("name") else None,
+        contextual_labels=_groups(
+            pb.contextual_labels, "contextual_label_values", "filter.contextualLabels"
+        ),
+        display_labels=_groups(pb.display_labels, "display_label_values", "filter.displayLabels"),
+        name=text(pb.name.value, "filter.name") if pb.HasField("name") else None,
         is_muted=pb.is_muted.value if pb.HasField("is_muted") else None,
         time=_range(pb.timestamp, "filter.timestamp") if pb.HasField("timestamp") else None,
-        meta_labels=_labels(pb.labels.meta_labels),
+        meta_labels=_labels(pb.labels.meta_labels, "filter.labels.metaLabels"),
         meta_labels_all=pb.labels.operator == enums_pb.FILTER_OPERATOR_AND,
     )
 
@@ -144,7 +169,7 @@ def _key(pb: Any, i: int, name: str) -> tuple[IncidentField | None, str | None]:
     if which == "incident_field":
         return _field(pb.incident_field, f"{name}[{i}].incidentField"), None
     if which == "contextual_label":
-        return None, pb.contextual_label.value
+        return None, text(pb.contextual_label.value, f"{name}[{i}].contextualLabel")
     raise invalid("give incidentField or contextualLabel", field=f"{name}[{i}]")
 
 
@@ -181,5 +206,5 @@ def descending(direction: int, field: str) -> bool:
 def page(pb: common_pb.PaginationRequest, default: int = DEFAULT_PAGE_SIZE) -> PageRequest:
     """The page asked for; without a size, ``default``. The service bounds the size."""
     size = pb.page_size.value if pb.HasField("page_size") else default
-    token = pb.page_token.value if pb.HasField("page_token") and pb.page_token.value else None
+    token = text(pb.page_token.value, "pagination.pageToken") or None
     return PageRequest(size, token)

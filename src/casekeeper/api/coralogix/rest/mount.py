@@ -11,29 +11,48 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from casekeeper.api.coralogix.rest.handler import Endpoint, error_response
+from casekeeper.api.coralogix.rest.incident_routes import INCIDENT_ROUTES
 from casekeeper.api.coralogix.rest.routes import ROUTES, RouteSpec
 from casekeeper.bootstrap import Container
 
 NAME = "coralogix"
 # Coralogix's gateway serves every path under this prefix too (openapi.py's description).
 GATEWAY_PREFIX = "/mgmt/openapi"
-# The first segment of every route (``/cases``), then the gateway's.
+# Every route this dialect serves: the Cases and Case Events specs', the Incidents API's.
+ALL_ROUTES: tuple[RouteSpec, ...] = ROUTES + INCIDENT_ROUTES
+
+
+def _prefix(path: str) -> str:
+    """The leading segment a path is owned by: ``/cases``, ``/incidents``; for the protos'
+    ``/v1/...`` bindings the first two (``/v1/incidents``, ``/v1/incidents:assign``,
+    ``/v1/by:event``), so ``/v1`` stays free for others."""
+    segments = path.split("/")
+    return "/".join(segments[:3]) if segments[1] == "v1" else "/" + segments[1]
+
+
+# The first segment(s) of every route, then the gateway's.
 PREFIXES: tuple[str, ...] = (
-    *dict.fromkeys("/" + spec.path.split("/")[1] for spec in ROUTES),
+    *dict.fromkeys(_prefix(spec.path) for spec in ALL_ROUTES),
     GATEWAY_PREFIX,
 )
 # The spec's Error body and the catalog-code header, as the handler answers its own errors.
 error_shape = error_response
 
 
+def _literal_first(path: str) -> tuple[int, ...]:
+    """Sort key: where two paths differ by a literal segment against a parameter, the literal
+    one is tried first (``/incidents/incidents/v1/batch`` before ``.../v1/{id}``)."""
+    return tuple(int(seg.startswith("{")) for seg in path.split("/"))
+
+
 def routes(container: Container) -> list[Route]:
     """One Starlette route per path (so a 405 lists every method the path allows)."""
     paths: dict[str, list[RouteSpec]] = {}
-    for spec in ROUTES:
+    for spec in ALL_ROUTES:
         paths.setdefault(spec.path, []).append(spec)
     return [
-        Route(path, _dispatcher(specs, container), methods=[s.method for s in specs])
-        for path, specs in paths.items()
+        Route(path, _dispatcher(paths[path], container), methods=[s.method for s in paths[path]])
+        for path in sorted(paths, key=_literal_first)
     ]
 
 
