@@ -29,7 +29,7 @@ ORDER_BYS = [
     }
 ]
 # Seed 001's request, as written.
-SEED_001 = {"filter": {"assignee": [{"value": ASSIGNEE}]}, "order_bys": ORDER_BYS}
+SEED_001: dict[str, Any] = {"filter": {"assignee": [{"value": ASSIGNEE}]}, "order_bys": ORDER_BYS}
 # The same with the StringValue wrappers unwrapped: what grpcurl accepts.
 SEED_001_FOR_GRPCURL = {"filter": {"assignee": [ASSIGNEE]}, "order_bys": ORDER_BYS}
 
@@ -111,8 +111,8 @@ def test_seed_001_list_incidents_over_rest_as_written(rest: Rest, assigned: list
     assert body["pagination"]["totalSize"] == 2
     # The seed's response form for labels ([{key, value}]) is accepted as input too.
     labels = [{"key": "alert_name", "value": {"contextualLabelValues": ["seed alert 0"]}}]
-    only = rest.call("ListIncidents", json={**SEED_001, "filter": {
-        **SEED_001["filter"], "contextual_labels": labels}})  # fmt: skip
+    narrowed = {"assignee": [{"value": ASSIGNEE}], "contextual_labels": labels}
+    only = rest.call("ListIncidents", json={"filter": narrowed, "order_bys": ORDER_BYS})
     assert [x["id"] for x in only["incidents"]] == [assigned[0].id]
 
 

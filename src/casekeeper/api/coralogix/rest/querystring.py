@@ -133,8 +133,11 @@ def query_to_json(pairs: Iterable[tuple[str, str]], desc: Descriptor) -> dict[st
         path = ".".join(n for n, _ in walked)
         if _is_json(field):
             value = _json(text, path)
-            if field.is_repeated and not _is_map(field) and isinstance(value, list):
-                target.setdefault(name, []).extend(value)
+            if field.is_repeated and not _is_map(field):  # a list, or one item a key
+                items = target.setdefault(name, [])
+                if not isinstance(items, list):
+                    raise invalid("given both as a value and as items", field=path)
+                items.extend(value if isinstance(value, list) else [value])
             elif name in target:
                 raise invalid("give it once", field=path)
             else:
