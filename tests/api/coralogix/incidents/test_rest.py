@@ -367,3 +367,39 @@ def test_body_kinds_of_the_routes() -> None:
         else:
             assert route.body in (Body.JSON, Body.OPTIONAL_JSON), route
         assert fill(route.path, id="x", incident_id="x", event_id="x").count("{") == 0
+
+
+@pytest.mark.parametrize(
+    "path", ["/incidents/incidents/v1/acknowledge", "/incidents/incidents/v1/by-user"]
+)
+def test_a_literal_path_with_another_method_is_405_not_an_id(rest: Rest, path: str) -> None:
+    response = rest.request("GET", path)
+    assert response.status_code == 405, response.text
+    assert response.json() == {"code": 405, "message": "method not allowed for this path"}
+
+
+def test_query_id_lists_are_bounded_by_the_request_line(rest: Rest) -> None:
+    ids = ",".join([UNKNOWN_ID] * 1001)
+    message = rest.error("BatchGetIncident", 400, params={"ids": ids})
+    assert message.startswith("ids: at most 1000 ids in a query string")
+    message = rest.error("UnassignIncidents", 400, params={"incident_ids": ids})
+    assert message.startswith("incidentIds: at most 1000")
+
+
+def test_a_request_line_over_64_kib_is_a_json_400(rest: Rest, base_url: str) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base_url)
+    line = f"GET /incidents/events/v1?filter={'x' * 70_000} HTTP/1.1\r\nHost: t\r\n\r\n"
+    with socket.create_connection((where.hostname or "", where.port or 80), timeout=10) as s:
+        s.sendall(line.encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"content-type: application/json" in head.lower()
+    got = json.loads(body)
+    assert got["code"] == 400
+    assert "64 KiB" in got["message"]

@@ -4,11 +4,13 @@ it owns and its error shape (the app answers a 404, 405, 413 or 500 under these 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from casekeeper.api.coralogix.rest.handler import Endpoint, error_response
 from casekeeper.api.coralogix.rest.incident_routes import INCIDENT_ROUTES
@@ -45,13 +47,50 @@ def _literal_first(path: str) -> tuple[int, ...]:
     return tuple(int(seg.startswith("{")) for seg in path.split("/"))
 
 
+def _reserved(path: str, paths: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Parameter of ``path`` → the literal segments other paths have in its place after the
+    same leading segments: ``/incidents/incidents/v1/{id}`` never takes ``batch`` or
+    ``acknowledge`` for an id, so ``GET .../v1/acknowledge`` is 405, not "not a UUID"."""
+    mine = path.split("/")
+    out: dict[str, set[str]] = {}
+    for other in paths:
+        theirs = other.split("/")
+        for n, seg in enumerate(mine):
+            if n >= len(theirs) or theirs[n] != seg:
+                if seg.startswith("{") and n < len(theirs) and not theirs[n].startswith("{"):
+                    out.setdefault(seg[1:-1], set()).add(theirs[n])
+                break
+    return {name: frozenset(words) for name, words in out.items()}
+
+
+class _Route(Route):
+    """A route whose parameters never take a literal segment another route has there."""
+
+    def __init__(self, *args: Any, reserved: dict[str, frozenset[str]], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.reserved = reserved
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and self.reserved:
+            params = child.get("path_params", {})
+            if any(params.get(name) in words for name, words in self.reserved.items()):
+                return Match.NONE, {}
+        return match, child
+
+
 def routes(container: Container) -> list[Route]:
     """One Starlette route per path (so a 405 lists every method the path allows)."""
     paths: dict[str, list[RouteSpec]] = {}
     for spec in ALL_ROUTES:
         paths.setdefault(spec.path, []).append(spec)
     return [
-        Route(path, _dispatcher(paths[path], container), methods=[s.method for s in paths[path]])
+        _Route(
+            path,
+            _dispatcher(paths[path], container),
+            methods=[s.method for s in paths[path]],
+            reserved=_reserved(path, paths),
+        )
         for path in sorted(paths, key=_literal_first)
     ]
 

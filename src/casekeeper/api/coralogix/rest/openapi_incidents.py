@@ -28,6 +28,7 @@ from casekeeper.api.coralogix.rest.incident_routes import (
     SPEC_ROUTES,
 )
 from casekeeper.api.coralogix.rest.openapi_rules import NO_NUL, TEXT, without_unspecified
+from casekeeper.api.coralogix.rest.querystring import MAX_QUERY_IDS
 from casekeeper.api.coralogix.rest.routes import Body, RouteSpec
 from casekeeper.domain.incident_query import MAX_EVENTS_PAGE_SIZE
 from casekeeper.domain.incidents import MAX_USER
@@ -56,8 +57,14 @@ def _json_param(param: dict[str, Any]) -> dict[str, Any]:
 
 
 def _list_param(param: dict[str, Any]) -> dict[str, Any]:
-    """A list of ids, the parameter repeated for each (or comma-separated)."""
-    return {**param, "style": "form", "explode": True}
+    """A list of ids, the parameter repeated for each (or comma-separated), as many as a
+    request line holds (the POST bindings take the spec's 10000)."""
+    schema = {**param["schema"], "maxItems": MAX_QUERY_IDS}
+    schema["description"] = (
+        f"{schema.get('description', '').rstrip('.')}. At most {MAX_QUERY_IDS} in a query "
+        "string; the POST /v1/incidents:<verb> binding takes 10000."
+    )
+    return {**param, "schema": schema, "style": "form", "explode": True}
 
 
 def _as_body(params: list[dict[str, Any]], rpc: str) -> dict[str, Any]:

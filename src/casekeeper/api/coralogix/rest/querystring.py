@@ -25,6 +25,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from casekeeper.domain.errors import invalid, quote
 
 _ID_LISTS = frozenset({"ids", "incident_ids"})
+MAX_QUERY_IDS = 1000  # ids of 36 characters fit a request line of 64 KiB
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 _MESSAGE = FieldDescriptor.TYPE_MESSAGE
 _INTEGERS = frozenset(
@@ -84,10 +85,15 @@ def _scalar(field: FieldDescriptor, text: str, path: str) -> Any:
 
 
 def _json(text: str, path: str) -> Any:
+    """A JSON query value; JSON text encoded once more as a JSON string is read too (some
+    clients serialize a JSON parameter's value twice)."""
     try:
-        return orjson.loads(text)
+        value = orjson.loads(text)
+        if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+            value = orjson.loads(value)
     except orjson.JSONDecodeError:
         raise invalid("give it as JSON (a query value cannot hold an object)", field=path) from None
+    return value
 
 
 def _resolve(desc: Descriptor, key: str) -> list[tuple[str, FieldDescriptor]]:
@@ -144,9 +150,14 @@ def query_to_json(pairs: Iterable[tuple[str, str]], desc: Descriptor) -> dict[st
                 target[name] = value
         elif field.is_repeated:
             items = text.split(",") if field.name in _ID_LISTS else [text]
-            target.setdefault(name, []).extend(
-                _scalar(field, item.strip(), path) for item in items if item.strip()
-            )
+            values = target.setdefault(name, [])
+            values.extend(_scalar(field, item.strip(), path) for item in items if item.strip())
+            if field.name in _ID_LISTS and len(values) > MAX_QUERY_IDS:
+                raise invalid(
+                    f"at most {MAX_QUERY_IDS} ids in a query string (a request line is at most "
+                    "64 KiB); the POST /v1/incidents:<verb> bindings take 10000",
+                    field=path,
+                )
         elif name in target:
             raise invalid("give one value", field=path)
         else:
