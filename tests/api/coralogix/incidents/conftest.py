@@ -185,18 +185,21 @@ class IncidentsReference:
         ref: str = response["content"]["application/json"]["schema"]["$ref"]
         return f"urn:coralogix:incidents{ref}"
 
+    def errors(self, rpc: str, status: int, body: Any) -> list[str]:
+        validator = jsonschema.Draft7Validator(
+            {"$ref": self.schema_ref(rpc, status)}, registry=self.registry, format_checker=FORMATS
+        )
+        return [
+            f"{'/'.join(map(str, e.absolute_path)) or '<body>'}: {e.message[:300]}"
+            for e in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+        ]
+
     def validate(self, rpc: str, response: httpx.Response) -> Any:
         ctype = response.headers.get("content-type", "")
         assert ctype.split(";")[0].strip() == "application/json", (rpc, ctype)
         body = response.json()
         ref = self.schema_ref(rpc, response.status_code)
-        validator = jsonschema.Draft7Validator(
-            {"$ref": ref}, registry=self.registry, format_checker=FORMATS
-        )
-        problems = [
-            f"{'/'.join(map(str, e.absolute_path)) or '<body>'}: {e.message[:300]}"
-            for e in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
-        ]
+        problems = self.errors(rpc, response.status_code, body)
         assert not problems, (
             f"{rpc} {response.status_code} body violates {ref}:\n  "
             + "\n  ".join(problems[:20])

@@ -30,6 +30,7 @@ from casekeeper.domain.incident_query import (
     GroupKey,
     GroupValue,
     IncidentField,
+    IncidentFilterValues,
 )
 from casekeeper.domain.incidents import (
     AlertType,
@@ -45,6 +46,7 @@ from casekeeper.domain.model import KeyValue
 from casekeeper.proto.com.coralogixapis.incidents.v1 import incident_event_pb2 as ev_pb
 from casekeeper.proto.com.coralogixapis.incidents.v1 import incident_pb2 as inc_pb
 from casekeeper.proto.com.coralogixapis.incidents.v1 import incidents_service_pb2 as pb
+from tests.api.coralogix.incidents.conftest import IncidentsReference
 
 EVENTS = pb.ListIncidentEventsRequest.DESCRIPTOR
 AGGS = pb.ListIncidentAggregationsRequest.DESCRIPTOR
@@ -351,3 +353,110 @@ def test_the_document_states_the_servers_rules() -> None:
         field = schemas[name]["properties"]["incidentField"]
         assert "INCIDENTS_FIELDS_UNSPECIFIED" not in field["anyOf"][0]["enum"], name
         assert 0 not in field["anyOf"][1]["enum"], name
+
+
+# -- every response message, rendered, against the spec -------------------------------------------
+
+
+def _filter_values() -> IncidentFilterValues:
+    return IncidentFilterValues(
+        assignees={"ana@example.com": 2},
+        statuses={IncidentStatus.TRIGGERED: 3, IncidentStatus.RESOLVED: 1},
+        states={IncidentState.TRIGGERED: 3},
+        severities={IncidentSeverity.LOW: 1, IncidentSeverity.CRITICAL: 2},
+        contextual_labels={"alert_name": {"cpu": 2, "disk": 1}},
+        display_labels={"coralogix.metadata.applicationName": {"shop": 3}},
+        meta_labels={KeyValue("team", "sre"): 1},
+        meta_labels_all=True,
+    )
+
+
+def _responses() -> dict[str, Any]:
+    """A response message of every RPC, filled from domain objects as the ops fill them."""
+    x, closed = _incident(), _incident(id=ID.replace("7", "8"), closed_at=3_000_000)
+    events = [
+        _event(i.Opened(), Originator.OPERATIONAL),
+        _event(i.Assigned(i.Assignment("ana", "key")), Originator.ADMINISTRATIVE),
+    ]
+    out: dict[str, Any] = {}
+    one = pb.GetIncidentResponse()
+    convert.incident_to_pb(x, 9_000_000, one.incident, events)
+    out["GetIncident"] = one
+    batch = pb.BatchGetIncidentResponse()
+    convert.incident_to_pb(closed, 9_000_000, batch.incidents[closed.id])
+    batch.not_found_ids.add(value=ID)
+    out["BatchGetIncident"] = batch
+    listed = pb.ListIncidentsResponse()
+    convert.incidents_to_pb([x, closed], 9_000_000, listed.incidents)
+    convert.page_to_pb(7, "token", listed.pagination)
+    out["ListIncidents"] = listed
+    empty = pb.ListIncidentsResponse()
+    convert.page_to_pb(0, None, empty.pagination)
+    out["ListIncidents (empty)"] = empty
+    fv = pb.GetFilterValuesResponse()
+    convert.filter_values_to_pb(_filter_values(), fv.filters_values)
+    out["GetFilterValues"] = fv
+    none = pb.ListIncidentEventsFilterValuesResponse()
+    convert.filter_values_to_pb(IncidentFilterValues(), none.filters_values)
+    out["ListIncidentEventsFilterValues"] = none
+    history = pb.GetIncidentEventsResponse()
+    for e in events:
+        convert.event_to_pb(e, history.incident_events.add())
+    out["GetIncidentEvents"] = history
+    items = pb.ListIncidentEventsResponse()
+    for e in events:
+        convert.extended_to_pb(EventItem(e, x), items.items.add())
+    convert.page_to_pb(2, None, items.pagination)
+    out["ListIncidentEvents"] = items
+    aggs = pb.ListIncidentAggregationsResponse()
+    for closed_at in (None, 3_000_000):
+        group = Aggregation(
+            values=(GroupValue(GroupKey(IncidentField.STATUS), IncidentStatus.RESOLVED),
+                    GroupValue(GroupKey(contextual_label="env"), "prod")),
+            count=1, incident_ids=(ID,), states={IncidentState.RESOLVED: 1},
+            statuses={IncidentStatus.RESOLVED: 1}, severities={IncidentSeverity.INFO: 1},
+            assignees={}, meta_labels={}, first_created_at=1_000_000, last_closed_at=closed_at,
+            last_state_update_time=2_000_000,
+        )  # fmt: skip
+        convert.aggregation_to_pb(group, aggs.incident_aggs.add())
+    convert.page_to_pb(2, "next", aggs.pagination)
+    out["ListIncidentAggregations"] = aggs
+    count = pb.ListIncidentEventsTotalCountResponse()
+    count.count.value, count.reached_limit.value = 10_000, True
+    out["ListIncidentEventsTotalCount"] = count
+    for rpc, kind in (("AssignIncidents", pb.AssignIncidentsResponse),
+                      ("CloseIncidents", pb.CloseIncidentsResponse)):  # fmt: skip
+        changed = kind()
+        convert.incidents_to_pb([closed], 9_000_000, changed.incidents)
+        out[rpc] = changed
+    return out
+
+
+@pytest.mark.parametrize("name", list(_responses()))
+def test_every_response_renders_as_the_spec_says(name: str, reference: IncidentsReference) -> None:
+    message = _responses()[name]
+    rpc = name.split(" ")[0]
+    body = message_json(message)
+    problems = reference.errors(rpc, 200, body)
+    assert not problems, (problems, body)
+
+
+def test_total_count_is_a_decimal_string() -> None:
+    body = message_json(_responses()["ListIncidentEventsTotalCount"])
+    assert body == {"count": "10000", "reachedLimit": True}
+
+
+def test_empty_filter_values_keep_every_required_member() -> None:
+    body = message_json(_responses()["ListIncidentEventsFilterValues"])
+    assert body == {
+        "filtersValues": {
+            "assigneeWithCount": [],
+            "statusWithCount": [],
+            "stateWithCount": [],
+            "severityWithCount": [],
+            "contextualLabels": {},
+            "metaLabelsWithCount": [],
+            "metaLabelsOp": "FILTER_OPERATOR_OR_OR_UNSPECIFIED",
+            "displayLabels": {},
+        }
+    }
