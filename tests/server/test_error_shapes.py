@@ -196,8 +196,30 @@ def test_paths_no_dialect_owns_get_the_generic_shape(
     assert response.headers[CODE_HEADER].startswith("request.")
 
 
+INCIDENT_VERBS = (
+    "batchGet",
+    "listIncidentAggregations",
+    "get-filter-values",
+    "assign",
+    "unassign",
+    "acknowledge",
+    "close",
+    "resolve",
+    "list-incident-events",
+    "list-incident-events-total-count",
+    "list-incident-events-filter-values",
+)
+
+
 def test_the_coralogix_mount_owns_its_route_prefixes_and_the_gateway() -> None:
-    assert CORALOGIX.prefixes == ("/cases", "/mgmt/openapi")
+    assert CORALOGIX.prefixes[:2] == ("/cases", "/incidents")
+    assert CORALOGIX.prefixes[-1] == "/mgmt/openapi"
+    # The protos' bindings own /v1/incidents, each /v1/incidents:<verb> and /v1/by:event.
+    assert {p for p in CORALOGIX.prefixes if p.startswith("/v1/")} == {
+        "/v1/incidents",
+        "/v1/by:event",
+        *(f"/v1/incidents:{verb}" for verb in INCIDENT_VERBS),
+    }
     assert CORALOGIX.error_shape is handler.error_response
     shapes = ErrorShapes(DEFAULT_MOUNTS)
     assert shapes.owner("/mgmt/openapi/latest/nope") is CORALOGIX

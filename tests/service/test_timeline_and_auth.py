@@ -23,6 +23,7 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
     cases_service_pb2,
 )
+from casekeeper.proto.com.coralogixapis.incidents.v1 import incidents_service_pb2
 from casekeeper.service.auth import OPERATOR, Principal
 from casekeeper.service.permissions import Permission
 from casekeeper.service.timeline import ExternalMessage
@@ -589,6 +590,7 @@ CASES: Final = "/com.coralogixapis.cases.v1.CasesService/"
 EVENTS: Final = "/com.coralogixapis.cases.v1.CaseEventsService/"
 ADMIN: Final = "/casekeeper.v1.CaseAdminService/"
 KEYS: Final = "/casekeeper.v1.ApiKeysService/"
+INCIDENTS: Final = "/com.coralogixapis.incidents.v1.IncidentsService/"
 R, U, A, K, C = "case:Read", "case:Update", "case:Assign", "case:Acknowledge", "case:Close"
 
 # From API_DIGEST §1.1 / §1.2, plus casekeeper's own services.
@@ -626,6 +628,30 @@ EXPECTED_PERMISSIONS: Final[dict[str, str]] = {
     KEYS + "CreateApiKey": "api-key:Manage",
     KEYS + "ListApiKeys": "api-key:Manage",
     KEYS + "RevokeApiKey": "api-key:Manage",
+    # From API_DIGEST §1.5 (the internal GetIncidentUsingCorrelationKey reads).
+    **{
+        INCIDENTS + rpc: "incidents:read"
+        for rpc in (
+            "GetIncident",
+            "BatchGetIncident",
+            "ListIncidents",
+            "ListIncidentAggregations",
+            "GetFilterValues",
+            "GetIncidentEvents",
+            "GetIncidentByEventId",
+            "ListIncidentEvents",
+            "ListIncidentEventsTotalCount",
+            "ListIncidentEventsFilterValues",
+            "GetIncidentUsingCorrelationKey",
+        )
+    },
+    INCIDENTS + "AssignIncidents": "incidents:assign",
+    INCIDENTS + "UnassignIncidents": "incidents:assign",
+    INCIDENTS + "AcknowledgeIncidents": "incidents:acknowledge",
+    INCIDENTS + "AcknowledgeIncidentByEventId": "incidents:acknowledge",
+    INCIDENTS + "CloseIncidents": "incidents:close",
+    INCIDENTS + "ResolveIncidents": "incidents:close",
+    INCIDENTS + "ResolveIncidentByEventId": "incidents:close",
 }
 
 
@@ -638,7 +664,13 @@ def test_operation_permissions_cover_exactly_the_public_and_own_methods() -> Non
 def test_operation_permissions_name_every_method_of_the_served_protos() -> None:
     methods = {
         f"/{svc.full_name}/{m.name}"
-        for module in (cases_service_pb2, case_events_service_pb2, case_admin_pb2, api_keys_pb2)
+        for module in (
+            cases_service_pb2,
+            case_events_service_pb2,
+            case_admin_pb2,
+            api_keys_pb2,
+            incidents_service_pb2,
+        )
         for svc in module.DESCRIPTOR.services_by_name.values()
         for m in svc.methods
     }

@@ -19,8 +19,26 @@ CASES = "/com.coralogixapis.cases.v1.CasesService/"
 EVENTS = "/com.coralogixapis.cases.v1.CaseEventsService/"
 ADMIN = "/casekeeper.v1.CaseAdminService/"
 KEYS = "/casekeeper.v1.ApiKeysService/"
+INCIDENTS = "/com.coralogixapis.incidents.v1.IncidentsService/"
 
 P = Permission
+
+
+# Incidents RPCs that only read. GetIncidentUsingCorrelationKey is internal (no REST binding,
+# no permission in the spec): it reads like the others.
+_INCIDENT_READS = (
+    "GetIncident",
+    "BatchGetIncident",
+    "ListIncidents",
+    "ListIncidentAggregations",
+    "GetFilterValues",
+    "GetIncidentEvents",
+    "GetIncidentByEventId",
+    "ListIncidentEvents",
+    "ListIncidentEventsTotalCount",
+    "ListIncidentEventsFilterValues",
+    "GetIncidentUsingCorrelationKey",
+)
 
 
 def _needs(*commands: type[cmd.CaseCommand]) -> Permission:
@@ -62,6 +80,14 @@ OPERATION_PERMISSIONS: Final[dict[str, Permission]] = {
     KEYS + "CreateApiKey": P.API_KEY_MANAGE,
     KEYS + "ListApiKeys": P.API_KEY_MANAGE,
     KEYS + "RevokeApiKey": P.API_KEY_MANAGE,
+    **{INCIDENTS + rpc: P.INCIDENTS_READ for rpc in _INCIDENT_READS},
+    INCIDENTS + "AssignIncidents": P.INCIDENTS_ASSIGN,
+    INCIDENTS + "UnassignIncidents": P.INCIDENTS_ASSIGN,
+    INCIDENTS + "AcknowledgeIncidents": P.INCIDENTS_ACKNOWLEDGE,
+    INCIDENTS + "AcknowledgeIncidentByEventId": P.INCIDENTS_ACKNOWLEDGE,
+    INCIDENTS + "CloseIncidents": P.INCIDENTS_CLOSE,
+    INCIDENTS + "ResolveIncidents": P.INCIDENTS_CLOSE,
+    INCIDENTS + "ResolveIncidentByEventId": P.INCIDENTS_CLOSE,
 }
 
 

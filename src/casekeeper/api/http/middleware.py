@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,13 +25,16 @@ PREFIX = "/mgmt/openapi"
 CLIENT_CLOSED_REQUEST = 499
 
 
-def strip_prefix(path: str) -> str:
-    """``/mgmt/openapi[/{version}]/cases/…`` → ``/cases/…``."""
+def strip_prefix(path: str, served: Callable[[str], bool]) -> str:
+    """``/mgmt/openapi[/{version}]/<path>`` → ``/<path>``: the version segment is there when
+    what follows the prefix is not a path a dialect serves (``served``), so that
+    ``/mgmt/openapi/incidents/…`` and ``/mgmt/openapi/v1/incidents:assign`` keep their first
+    segment and ``/mgmt/openapi/latest/cases/…`` loses ``latest``."""
     if not path.startswith(PREFIX + "/"):
         return path
     rest = path[len(PREFIX) :]
-    head, _, tail = rest[1:].partition("/")
-    if head != "cases" and tail:
+    _, _, tail = rest[1:].partition("/")
+    if tail and not served(rest):
         return "/" + tail
     return rest
 
@@ -57,13 +61,17 @@ class ServerMiddleware:
         self.metrics = metrics
         self.shapes = shapes
 
+    def _served(self, path: str) -> bool:
+        """Whether a dialect owns ``path`` itself (not only through the gateway prefix)."""
+        return self.shapes.owner(path) is not None and not path.startswith(PREFIX + "/")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         client_path = scope["path"]
-        path = strip_prefix(client_path)
+        path = strip_prefix(client_path, self._served)
         if path != client_path:
             scope = {**scope, "path": path, "raw_path": path.encode()}
         request_id = ""

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httptools
+import orjson
 import uvloop
 import uvloop.loop
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -43,6 +44,11 @@ from casekeeper.settings import Settings
 log = logging.getLogger("casekeeper.http")
 
 MAX_DERIVED_CONNECTIONS = 4096
+# Why a request did not parse, most often: long queries belong in a POST body.
+_UNPARSABLE = (
+    "not HTTP/1.1, or its request line or headers are over 64 KiB "
+    "(send long queries in a POST body)"
+)
 # Bytes per second a body must average past its first body timeout (Apache's default MinRate).
 MIN_BODY_RATE = 500
 _phases = itertools.count()
@@ -246,8 +252,25 @@ class GuardedProtocol(HttpToolsProtocol):
                 self._unsupported_upgrade_warning()
 
     def send_400_response(self, msg: str) -> None:
+        """A request that does not parse (garbage, a request line or headers past the
+        parser's 64 KiB): 400 with a JSON body every dialect's error schema accepts
+        (``{"code", "message"}``), not uvicorn's plain text, then the connection closes."""
         self._disarm()
-        super().send_400_response(msg)
+        body = orjson.dumps({"code": 400, "message": f"{msg.rstrip('.')}: {_UNPARSABLE}"})
+        content = [b"HTTP/1.1 400 Bad Request\r\n"]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                b"content-type: application/json\r\n",
+                b"x-casekeeper-error-code: request.invalid_argument\r\n",
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n\r\n",
+                body,
+            ]
+        )
+        self.transport.write(b"".join(content))
+        self.transport.close()
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()

@@ -23,6 +23,7 @@ from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
     cases_service_pb2,
 )
+from casekeeper.proto.com.coralogixapis.incidents.v1 import incidents_service_pb2
 from casekeeper.service.auth import OPERATOR
 from casekeeper.service.permissions import Permission
 from tests.api.coralogix.grpc.conftest import TIMEOUT, Metadata, bearer
@@ -41,6 +42,9 @@ def _path(method: MethodDescriptor) -> str:
 
 
 METHODS: dict[str, MethodDescriptor] = {_path(m): m for s in SERVICES for m in s.methods}
+# The incidents RPCs take wrapper ids: their matrix is tests/api/coralogix/incidents/.
+INCIDENTS = incidents_service_pb2.DESCRIPTOR.services_by_name["IncidentsService"]
+ALL_METHODS = {**METHODS, **{_path(m): m for m in INCIDENTS.methods}}
 
 
 def test_descriptors_hold_the_expected_services() -> None:
@@ -54,12 +58,12 @@ def test_descriptors_hold_the_expected_services() -> None:
 
 
 def test_every_rpc_has_a_permission() -> None:
-    missing = sorted(set(METHODS) - set(OPERATION_PERMISSIONS))
+    missing = sorted(set(ALL_METHODS) - set(OPERATION_PERMISSIONS))
     assert missing == [], f"RPCs without an entry in OPERATION_PERMISSIONS: {missing}"
 
 
 def test_permission_table_names_only_real_rpcs() -> None:
-    extra = sorted(set(OPERATION_PERMISSIONS) - set(METHODS))
+    extra = sorted(set(OPERATION_PERMISSIONS) - set(ALL_METHODS))
     assert extra == [], f"OPERATION_PERMISSIONS entries that are no RPC: {extra}"
 
 

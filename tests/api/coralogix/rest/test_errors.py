@@ -16,6 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from casekeeper.api.coralogix.permissions import CASES
 from casekeeper.api.coralogix.rest import handler
 from casekeeper.api.http.app import create_app
 from casekeeper.bootstrap import Container
@@ -534,12 +535,13 @@ def test_nul_characters_are_never_a_500(
 @pytest.fixture
 def crashing(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
     """A private app whose GetGroupingKeys raises an unexpected exception."""
-    request_type, _ = handler._OPERATIONS["GetGroupingKeys"]
+    operation = CASES + "GetGroupingKeys"
+    request_type, _ = handler._OPERATIONS[operation]
 
     def boom(*_: Any) -> Any:
         raise RuntimeError("simulated defect")
 
-    monkeypatch.setitem(handler._OPERATIONS, "GetGroupingKeys", (request_type, boom))
+    monkeypatch.setitem(handler._OPERATIONS, operation, (request_type, boom))
     with serve_app(create_app(container)) as running:
         yield running
 

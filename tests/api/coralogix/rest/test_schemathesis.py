@@ -152,6 +152,10 @@ values = {_toml_list(event_ids)}
         str(config),
         "run",
         f"{base_url}/openapi.json",
+        # The Cases and Case Events operations (and health); the Incidents operations have
+        # their own run (tests/api/coralogix/incidents/test_schemathesis.py).
+        "--include-path-regex",
+        "^/(cases/|healthz$|readyz$)",
         "-H",
         f"Authorization: Bearer {api.key}",
         "--checks",
@@ -176,7 +180,7 @@ values = {_toml_list(event_ids)}
         for line in output.splitlines()
         if re.match(r"^(_{3,} .* _{3,}|- ST\d+|\s+curl |=+ .* =+$)", line)
     )
-    assert "Operations:       30 selected / 30 total" in output, output[-3000:]
+    assert "Operations:       30 selected / " in output, output[-3000:]
     assert result.returncode == 0, (
         f"schemathesis found problems (log: {tmp_path}/schemathesis.log):\n{summary[-12000:]}"
     )

@@ -1,5 +1,6 @@
 """The one REST handler: authenticate, authorize by the shared permission table, decode the
 request into the operation's protobuf message, run the shared operation, render the spec's JSON.
+It serves the Cases, Case Events and Incidents routes alike.
 """
 
 from __future__ import annotations
@@ -21,17 +22,20 @@ from casekeeper.api.coralogix.cases import (
     runs_inline,
 )
 from casekeeper.api.coralogix.convert import to_json
+from casekeeper.api.coralogix.incidents.ops import INCIDENTS_OPERATIONS
 from casekeeper.api.coralogix.links import deep_links_to_pb
-from casekeeper.api.coralogix.permissions import authorize
+from casekeeper.api.coralogix.permissions import CASES, EVENTS, INCIDENTS, authorize
 from casekeeper.api.coralogix.rest.parse import load_json, normalize, parse_into
+from casekeeper.api.coralogix.rest.querystring import query_to_json
 from casekeeper.api.coralogix.rest.render import (
     case_json,
     error_json,
     event_json,
     filter_values_json,
+    message_json,
 )
 from casekeeper.api.coralogix.rest.routes import Body, Render, RouteSpec
-from casekeeper.api.coralogix.rest.validate import check_body
+from casekeeper.api.coralogix.rest.validate import check_body, check_query
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.model import Case
@@ -47,8 +51,17 @@ BULK_FAILURES_TOTAL_HEADER = "x-casekeeper-bulk-failures-total"
 # The catalog's code of an error, so that a REST client can tell a lifecycle refusal
 # (``case.invalid_transition``: 400 as the specs say) from a malformed request (also 400).
 ERROR_CODE_HEADER = "x-casekeeper-error-code"
-_OPERATIONS = {**CASES_OPERATIONS, **EVENTS_OPERATIONS}
+# Operation path (``/pkg.Service/Rpc``) → (request message type, implementation).
+_OPERATIONS = {
+    **{CASES + rpc: op for rpc, op in CASES_OPERATIONS.items()},
+    **{EVENTS + rpc: op for rpc, op in EVENTS_OPERATIONS.items()},
+    **{INCIDENTS + rpc: op for rpc, op in INCIDENTS_OPERATIONS.items()},
+}
 _JSON_TYPES = ("application/json", "application/problem+json", "text/json")
+
+
+def _path_params(path: str) -> list[str]:
+    return [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
 
 
 def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
@@ -76,8 +89,14 @@ class Endpoint:
     def __init__(self, route: RouteSpec, container: Container) -> None:
         self.route = route
         self.container = container
-        self.request_type, self.run = _OPERATIONS[route.rpc]
+        self.request_type, self.run = _OPERATIONS[route.operation]
         self.inline = runs_inline(route.operation, container)
+        fields = self.request_type.DESCRIPTOR.fields_by_name
+        # Path parameters that are wrapper messages (the Incidents API's) go through the JSON
+        # reader; plain strings (the Cases API's) straight into the message.
+        self.plain_path = all(
+            fields[name].message_type is None for name in _path_params(route.path)
+        )
 
     async def handle(self, request: Request) -> Response:
         route = self.route
@@ -91,7 +110,10 @@ class Endpoint:
                     # A change runs only once its request has been read whole: a body that
                     # never completes (a bad chunk) is a client gone (499), nothing applied.
                     await request.body()
-                message = self.request_type(**request.path_params)
+                if self.plain_path:
+                    message = self.request_type(**request.path_params)
+                else:
+                    message = parse_into(dict(request.path_params), self.request_type())
             else:
                 data = await self._request_data(request)
                 message = parse_into(data, self.request_type(), normalized=True)
@@ -130,6 +152,10 @@ class Endpoint:
                 prefix="patch" if route.body is Body.PATCH else "",
             )
             data = {"patch": payload} if route.body is Body.PATCH else payload
+        elif route.body is Body.QUERY:
+            shape = self.request_type.DESCRIPTOR
+            data = normalize(query_to_json(request.query_params.multi_items(), shape), shape)
+            check_query(route.path, route.method, data)
         elif route.body is Body.QUERY_IDS:
             raw = request.query_params.getlist("ids")
             if len(raw) > MAX_BULK:
@@ -137,7 +163,10 @@ class Endpoint:
             # Repeated (?ids=a&ids=b) or comma-separated (?ids=a, b); blanks are skipped.
             parts = (part.strip() for item in raw for part in item.split(","))
             data = {"ids": [part for part in parts if part]}
-        data.update(request.path_params)
+        fields = self.request_type.DESCRIPTOR.fields_by_name
+        for name, value in request.path_params.items():  # the path wins over the body
+            data.pop(name, None)
+            data[fields[name].json_name] = value
         return data
 
     def _render(self, result: Any) -> Response:
@@ -183,4 +212,6 @@ class Endpoint:
             return json_response(200, {"event": event_json(result)})
         if render is Render.SYNC:
             return json_response(200, {"syncRegistered": bool(result)})
+        if render is Render.MESSAGE:
+            return json_response(200, message_json(result))
         return json_response(200, {})

@@ -15,12 +15,18 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from casekeeper.api.coralogix.rest.incident_routes import INCIDENT_ROUTES
+from casekeeper.api.coralogix.rest.openapi_incidents import (
+    incident_paths,
+    strict_incident_components,
+    strict_incident_op,
+)
 from casekeeper.api.coralogix.rest.openapi_rules import (
     strict_body,
     strict_components,
     strict_ids_items,
 )
-from casekeeper.api.coralogix.rest.routes import ROUTES, Body
+from casekeeper.api.coralogix.rest.routes import ROUTES, Body, RouteSpec
 from casekeeper.service.validation import MAX_BULK
 
 CASE_ID = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z]+-[0-9]+)$"  # noqa: E501
@@ -29,14 +35,16 @@ ERROR_REF = {"$ref": "#/components/schemas/Error"}
 EXTRA_STATUSES = {
     "401": "Missing, invalid or revoked API key",
     "403": "The API key lacks the operation's permission",
-    "404": "No such case or event in the key's space",
+    "404": "No such case, event or incident in the key's space",
     "413": "Request body too large",
     "415": "Request body is not JSON",
 }
-DESCRIPTION = """casekeeper serves Coralogix's Cases and Case Events APIs.
+DESCRIPTION = """casekeeper serves Coralogix's Cases, Case Events and Incidents APIs.
 
 Every path is also served under `/mgmt/openapi` and `/mgmt/openapi/{version}` (e.g.
-`/mgmt/openapi/latest/cases/cases/v1/CASE-12`), as Coralogix's gateway does.
+`/mgmt/openapi/latest/cases/cases/v1/CASE-12`), as Coralogix's gateway does. Each Incidents
+operation is served at the spec's path, at the path of Coralogix's protos (`*_proto`) and at
+their `/v1/incidents:<verb>` binding (`*_alt`), which takes the request as a JSON body.
 
 Authenticate with `Authorization: Bearer <API key>` (`casekeeper keys create`). Bulk operations
 return the processed cases; ids that failed are listed, with the reason, in the
@@ -151,14 +159,41 @@ def _relax_bulk_ids(schema: dict[str, Any]) -> None:
         ids["minItems"] = 1
 
 
+def _finish(op: dict[str, Any], route: RouteSpec) -> None:
+    """What every operation documents besides the spec's: the statuses casekeeper may also
+    answer, the bulk failures header, the bearer key."""
+    for status, text in EXTRA_STATUSES.items():
+        if status == "415" and route.body in (Body.NONE, Body.QUERY_IDS, Body.QUERY):
+            continue
+        op["responses"].setdefault(
+            status,
+            {"description": text, "content": {"application/json": {"schema": ERROR_REF}}},
+        )
+    if route.render.value == "cases":
+        op["responses"]["200"]["headers"] = {
+            "X-Casekeeper-Bulk-Failures": {
+                "description": "JSON array of {id, code, message} for ids not processed.",
+                "schema": {"type": "string"},
+            }
+        }
+    op["security"] = [{"bearer": []}]
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     cases, events = _load("cases_service.json"), _load("case_events_service.json")
-    schemas = {**cases["components"]["schemas"], **events["components"]["schemas"]}
+    incidents = _load("incidents_service.json")
+    # The specs share a few schemas (Error, ...), identical in each.
+    schemas = {
+        **cases["components"]["schemas"],
+        **events["components"]["schemas"],
+        **incidents["components"]["schemas"],
+    }
     source_paths = {**cases["paths"], **events["paths"]}
     paths: dict[str, Any] = {}
     for route in ROUTES:
         op = copy.deepcopy(source_paths[route.path][route.method.lower()])
+        op.pop("externalDocs", None)
         names = [seg[1:-1] for seg in route.path.split("/") if seg.startswith("{")]
         params = [p for p in op.get("parameters", []) if p.get("in") != "path"]
         if route.body is Body.QUERY_IDS:
@@ -167,31 +202,23 @@ def openapi_document() -> dict[str, Any]:
         body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
         if "schema" in body:
             _relax_bulk_ids(body["schema"])
-        for status, text in EXTRA_STATUSES.items():
-            if status == "415" and route.body in (Body.NONE, Body.QUERY_IDS):
-                continue
-            op["responses"].setdefault(
-                status,
-                {"description": text, "content": {"application/json": {"schema": ERROR_REF}}},
-            )
-        if route.render.value == "cases":
-            op["responses"]["200"]["headers"] = {
-                "X-Casekeeper-Bulk-Failures": {
-                    "description": "JSON array of {id, code, message} for ids not processed.",
-                    "schema": {"type": "string"},
-                }
-            }
-        op["security"] = [{"bearer": []}]
-        op.pop("externalDocs", None)
+        _finish(op, route)
         paths.setdefault(route.path, {})[route.method.lower()] = op
+    paths.update(incident_paths(incidents, schemas, _finish))
     paths = _lenient_enums(_nullable(paths))
     components = _lenient_enums(_nullable(_adjust(schemas)))
     strict_components(components)
-    for ops in paths.values():
-        for op in ops.values():
+    strict_incident_components(components)
+    incident_ops = {(r.path, r.method.lower()): r for r in INCIDENT_ROUTES}
+    for path, ops in paths.items():
+        for method, op in ops.items():
+            incident = incident_ops.get((path, method))
+            if incident is not None:
+                strict_incident_op(components, op, incident)
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
             if "schema" in body:
-                strict_body(components, body["schema"])
+                if incident is None:
+                    strict_body(components, body["schema"])
                 if body["schema"].get("required") or body["schema"].get("anyOf"):
                     op["requestBody"]["required"] = True  # no body is no required field
     paths.update(_own_paths())

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf.message import Message
+
+from casekeeper.api.coralogix.convert import to_json
 from casekeeper.api.coralogix.timeline import actor_json, event_data_json
 from casekeeper.api.coralogix.vocabulary import (
     CATEGORY_NAME,
@@ -104,6 +107,20 @@ def filter_values_json(fv: FilterValues) -> Json:
         ],
         "alertIdAggregations": [{"alertId": a, "count": n} for a, n in fv.alert_ids.items()],
     }
+
+
+# What an IncidentAggregation says for ``lastClosedAt`` when none of its incidents is closed:
+# the spec requires the field, and a gRPC client reads the unset Timestamp as this instant too.
+NEVER_CLOSED = "1970-01-01T00:00:00Z"
+
+
+def message_json(message: Message) -> Json:
+    """A response message as the spec's JSON: protojson's camelCase, wrappers as bare values,
+    enums by name, and collections present even when empty (the spec requires them)."""
+    out = to_json(message, with_defaults=True)
+    for agg in out.get("incidentAggs", ()):
+        agg.setdefault("lastClosedAt", NEVER_CLOSED)
+    return out
 
 
 def error_json(status: int, message: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Every REST route of the Coralogix Cases and Case Events specs: verb, path, operation, how the
-request is built and how the result is rendered. One generic handler serves them all."""
+request is built and how the result is rendered. One generic handler serves them all, and the
+Incidents routes (``incident_routes.INCIDENT_ROUTES``, in three path families) too."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class Body(Enum):
     PATCH = "patch"  # the body is the request's ``patch`` (UpdateCase)
     QUERY_IDS = "query_ids"  # ``ids`` in the query string (?ids=a&ids=b or ?ids=a,b)
     OPTIONAL_JSON = "optional_json"  # a body may be sent (e.g. ResolveCase's reason)
+    QUERY = "query"  # the request's fields in the query string (querystring.py)
 
 
 class Render(Enum):
@@ -28,6 +30,7 @@ class Render(Enum):
     EVENT = "event"
     EMPTY = "empty"
     SYNC = "sync"
+    MESSAGE = "message"  # the operation returns its response message: its JSON, as gRPC's
 
 
 @dataclass(frozen=True, slots=True)

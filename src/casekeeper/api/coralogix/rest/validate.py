@@ -44,8 +44,43 @@ def _validator(path: str, method: str) -> Draft4Validator | None:
     return Draft4Validator(root)
 
 
+@cache
+def _query_validator(path: str, method: str) -> Draft4Validator | None:
+    """The query string's parameters (as ``querystring.query_to_json`` reads them: camelCase
+    names, JSON values) as one object schema."""
+    doc = openapi_document()
+    params = [p for p in doc["paths"][path][method.lower()].get("parameters", [])
+              if p["in"] == "query"]  # fmt: skip
+    if not params:
+        return None
+    props = {
+        _camel(p["name"]): (p["content"]["application/json"] if "content" in p else p)["schema"]
+        for p in params
+    }
+    root: dict[str, Any] = _to_json_schema(copy.deepcopy({"type": "object", "properties": props}))
+    required = [_camel(p["name"]) for p in params if p.get("required")]
+    if required:
+        root["required"] = required
+    root["components"] = {"schemas": _to_json_schema(doc["components"]["schemas"])}
+    return Draft4Validator(root)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def check_query(path: str, method: str, data: dict[str, Any]) -> None:
+    """Check a request read from the query string (``querystring.py``) as ``check_body``
+    checks a body."""
+    _check(_query_validator(path, method), data, "")
+
+
 def check_body(path: str, method: str, body: dict[str, Any], *, prefix: str = "") -> None:
-    validator = _validator(path, method)
+    _check(_validator(path, method), body, prefix)
+
+
+def _check(validator: Draft4Validator | None, body: dict[str, Any], prefix: str) -> None:
     if validator is None:
         return
     # Missing fields and malformed UUIDs are left to the service layer, which reports them in
