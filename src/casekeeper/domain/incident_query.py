@@ -13,6 +13,7 @@ from enum import IntEnum
 
 from casekeeper.domain.errors import invalid
 from casekeeper.domain.incidents import (
+    MAX_NAME,
     Incident,
     IncidentEvent,
     IncidentSeverity,
@@ -202,6 +203,19 @@ class EventFilter:
     time: TimeRange | None = None
     meta_labels: tuple[KeyValue, ...] = ()
     meta_labels_all: bool = False
+
+    def check(self) -> None:
+        """The same bounds as ``IncidentFilter.check``."""
+        IncidentFilter(
+            statuses=self.statuses,
+            severities=self.severities,
+            contextual_labels=self.contextual_labels,
+            display_labels=self.display_labels,
+            meta_labels=self.meta_labels,
+            created=self.time,
+        ).check()
+        if self.name is not None and len(self.name) > MAX_NAME:
+            raise invalid(f"at most {MAX_NAME} characters", field="name")
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,7 @@ class IncidentService:
         self, p: Principal, f: EventFilter, page: PageRequest, *, descending: bool = True
     ) -> EventPage:
         p.require(READ, "list incident events")
+        f.check()
         with self.db.reader() as uow:
             return uow.incident_queries.list_events(
                 p.space_id, f, _page(page, MAX_EVENTS_PAGE_SIZE), descending=descending
@@ -173,11 +174,13 @@ class IncidentService:
     def count_events(self, p: Principal, f: EventFilter) -> tuple[int, bool]:
         """How many events match, counted up to ``EVENT_COUNT_LIMIT``; True if it stopped."""
         p.require(READ, "count incident events")
+        f.check()
         with self.db.reader() as uow:
             return uow.incident_queries.count_events(p.space_id, f, EVENT_COUNT_LIMIT)
 
     def event_filter_values(self, p: Principal, f: EventFilter) -> IncidentFilterValues:
         p.require(READ, "read incident event filter values")
+        f.check()
         with self.db.reader() as uow:
             return uow.incident_queries.event_filter_values(p.space_id, f)
 

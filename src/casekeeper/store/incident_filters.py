@@ -49,11 +49,12 @@ def _meta(space_id: int, labels: Sequence[KeyValue], every: bool) -> list[Clause
         return []
     if every:
         return [inc.c.id.in_(_ids_with(space_id, META, kv.key, [kv.value])) for kv in labels]
-    pairs = [
-        sa.and_(lab.c.key == tag_text(kv.key), lab.c.value == tag_text(kv.value)) for kv in labels
-    ]
+    # One row-value IN, not an OR per pair: a thousand ORs is past SQLite's expression depth.
+    pairs = sorted({(tag_text(kv.key), tag_text(kv.value)) for kv in labels})
     sub = sa.select(lab.c.incident_id).where(
-        lab.c.space_id == space_id, lab.c.kind == META, sa.or_(*pairs)
+        lab.c.space_id == space_id,
+        lab.c.kind == META,
+        sa.tuple_(lab.c.key, lab.c.value).in_(pairs),
     )
     return [inc.c.id.in_(sub)]
 
