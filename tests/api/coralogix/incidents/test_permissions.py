@@ -13,7 +13,8 @@ from casekeeper.api.coralogix.permissions import INCIDENTS, OPERATION_PERMISSION
 from casekeeper.api.coralogix.rest.incident_routes import INCIDENT_ROUTES
 from casekeeper.proto.com.coralogixapis.incidents.v1 import incidents_service_pb2
 from casekeeper.service.permissions import Permission
-from tests.api.coralogix.incidents.conftest import TIMEOUT, UNKNOWN_ID, bearer
+from tests.api.coralogix.grpc.conftest import TIMEOUT, bearer
+from tests.api.coralogix.incidents.conftest import UNKNOWN_ID
 from tests.conftest import MakeKey
 
 SERVICE = incidents_service_pb2.DESCRIPTOR.services_by_name["IncidentsService"]
