@@ -101,7 +101,10 @@ values = {_toml_list(keys)}
         "--checks",
         "all",
         "--exclude-checks",
-        "positive_data_acceptance",  # wrapped by positive_data_acceptance_unless_state
+        # positive_data_acceptance is wrapped by positive_data_acceptance_unless_state;
+        # ensure_resource_availability takes a POST for a create, but the spec's POSTs list
+        # (ListIncidents), filter and change existing incidents: nothing is created here.
+        "positive_data_acceptance,ensure_resource_availability",
         "--max-examples",
         str(EXAMPLES),
         "--seed",

@@ -460,3 +460,29 @@ def test_empty_filter_values_keep_every_required_member() -> None:
             "displayLabels": {},
         }
     }
+
+
+def test_label_maps_take_objects_or_key_value_lists_and_refuse_the_rest() -> None:
+    from casekeeper.api.coralogix.rest.parse import parse_into
+
+    values = {"contextualLabelValues": ["prod"]}
+    for given in ({"env": values}, [{"key": "env", "value": values}]):
+        got = parse_into({"filter": {"contextualLabels": given}}, pb.ListIncidentsRequest())
+        assert [w.value for w in got.filter.contextual_labels["env"].contextual_label_values] == [
+            "prod"
+        ]
+    for bad in ({"env": None}, [None], ["env"], [{"value": values}]):
+        with pytest.raises(CasekeeperError) as err:
+            parse_into({"filter": {"contextualLabels": bad}}, pb.ListIncidentsRequest())
+        assert str(err.value.message).startswith("filter.contextualLabels: ")
+
+
+def test_the_deprecated_window_is_checked_in_its_own_words() -> None:
+    request = pb.ListIncidentsRequest()
+    request.filter.start_time.FromSeconds(2_000)
+    request.filter.end_time.FromSeconds(1_000)
+    with pytest.raises(CasekeeperError) as err:
+        q.incident_filter(request.filter)
+    assert err.value.field == "filter.endTime"
+    request.filter.ClearField("end_time")
+    assert q.incident_filter(request.filter).open_during is not None

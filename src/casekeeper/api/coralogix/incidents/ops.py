@@ -45,6 +45,7 @@ _FIELDS = {
     "created_at_range": "filter.createdAtRange",
     "duration": "filter.incidentDurationRange",
     "search_query.query": "filter.searchQuery.query",
+    "search_query": "filter.searchQuery.incidentField",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -103,6 +103,8 @@ def _open_during(pb: q_pb.IncidentQueryFilter) -> TimeRange | None:
     # The deprecated pair: open at some time between them (either end may be left open).
     start = micros_of(pb.start_time, "filter.startTime") if pb.HasField("start_time") else None
     end = micros_of(pb.end_time, "filter.endTime") if pb.HasField("end_time") else None
+    if start is not None and end is not None and end < start:
+        raise invalid("before filter.startTime", field="filter.endTime")
     return TimeRange(
         _FOREVER.start if start is None else start, _FOREVER.end if end is None else end
     )

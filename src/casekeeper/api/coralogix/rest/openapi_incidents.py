@@ -38,6 +38,15 @@ Finish = Callable[[dict[str, Any], RouteSpec], None]
 _JSON_PARAMS = ("filter", "pagination", "order_by", "group_bys")
 _BY_RPC = {r.rpc: r for r in SPEC_ROUTES}
 MAX_EVENT_ID = 64  # the spec's bound on the by-event paths' event_id
+# The fields a search looks in (the store's; the others are no text to search).
+_SEARCHABLE = frozenset(
+    {
+        "INCIDENTS_FIELDS_ID", 1,
+        "INCIDENTS_FIELDS_NAME", 3,
+        "INCIDENTS_FIELDS_APPLICATION_NAME", 9,
+        "INCIDENTS_FIELDS_SUBSYSTEM_NAME", 10,
+    }
+)  # fmt: skip
 
 
 def _camel(name: str) -> str:
@@ -179,7 +188,10 @@ def strict_incident_components(schemas: dict[str, Any]) -> None:
     _no_nul(search["properties"]["query"])
     _no_nul(search["properties"]["contextualLabel"])
     _field_without_unspecified(schemas, search)
+    for option in search["properties"]["incidentField"]["anyOf"]:
+        option["enum"] = [v for v in option["enum"] if v in _SEARCHABLE]
     _exactly_one(search)
+
     order = schemas["v1.OrderBy"]
     _no_nul(order["properties"]["contextualLabel"])
     _field_without_unspecified(schemas, order)
@@ -205,6 +217,9 @@ def strict_incident_components(schemas: dict[str, Any]) -> None:
     _no_nul(events["name"])
     for name in ("contextualLabels", "displayLabels"):
         events[name]["maxProperties"] = MAX_FILTER_GROUPS
+    for props in (f, events):
+        for name in ("contextualLabels", "displayLabels"):
+            props[name] = _map_or_pairs(props[name])
     group = schemas["v1.GroupBy"]
     _no_nul(group["properties"]["contextualLabel"])
     _field_without_unspecified(schemas, group)
@@ -212,6 +227,24 @@ def strict_incident_components(schemas: dict[str, Any]) -> None:
     labels_filter = schemas["LabelsFilter"]
     del labels_filter["required"]  # no meta labels: no condition on them
     labels_filter["properties"]["metaLabels"]["nullable"] = True
+
+
+def _map_or_pairs(prop: dict[str, Any]) -> dict[str, Any]:
+    """A label map, or the seeds' ``[{"key", "value"}]`` list of its entries (both read)."""
+    described = {k: v for k, v in prop.items() if k in ("description", "nullable")}
+    as_map = {k: v for k, v in prop.items() if k not in described}
+    pair = {
+        "type": "object",
+        "required": ["key", "value"],
+        "properties": {"key": {"type": "string"}, "value": as_map["additionalProperties"]},
+    }
+    most = as_map.get("maxProperties", MAX_FILTER_GROUPS)
+    pairs = {
+        "type": "array",
+        "items": pair,
+        "description": f"At most {most} distinct keys; a key given twice: the last one holds.",
+    }
+    return {**described, "anyOf": [as_map, pairs]}
 
 
 def _inline(schemas: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:

@@ -86,13 +86,16 @@ def normalize(data: Any, desc: Any, path: str = "") -> Any:
 def _value(value: Any, field: FieldDescriptor, path: str) -> Any:
     if _is_map(field):
         if isinstance(value, list):  # [{"key": k, "value": v}] → {k: v}
-            value = {
-                str(item.get("key")): item.get("value") for item in value if isinstance(item, dict)
-            }
+            if not all(isinstance(item, dict) and isinstance(item.get("key"), str)
+                       for item in value):  # fmt: skip
+                raise invalid(f"{path}: give a JSON object, or a list of {{key, value}} objects")
+            value = {item["key"]: item.get("value") for item in value}  # the last one wins
         entry: Any = field.message_type
         value_field = entry.fields_by_name["value"]
         if isinstance(value, dict):
-            return {k: _one(v, value_field, path) for k, v in value.items() if v is not None}
+            if any(v is None for v in value.values()):  # as in lists: null is no value
+                raise invalid(f"{path}: null is not a valid map value")
+            return {k: _one(v, value_field, path) for k, v in value.items()}
         return value
     if field.is_repeated and isinstance(value, list):
         if any(v is None for v in value):
