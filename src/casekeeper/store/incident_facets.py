@@ -8,9 +8,6 @@ at most ``MAX_GROUP_IDS`` incident ids per group (its count is exact).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
-from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.incident_query import (
     Aggregation,
     AggregationPage,
@@ -39,6 +35,13 @@ from casekeeper.domain.incidents import (
 from casekeeper.domain.model import KeyValue
 from casekeeper.store.incident_codec import ASSIGNEE, CONTEXTUAL, DISPLAY, META
 from casekeeper.store.incident_filters import event_where, incident_where
+from casekeeper.store.incident_keys import (
+    decode_token,
+    encode_token,
+    fingerprint,
+    invalid_token,
+    key_expr,
+)
 from casekeeper.store.schema import incident as inc
 from casekeeper.store.schema import incident_event as ev
 from casekeeper.store.schema import incident_label as lab
@@ -182,8 +185,6 @@ def aggregations(
     page: PageRequest,
     now: int,
 ) -> AggregationPage:
-    from casekeeper.store.incident_queries import key_expr
-
     exprs: list[ColumnElement[Any]] = [
         key_expr(space_id, k.field, k.contextual_label, now) for k in group_by
     ]
@@ -261,27 +262,14 @@ def aggregations(
     return AggregationPage(out, len(groups), token)
 
 
-def _query_of(group_by: Sequence[GroupKey], f: IncidentFilter) -> str:
-    return hashlib.sha256(repr((tuple(group_by), f)).encode()).hexdigest()[:16]
-
-
 def _offset_token(offset: int, group_by: Sequence[GroupKey], f: IncidentFilter) -> str:
-    raw = json.dumps([_query_of(group_by, f), offset], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return encode_token(fingerprint("groups", tuple(group_by), f), 0, [offset])
 
 
 def _offset(token: str | None, group_by: Sequence[GroupKey], f: IncidentFilter) -> int:
     if not token:
         return 0
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        query, offset = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError):
-        query, offset = None, None
-    if query != _query_of(group_by, f) or not isinstance(offset, int) or offset < 0:
-        raise CasekeeperError(
-            ErrorCode.INVALID_PAGE_TOKEN,
-            "pagination.pageToken is not a token this server issued for this query; start "
-            "again without a page token",
-        )
+    _, (offset,) = decode_token(token, fingerprint("groups", tuple(group_by), f), 1)
+    if not isinstance(offset, int) or offset < 0:
+        raise invalid_token()
     return offset
