@@ -27,6 +27,11 @@ Try it (grpcurl is in .venv/bin), e.g. the Coralogix docs' GetCase:
 
   .venv/bin/grpcurl -plaintext -H "Authorization: Bearer $KEY" -d '{"filters":{"statuses":["CASE_STATUS_ACTIVE"]},"orderBy":{"field":"CASE_ORDER_BY_FIELD_PRIORITY","direction":"CASE_ORDER_BY_DIRECTION_DESCENDING"}}' $GRPC com.coralogixapis.cases.v1.CasesService/ListCases
 
+The Incidents API (docs/INCIDENTS_API.md), e.g. the triggered incidents, newest first:
+
+  .venv/bin/grpcurl -plaintext -H "Authorization: Bearer $KEY" -d '{"filter":{"status":["INCIDENT_STATUS_TRIGGERED"]},"pagination":{"pageSize":5}}' $GRPC com.coralogixapis.incidents.v1.IncidentsService/ListIncidents
+  curl -s -H "Authorization: Bearer $KEY" http://$HTTP/incidents/incidents/v1/events/count
+
 An alert event opens an incident in a case (what signal ingestion will do):
 
   .venv/bin/grpcurl -plaintext -H "Authorization: Bearer $KEY" -d '{"caseId": "CASE-1", "alertId": "disk-full", "name": "Disk above 90% on db-1", "state": "INCIDENT_STATE_TRIGGERED", "cxEventKey": "evt-1", "severity": "INCIDENT_SEVERITY_ERROR", "groupBy": {"host": "db-1"}}' $GRPC casekeeper.v1.CaseAdminService/RecordAlertEvent
