@@ -130,6 +130,9 @@ class SignalRules:
     # Acknowledging a case silences its Alertmanager alerts until they clear.
     acknowledge_silences: bool = False
     reconcile_interval: Micros = 5 * MINUTE  # 0 turns scheduled reconciliation off
+    # Heartbeats: signal title (e.g. Prometheus' "Watchdog") → the longest silence allowed. A
+    # heartbeat signal opens no case; its absence for longer than this does.
+    heartbeats: Mapping[str, Micros] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

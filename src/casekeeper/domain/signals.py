@@ -35,6 +35,7 @@ class Source(StrEnum):
     ALERTMANAGER = "alertmanager"
     PAGERDUTY = "pagerduty"
     GENERIC = "generic"
+    HEARTBEAT = "heartbeat"  # casekeeper's own: a heartbeat that stopped arriving
 
 
 class SignalStatus(StrEnum):
@@ -79,6 +80,7 @@ class SignalBatch:
     external_url: str | None = None  # where the sender is (Alertmanager's externalURL)
     truncated: int = 0  # alerts the sender left out (Alertmanager's truncatedAlerts)
     sender: str | None = None  # who sent it, for the timeline (e.g. PagerDuty's client)
+    note: str | None = None  # why, on the case timeline (reconciliation says what it saw)
 
 
 class Action(StrEnum):
@@ -116,3 +118,27 @@ class IngestReport:
 
     def count(self, action: Action) -> int:
         return sum(1 for o in self.outcomes if o.action is action)
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """What casekeeper remembers of one firing: the anchor of idempotency, of
+    GetCaseByIndicator, of reconciliation and of acknowledge-until-clear."""
+
+    space_id: int
+    source: Source
+    dedup_key: str
+    starts_at: Micros
+    status: SignalStatus
+    last_seen: Micros  # the last time a signal of this firing arrived
+    incident_id: str | None = None  # None: resolved before it fired, or filtered out
+    case_id: str | None = None
+    ends_at: Micros | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    group_key: str | None = None
+    receiver: str | None = None
+    external_url: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not SignalStatus.RESOLVED
