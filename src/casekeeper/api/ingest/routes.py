@@ -11,7 +11,7 @@ PagerDuty's (``pagerduty_error``), because its senders read that.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import orjson
@@ -41,6 +41,9 @@ _TRUE: Final = frozenset({"", "true", "1", "yes"})  # a bare ``?dry_run`` means 
 _FALSE: Final = frozenset({"false", "0", "no"})
 
 Parse = Callable[[Any, Request], SignalBatch]
+# The service names a signal's field by its place in the batch (``signals[3].title``): in an
+# Alertmanager payload that place is ``alerts[3]``.
+AM_NAMES: Final = {"signals": "alerts"}
 
 
 def dry_run_param(request: Request) -> bool:
@@ -88,12 +91,12 @@ class IngestRoutes:
         self.c = container
 
     async def alertmanager(self, request: Request) -> Response:
-        return await self._batch(request, _webhook)
+        return await self._batch(request, _webhook, AM_NAMES)
 
     async def signals(self, request: Request) -> Response:
-        return await self._batch(request, _generic)
+        return await self._batch(request, _generic, {})
 
-    async def _batch(self, request: Request, parse: Parse) -> Response:
+    async def _batch(self, request: Request, parse: Parse, names: Mapping[str, str]) -> Response:
         try:
             principal = await authenticate_async(
                 self.c.keys, request.headers.get("authorization"), run_in_threadpool
@@ -105,7 +108,7 @@ class IngestRoutes:
             work = (principal, body, request, parse, dry_run)
             rendered = await run_in_threadpool(self._ingest, *work)
         except CasekeeperError as err:
-            return generic_error(err)
+            return generic_error(err.rename(names))
         return Response(rendered, 200, media_type="application/json")
 
     def _ingest(
