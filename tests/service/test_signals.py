@@ -139,7 +139,7 @@ def test_a_group_of_alerts_opens_one_active_case(
     assert group["externalUrl"] == "http://am.test"
     assert [a["fingerprint"] for a in group["alerts"]] == ["fp1", "fp2"]
     assert all("triggered" in a["status"] for a in group["alerts"])
-    assert "'critical' maps to P1" in (first.priority_reason or "")
+    assert '"critical" maps to P1' in (first.priority_reason or "")
     found = container.cases.get_by_prometheus_alert(principal, "fp1", T0 - 10_000_000)
     assert found.id == case.id
 
