@@ -386,3 +386,23 @@ def test_concurrent_deliveries_make_one_of_everything(
     assert len(opened) == 20
     assert len({o.case_id for r in reports for o in r.outcomes}) == 1
     assert counts(container, principal)[1:] == (20, 20)
+
+
+def test_a_persons_override_wins_over_the_derived_priority_until_cleared(
+    container: Container, signals: SignalService, principal: Principal
+) -> None:
+    from casekeeper.domain import commands as cmd
+    from casekeeper.domain.commands import CaseChange
+
+    low = signals.ingest(principal, am(alert("fp1", sev="warning"))).outcomes[0]
+    assert low.case_id is not None
+    container.cases.change(
+        principal, CaseChange(low.case_id, (cmd.SetPriorityOverride(CasePriority.P4),))
+    )
+    signals.ingest(principal, am(alert("fp2", sev="critical", instance="db2")))
+    case = case_of(container, principal, low.case_id)
+    assert case.priority.system is CasePriority.P1
+    assert case.effective_priority is CasePriority.P4
+    assert "override" in signals.explain(principal, case.id).priority_reason
+    container.cases.change(principal, CaseChange(low.case_id, (cmd.ClearPriorityOverride(),)))
+    assert case_of(container, principal, low.case_id).effective_priority is CasePriority.P1
