@@ -142,7 +142,7 @@ def test_two_workers_on_one_database_do_each_transition_once(private_url: str) -
             )
             .group_by(case_event.c.case_id)
         )
-        changes = dict(uow.conn.execute(stmt).all())
+        changes: dict[str, int] = {row[0]: row[1] for row in uow.conn.execute(stmt)}
         numbers = uow.conn.execute(
             sa.select(case_table.c.number).where(case_table.c.id.in_(pending))
         ).scalars()
