@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Final
 
 from casekeeper.domain import lifecycle
 from casekeeper.domain import timeline as t
-from casekeeper.domain.case_settings import CaseSettings, KpiThreshold, KpiType, system_defaults
+from casekeeper.domain.case_settings import CaseSettings, KpiThreshold, KpiType
 from casekeeper.domain.enums import ActorKind, CaseStatus
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.events import Actor
 from casekeeper.domain.lifecycle import Operation
 from casekeeper.domain.model import Case, Json, evolve
 from casekeeper.domain.timeutil import to_rfc3339
+from casekeeper.service import heartbeats
 from casekeeper.service.admin import activate_in
 from casekeeper.service.context import ServiceContext, new_events, record
 from casekeeper.service.incident_effects import close_with_cases
@@ -58,8 +59,7 @@ Reconcile = Callable[[int, int], object]
 
 def active_settings(uow: UnitOfWork, space_id: int) -> CaseSettings:
     """The space's active case settings (the system defaults when it has none)."""
-    del uow  # read through the unit of work once case settings are stored
-    return system_defaults(space_id)
+    return uow.case_settings.active(space_id)
 
 
 @dataclass(slots=True)
@@ -70,6 +70,8 @@ class TickReport:
     auto_resolved: int = 0
     auto_closed: int = 0
     kpi_breaches: int = 0
+    heartbeats_missed: int = 0  # heartbeats found missing: a firing signal ingested
+    heartbeats_back: int = 0  # heartbeats back: their firing resolved
     reconciled: int = 0  # spaces whose reconciliation ran
     conflicts: int = 0  # batches undone by a concurrent change, left for the next tick
 
@@ -90,12 +92,14 @@ Step = Callable[[UnitOfWork, Case], "tuple[Case, list[t.TimelineEvent], int] | N
 
 @dataclass
 class Timers:
-    """The timed transitions over one database. ``reconcile`` (optional) is called for each
+    """The timed transitions over one database. ``signals`` (ingestion) is told about missing
+    heartbeats; without it they are not watched. ``reconcile`` (optional) is called for each
     space every ``rules.reconcile_interval`` of its settings."""
 
     ctx: ServiceContext
     batch: int = BATCH
     settings_of: SettingsOf = active_settings
+    signals: heartbeats.Ingest | None = None
     reconcile: Reconcile | None = None
     _reconciled: dict[int, int] = field(default_factory=dict)  # space → last run (µs)
 
@@ -133,6 +137,14 @@ class Timers:
             report.conflicts += conflict
             return done
 
+        if self.signals is not None:  # first: a case it opens may activate in this tick
+            try:
+                moved = heartbeats.check(self.ctx, self.signals, settings, now)
+                report.heartbeats_missed, report.heartbeats_back = moved.fired, moved.cleared
+            except CasekeeperError as err:
+                if err.code is not ErrorCode.CONFLICT:
+                    raise
+                report.conflicts += 1  # level-triggered: the next tick sees the same
         # Breaches first: one found after downtime happened before whatever this tick moves.
         for kpi in life.kpis:
             if kpi.enabled and kpi.type in KPI_RULES:
@@ -365,7 +377,7 @@ class Scheduler:
 def timers_for(container: Container, *, batch: int = BATCH) -> Timers:
     """The timers of a running server or worker, over its database and clock."""
     ctx = ServiceContext(db=container.db, clock=container.cases.clock)
-    return Timers(ctx, batch=batch)
+    return Timers(ctx, batch=batch, signals=container.signals.ingest)
 
 
 def count(report: TickReport) -> Sequence[tuple[str, int]]:

@@ -2,7 +2,7 @@
 (docs/LIFECYCLE_TIMERS.md): RESOLVED cases whose post-resolution period has passed
 
 Revision ID: a7c3d5e9f214
-Revises: 779ff7b00283
+Revises: a9595b258ebf
 Create Date: 2026-12-04 21:50:00
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "a7c3d5e9f214"
-down_revision = "779ff7b00283"
+down_revision = "a9595b258ebf"
 branch_labels = None
 depends_on = None
 
