@@ -13,17 +13,27 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from casekeeper.domain.case_settings import DAY, MINUTE
+from casekeeper.domain.case_settings import (
+    DAY,
+    HOUR,
+    MINUTE,
+    CaseLifecycle,
+    CaseSettings,
+    KpiThreshold,
+    KpiType,
+)
 from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, EventKind
+from casekeeper.domain.model import Case
 from casekeeper.domain.timeutil import now_us
 from casekeeper.service.admin import NewCase, build_case
 from casekeeper.store import migrate
+from casekeeper.store.cases import row_to_case
 from casekeeper.store.engine import is_sqlite, make_engine, normalize_url
 from casekeeper.store.schema import case as case_table
 from casekeeper.store.schema import case_event
@@ -31,7 +41,6 @@ from casekeeper.store.uow import Database
 from tests.server.conftest import Serve
 
 CASEKEEPER = [sys.executable, "-m", "casekeeper"]
-PENDING, RESOLVED = 150, 150
 
 
 @pytest.fixture
@@ -81,31 +90,81 @@ def _wait_for_line(proc: subprocess.Popen[str], text: str) -> None:
     raise AssertionError(f"{text!r} never came:\n{''.join(seen)}")
 
 
-def _load_due_cases(db: Database) -> tuple[list[str], list[str]]:
-    """PENDING pending cases a minute old and RESOLVED cases resolved 8 days ago, committed
-    in one transaction so the workers find them all at once."""
+@dataclass(frozen=True)
+class Due:
+    pending: list[str]  # activate
+    quiet: list[str]  # auto-resolve after the inactive period
+    resolved: list[str]  # auto-close
+    late: list[str]  # breach time-to-acknowledge
+
+    @property
+    def all(self) -> list[str]:
+        return self.pending + self.quiet + self.resolved + self.late
+
+
+SETTINGS = CaseLifecycle(
+    auto_resolve=True,
+    inactive_period=HOUR,
+    kpis=(KpiThreshold(KpiType.TIME_TO_ACKNOWLEDGE, CasePriority.P1, 5 * MINUTE),),
+)
+
+
+def _load_due_cases(db: Database, n: int = 60) -> Due:
+    """``n`` cases due for each timer under SETTINGS (each case for one only), committed in
+    one transaction so the workers find them all at once."""
     now = now_us()
-    spec = NewCase(title="due", category=CaseCategory.AVAILABILITY, priority=CasePriority.P2)
+
+    def made(
+        priority: CasePriority,
+        created: int,
+        status: CaseStatus = CaseStatus.PENDING_ACTIVATION,
+        end_time: int | None = None,
+    ) -> Case:
+        spec = NewCase(title="due", category=CaseCategory.AVAILABILITY, priority=priority)
+        return replace(build_case(spec, space_id, created), status=status, end_time=end_time)
+
     with db.writer() as uow:
         space_id = uow.spaces.ensure("workers", now)
-        pending = [build_case(spec, space_id, now - MINUTE) for _ in range(PENDING)]
-        resolved = [
-            replace(
-                build_case(spec, space_id, now - 9 * DAY),
-                status=CaseStatus.RESOLVED,
-                end_time=now - 8 * DAY,
-            )
-            for _ in range(RESOLVED)
-        ]
-        uow.cases.add_many(pending + resolved)
+        uow.case_settings.add(
+            CaseSettings(id=str(uuid.uuid4()), space_id=space_id, name="w", lifecycle=SETTINGS)
+        )
+        p2, p1, a = CasePriority.P2, CasePriority.P1, CaseStatus.ACTIVE
+        pending = [made(p2, now - MINUTE) for _ in range(n)]
+        quiet = [made(p2, now - 2 * HOUR, status=a) for _ in range(n)]
+        ended = (CaseStatus.RESOLVED, now - 8 * DAY)
+        resolved = [made(p2, now - 9 * DAY, *ended) for _ in range(n)]
+        late = [made(p1, now - 10 * MINUTE, status=a) for _ in range(n)]
+        uow.cases.add_many(pending + quiet + resolved + late)
         uow.commit()
-    return [x.id for x in pending], [x.id for x in resolved]
+    return Due(*([x.id for x in group] for group in (pending, quiet, resolved, late)))
 
 
-def _statuses(db: Database, ids: list[str]) -> dict[str, int]:
+def _rows(db: Database, ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(status, breached KPI bits) by case id."""
+    c = case_table.c
     with db.reader() as uow:
-        stmt = sa.select(case_table.c.id, case_table.c.status).where(case_table.c.id.in_(ids))
+        stmt = sa.select(c.id, c.status, c.breached_kpis).where(c.id.in_(ids))
+        return {row[0]: (row[1], row[2]) for row in uow.conn.execute(stmt)}
+
+
+def _event_counts(db: Database, ids: list[str], kind: EventKind) -> dict[str, int]:
+    e = case_event.c
+    with db.reader() as uow:
+        stmt = (
+            sa.select(e.case_id, sa.func.count())
+            .where(e.case_id.in_(ids), e.kind == kind.value)
+            .group_by(e.case_id)
+        )
         return {row[0]: row[1] for row in uow.conn.execute(stmt)}
+
+
+def _done(rows: dict[str, tuple[int, int]], due: Due) -> list[bool]:
+    want = (
+        [(x, CaseStatus.ACTIVE) for x in due.pending]
+        + [(x, CaseStatus.RESOLVED) for x in due.quiet]
+        + [(x, CaseStatus.CLOSED) for x in due.resolved]
+    )
+    return [rows[x][0] == status for x, status in want] + [rows[x][1] != 0 for x in due.late]
 
 
 def test_two_workers_on_one_database_do_each_transition_once(private_url: str) -> None:
@@ -114,15 +173,9 @@ def test_two_workers_on_one_database_do_each_transition_once(private_url: str) -
     try:
         for w in workers:  # both are ticking before anything is due
             _wait_for_line(w, "casekeeper worker: timed transitions every 0.02s (batch 5)")
-        pending, resolved = _load_due_cases(db)
+        due = _load_due_cases(db)
         deadline = time.monotonic() + 120
-        while True:
-            states = _statuses(db, pending + resolved)
-            done = [states[x] == CaseStatus.ACTIVE for x in pending] + [
-                states[x] == CaseStatus.CLOSED for x in resolved
-            ]
-            if all(done):
-                break
+        while not all(done := _done(_rows(db, due.all), due)):
             assert time.monotonic() < deadline, f"{done.count(False)} cases still due"
             time.sleep(0.05)
     finally:
@@ -133,23 +186,25 @@ def test_two_workers_on_one_database_do_each_transition_once(private_url: str) -
     for w, out in zip(workers, outputs, strict=True):
         assert w.returncode == 0, out
         assert "stopped after" in out
+    moved = due.pending + due.quiet + due.resolved
+    changes = _event_counts(db, due.all, EventKind.STATUS_CHANGED)
+    breaches = _event_counts(db, due.all, EventKind.KPI_BREACHED)
     with db.reader() as uow:
-        stmt = (
-            sa.select(case_event.c.case_id, sa.func.count())
-            .where(
-                case_event.c.case_id.in_(pending + resolved),
-                case_event.c.kind == EventKind.STATUS_CHANGED.value,
-            )
-            .group_by(case_event.c.case_id)
+        c = case_table.c
+        numbers = sorted(
+            uow.conn.execute(sa.select(c.number).where(c.id.in_(due.pending))).scalars()
         )
-        changes: dict[str, int] = {row[0]: row[1] for row in uow.conn.execute(stmt)}
-        numbers = uow.conn.execute(
-            sa.select(case_table.c.number).where(case_table.c.id.in_(pending))
-        ).scalars()
-        number_list = sorted(n for n in numbers)
+        late = [
+            row_to_case(r)
+            for r in uow.conn.execute(sa.select(case_table).where(c.id.in_(due.late)))
+        ]
     db.dispose()
-    assert {changes.get(x, 0) for x in pending + resolved} == {1}  # each moved exactly once
-    assert number_list == list(range(1, PENDING + 1))  # one readable number each, no gaps
+    assert {changes.get(x, 0) for x in moved} == {1}  # each moved exactly once
+    assert {changes.get(x, 0) for x in due.late} == {0}
+    assert {breaches.get(x, 0) for x in due.late} == {1}  # each breached exactly once
+    assert {breaches.get(x, 0) for x in moved} == {0}
+    assert {len(x.kpi_breaches) for x in late} == {1}
+    assert numbers == list(range(1, len(due.pending) + 1))  # one readable number each, no gaps
     if not is_sqlite(private_url):
         # both workers took part (each logs the ticks that changed something); on SQLite one
         # writer at a time holds the database, and the first may well drain it all
@@ -174,7 +229,7 @@ def test_worker_once_says_what_it_did(private_url: str) -> None:
         _load_due_cases(db)
     finally:
         db.dispose()
-    assert once() == f"{PENDING} activated, {RESOLVED} auto_closed"
+    assert once() == "60 activated, 60 auto_resolved, 60 auto_closed, 60 kpi_breaches"
     assert once() == "nothing was due"
 
 
@@ -197,11 +252,11 @@ def test_serve_runs_the_scheduler_unless_it_is_switched_off(serve: Serve, tmp_pa
     on_db, on_case = _pending_case(on_url)
     try:
         deadline = time.monotonic() + 60
-        while _statuses(on_db, [on_case])[on_case] != CaseStatus.ACTIVE:
+        while _rows(on_db, [on_case])[on_case][0] != CaseStatus.ACTIVE:
             assert time.monotonic() < deadline, on.output()
             time.sleep(0.05)
         # the other server had as long, and more
-        assert _statuses(off_db, [off_case])[off_case] == CaseStatus.PENDING_ACTIVATION
+        assert _rows(off_db, [off_case])[off_case][0] == CaseStatus.PENDING_ACTIVATION
     finally:
         on_db.dispose()
         off_db.dispose()
