@@ -11,7 +11,12 @@ import copy
 from typing import Any, Final
 
 from casekeeper.api.ingest.pagerduty import ACTIONS, SEVERITIES
-from casekeeper.api.ingest.routes import ALERTMANAGER_PATH, ENQUEUE_PATH, SIGNALS_PATH
+from casekeeper.api.ingest.routes import (
+    ALERTMANAGER_PATH,
+    ENQUEUE_PATH,
+    EXPLAIN_PATH,
+    SIGNALS_PATH,
+)
 from casekeeper.domain.signals import (
     MAX_DEDUP_KEY,
     MAX_SIGNALS,
@@ -204,6 +209,31 @@ SCHEMAS: Final[dict[str, Any]] = {
     },
 }
 
+SCHEMAS["CaseExplanation"] = {
+    "type": "object",
+    "properties": {
+        "case_id": {"type": "string"},
+        "priority": {"type": "string", "example": "P1"},
+        "priority_reason": {"type": "string"},
+        "groups": {"type": "array", "items": {"type": "string"}},
+        "firings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "source": {"type": "string"},
+                    "dedup_key": {"type": "string"},
+                    "starts_at": {"type": "string", "format": "date-time"},
+                    "ends_at": {**NULLABLE_STRING, "format": "date-time"},
+                    "status": {"type": "string", "enum": ["firing", "acknowledged", "resolved"]},
+                    "incident_id": NULLABLE_STRING,
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+
 DRY_RUN: Final = {
     "name": "dry_run",
     "in": "query",
@@ -268,6 +298,35 @@ def ingest_paths() -> dict[str, Any]:
                 "IngestSignalBatch",
                 "Any tool's alerts, one signal each; the same dedup_key updates one incident.",
             )
+        },
+        EXPLAIN_PATH: {
+            "get": {
+                "operationId": "Ingest_ExplainCase",
+                "summary": "Why a case has its priority and its alerts",
+                "description": "The rule behind the case's priority (which indicator, which "
+                "severity mapping, or a person's override), the groups its alerts were grouped "
+                "by, and each firing. Needs case:Read.",
+                "tags": [TAG],
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {
+                        "name": "case_id",
+                        "in": "path",
+                        "required": True,
+                        "description": "The case's UUID or readable id (CASE-12)",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The explanation",
+                        "content": {"application/json": {"schema": _ref("CaseExplanation")}},
+                    },
+                    "401": {"description": "Missing, invalid or revoked API key"},
+                    "403": {"description": "The API key lacks case:Read"},
+                    "404": {"description": "No such case in the key's space"},
+                },
+            }
         },
         ENQUEUE_PATH: {
             "post": {

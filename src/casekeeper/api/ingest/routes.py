@@ -25,7 +25,7 @@ from casekeeper.api.ingest import wire
 from casekeeper.api.ingest.alertmanager import parse_webhook
 from casekeeper.api.ingest.generic import parse_batch
 from casekeeper.api.ingest.pagerduty import invalid_event, parse_event, routing_key
-from casekeeper.api.ingest.render import report_json
+from casekeeper.api.ingest.render import explanation_json, report_json
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.signals import SignalBatch
@@ -35,6 +35,7 @@ from casekeeper.service.permissions import Permission
 ALERTMANAGER_PATH: Final = "/ingest/alertmanager"
 SIGNALS_PATH: Final = "/ingest/signals"
 ENQUEUE_PATH: Final = "/v2/enqueue"
+EXPLAIN_PATH: Final = "/ingest/cases/{case_id}/explanation"
 DOING: Final = "send signals"
 MAX_SENDER: Final = 256  # characters of a User-Agent kept as the batch's sender
 _TRUE: Final = frozenset({"", "true", "1", "yes"})  # a bare ``?dry_run`` means yes
@@ -118,6 +119,18 @@ class IngestRoutes:
         report = self.c.signals.ingest(principal, batch, dry_run=dry_run)
         return orjson.dumps(report_json(report))
 
+    async def explanation(self, request: Request) -> Response:
+        """Why a case has its priority, and which groups and firings made it."""
+        try:
+            principal = await authenticate_async(
+                self.c.keys, request.headers.get("authorization"), run_in_threadpool
+            )
+            case_id = request.path_params["case_id"]
+            why = await run_in_threadpool(self.c.signals.explain, principal, case_id)
+        except CasekeeperError as err:
+            return generic_error(err)
+        return _json(200, explanation_json(why))
+
     async def enqueue(self, request: Request) -> Response:
         try:
             body = await request.body()
@@ -165,6 +178,7 @@ def ingest_routes(container: Container) -> list[Route]:
     return [
         Route(ALERTMANAGER_PATH, handlers.alertmanager, methods=["POST"]),
         Route(SIGNALS_PATH, handlers.signals, methods=["POST"]),
+        Route(EXPLAIN_PATH, handlers.explanation, methods=["GET"]),
     ]
 
 
