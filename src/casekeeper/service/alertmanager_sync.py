@@ -53,6 +53,7 @@ from casekeeper.service.am_silencing import SilenceKeeper
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.permissions import Permission
+from casekeeper.store.uow import UnitOfWork
 
 # The interface and the shapes callers use, importable from here (the service's module).
 __all__ = [
@@ -197,6 +198,20 @@ class AlertmanagerSync:
             silences=self.sync_silences(space_id, now=now),
         )
 
+    def spaces(self) -> list[tuple[int, str]]:
+        """(id, name) of every space with open Alertmanager firings or live silences."""
+        with self.db.reader() as uow:
+            return [(s, uow.spaces.name_of(s)) for s in sorted(_spaces(uow))]
+
+    def space_id(self, name: str) -> int | None:
+        with self.db.reader() as uow:
+            return uow.spaces.get_id(name)
+
+    def scheduled(self, space_id: int, now: Micros) -> SyncResult:
+        """The scheduler's per-space hook (``Timers.reconcile``, called every
+        ``rules.reconcile_interval``): ``sync``. Use either this or ``run_due``, not both."""
+        return self.sync(space_id, now=now)
+
     def run_due(self, now: Micros) -> list[SyncResult]:
         """Run what is due in every space that has open Alertmanager firings or silences
         casekeeper owns: reconciliation every ``rules.reconcile_interval`` of the space's
@@ -204,8 +219,7 @@ class AlertmanagerSync:
         be called by the scheduler's loop every few seconds; a failure in one space is logged
         and does not stop the others."""
         with self.db.reader() as uow:
-            spaces = set(uow.firings.spaces_with_open(Source.ALERTMANAGER))
-            spaces.update(uow.am_silences.spaces_with_active())
+            spaces = _spaces(uow)
             intervals = {s: uow.case_settings.active(s).rules.reconcile_interval for s in spaces}
         out: list[SyncResult] = []
         for space_id in sorted(spaces):
@@ -230,6 +244,12 @@ class AlertmanagerSync:
             self._last_silences[space_id] = now
             silences = self.sync_silences(space_id, now=now)
         return SyncResult(space_id, reconcile=reconcile, silences=silences)
+
+
+def _spaces(uow: UnitOfWork) -> set[int]:
+    spaces = set(uow.firings.spaces_with_open(Source.ALERTMANAGER))
+    spaces.update(uow.am_silences.spaces_with_active())
+    return spaces
 
 
 def _due(last: Micros | None, interval: Micros, now: Micros) -> bool:
