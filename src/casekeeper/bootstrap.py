@@ -10,6 +10,7 @@ from casekeeper.service.auth import KeyService
 from casekeeper.service.cases import CaseService
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.incidents import IncidentService
+from casekeeper.service.signals import SignalService
 from casekeeper.service.timeline import TimelineService
 from casekeeper.settings import Settings
 from casekeeper.store.engine import make_engine
@@ -26,6 +27,7 @@ class Container:
     admin: AdminService
     incidents: IncidentService
     alerts: AlertService
+    signals: SignalService
 
     def close(self) -> None:
         self.keys.close()
@@ -45,4 +47,5 @@ def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Conta
         admin=AdminService(ctx),
         incidents=IncidentService(ctx),
         alerts=AlertService(ctx),
+        signals=SignalService(ctx),
     )
