@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from casekeeper.domain.events import Actor
 from casekeeper.domain.model import Micros
 from casekeeper.domain.signals import IngestReport, SignalBatch
 from casekeeper.service.auth import Principal
@@ -73,12 +74,19 @@ class AlertmanagerApi(Protocol):
 
     def expire_silence(self, base_url: str, silence_id: str) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class SignalIngest(Protocol):
     """``SignalService.ingest``: the one way signals change incidents and cases."""
 
     def ingest(
-        self, p: Principal, batch: SignalBatch, *, dry_run: bool = False
+        self,
+        p: Principal,
+        batch: SignalBatch,
+        *,
+        dry_run: bool = False,
+        actor: Actor | None = None,
     ) -> IngestReport: ...
 
 

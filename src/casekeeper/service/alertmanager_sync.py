@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from casekeeper.domain.case_settings import SECOND
+from casekeeper.domain.events import Actor
 from casekeeper.domain.model import Micros
 from casekeeper.domain.signals import (
     Firing,
@@ -117,6 +118,9 @@ class AlertmanagerSync:
         self._last_reconcile: dict[int, Micros] = {}
         self._last_silences: dict[int, Micros] = {}
 
+    def close(self) -> None:
+        self.api.close()
+
     # -- reconciliation -----------------------------------------------------------------------
 
     def reconcile(self, space_id: int, *, now: Micros, dry_run: bool = False) -> ReconcileResult:
@@ -152,7 +156,7 @@ class AlertmanagerSync:
                     external_url=url,
                     note=RECONCILED_NOTE.format(url=url),
                 )
-                report = self.signals.ingest(p, batch, dry_run=dry_run)
+                report = self.signals.ingest(p, batch, dry_run=dry_run, actor=Actor.system())
                 reports.append(report)
                 resolved += len(batch_firings)
         if resolved or unreachable:
