@@ -83,8 +83,9 @@ def free_port() -> int:
         return port
 
 
-def rfc3339(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def rfc3339(at: datetime, *, precise: bool = False) -> str:
+    spec = "microseconds" if precise else "milliseconds"
+    return at.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def utcnow() -> datetime:
@@ -111,14 +112,18 @@ class Alertmanager:
         annotations: Mapping[str, str] | None = None,
         generator_url: str = "http://prometheus.example.test/graph",
     ) -> None:
-        """Fire an alert (Alertmanager sets startsAt; endsAt well ahead so it stays firing)."""
+        """Fire an alert, starting now (to the microsecond: Alertmanager's API shows it to the
+        millisecond, its webhook as given), ending well ahead so it stays firing. Without a
+        startsAt, Alertmanager would take the endsAt as the start."""
+        now = utcnow()
         self.post_alerts(
             [
                 {
                     "labels": dict(labels),
+                    "startsAt": rfc3339(now, precise=True),
                     "annotations": dict(annotations or {}),
                     "generatorURL": generator_url,
-                    "endsAt": rfc3339(utcnow() + timedelta(hours=1)),
+                    "endsAt": rfc3339(now + timedelta(hours=1)),
                 }
             ]
         )
