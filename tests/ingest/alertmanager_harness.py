@@ -92,12 +92,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _label_key(labels: Mapping[str, str]) -> frozenset[tuple[str, str]]:
+    return frozenset(labels.items())
+
+
 @dataclass
 class Alertmanager:
     url: str
     process: subprocess.Popen[bytes]
     folder: Path
     http: httpx.Client = field(repr=False)
+    started: dict[frozenset[tuple[str, str]], datetime] = field(default_factory=dict)
 
     # -- alerts ------------------------------------------------------------------------------
 
@@ -116,6 +121,7 @@ class Alertmanager:
         millisecond, its webhook as given), ending well ahead so it stays firing. Without a
         startsAt, Alertmanager would take the endsAt as the start."""
         now = utcnow()
+        self.started[_label_key(labels)] = now
         self.post_alerts(
             [
                 {
@@ -129,11 +135,15 @@ class Alertmanager:
         )
 
     def resolve(self, labels: Mapping[str, str]) -> None:
-        """Resolve an alert: the same labels with endsAt in the past (Alertmanager keeps the
-        alert's startsAt)."""
-        self.post_alerts(
-            [{"labels": dict(labels), "endsAt": rfc3339(utcnow() - timedelta(seconds=1))}]
-        )
+        """Resolve an alert as Prometheus does: the same labels and startsAt, endsAt now. (A
+        resolve without startsAt would make Alertmanager take endsAt as the start, and an
+        endsAt before the start would be a different firing.)"""
+        now = utcnow()
+        alert: dict[str, Any] = {"labels": dict(labels), "endsAt": rfc3339(now, precise=True)}
+        started = self.started.get(_label_key(labels))
+        if started is not None:
+            alert["startsAt"] = rfc3339(started, precise=True)
+        self.post_alerts([alert])
 
     def alerts(self) -> list[dict[str, Any]]:
         r = self.http.get(f"{self.url}/api/v2/alerts")

@@ -43,7 +43,7 @@ def arrived(world: World, labels: dict[str, str]) -> FiringRow:
         f = world.firing(fingerprint(labels))
         return f if f is not None and f.case_id and f.status == "firing" else None
 
-    return wait_for(check, what=f"{labels['instance']} to reach casekeeper as a firing")
+    return wait_for(check, what=f"{dict(labels)} to reach casekeeper as a firing")
 
 
 def reconciled_notes(world: World, case_id: str, url: str) -> list[str]:
