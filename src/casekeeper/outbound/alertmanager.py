@@ -127,7 +127,11 @@ class AlertmanagerClient:
             raise AlertmanagerUnavailable(base_url, f"{method} {path}: {_describe(err)}") from None
         text = response.text
         # 0.25 answers 500 "silence not found" for an unknown id; newer releases answer 404.
-        if response.status_code in (404, 500) and "not found" in text.lower():
+        if (
+            method == "DELETE"
+            and response.status_code in (404, 500)
+            and "not found" in text.lower()
+        ):
             raise _NotFound(base_url, f"{method} {path}: not found")
         if response.status_code >= 300:
             raise AlertmanagerUnavailable(
