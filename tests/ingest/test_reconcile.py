@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 
@@ -35,6 +34,7 @@ __all__ = ["alertmanager", "am_sync", "casekeeper_http", "world"]  # fixtures us
 
 API1 = {"alertname": "ApiErrors", "service": "api", "severity": "warning", "instance": "api1"}
 API2 = {"alertname": "ApiErrors", "service": "api", "severity": "warning", "instance": "api2"}
+CASEKEEPER = [sys.executable, "-m", "casekeeper"]
 NOTE = "reconciled: Alertmanager at {url} no longer reports this alert"
 
 
@@ -159,18 +159,27 @@ def test_a_lost_notification_is_found_by_asking_alertmanager(
     f = arrived(world, labels)
     assert f.case_id is not None
 
-    # On demand, from the command line (as an operator would, after an outage).
+    # On demand, from the command line (as an operator would, after an outage): first a dry
+    # run, which changes nothing, then the real one.
     space_name = world.reader.space_name
-    proc = subprocess.run(
-        [sys.executable, "-m", "casekeeper", "signals", "reconcile", "--space", space_name],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "CASEKEEPER_DATABASE_URL": database_url, "COLUMNS": "200"},
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert space_name in proc.stdout
+
+    def reconcile(*extra: str) -> str:
+        proc = subprocess.run(
+            [*CASEKEEPER, "signals", "reconcile", "--space", space_name, *extra],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "CASEKEEPER_DATABASE_URL": database_url, "COLUMNS": "200"},
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert space_name in proc.stdout
+        return proc.stdout
+
+    assert "dry run" in reconcile("--dry-run")
+    assert world.firing(fingerprint(labels)).status == "firing"  # type: ignore[union-attr]
+    assert world.case(f.case_id).status is CaseStatus.ACTIVE
+    reconcile()
 
     assert world.firing(fingerprint(labels)).status == "resolved"  # type: ignore[union-attr]
     assert world.case(f.case_id).status is CaseStatus.RESOLVED
@@ -178,7 +187,6 @@ def test_a_lost_notification_is_found_by_asking_alertmanager(
 
 
 def test_an_unreachable_alertmanager_changes_nothing(
-    tmp_path: Path,
     alertmanager: Alertmanager,
     world: World,
     am_sync: AlertmanagerSync,
