@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
+
 from casekeeper.domain.case_settings import IndicatorPriority
 from casekeeper.domain.model import Json, Micros
 from casekeeper.domain.signals import Signal, SignalStatus, Source
@@ -63,52 +65,121 @@ def _strings(values: Mapping[str, str], limit: int = 4096) -> dict[str, str]:
     return {k[:limit]: v[:limit] for k, v in values.items()}
 
 
+class IndicatorEditor:
+    """A case's indicators being brought up to date by many signals: copied once, indexed
+    once, edited in place; ``result`` finishes the groups that changed."""
+
+    def __init__(self, indicators: Json) -> None:
+        self.doc: Json = orjson.loads(orjson.dumps(indicators))
+        groups = self.doc.setdefault("prometheusAlertIndicators", [])
+        self.groups: dict[str, Json] = {str(g.get("alertGroupId")): g for g in groups}
+        self.alerts: dict[tuple[str, str], Json] = {
+            (gid, str(a.get("fingerprint"))): a
+            for gid, g in self.groups.items()
+            for a in g.get("alerts") or []
+        }
+        generic = self.doc.setdefault("genericIndicators", [])
+        self.generic: dict[str, Json] = {str(x.get("externalId")): x for x in generic}
+        self.touched: set[str] = set()
+
+    def apply(self, seen: Seen) -> None:
+        if seen.source is Source.ALERTMANAGER:
+            self._prometheus(seen)
+        else:
+            self._generic(seen)
+
+    def result(self) -> Json:
+        for gid in self.touched:
+            _finish_group(self.groups[gid])
+        self.touched.clear()
+        out = dict(self.doc)
+        for name in ("prometheusAlertIndicators", "genericIndicators"):
+            if not out.get(name):
+                out.pop(name, None)
+        return out
+
+    def _prometheus(self, seen: Seen) -> None:
+        s = seen.signal
+        gid = _cut(s.group_key or s.dedup_key)
+        now = to_rfc3339(seen.now)
+        group = self.groups.get(gid)
+        if group is None:
+            if len(self.groups) >= MAX_ALERTS:
+                return
+            group = {"alertGroupId": gid, "receivedAt": now, "alerts": []}
+            self.groups[gid] = group
+            self.doc["prometheusAlertIndicators"].append(group)
+        group.update(
+            groupLabels=_strings(s.group_labels),
+            receiver=seen.receiver or "",
+            externalUrl=seen.external_url or "",
+            updatedAt=now,
+        )
+        alert = self.alerts.get((gid, s.dedup_key))
+        if alert is None:
+            alert = {"alertGroupId": gid, "fingerprint": s.dedup_key, "createdAt": now}
+            self.alerts[(gid, s.dedup_key)] = alert
+            group.setdefault("alerts", []).append(alert)
+        alert.update(
+            alertName=_cut(s.title) or "alert",
+            priority=_prio(seen.priority),
+            labels=_strings(s.labels),
+            annotations=_strings(s.annotations),
+            status=_status(seen),
+            generatorUrl=s.generator_url or "",
+            updatedAt=now,
+        )
+        self.touched.add(gid)
+
+    def _generic(self, seen: Seen) -> None:
+        s = seen.signal
+        external = _cut(f"{seen.source.value}:{s.dedup_key}")
+        item = self.generic.get(external)
+        if item is None:
+            if len(self.generic) >= MAX_ALERTS:
+                return
+            item = {
+                "id": str(uuid.uuid5(_NS, external)),
+                "externalId": external,
+                "indicatorType": "GENERIC_INDICATOR_TYPE_UNSPECIFIED",
+            }
+            self.generic[external] = item
+            self.doc["genericIndicators"].append(item)
+        item["priority"] = _prio(seen.priority)
+        item["labels"] = [
+            {"key": k[:4096], "value": v[:4096]} for k, v in s.labels.items() if k and v
+        ]
+        links = [link.url for link in s.links][:MAX_ENTITY_LINKS]
+        if s.generator_url and len(links) < MAX_ENTITY_LINKS:
+            links.append(s.generator_url)
+        if links:
+            item["entityLinks"] = [{"url": url} for url in links]
+        if s.status is SignalStatus.RESOLVED:
+            item["status"] = "GENERIC_INDICATOR_STATUS_RESOLVED"
+            ended = s.ends_at if s.ends_at is not None else seen.now
+            item["lastResolvedAt"] = to_rfc3339(ended)
+        else:
+            item["status"] = "GENERIC_INDICATOR_STATUS_TRIGGERED"
+            item["lastTriggeredAt"] = to_rfc3339(seen.starts_at)
+
+
 def with_signal(indicators: Json, seen: Seen) -> Json:
-    if seen.source is Source.ALERTMANAGER:
-        return _with_prometheus(indicators, seen)
-    return _with_generic(indicators, seen)
+    """``indicators`` with one signal applied (``IndicatorEditor`` for many)."""
+    editor = IndicatorEditor(indicators)
+    editor.apply(seen)
+    return editor.result()
 
 
-def _with_prometheus(indicators: Json, seen: Seen) -> Json:
-    s = seen.signal
-    group_id = _cut(s.group_key or s.dedup_key)
-    groups = [dict(g) for g in indicators.get("prometheusAlertIndicators") or []]
-    group = next((g for g in groups if g.get("alertGroupId") == group_id), None)
-    now = to_rfc3339(seen.now)
-    if group is None:
-        if len(groups) >= MAX_ALERTS:
-            return indicators
-        group = {"alertGroupId": group_id, "receivedAt": now, "alerts": []}
-        groups.append(group)
-    group.update(
-        groupLabels=_strings(s.group_labels),
-        receiver=seen.receiver or "",
-        externalUrl=seen.external_url or "",
-        updatedAt=now,
-    )
-    alerts = [dict(a) for a in group.get("alerts") or []]
-    alert = next((a for a in alerts if a.get("fingerprint") == s.dedup_key), None)
-    if alert is None:
-        alert = {"alertGroupId": group_id, "fingerprint": s.dedup_key, "createdAt": now}
-        alerts.append(alert)
-    alert.update(
-        alertName=_cut(s.title) or "alert",
-        priority=_prio(seen.priority),
-        labels=_strings(s.labels),
-        annotations=_strings(s.annotations),
-        status=_status(seen),
-        generatorUrl=s.generator_url or "",
-        updatedAt=now,
-    )
+def _finish_group(group: Json) -> None:
+    alerts: list[Json] = group.get("alerts") or []
     if len(alerts) > MAX_ALERTS:  # the oldest resolved alerts make room
         resolved = [a for a in alerts if "resolved" in (a.get("status") or {})]
         for old in resolved[: len(alerts) - MAX_ALERTS]:
             alerts.remove(old)
-    group["alerts"] = alerts
     firing = [a for a in alerts if "triggered" in (a.get("status") or {})]
-    group["priority"] = _prio(min((_rank(a) for a in firing or alerts), default=seen.priority))
+    best = min((_rank(a) for a in firing or alerts), default=IndicatorPriority.P5)
+    group["priority"] = _prio(best)
     group["status"] = _group_status(alerts)
-    return {**indicators, "prometheusAlertIndicators": groups}
 
 
 def _rank(alert: Mapping[str, Any]) -> IndicatorPriority:
@@ -131,37 +202,6 @@ def _group_status(alerts: list[Json]) -> Json:
         return {"triggered": {"triggeredAt": first}}
     last = max(_times(alerts, "resolvedAt"), default="")
     return {"resolved": {"triggeredAt": first, "resolvedAt": last}}
-
-
-def _with_generic(indicators: Json, seen: Seen) -> Json:
-    s = seen.signal
-    external = _cut(f"{seen.source.value}:{s.dedup_key}")
-    items = [dict(g) for g in indicators.get("genericIndicators") or []]
-    item = next((g for g in items if g.get("externalId") == external), None)
-    if item is None:
-        if len(items) >= MAX_ALERTS:
-            return indicators
-        item = {
-            "id": str(uuid.uuid5(_NS, external)),
-            "externalId": external,
-            "indicatorType": "GENERIC_INDICATOR_TYPE_UNSPECIFIED",
-        }
-        items.append(item)
-    item["priority"] = _prio(seen.priority)
-    item["labels"] = [{"key": k[:4096], "value": v[:4096]} for k, v in s.labels.items() if k and v]
-    links = [link.url for link in s.links][:MAX_ENTITY_LINKS]
-    if s.generator_url and len(links) < MAX_ENTITY_LINKS:
-        links.append(s.generator_url)
-    if links:
-        item["entityLinks"] = [{"url": url} for url in links]
-    if s.status is SignalStatus.RESOLVED:
-        item["status"] = "GENERIC_INDICATOR_STATUS_RESOLVED"
-        ended = s.ends_at if s.ends_at is not None else seen.now
-        item["lastResolvedAt"] = to_rfc3339(ended)
-    else:
-        item["status"] = "GENERIC_INDICATOR_STATUS_TRIGGERED"
-        item["lastTriggeredAt"] = to_rfc3339(seen.starts_at)
-    return {**indicators, "genericIndicators": items}
 
 
 @dataclass(frozen=True, slots=True)

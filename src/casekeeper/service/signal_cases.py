@@ -17,7 +17,7 @@ from casekeeper.domain.enums import ActorKind, CaseStatus
 from casekeeper.domain.events import Actor
 from casekeeper.domain.lifecycle import Operation
 from casekeeper.domain.model import Case, CaseRef, evolve
-from casekeeper.domain.signal_indicators import all_resolved, derived_priority
+from casekeeper.domain.signal_indicators import IndicatorEditor, all_resolved, derived_priority
 from casekeeper.service.context import new_events, record
 from casekeeper.service.incident_effects import close_with_cases
 from casekeeper.store.uow import UnitOfWork
@@ -30,6 +30,12 @@ class CaseWork:
     entries: list[tuple[t.TimelineEvent, Actor]] = field(default_factory=list)
     new: bool = False
     resolved_here: bool = False  # a signal of this batch resolved one of its indicators
+    editor: IndicatorEditor | None = None
+
+    def indicators(self) -> IndicatorEditor:
+        if self.editor is None:
+            self.editor = IndicatorEditor(self.case.indicators)
+        return self.editor
 
 
 class CaseBook:
@@ -79,6 +85,9 @@ class CaseBook:
     def _conclude(
         self, work: CaseWork, settings: CaseSettings, sender: Actor, notes: list[t.SignalNote]
     ) -> None:
+        if work.editor is not None:
+            work.case = evolve(work.case, indicators=work.editor.result())
+            work.editor = None
         case = work.case
         derived = derived_priority(case.indicators)
         if derived is not None and case.is_open:

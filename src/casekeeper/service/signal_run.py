@@ -19,12 +19,13 @@ from casekeeper.domain.incidents import (
     MAX_NAME,
     AlertEvent,
     Incident,
+    IncidentEvent,
     IncidentState,
     Originator,
 )
 from casekeeper.domain.lifecycle import Operation
 from casekeeper.domain.model import KeyValue
-from casekeeper.domain.signal_indicators import Seen, with_signal
+from casekeeper.domain.signal_indicators import Seen
 from casekeeper.domain.signal_rules import (
     SEVERITY_OF,
     Ruled,
@@ -69,6 +70,43 @@ def _bounded(labels: dict[str, str] | object) -> dict[str, str]:
     return {k[:MAX_INCIDENT_LABEL]: v[:MAX_INCIDENT_LABEL] for k, v in labels.items() if k}
 
 
+_RESENT = {
+    SignalStatus.FIRING: "already known: a re-send of a firing it has",
+    SignalStatus.ACKNOWLEDGED: "already acknowledged",
+    SignalStatus.RESOLVED: "already resolved",
+}
+
+
+def resent(firing: Firing) -> Outcome:
+    """A signal that says what its firing already says (the case's readable id is not
+    looked up: a re-send reads nothing but its firing)."""
+    return Outcome(
+        firing.dedup_key, A.UNCHANGED, _RESENT[firing.status], firing.incident_id, firing.case_id
+    )
+
+
+def only_resends(
+    batch: SignalBatch, settings: CaseSettings, latest: dict[str, Firing]
+) -> list[Outcome] | None:
+    """The outcomes when every signal of ``batch`` repeats what its firing already says (the
+    common case: Alertmanager repeats each group every group_interval), else None: then
+    nothing needs writing, and the batch is answered from a read."""
+    out = []
+    for s in batch.signals:
+        f = latest.get(s.dedup_key)
+        if f is None or s.title in settings.rules.heartbeats:
+            return None
+        same_start = f.starts_at == s.starts_at or (s.starts_at is None and f.is_open)
+        if not same_start:
+            return None
+        if s.status is SignalStatus.FIRING and f.status is SignalStatus.RESOLVED:
+            return None  # ignored, not unchanged: the full path says why
+        if s.status is not SignalStatus.FIRING and s.status is not f.status:
+            return None
+        out.append(resent(f))
+    return out
+
+
 class BatchRun:
     def __init__(
         self,
@@ -88,9 +126,25 @@ class BatchRun:
         self.sender = sender_actor(batch, actor)
         self.now = now
         self.book = CaseBook(uow, space_id, now)
+        self.groups: dict[str, tuple[CaseWork, str]] = {}  # group key → its case this batch
+        keys = [s.dedup_key for s in batch.signals]
+        self.latest = uow.firings.latest_many(space_id, self.source, keys)
+        self.firings_new: dict[tuple[str, int], Firing] = {}
+        self.firings_changed: dict[tuple[str, int], Firing] = {}
+        fresh = [
+            f"{self.source.value}:{s.dedup_key}"
+            for s in batch.signals
+            if s.status is SignalStatus.FIRING
+            and ((f := self.latest.get(s.dedup_key)) is None or f.starts_at != s.starts_at)
+        ]
+        self.open_incidents = uow.incidents.open_for_many(space_id, fresh) if fresh else {}
+        self.incidents_new: dict[str, Incident] = {}
+        self.incidents_changed: dict[str, tuple[Incident, Incident]] = {}
+        self.incident_events: list[IncidentEvent] = []
 
     def run(self) -> list[Outcome]:
         outcomes = [self.one(s) for s in self.batch.signals]
+        self._flush()
         notes: list[t.SignalNote] = []
         if self.batch.truncated > 0:
             notes.append(
@@ -119,7 +173,7 @@ class BatchRun:
         if heartbeat is not None and self.source is not Source.HEARTBEAT:
             self.uow.heartbeats.touch(self.space_id, s.title, heartbeat, self.now)
             return Outcome(s.dedup_key, A.IGNORED, f"heartbeat {s.title!r} heard: it opens no case")
-        latest = self.uow.firings.latest(self.space_id, self.source, s.dedup_key)
+        latest = self.latest.get(s.dedup_key)
         starts = s.starts_at
         if starts is None:
             if latest is not None and latest.is_open:
@@ -134,7 +188,7 @@ class BatchRun:
                 )  # fmt: skip
         firing = latest if latest is not None and latest.starts_at == starts else None
         if firing is None and latest is not None and latest.starts_at > starts:
-            firing = self.uow.firings.get(self.space_id, self.source, s.dedup_key, starts)
+            firing = self._stored_firing(s.dedup_key, starts)
             if firing is None:
                 return Outcome(
                     s.dedup_key, A.IGNORED,
@@ -199,15 +253,61 @@ class BatchRun:
             priority_reason=why,
         )
 
+    # -- what the batch writes, collected and written together at its end -------------------
+
+    def _stored_firing(self, dedup_key: str, starts: int) -> Firing | None:
+        key = (dedup_key, starts)
+        found = self.firings_new.get(key) or self.firings_changed.get(key)
+        if found is not None:
+            return found
+        return self.uow.firings.get(self.space_id, self.source, dedup_key, starts)
+
+    def _put_firing(self, f: Firing, *, new: bool) -> None:
+        key = (f.dedup_key, f.starts_at)
+        if new or key in self.firings_new:
+            self.firings_new[key] = f
+        else:
+            self.firings_changed[key] = f
+        known = self.latest.get(f.dedup_key)
+        if known is None or f.starts_at >= known.starts_at:
+            self.latest[f.dedup_key] = f
+
     def _write(self, old: Incident | None, change: il.IncidentChange, key: str) -> None:
-        if old is None:
-            self.uow.incidents.add(change.incident)
-        elif not self.uow.incidents.save_many([(old, change.incident)]):
+        new = change.incident
+        if old is None or old.id in self.incidents_new:
+            self.incidents_new[new.id] = new
+        elif old.id in self.incidents_changed:
+            first = self.incidents_changed[old.id][0]
+            self.incidents_changed[old.id] = (
+                first,
+                dataclasses.replace(new, version=first.version + 1),
+            )
+        else:
+            self.incidents_changed[old.id] = (old, new)
+        if new.is_closed:
+            self.open_incidents.pop(new.correlation_key, None)
+        else:
+            self.open_incidents[new.correlation_key] = new
+        self.incident_events += stamp(
+            change, originator=Originator.OPERATIONAL, by=self.source.value, now=self.now, key=key
+        )
+
+    def _incident(self, incident_id: str) -> Incident | None:
+        if incident_id in self.incidents_new:
+            return self.incidents_new[incident_id]
+        if incident_id in self.incidents_changed:
+            return self.incidents_changed[incident_id][1]
+        return self.uow.incidents.get(self.space_id, incident_id, for_update=True)
+
+    def _flush(self) -> None:
+        incidents = self.uow.incidents
+        # Changes first: closing an alert's old incident frees its key for the new one.
+        if not incidents.save_many(list(self.incidents_changed.values())):
             raise AssertionError("an incident changed while its row was locked")
-        self.uow.incidents.add_events(
-            stamp(change, originator=Originator.OPERATIONAL, by=self.source.value, now=self.now,
-                  key=key)
-        )  # fmt: skip
+        incidents.add_many(list(self.incidents_new.values()))
+        incidents.add_events(self.incident_events)
+        self.uow.firings.add_many(list(self.firings_new.values()))
+        self.uow.firings.save_many(list(self.firings_changed.values()))
 
     # -- firing ----------------------------------------------------------------------------
 
@@ -220,23 +320,19 @@ class BatchRun:
                     "this firing is resolved already (its resolution arrived first, or this is "
                     "a late re-send)", firing.incident_id, firing.case_id,
                 )  # fmt: skip
-            work = self.book.get(firing.case_id) if firing.case_id else None
-            return Outcome(
-                s.dedup_key, A.UNCHANGED, "already known: a re-send of a firing it has",
-                firing.incident_id, firing.case_id, work.case.readable_id if work else None,
-                priority=seen.priority.name, priority_reason=why,
-            )  # fmt: skip
+            return resent(firing)
         if latest is not None and latest.is_open:  # a new start without a resolve between
-            self.uow.firings.save(
-                dataclasses.replace(latest, status=SignalStatus.RESOLVED, ends_at=seen.starts_at)
+            ended = dataclasses.replace(
+                latest, status=SignalStatus.RESOLVED, ends_at=seen.starts_at
             )
+            self._put_firing(ended, new=False)
         refusal = self._refused(seen.priority, s)
         if refusal is not None:
-            self.uow.firings.add(self._firing(seen, SignalStatus.FIRING))
+            self._put_firing(self._firing(seen, SignalStatus.FIRING), new=True)
             return Outcome(s.dedup_key, A.FILTERED, refusal, priority=seen.priority.name,
                            priority_reason=why)  # fmt: skip
         corr = f"{self.source.value}:{s.dedup_key}"
-        incident = self.uow.incidents.open_for(self.space_id, corr)
+        incident = self.open_incidents.get(corr)
         if incident is not None:
             rejoined = self._refire(seen, incident, why)
             if rejoined is not None:
@@ -249,13 +345,11 @@ class BatchRun:
         )  # fmt: skip
         self._write(None, change, change.incident.last_state_update_key)
         work.entries.append((t.IncidentChanged(change.incident.id, IC.OPENED), self.sender))
-        work.case = dataclasses.replace(
-            work.case, indicators=with_signal(work.case.indicators, seen)
+        work.indicators().apply(seen)
+        firing = self._firing(
+            seen, SignalStatus.FIRING, incident_id=change.incident.id, case_id=work.case.id
         )
-        self.uow.firings.add(
-            self._firing(seen, SignalStatus.FIRING, incident_id=change.incident.id,
-                         case_id=work.case.id)
-        )  # fmt: skip
+        self._put_firing(firing, new=True)
         return self._outcome(
             seen, A.OPENED, f"a new incident; {joined}", change.incident, work,
             group=group, why=why, new_case=created,
@@ -305,12 +399,9 @@ class BatchRun:
                 ),
                 self.sender,
             ))  # fmt: skip
-        work.case = dataclasses.replace(
-            work.case, indicators=with_signal(work.case.indicators, seen)
-        )
-        self.uow.firings.add(
-            self._firing(seen, SignalStatus.FIRING, incident_id=incident.id, case_id=case.id)
-        )
+        work.indicators().apply(seen)
+        firing = self._firing(seen, SignalStatus.FIRING, incident_id=incident.id, case_id=case.id)
+        self._put_firing(firing, new=True)
         reason = (
             "fired again within the resolution snooze period: its resolved case keeps it"
             if flapping
@@ -323,6 +414,17 @@ class BatchRun:
 
     def _case_for(self, group: Ruled, seen: Seen) -> tuple[CaseWork, str, bool]:
         """The open case of the group, or a new one; and a sentence saying which."""
+        cached = self.groups.get(group.value)
+        if cached is not None and cached[0].case.is_open:
+            return cached[0], cached[1], False
+        found = self._case_of_group(group, seen)
+        self.groups[group.value] = (
+            found[0],
+            f"joined {found[0].case.readable_id or 'a pending case'} of its group ({group.reason})",
+        )
+        return found
+
+    def _case_of_group(self, group: Ruled, seen: Seen) -> tuple[CaseWork, str, bool]:
         bound = self.uow.signal_groups.case_of(self.space_id, group.value, for_update=True)
         if bound is not None:
             work = self.book.get(bound)
@@ -358,24 +460,22 @@ class BatchRun:
     def resolve(self, seen: Seen, firing: Firing | None) -> Outcome:
         s = seen.signal
         if firing is None:
-            self.uow.firings.add(self._firing(seen, SignalStatus.RESOLVED))
+            self._put_firing(self._firing(seen, SignalStatus.RESOLVED), new=True)
             return Outcome(
                 s.dedup_key, A.IGNORED,
                 "resolved before it was seen firing: nothing to resolve, and its firing, if "
                 "it arrives late, is ignored",
             )  # fmt: skip
         if firing.status is SignalStatus.RESOLVED:
-            return Outcome(s.dedup_key, A.UNCHANGED, "already resolved",
-                           firing.incident_id, firing.case_id)  # fmt: skip
+            return resent(firing)
         ends = s.ends_at if s.ends_at is not None else self.now
-        self.uow.firings.save(
-            dataclasses.replace(
-                firing, status=SignalStatus.RESOLVED, ends_at=ends, last_seen=self.now
-            )
+        resolved = dataclasses.replace(
+            firing, status=SignalStatus.RESOLVED, ends_at=ends, last_seen=self.now
         )
+        self._put_firing(resolved, new=False)
         if firing.incident_id is None or firing.case_id is None:
             return Outcome(s.dedup_key, A.RESOLVED, "resolved; it was kept out of cases")
-        incident = self.uow.incidents.get(self.space_id, firing.incident_id, for_update=True)
+        incident = self._incident(firing.incident_id)
         work = self.book.get(firing.case_id)
         if (
             incident is not None
@@ -390,9 +490,7 @@ class BatchRun:
             if work is not None:
                 work.entries.append((t.IncidentChanged(incident.id, IC.RESOLVED), self.sender))
         if work is not None:
-            work.case = dataclasses.replace(
-                work.case, indicators=with_signal(work.case.indicators, seen)
-            )
+            work.indicators().apply(seen)
             work.resolved_here = True
         return self._outcome(seen, A.RESOLVED, "resolved its incident", incident, work)
 
@@ -401,12 +499,10 @@ class BatchRun:
         if firing is None or not firing.is_open or firing.incident_id is None:
             return Outcome(s.dedup_key, A.IGNORED, "no open incident of it to acknowledge")
         if firing.status is SignalStatus.ACKNOWLEDGED:
-            return Outcome(s.dedup_key, A.UNCHANGED, "already acknowledged",
-                           firing.incident_id, firing.case_id)  # fmt: skip
-        self.uow.firings.save(
-            dataclasses.replace(firing, status=SignalStatus.ACKNOWLEDGED, last_seen=self.now)
-        )
-        incident = self.uow.incidents.get(self.space_id, firing.incident_id, for_update=True)
+            return resent(firing)
+        acked = dataclasses.replace(firing, status=SignalStatus.ACKNOWLEDGED, last_seen=self.now)
+        self._put_firing(acked, new=False)
+        incident = self._incident(firing.incident_id)
         work = self.book.get(firing.case_id) if firing.case_id else None
         by = self.sender.label
         if incident is not None and not incident.is_closed and incident.status.name == "TRIGGERED":

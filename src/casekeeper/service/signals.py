@@ -37,7 +37,7 @@ from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.permissions import Permission
-from casekeeper.service.signal_run import BatchRun
+from casekeeper.service.signal_run import BatchRun, only_resends
 
 ATTEMPTS = 3
 
@@ -154,6 +154,13 @@ class SignalService:
         """Apply ``batch`` in ``p``'s space (or, ``dry_run``, say what applying it would do)."""
         p.require((Permission.SIGNALS_WRITE,), "send signals")
         batch = checked_batch(batch)
+        with self.db.reader() as uow:
+            settings = uow.case_settings.active(p.space_id)
+            keys = [s.dedup_key for s in batch.signals]
+            known = uow.firings.latest_many(p.space_id, batch.source, keys)
+        resends = only_resends(batch, settings, known)
+        if resends is not None:
+            return IngestReport(tuple(resends), dry_run=dry_run)
         for attempt in range(ATTEMPTS):
             try:
                 with self.db.writer() as uow:
