@@ -18,16 +18,12 @@ from casekeeper.service import am_silencing
 from casekeeper.service.alertmanager_sync import AlertmanagerSync
 from tests.ingest.alertmanager_harness import (
     Alertmanager,
-    FiringRow,
-    World,
     alertmanager,
-    am_sync,
     casekeeper_http,
-    fingerprint,
     needs_alertmanager,
     wait_for,
-    world,
 )
+from tests.ingest.am_world import FiringRow, World, am_sync, fingerprint, world
 
 pytestmark = needs_alertmanager
 __all__ = ["alertmanager", "am_sync", "casekeeper_http", "world"]  # fixtures used by name

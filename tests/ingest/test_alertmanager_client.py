@@ -17,11 +17,11 @@ from tests.api.coralogix.rest.conftest import RunningServer
 from tests.ingest.alertmanager_harness import (
     Alertmanager,
     casekeeper_http,
-    fingerprint,
     free_port,
     needs_alertmanager,
     start_alertmanager,
 )
+from tests.ingest.am_world import fingerprint
 
 __all__ = ["casekeeper_http"]  # fixtures used by name
 

@@ -12,17 +12,14 @@ from casekeeper.domain.query import CaseQuery
 from tests.api.coralogix.rest.conftest import RunningServer
 from tests.ingest.alertmanager_harness import (
     Alertmanager,
-    FiringRow,
     FlakyProxy,
-    World,
     alertmanager,
     alertmanager_for,
     casekeeper_http,
-    fingerprint,
     needs_alertmanager,
     wait_for,
-    world,
 )
+from tests.ingest.am_world import FiringRow, World, fingerprint, world
 
 pytestmark = needs_alertmanager
 __all__ = ["alertmanager", "casekeeper_http", "world"]  # fixtures used by name
