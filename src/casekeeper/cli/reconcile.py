@@ -15,10 +15,9 @@ from casekeeper.cli.common import DatabaseOpt, console, container_for, fail
 from casekeeper.domain.timeutil import now_us
 from casekeeper.service.alertmanager_sync import SyncResult
 
-app = typer.Typer(help="Signals: alerts coming in from Alertmanager and other senders.")
 
-
-@app.command("reconcile")
+# Registered as ``casekeeper signals reconcile`` in cli/main.py (the ``signals`` group is
+# cli/signals.py's).
 def reconcile(
     space: Annotated[
         str | None,
