@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from casekeeper.outbound.alertmanager import AlertmanagerClient
 from casekeeper.service.admin import AdminService
+from casekeeper.service.alertmanager_sync import AlertmanagerSync
 from casekeeper.service.alerts import AlertService
 from casekeeper.service.auth import KeyService
 from casekeeper.service.cases import CaseService
@@ -28,9 +30,11 @@ class Container:
     incidents: IncidentService
     alerts: AlertService
     signals: SignalService
+    am_sync: AlertmanagerSync  # reconciliation and acknowledge-until-clear (docs/ALERTMANAGER.md)
 
     def close(self) -> None:
         self.keys.close()
+        self.am_sync.close()
         self.db.dispose()
 
 
@@ -38,6 +42,7 @@ def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Conta
     if ctx is None:
         db = Database(make_engine(settings.database_url))
         ctx = ServiceContext(db=db, ui_base_url=settings.ui_base_url)
+    signals = SignalService(ctx)
     return Container(
         settings=settings,
         db=ctx.db,
@@ -47,5 +52,6 @@ def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Conta
         admin=AdminService(ctx),
         incidents=IncidentService(ctx),
         alerts=AlertService(ctx),
-        signals=SignalService(ctx),
+        signals=signals,
+        am_sync=AlertmanagerSync(ctx, signals, AlertmanagerClient()),
     )
