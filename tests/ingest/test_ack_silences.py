@@ -203,3 +203,28 @@ def test_nothing_is_silenced_when_the_setting_is_off(
     off = am_sync.sync_silences(world.space_id, now=world.container.cases.clock())
     assert off.expired == 1
     assert [s["status"] for s in ours(am)] == [{"state": "expired"}]
+
+
+def test_the_scheduler_runs_acknowledge_until_clear_and_reconciliation(
+    alertmanager: Alertmanager, world: World
+) -> None:
+    """What ``casekeeper serve`` and ``casekeeper worker`` run: their timers, not a test hook."""
+    from casekeeper.service.scheduler import timers_for
+
+    am = alertmanager
+    enable(world)
+    am.fire(WEB)
+    f, case_id = firing_case(world, WEB)
+    acknowledge(world, case_id)
+    timers = timers_for(world.container)
+    clock = world.container.cases.clock
+    first = timers.tick(clock(), spaces=[world.space_id])
+    assert first.silences == 1
+    assert len(ours(am)) == 1
+    am.resolve(WEB)
+    wait_for(lambda: am.alert(WEB) is None, what="Alertmanager to drop the resolved alert")
+    # Reconciliation runs every reconcile_interval: a tick that much later finds the alert gone.
+    later = timers.tick(clock() + SignalRules().reconcile_interval, spaces=[world.space_id])
+    assert later.reconciled == 1
+    assert later.silences == 1  # the silence expired
+    assert world.firing(f.dedup_key).status == "resolved"  # type: ignore[union-attr]

@@ -308,7 +308,12 @@ def test_reconciliation_runs_per_space_every_reconcile_interval(
     clocked: Container, clock: FakeClock, principal: Principal
 ) -> None:
     calls: list[tuple[int, int]] = []
-    timers = timers_with(clocked, clock, reconcile=lambda space, now: calls.append((space, now)))
+
+    def reconcile(space: int, now: int) -> int:
+        calls.append((space, now))
+        return 0
+
+    timers = timers_with(clocked, clock, reconcile=reconcile)
     start = clock.now
     interval = SignalRules().reconcile_interval
     for offset in (0, interval // 2, interval, interval + SECOND):
@@ -319,7 +324,7 @@ def test_reconciliation_runs_per_space_every_reconcile_interval(
 def test_a_failing_reconciliation_does_not_stop_the_timers(
     clocked: Container, clock: FakeClock, principal: Principal, make_clocked_case: MakeClockedCase
 ) -> None:
-    def broken(_space: int, _now: int) -> None:
+    def broken(_space: int, _now: int) -> int:
         raise ConnectionError("alertmanager is down")
 
     timers = timers_with(clocked, clock, reconcile=broken)

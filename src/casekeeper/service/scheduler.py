@@ -54,7 +54,9 @@ KPI_RULES: Final = {
 
 SettingsOf = Callable[[UnitOfWork, int], CaseSettings]
 # Alertmanager reconciliation and silence sync for one space: (space id, now in µs).
-Reconcile = Callable[[int, int], object]
+# (space id, now) → alerts resolved by reconciliation; silences made or expired.
+Reconcile = Callable[[int, int], int]
+Silence = Callable[[int, int], int]
 
 
 def active_settings(uow: UnitOfWork, space_id: int) -> CaseSettings:
@@ -72,7 +74,8 @@ class TickReport:
     kpi_breaches: int = 0
     heartbeats_missed: int = 0  # heartbeats found missing: a firing signal ingested
     heartbeats_back: int = 0  # heartbeats back: their firing resolved
-    reconciled: int = 0  # spaces whose reconciliation ran
+    reconciled: int = 0  # alerts resolved because their Alertmanager no longer has them
+    silences: int = 0  # Alertmanager silences made, renewed or expired (acknowledge-until-clear)
     conflicts: int = 0  # batches undone by a concurrent change, left for the next tick
 
     def add(self, other: TickReport) -> None:
@@ -101,6 +104,7 @@ class Timers:
     settings_of: SettingsOf = active_settings
     signals: heartbeats.Ingest | None = None
     reconcile: Reconcile | None = None
+    silence: Silence | None = None  # every tick, in spaces with acknowledge_silences on
     _reconciled: dict[int, int] = field(default_factory=dict)  # space → last run (µs)
 
     def tick(
@@ -173,6 +177,11 @@ class Timers:
             "auto-close",
         )
         report.reconciled = self._maybe_reconcile(space_id, settings, now)
+        if self.silence is not None and settings.rules.acknowledge_silences:
+            try:
+                report.silences = self.silence(space_id, now)
+            except Exception:  # an Alertmanager being down must not stop the timers
+                log.exception("silences of space %s failed", space_id)
         return report
 
     def _maybe_reconcile(self, space_id: int, settings: CaseSettings, now: int) -> int:
@@ -184,11 +193,10 @@ class Timers:
             return 0
         self._reconciled[space_id] = now
         try:
-            self.reconcile(space_id, now)
+            return self.reconcile(space_id, now)
         except Exception:  # one space's Alertmanager being down must not stop the timers
             log.exception("reconciliation of space %s failed", space_id)
             return 0
-        return 1
 
 
 def _drain(
@@ -377,7 +385,18 @@ class Scheduler:
 def timers_for(container: Container, *, batch: int = BATCH) -> Timers:
     """The timers of a running server or worker, over its database and clock."""
     ctx = ServiceContext(db=container.db, clock=container.cases.clock)
-    return Timers(ctx, batch=batch, signals=container.signals.ingest)
+    sync = container.am_sync
+
+    def reconcile(space_id: int, now: int) -> int:
+        return sync.reconcile(space_id, now=now).resolved
+
+    def silence(space_id: int, now: int) -> int:
+        done = sync.sync_silences(space_id, now=now)
+        return done.created + done.renewed + done.expired
+
+    return Timers(
+        ctx, batch=batch, signals=container.signals.ingest, reconcile=reconcile, silence=silence
+    )
 
 
 def count(report: TickReport) -> Sequence[tuple[str, int]]:
