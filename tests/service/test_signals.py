@@ -421,3 +421,23 @@ def test_a_closed_case_stays_as_it_was_when_its_alerts_resolve(
     assert signals.ingest(principal, am(alert("fp1"))).outcomes[0].action is Action.UNCHANGED
     assert signals.ingest(principal, am(alert("fp1", R))).outcomes[0].action is Action.RESOLVED
     assert case_of(container, principal, opened.case_id) == closed
+
+
+def test_an_alert_reconciliation_resolved_fires_again_when_its_source_still_reports_it(
+    container: Container, signals: SignalService, principal: Principal
+) -> None:
+    opened = signals.ingest(principal, am(alert("fp1"))).outcomes[0]
+    gone = dataclasses.replace(am(alert("fp1", R)), reconciliation=True, note="reconciled")
+    assert signals.ingest(principal, gone).outcomes[0].action is Action.RESOLVED
+    assert opened.incident_id is not None
+    assert container.incidents.get(principal, opened.incident_id).status is IncidentStatus.RESOLVED
+    # The silence that hid it ended; Alertmanager sends the same firing again.
+    back = signals.ingest(principal, am(alert("fp1"))).outcomes[0]
+    assert back.action is Action.RETRIGGERED
+    assert back.incident_id == opened.incident_id
+    x = container.incidents.get(principal, opened.incident_id)
+    assert x.status is IncidentStatus.TRIGGERED
+    assert signals.ingest(principal, am(alert("fp1"))).outcomes[0].action is Action.UNCHANGED
+    # A resolution the source sends itself is final for this firing.
+    signals.ingest(principal, am(alert("fp1", R)))
+    assert signals.ingest(principal, am(alert("fp1"))).outcomes[0].action is Action.IGNORED

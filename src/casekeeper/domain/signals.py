@@ -81,6 +81,7 @@ class SignalBatch:
     truncated: int = 0  # alerts the sender left out (Alertmanager's truncatedAlerts)
     sender: str | None = None  # who sent it, for the timeline (e.g. PagerDuty's client)
     note: str | None = None  # why, on the case timeline (reconciliation says what it saw)
+    reconciliation: bool = False  # resolutions casekeeper inferred, not the source's word
 
 
 class Action(StrEnum):
@@ -138,6 +139,7 @@ class Firing:
     group_key: str | None = None
     receiver: str | None = None
     external_url: str | None = None
+    reconciled: bool = False  # resolved by reconciliation: its source may still say it fires
 
     @property
     def is_open(self) -> bool:

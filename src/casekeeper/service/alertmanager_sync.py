@@ -155,6 +155,7 @@ class AlertmanagerSync:
                     receiver=receiver,
                     external_url=url,
                     note=RECONCILED_NOTE.format(url=url),
+                    reconciliation=True,
                 )
                 report = self.signals.ingest(p, batch, dry_run=dry_run, actor=Actor.system())
                 reports.append(report)

@@ -6,12 +6,12 @@ opened, and an ``Outcome`` that says what happened and why (docs/INGEST.md).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from casekeeper.domain import incident_lifecycle as il
-from casekeeper.domain import lifecycle
 from casekeeper.domain import timeline as t
 from casekeeper.domain.case_settings import CaseSettings, IndicatorPriority, SuppressionStrategy
-from casekeeper.domain.enums import ActorKind, CaseStatus
+from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.events import Actor
 from casekeeper.domain.ids import uuid7
 from casekeeper.domain.incidents import (
@@ -19,11 +19,8 @@ from casekeeper.domain.incidents import (
     MAX_NAME,
     AlertEvent,
     Incident,
-    IncidentEvent,
     IncidentState,
-    Originator,
 )
-from casekeeper.domain.lifecycle import Operation
 from casekeeper.domain.model import KeyValue
 from casekeeper.domain.signal_indicators import Seen
 from casekeeper.domain.signal_rules import (
@@ -45,8 +42,9 @@ from casekeeper.domain.signals import (
 )
 from casekeeper.domain.timeutil import to_rfc3339
 from casekeeper.service.admin import NewCase, activate_in, build_case
-from casekeeper.service.incident_effects import stamp
 from casekeeper.service.signal_cases import CaseBook, CaseWork
+from casekeeper.service.signal_ends import acknowledge, resolve
+from casekeeper.service.signal_writes import BatchWrites, resent, sender_actor
 from casekeeper.store.uow import UnitOfWork
 
 A = Action
@@ -54,57 +52,8 @@ IC = t.IncidentChange
 MAX_INCIDENT_LABEL = 4096
 
 
-def sender_actor(batch: SignalBatch, fallback: Actor) -> Actor:
-    """Who the case timeline names for what the signals did."""
-    if batch.source is Source.ALERTMANAGER:
-        return Actor(ActorKind.PROMETHEUS_ALERT_MANAGER, {"receiverName": batch.receiver or ""})
-    if batch.source is Source.PAGERDUTY:
-        return Actor(ActorKind.PAGER_DUTY, {"displayName": batch.sender or "Events API v2"})
-    if batch.source is Source.HEARTBEAT:
-        return Actor.system()
-    return fallback
-
-
-def _bounded(labels: dict[str, str] | object) -> dict[str, str]:
-    assert isinstance(labels, dict)
+def _bounded(labels: Mapping[str, str]) -> dict[str, str]:
     return {k[:MAX_INCIDENT_LABEL]: v[:MAX_INCIDENT_LABEL] for k, v in labels.items() if k}
-
-
-_RESENT = {
-    SignalStatus.FIRING: "already known: a re-send of a firing it has",
-    SignalStatus.ACKNOWLEDGED: "already acknowledged",
-    SignalStatus.RESOLVED: "already resolved",
-}
-
-
-def resent(firing: Firing) -> Outcome:
-    """A signal that says what its firing already says (the case's readable id is not
-    looked up: a re-send reads nothing but its firing)."""
-    return Outcome(
-        firing.dedup_key, A.UNCHANGED, _RESENT[firing.status], firing.incident_id, firing.case_id
-    )
-
-
-def only_resends(
-    batch: SignalBatch, settings: CaseSettings, latest: dict[str, Firing]
-) -> list[Outcome] | None:
-    """The outcomes when every signal of ``batch`` repeats what its firing already says (the
-    common case: Alertmanager repeats each group every group_interval), else None: then
-    nothing needs writing, and the batch is answered from a read."""
-    out = []
-    for s in batch.signals:
-        f = latest.get(s.dedup_key)
-        if f is None or s.title in settings.rules.heartbeats:
-            return None
-        same_start = f.starts_at == s.starts_at or (s.starts_at is None and f.is_open)
-        if not same_start:
-            return None
-        if s.status is SignalStatus.FIRING and f.status is SignalStatus.RESOLVED:
-            return None  # ignored, not unchanged: the full path says why
-        if s.status is not SignalStatus.FIRING and s.status is not f.status:
-            return None
-        out.append(resent(f))
-    return out
 
 
 class BatchRun:
@@ -127,24 +76,11 @@ class BatchRun:
         self.now = now
         self.book = CaseBook(uow, space_id, now)
         self.groups: dict[str, tuple[CaseWork, str]] = {}  # group key → its case this batch
-        keys = [s.dedup_key for s in batch.signals]
-        self.latest = uow.firings.latest_many(space_id, self.source, keys)
-        self.firings_new: dict[tuple[str, int], Firing] = {}
-        self.firings_changed: dict[tuple[str, int], Firing] = {}
-        fresh = [
-            f"{self.source.value}:{s.dedup_key}"
-            for s in batch.signals
-            if s.status is SignalStatus.FIRING
-            and ((f := self.latest.get(s.dedup_key)) is None or f.starts_at != s.starts_at)
-        ]
-        self.open_incidents = uow.incidents.open_for_many(space_id, fresh) if fresh else {}
-        self.incidents_new: dict[str, Incident] = {}
-        self.incidents_changed: dict[str, tuple[Incident, Incident]] = {}
-        self.incident_events: list[IncidentEvent] = []
+        self.w = BatchWrites(uow, space_id, batch, now)
 
     def run(self) -> list[Outcome]:
         outcomes = [self.one(s) for s in self.batch.signals]
-        self._flush()
+        self.w.flush()
         notes: list[t.SignalNote] = []
         if self.batch.truncated > 0:
             notes.append(
@@ -173,7 +109,7 @@ class BatchRun:
         if heartbeat is not None and self.source is not Source.HEARTBEAT:
             self.uow.heartbeats.touch(self.space_id, s.title, heartbeat, self.now)
             return Outcome(s.dedup_key, A.IGNORED, f"heartbeat {s.title!r} heard: it opens no case")
-        latest = self.latest.get(s.dedup_key)
+        latest = self.w.latest.get(s.dedup_key)
         starts = s.starts_at
         if starts is None:
             if latest is not None and latest.is_open:
@@ -188,7 +124,7 @@ class BatchRun:
                 )  # fmt: skip
         firing = latest if latest is not None and latest.starts_at == starts else None
         if firing is None and latest is not None and latest.starts_at > starts:
-            firing = self._stored_firing(s.dedup_key, starts)
+            firing = self.w.stored_firing(s.dedup_key, starts)
             if firing is None:
                 return Outcome(
                     s.dedup_key, A.IGNORED,
@@ -200,9 +136,9 @@ class BatchRun:
             s, self.source, starts, priority, self.batch.receiver, self.batch.external_url, self.now
         )
         if s.status is SignalStatus.RESOLVED:
-            return self.resolve(seen, firing)
+            return resolve(self, seen, firing)
         if s.status is SignalStatus.ACKNOWLEDGED:
-            return self.acknowledge(seen, firing)
+            return acknowledge(self, seen, firing)
         return self.fire(seen, firing, latest, why)
 
     def _firing(self, seen: Seen, status: SignalStatus, **more: object) -> Firing:
@@ -230,8 +166,8 @@ class BatchRun:
             time=time,
             severity=SEVERITY_OF[seen.priority],
             description=(s.description or "")[:MAX_DESCRIPTION].strip() or None,
-            contextual_labels=_bounded(dict(s.labels)),
-            display_labels=_bounded(dict(s.annotations)),
+            contextual_labels=_bounded(s.labels),
+            display_labels=_bounded(s.annotations),
             system_name=self.source.value,
         )
 
@@ -253,67 +189,13 @@ class BatchRun:
             priority_reason=why,
         )
 
-    # -- what the batch writes, collected and written together at its end -------------------
-
-    def _stored_firing(self, dedup_key: str, starts: int) -> Firing | None:
-        key = (dedup_key, starts)
-        found = self.firings_new.get(key) or self.firings_changed.get(key)
-        if found is not None:
-            return found
-        return self.uow.firings.get(self.space_id, self.source, dedup_key, starts)
-
-    def _put_firing(self, f: Firing, *, new: bool) -> None:
-        key = (f.dedup_key, f.starts_at)
-        if new or key in self.firings_new:
-            self.firings_new[key] = f
-        else:
-            self.firings_changed[key] = f
-        known = self.latest.get(f.dedup_key)
-        if known is None or f.starts_at >= known.starts_at:
-            self.latest[f.dedup_key] = f
-
-    def _write(self, old: Incident | None, change: il.IncidentChange, key: str) -> None:
-        new = change.incident
-        if old is None or old.id in self.incidents_new:
-            self.incidents_new[new.id] = new
-        elif old.id in self.incidents_changed:
-            first = self.incidents_changed[old.id][0]
-            self.incidents_changed[old.id] = (
-                first,
-                dataclasses.replace(new, version=first.version + 1),
-            )
-        else:
-            self.incidents_changed[old.id] = (old, new)
-        if new.is_closed:
-            self.open_incidents.pop(new.correlation_key, None)
-        else:
-            self.open_incidents[new.correlation_key] = new
-        self.incident_events += stamp(
-            change, originator=Originator.OPERATIONAL, by=self.source.value, now=self.now, key=key
-        )
-
-    def _incident(self, incident_id: str) -> Incident | None:
-        if incident_id in self.incidents_new:
-            return self.incidents_new[incident_id]
-        if incident_id in self.incidents_changed:
-            return self.incidents_changed[incident_id][1]
-        return self.uow.incidents.get(self.space_id, incident_id, for_update=True)
-
-    def _flush(self) -> None:
-        incidents = self.uow.incidents
-        # Changes first: closing an alert's old incident frees its key for the new one.
-        if not incidents.save_many(list(self.incidents_changed.values())):
-            raise AssertionError("an incident changed while its row was locked")
-        incidents.add_many(list(self.incidents_new.values()))
-        incidents.add_events(self.incident_events)
-        self.uow.firings.add_many(list(self.firings_new.values()))
-        self.uow.firings.save_many(list(self.firings_changed.values()))
-
     # -- firing ----------------------------------------------------------------------------
 
     def fire(self, seen: Seen, firing: Firing | None, latest: Firing | None, why: str) -> Outcome:
         s = seen.signal
         if firing is not None:
+            if firing.status is SignalStatus.RESOLVED and firing.reconciled:
+                return self._unreconciled(seen, firing, why)
             if firing.status is SignalStatus.RESOLVED:
                 return Outcome(
                     s.dedup_key, A.IGNORED,
@@ -325,14 +207,14 @@ class BatchRun:
             ended = dataclasses.replace(
                 latest, status=SignalStatus.RESOLVED, ends_at=seen.starts_at
             )
-            self._put_firing(ended, new=False)
+            self.w.put_firing(ended, new=False)
         refusal = self._refused(seen.priority, s)
         if refusal is not None:
-            self._put_firing(self._firing(seen, SignalStatus.FIRING), new=True)
+            self.w.put_firing(self._firing(seen, SignalStatus.FIRING), new=True)
             return Outcome(s.dedup_key, A.FILTERED, refusal, priority=seen.priority.name,
                            priority_reason=why)  # fmt: skip
         corr = f"{self.source.value}:{s.dedup_key}"
-        incident = self.open_incidents.get(corr)
+        incident = self.w.open_incidents.get(corr)
         if incident is not None:
             rejoined = self._refire(seen, incident, why)
             if rejoined is not None:
@@ -343,13 +225,13 @@ class BatchRun:
             self._alert(seen, IncidentState.TRIGGERED, work.case.id),
             incident_id=uuid7(self.now), space_id=self.space_id,
         )  # fmt: skip
-        self._write(None, change, change.incident.last_state_update_key)
+        self.w.write(None, change, change.incident.last_state_update_key)
         work.entries.append((t.IncidentChanged(change.incident.id, IC.OPENED), self.sender))
         work.indicators().apply(seen)
         firing = self._firing(
             seen, SignalStatus.FIRING, incident_id=change.incident.id, case_id=work.case.id
         )
-        self._put_firing(firing, new=True)
+        self.w.put_firing(firing, new=True)
         return self._outcome(
             seen, A.OPENED, f"a new incident; {joined}", change.incident, work,
             group=group, why=why, new_case=created,
@@ -383,10 +265,10 @@ class BatchRun:
         )
         if work is None or case is None or not (case.is_open or flapping):
             change = il.close(incident, "casekeeper", now=self.now)
-            self._write(incident, change, incident.last_state_update_key)
+            self.w.write(incident, change, incident.last_state_update_key)
             return None
         change = il.record_alert(incident, self._alert(seen, IncidentState.TRIGGERED, case.id))
-        self._write(incident, change, change.incident.last_state_update_key)
+        self.w.write(incident, change, change.incident.last_state_update_key)
         was_resolved = incident.state is IncidentState.RESOLVED
         if was_resolved:
             work.entries.append((t.IncidentChanged(incident.id, IC.TRIGGERED), self.sender))
@@ -401,7 +283,7 @@ class BatchRun:
             ))  # fmt: skip
         work.indicators().apply(seen)
         firing = self._firing(seen, SignalStatus.FIRING, incident_id=incident.id, case_id=case.id)
-        self._put_firing(firing, new=True)
+        self.w.put_firing(firing, new=True)
         reason = (
             "fired again within the resolution snooze period: its resolved case keeps it"
             if flapping
@@ -411,6 +293,43 @@ class BatchRun:
             seen, A.RETRIGGERED if was_resolved else A.UNCHANGED, reason, change.incident, work,
             why=why,
         )  # fmt: skip
+
+    def _unreconciled(self, seen: Seen, firing: Firing, why: str) -> Outcome:
+        """Reconciliation resolved this firing (its source had stopped reporting it: a
+        silence, a lost notification), and the source says it fires: it does."""
+        s = seen.signal
+        incident = self.w.incident(firing.incident_id) if firing.incident_id else None
+        work = self.book.get(firing.case_id) if firing.case_id else None
+        if (
+            incident is None
+            or incident.is_closed
+            or work is None
+            or not (work.case.is_open or work.case.status is CaseStatus.RESOLVED)
+        ):
+            return Outcome(
+                s.dedup_key, A.IGNORED,
+                "reconciliation resolved it and its case is closed since; a new firing of it "
+                "opens a new case", firing.incident_id, firing.case_id,
+            )  # fmt: skip
+        change = il.record_alert(incident, self._alert(seen, IncidentState.TRIGGERED, work.case.id))
+        self.w.write(incident, change, change.incident.last_state_update_key)
+        note = t.SignalNote(
+            t.SignalTopic.RECONCILED,
+            f"{s.title} fires again: reconciliation had resolved it, but "
+            f"{self.source.value} reports it firing (a silence ended, or it was delayed)",
+        )
+        work.entries += [
+            (t.IncidentChanged(incident.id, IC.TRIGGERED), self.sender),
+            (note, self.sender),
+        ]
+        work.indicators().apply(seen)
+        back = dataclasses.replace(
+            firing, status=SignalStatus.FIRING, ends_at=None, reconciled=False,
+            last_seen=self.now,
+        )  # fmt: skip
+        self.w.put_firing(back, new=False)
+        reason = "fires again after reconciliation resolved it: its incident is triggered again"
+        return self._outcome(seen, A.RETRIGGERED, reason, change.incident, work, why=why)
 
     def _case_for(self, group: Ruled, seen: Seen) -> tuple[CaseWork, str, bool]:
         """The open case of the group, or a new one; and a sentence saying which."""
@@ -454,69 +373,3 @@ class BatchRun:
         work = self.book.add(case, entries)
         self.uow.signal_groups.bind(self.space_id, group.value, case.id, existed=bound is not None)
         return work, f"opened a new case for its group ({group.reason})", True
-
-    # -- resolved and acknowledged -----------------------------------------------------------
-
-    def resolve(self, seen: Seen, firing: Firing | None) -> Outcome:
-        s = seen.signal
-        if firing is None:
-            self._put_firing(self._firing(seen, SignalStatus.RESOLVED), new=True)
-            return Outcome(
-                s.dedup_key, A.IGNORED,
-                "resolved before it was seen firing: nothing to resolve, and its firing, if "
-                "it arrives late, is ignored",
-            )  # fmt: skip
-        if firing.status is SignalStatus.RESOLVED:
-            return resent(firing)
-        ends = s.ends_at if s.ends_at is not None else self.now
-        resolved = dataclasses.replace(
-            firing, status=SignalStatus.RESOLVED, ends_at=ends, last_seen=self.now
-        )
-        self._put_firing(resolved, new=False)
-        if firing.incident_id is None or firing.case_id is None:
-            return Outcome(s.dedup_key, A.RESOLVED, "resolved; it was kept out of cases")
-        incident = self._incident(firing.incident_id)
-        work = self.book.get(firing.case_id)
-        if (
-            incident is not None
-            and not incident.is_closed
-            and (incident.state is IncidentState.TRIGGERED)
-        ):
-            change = il.record_alert(
-                incident, self._alert(seen, IncidentState.RESOLVED, firing.case_id)
-            )
-            self._write(incident, change, change.incident.last_state_update_key)
-            incident = change.incident
-            if work is not None:
-                work.entries.append((t.IncidentChanged(incident.id, IC.RESOLVED), self.sender))
-        if work is not None and work.case.status is not CaseStatus.CLOSED:  # closed: frozen
-            work.indicators().apply(seen)
-            work.resolved_here = True
-        return self._outcome(seen, A.RESOLVED, "resolved its incident", incident, work)
-
-    def acknowledge(self, seen: Seen, firing: Firing | None) -> Outcome:
-        s = seen.signal
-        if firing is None or not firing.is_open or firing.incident_id is None:
-            return Outcome(s.dedup_key, A.IGNORED, "no open incident of it to acknowledge")
-        if firing.status is SignalStatus.ACKNOWLEDGED:
-            return resent(firing)
-        acked = dataclasses.replace(firing, status=SignalStatus.ACKNOWLEDGED, last_seen=self.now)
-        self._put_firing(acked, new=False)
-        incident = self._incident(firing.incident_id)
-        work = self.book.get(firing.case_id) if firing.case_id else None
-        by = self.sender.label
-        if incident is not None and not incident.is_closed and incident.status.name == "TRIGGERED":
-            change = il.acknowledge(incident, by)
-            self._write(incident, change, incident.last_state_update_key)
-            incident = change.incident
-            if work is not None:
-                work.entries.append(
-                    (t.IncidentChanged(incident.id, IC.ACKNOWLEDGED, by), self.sender)
-                )
-        if work is not None and work.case.status is CaseStatus.ACTIVE:
-            change_case = lifecycle.transition(
-                work.case, Operation.ACKNOWLEDGE, actor_kind=self.sender.kind, now=self.now
-            )
-            work.case = change_case.case
-            work.entries += [(e, self.sender) for e in change_case.events]
-        return self._outcome(seen, A.ACKNOWLEDGED, "acknowledged at its source", incident, work)

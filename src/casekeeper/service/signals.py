@@ -37,7 +37,8 @@ from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.permissions import Permission
-from casekeeper.service.signal_run import BatchRun, only_resends
+from casekeeper.service.signal_run import BatchRun
+from casekeeper.service.signal_writes import only_resends
 
 ATTEMPTS = 3
 

@@ -284,6 +284,8 @@ signal_firing = sa.Table(
     sa.Column("group_key", sa.Text),
     sa.Column("receiver", sa.String(1024)),
     sa.Column("external_url", sa.String(4096)),
+    # Resolved by reconciliation, not by its source: the alert firing on may bring it back.
+    sa.Column("reconciled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_signal_firing_case", "case_id"),
     sa.Index("ix_signal_firing_open", "source", "status", "space_id"),
 )

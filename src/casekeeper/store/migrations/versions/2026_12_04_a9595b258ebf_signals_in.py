@@ -84,6 +84,7 @@ def upgrade() -> None:
         sa.Column("group_key", sa.Text(), nullable=True),
         sa.Column("receiver", sa.String(length=1024), nullable=True),
         sa.Column("external_url", sa.String(length=4096), nullable=True),
+        sa.Column("reconciled", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"], ["case.id"], name=op.f("fk_signal_firing_case_id_case"), ondelete="CASCADE"
         ),
