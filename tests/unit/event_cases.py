@@ -246,6 +246,11 @@ CASES: Final[list[tuple[str, Json, t.TimelineEvent]]] = [
         t.IncidentChanged(BOB, t.IncidentChange.OPENED),
     ),
     ("extension", {"extensionChanged": {"namespace": "kibana"}}, t.ExtensionChanged("kibana")),
+    (
+        "signal note",
+        {"signalNote": {"topic": "truncated", "text": "3 alerts were left out"}},
+        t.SignalNote(t.SignalTopic.TRUNCATED, "3 alerts were left out"),
+    ),
 ]
 
 

@@ -158,3 +158,4 @@ class EventKind(StrEnum):
     ON_HOLD_CHANGED = "onHoldChanged"
     EXTENSION_CHANGED = "extensionChanged"
     INCIDENT_CHANGED = "incidentChanged"
+    SIGNAL_NOTE = "signalNote"

@@ -161,6 +161,26 @@ class IncidentChanged:
     user: str | None = None  # who, for a person's change (an assignee for "assigned")
 
 
+class SignalTopic(StrEnum):
+    """What an ingestion note on a case is about."""
+
+    TRUNCATED = "truncated"  # the sender left alerts out of a notification
+    RECONCILED = "reconciled"  # resolved because the source no longer reports the alert
+    REFIRED = "refired"  # a resolved alert fired again within the resolution snooze period
+    SILENCED = "silenced"  # a silence was made at the source (acknowledge-until-clear)
+    UNSILENCED = "unsilenced"  # that silence was expired
+    HEARTBEAT = "heartbeat"  # a heartbeat stopped, or came back
+
+
+@dataclass(frozen=True, slots=True)
+class SignalNote:
+    """Something ingestion wants the people on the case to know, in a sentence."""
+
+    kind: ClassVar[EventKind] = EventKind.SIGNAL_NOTE
+    topic: SignalTopic
+    text: str
+
+
 @dataclass(frozen=True, slots=True)
 class Unknown:
     """A stored event this version cannot read: a payload of the wrong shape (hand-edited,
@@ -192,5 +212,6 @@ TimelineEvent: TypeAlias = (
     | OnHoldChanged
     | ExtensionChanged
     | IncidentChanged
+    | SignalNote
     | Unknown
 )

@@ -42,6 +42,7 @@ _STATUS = {name: m for m, name in _STATUS_NAME.items()}
 _PRIORITY = {name: m for m, name in _PRIORITY_NAME.items()}
 _SEVERITY = dict(Severity.__members__)
 _INCIDENT_CHANGES = {m.value: m for m in t.IncidentChange}
+_SIGNAL_TOPICS = {m.value: m for m in t.SignalTopic}
 _THRESHOLD = re.compile(r"-?[0-9]+s")  # what ``kpi_breached`` writes: whole seconds
 _COMMENT_KEYS = frozenset({"unsafeText", "attachments"})
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
@@ -206,6 +207,10 @@ _READERS: dict[EventKind, Callable[[Json], t.TimelineEvent]] = {
         _named(p, "change", _INCIDENT_CHANGES, "incident change (opened, acknowledged, ...)"),
         _optional_text(p, "user"),
     ),
+    EventKind.SIGNAL_NOTE: lambda p: t.SignalNote(
+        _named(p, "topic", _SIGNAL_TOPICS, "note topic (truncated, reconciled, ...)"),
+        _text(p, "text"),
+    ),
 }
 
 
@@ -282,6 +287,8 @@ def encode(event: t.TimelineEvent) -> Json:
             if user is not None:
                 out["user"] = user
             return out
+        case t.SignalNote(topic, text):
+            return {"topic": topic.value, "text": text}
         case t.Unknown(_, payload):
             kept: Json = payload  # as read, whatever it is
             return kept

@@ -251,3 +251,77 @@ incident_label_tally = sa.Table(
     sa.Column("value", sa.String(TAG_TEXT_MAX), primary_key=True),
     sa.Column("n", sa.BigInteger, nullable=False),
 )
+
+# -- signals in (docs/INGEST.md) ---------------------------------------------------------------
+
+# A space's case settings (at most one: it is the active one), as JSON (store/case_settings.py).
+case_settings = sa.Table(
+    "case_settings",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("space_id", sa.Integer, sa.ForeignKey("space.id"), nullable=False, unique=True),
+    sa.Column("name", sa.String(4096), nullable=False),
+    sa.Column("doc", sa.Text, nullable=False),
+    sa.Column("create_time", Time, nullable=False),
+    sa.Column("update_time", Time, nullable=False),
+)
+
+# One row per firing: (source, dedup key, start) identifies it (domain.signals.Firing).
+signal_firing = sa.Table(
+    "signal_firing",
+    metadata,
+    sa.Column("space_id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(16), primary_key=True),
+    sa.Column("dedup_key", sa.String(255), primary_key=True),
+    sa.Column("starts_at", Time, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("last_seen", Time, nullable=False),
+    sa.Column("ends_at", Time),
+    sa.Column("incident_id", Id),
+    sa.Column("case_id", Id, sa.ForeignKey("case.id", ondelete="CASCADE")),
+    sa.Column("labels", sa.Text, nullable=False),  # JSON object
+    sa.Column("group_key", sa.Text),
+    sa.Column("receiver", sa.String(1024)),
+    sa.Column("external_url", sa.String(4096)),
+    sa.Index("ix_signal_firing_case", "case_id"),
+    sa.Index("ix_signal_firing_open", "source", "status", "space_id"),
+)
+
+# The case a group of signals joins: the sender's group (Alertmanager's groupKey and receiver)
+# or the settings' grouping labels. Rebound when the group's case ends.
+signal_group = sa.Table(
+    "signal_group",
+    metadata,
+    sa.Column("space_id", sa.Integer, primary_key=True),
+    sa.Column("key_hash", sa.String(64), primary_key=True),  # sha256 of the group key
+    sa.Column("group_key", sa.Text, nullable=False),
+    sa.Column("case_id", Id, sa.ForeignKey("case.id", ondelete="CASCADE"), nullable=False),
+    sa.Index("ix_signal_group_case", "case_id"),
+)
+
+# Heartbeats (settings.rules.heartbeats): when each was last heard.
+heartbeat = sa.Table(
+    "heartbeat",
+    metadata,
+    sa.Column("space_id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(1024), primary_key=True),
+    sa.Column("interval_us", Time, nullable=False),
+    sa.Column("last_seen", Time, nullable=False),
+)
+
+# Silences casekeeper made in Alertmanager for acknowledged cases (acknowledge-until-clear).
+alertmanager_silence = sa.Table(
+    "alertmanager_silence",
+    metadata,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("space_id", sa.Integer, nullable=False),
+    sa.Column("case_id", Id, sa.ForeignKey("case.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("dedup_key", sa.String(255), nullable=False),
+    sa.Column("starts_at", Time, nullable=False),
+    sa.Column("silence_id", sa.String(64), nullable=False),
+    sa.Column("external_url", sa.String(4096), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("expired_at", Time),
+    sa.Index("ix_alertmanager_silence_case", "case_id"),
+    sa.Index("ix_alertmanager_silence_live", "space_id", "expired_at"),
+)

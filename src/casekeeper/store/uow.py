@@ -22,10 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.store.case_settings import CaseSettingsRepository
 from casekeeper.store.cases import CaseRepository
 from casekeeper.store.checkpoint import Checkpointer
 from casekeeper.store.engine import WRITE_OPTION, is_sqlite
 from casekeeper.store.events import EventRepository
+from casekeeper.store.firings import FiringRepository, HeartbeatRepository, SignalGroupRepository
 from casekeeper.store.incident_queries import IncidentQueries
 from casekeeper.store.incidents import IncidentRepository
 from casekeeper.store.keys import ApiKeyRepository, SpaceRepository
@@ -55,6 +57,10 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn)
         self.incidents = IncidentRepository(conn)
         self.incident_queries = IncidentQueries(conn)
+        self.case_settings = CaseSettingsRepository(conn)
+        self.firings = FiringRepository(conn)
+        self.signal_groups = SignalGroupRepository(conn)
+        self.heartbeats = HeartbeatRepository(conn)
         return self
 
     @property
