@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from casekeeper.service.admin import AdminService
 from casekeeper.service.alerts import AlertService
 from casekeeper.service.auth import KeyService
+from casekeeper.service.case_settings import CaseSettingsService
 from casekeeper.service.cases import CaseService
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.incidents import IncidentService
@@ -26,6 +27,7 @@ class Container:
     admin: AdminService
     incidents: IncidentService
     alerts: AlertService
+    case_settings: CaseSettingsService
 
     def close(self) -> None:
         self.keys.close()
@@ -45,4 +47,5 @@ def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Conta
         admin=AdminService(ctx),
         incidents=IncidentService(ctx),
         alerts=AlertService(ctx),
+        case_settings=CaseSettingsService(ctx),
     )
