@@ -78,8 +78,9 @@ def format_duration(value: Micros) -> str:
     """The shortest exact spelling ``parse_duration`` reads: ``7d``, ``1h30m``, ``0s``."""
     if value == 0:
         return "0s"
-    if value % SECOND:
-        return f"{value / SECOND:g}s"
+    if value % SECOND:  # fractions of a second: exact, never in exponent form
+        whole, us = divmod(value, SECOND)
+        return f"{whole}.{us:06d}".rstrip("0") + "s"
     out, rest = [], value
     for unit, size in _UNITS:
         n, rest = divmod(rest, size)
