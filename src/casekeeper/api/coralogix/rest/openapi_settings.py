@@ -8,7 +8,8 @@ What differs from Coralogix's spec, and why:
 - periods are protobuf Duration text (``"3600s"``, ``"1.5s"``), never negative, and bounded
   (a year; ``suppressionPeriod`` a week); ``inactivePeriod`` and KPI thresholds are positive;
 - enums the server refuses unspecified (an indicator priority in a filter, a KPI's type and
-  priority) lose member 0; a name must hold a non-whitespace character, and label text too.
+  priority) lose member 0, and a KPI threshold needs its type, priority and threshold; a name
+  must hold a non-whitespace character, and label text too.
 
 Only request schemas change here: the response schemas stay the spec's.
 """
@@ -98,10 +99,13 @@ def strict_settings_components(schemas: dict[str, Any]) -> None:
     kpis["description"] = (
         f"{kpis['description'].rstrip('.')}. One threshold per (type, priority) at most."
     )
-    kpi = _request_copy(schemas, "KPISettings")["properties"]
+    kpi_input = _request_copy(schemas, "KPISettings")
+    kpi = kpi_input["properties"]
     _period(kpi["threshold"], MAX_PERIOD, positive=True)
+    kpi["threshold"].pop("nullable", None)
     for name in ("type", "priority"):
         kpi[name] = without_unspecified(schemas, kpi[name])
+    kpi_input["required"] = ["type", "priority", "threshold"]  # a threshold needs all three
     kpis["properties"]["thresholds"]["items"] = {"$ref": "#/components/schemas/KPISettingsInput"}
     life["autoResolve"] = _ref("AutoResolveConfigInput", life["autoResolve"])
     life["autoClose"] = _ref("AutoCloseConfigInput", life["autoClose"])
