@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from casekeeper.api.coralogix.rest.incident_routes import INCIDENT_ROUTES
 from casekeeper.api.coralogix.rest.routes import ROUTES
+from casekeeper.api.coralogix.rest.settings_routes import SETTINGS_ROUTES
 from casekeeper.api.http.app import create_app
 from casekeeper.bootstrap import Container
 from tests.api.coralogix.rest.conftest import Rest, error_message, serve_app
@@ -225,7 +226,9 @@ def test_openapi_describes_every_route(openapi: dict[str, Any]) -> None:
         declared = {p["name"] for p in op["parameters"] if p["in"] == "path"}
         assert declared == set(re.findall(r"\{(\w+)\}", route.path))
     ops = [op["operationId"] for ops in paths.values() for op in ops.values()]
-    assert len(ops) == len(set(ops)) == len(ROUTES) + len(INCIDENT_ROUTES) + 2
+    assert (
+        len(ops) == len(set(ops)) == len(ROUTES) + len(INCIDENT_ROUTES) + len(SETTINGS_ROUTES) + 2
+    )
     assert openapi["components"]["securitySchemes"]["bearer"] == {
         "type": "http",
         "scheme": "bearer",
