@@ -11,6 +11,7 @@ from casekeeper.service.case_settings import CaseSettingsService
 from casekeeper.service.cases import CaseService
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.incidents import IncidentService
+from casekeeper.service.signals import SignalService
 from casekeeper.service.timeline import TimelineService
 from casekeeper.settings import Settings
 from casekeeper.store.engine import make_engine
@@ -27,6 +28,7 @@ class Container:
     admin: AdminService
     incidents: IncidentService
     alerts: AlertService
+    signals: SignalService
     case_settings: CaseSettingsService
 
     def close(self) -> None:
@@ -47,5 +49,6 @@ def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Conta
         admin=AdminService(ctx),
         incidents=IncidentService(ctx),
         alerts=AlertService(ctx),
+        signals=SignalService(ctx),
         case_settings=CaseSettingsService(ctx),
     )

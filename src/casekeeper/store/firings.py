@@ -8,13 +8,14 @@ and finds the row (a unique violation is a transient CONFLICT, store/driver.py).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
 
 import orjson
 import sqlalchemy as sa
 
 from casekeeper.domain.signals import Firing, SignalStatus, Source
+from casekeeper.store import driver
 from casekeeper.store.schema import heartbeat as hb
 from casekeeper.store.schema import signal_firing as sf
 from casekeeper.store.schema import signal_group as sg
@@ -22,93 +23,90 @@ from casekeeper.store.schema import signal_group as sg
 SECOND = 1_000_000
 
 
-def _firing(row: Any) -> Firing:
-    m = row._mapping
+COLUMNS: Final = (
+    "space_id", "source", "dedup_key", "starts_at", "status", "last_seen", "ends_at",
+    "incident_id", "case_id", "labels", "group_key", "receiver", "external_url",
+)  # fmt: skip
+_KEY: Final = ("space_id", "source", "dedup_key", "starts_at")
+_SELECT: Final = ", ".join(f'"{c}"' for c in COLUMNS)
+CHUNK: Final = 400  # keys per IN (...) list: bounded statements, bounded parameters
+
+
+def _firing(r: Sequence[Any]) -> Firing:
     return Firing(
-        space_id=m["space_id"],
-        source=Source(m["source"]),
-        dedup_key=m["dedup_key"],
-        starts_at=m["starts_at"],
-        status=SignalStatus(m["status"]),
-        last_seen=m["last_seen"],
-        incident_id=m["incident_id"],
-        case_id=m["case_id"],
-        ends_at=m["ends_at"],
-        labels=orjson.loads(m["labels"]),
-        group_key=m["group_key"],
-        receiver=m["receiver"],
-        external_url=m["external_url"],
-    )
+        space_id=r[0], source=Source(r[1]), dedup_key=r[2], starts_at=r[3],
+        status=SignalStatus(r[4]), last_seen=r[5], ends_at=r[6], incident_id=r[7],
+        case_id=r[8], labels=orjson.loads(r[9]), group_key=r[10], receiver=r[11],
+        external_url=r[12],
+    )  # fmt: skip
 
 
-def _values(f: Firing) -> dict[str, Any]:
-    return {
-        "status": f.status.value,
-        "last_seen": f.last_seen,
-        "ends_at": f.ends_at,
-        "incident_id": f.incident_id,
-        "case_id": f.case_id,
-        "labels": orjson.dumps(dict(f.labels)).decode(),
-        "group_key": f.group_key,
-        "receiver": f.receiver,
-        "external_url": f.external_url,
-    }
-
-
-def _key(space_id: int, source: Source, dedup_key: str) -> Any:
-    return sa.and_(
-        sf.c.space_id == space_id, sf.c.source == source.value, sf.c.dedup_key == dedup_key
-    )
+def _row(f: Firing) -> tuple[Any, ...]:
+    return (
+        f.space_id, f.source.value, f.dedup_key, f.starts_at, f.status.value, f.last_seen,
+        f.ends_at, f.incident_id, f.case_id, orjson.dumps(dict(f.labels)).decode(),
+        f.group_key, f.receiver, f.external_url,
+    )  # fmt: skip
 
 
 class FiringRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
+    def _select(self, where: str, params: Sequence[Any]) -> list[Firing]:
+        sql = f'SELECT {_SELECT} FROM "signal_firing" WHERE {where}'  # noqa: S608 - constants
+        return [_firing(r) for r in driver.fetch(self.conn, sql, tuple(params))]
+
     def get(self, space_id: int, source: Source, dedup_key: str, starts_at: int) -> Firing | None:
-        row = self.conn.execute(
-            sa.select(sf).where(_key(space_id, source, dedup_key), sf.c.starts_at == starts_at)
-        ).first()
-        return None if row is None else _firing(row)
+        m = driver.mark(self.conn)
+        where = f'"space_id" = {m} AND "source" = {m} AND "dedup_key" = {m} AND "starts_at" = {m}'
+        found = self._select(where, (space_id, source.value, dedup_key, starts_at))
+        return found[0] if found else None
 
     def latest(self, space_id: int, source: Source, dedup_key: str) -> Firing | None:
         """The dedup key's most recent firing (by start)."""
-        row = self.conn.execute(
-            sa.select(sf)
-            .where(_key(space_id, source, dedup_key))
-            .order_by(sf.c.starts_at.desc())
-            .limit(1)
-        ).first()
-        return None if row is None else _firing(row)
+        return self.latest_many(space_id, source, [dedup_key]).get(dedup_key)
+
+    def latest_many(
+        self, space_id: int, source: Source, dedup_keys: Sequence[str]
+    ) -> dict[str, Firing]:
+        """Each dedup key's most recent firing, by key (keys never seen are left out)."""
+        out: dict[str, Firing] = {}
+        m = driver.mark(self.conn)
+        unique = list(dict.fromkeys(dedup_keys))
+        for start in range(0, len(unique), CHUNK):
+            chunk = unique[start : start + CHUNK]
+            where = (
+                f'"space_id" = {m} AND "source" = {m} '
+                f'AND "dedup_key" IN ({", ".join([m] * len(chunk))})'
+            )
+            for f in self._select(where, (space_id, source.value, *chunk)):
+                known = out.get(f.dedup_key)
+                if known is None or f.starts_at > known.starts_at:
+                    out[f.dedup_key] = f
+        return out
 
     def add(self, f: Firing) -> None:
-        self.conn.execute(
-            sa.insert(sf).values(
-                space_id=f.space_id,
-                source=f.source.value,
-                dedup_key=f.dedup_key,
-                starts_at=f.starts_at,
-                **_values(f),
-            )
-        )
+        self.add_many([f])
+
+    def add_many(self, firings: Sequence[Firing]) -> None:
+        if firings:
+            sql = driver.insert_sql(self.conn, "signal_firing", COLUMNS)
+            driver.executemany(self.conn, sql, [_row(f) for f in firings])
 
     def save(self, f: Firing) -> None:
-        self.conn.execute(
-            sa.update(sf)
-            .where(_key(f.space_id, f.source, f.dedup_key), sf.c.starts_at == f.starts_at)
-            .values(**_values(f))
-        )
+        self.save_many([f])
+
+    def save_many(self, firings: Sequence[Firing]) -> None:
+        if firings:
+            sql = driver.update_sql(self.conn, "signal_firing", COLUMNS[4:], _KEY)
+            driver.executemany(self.conn, sql, [(*_row(f)[4:], *_row(f)[:4]) for f in firings])
 
     def open_of_source(self, space_id: int, source: Source) -> list[Firing]:
         """The space's firings from ``source`` that have not resolved."""
-        rows = self.conn.execute(
-            sa.select(sf).where(
-                sf.c.source == source.value,
-                sf.c.status != SignalStatus.RESOLVED.value,
-                sf.c.space_id == space_id,
-            )
-        )
-        return [_firing(r) for r in rows]
+        m = driver.mark(self.conn)
+        where = f'"source" = {m} AND "status" <> {m} AND "space_id" = {m}'
+        return self._select(where, (source.value, SignalStatus.RESOLVED.value, space_id))
 
     def spaces_with_open(self, source: Source) -> list[int]:
         rows = self.conn.execute(
@@ -119,27 +117,21 @@ class FiringRepository:
         return sorted(int(r[0]) for r in rows)
 
     def of_case(self, case_id: str) -> list[Firing]:
-        rows = self.conn.execute(
-            sa.select(sf).where(sf.c.case_id == case_id).order_by(sf.c.starts_at)
-        )
-        return [_firing(r) for r in rows]
+        m = driver.mark(self.conn)
+        return self._select(f'"case_id" = {m} ORDER BY "starts_at", "dedup_key"', (case_id,))
 
     def by_indicator(self, space_id: int, fingerprint: str, started_at: int) -> Firing | None:
         """The Alertmanager firing of ``fingerprint`` that started in ``started_at``'s second
         (GetCaseByIndicator: callers quote startsAt to the second)."""
         second = started_at - started_at % SECOND
-        row = self.conn.execute(
-            sa.select(sf)
-            .where(
-                _key(space_id, Source.ALERTMANAGER, fingerprint),
-                sf.c.starts_at >= second,
-                sf.c.starts_at < second + SECOND,
-                sf.c.case_id.is_not(None),
-            )
-            .order_by(sf.c.starts_at)
-            .limit(1)
-        ).first()
-        return None if row is None else _firing(row)
+        m = driver.mark(self.conn)
+        where = (
+            f'"space_id" = {m} AND "source" = {m} AND "dedup_key" = {m} AND "starts_at" >= {m} '
+            f'AND "starts_at" < {m} AND "case_id" IS NOT NULL ORDER BY "starts_at" LIMIT 1'
+        )
+        params = (space_id, Source.ALERTMANAGER.value, fingerprint, second, second + SECOND)
+        found = self._select(where, params)
+        return found[0] if found else None
 
 
 def group_hash(group_key: str) -> str:

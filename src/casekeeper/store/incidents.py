@@ -89,6 +89,21 @@ class IncidentRepository:
         found = self._select(where, (space_id, digest(correlation_key)), lock=True)
         return found[0] if found else None
 
+    def open_for_many(self, space_id: int, keys: Sequence[str]) -> dict[str, Incident]:
+        """The open incidents of these alert episodes, by correlation key, locked."""
+        out: dict[str, Incident] = {}
+        m = driver.mark(self.conn)
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = [digest(k) for k in unique[start : start + 500]]
+            where = (
+                f'"space_id" = {m} AND "closed_at" IS NULL '
+                f'AND "correlation_hash" IN ({", ".join([m] * len(chunk))})'
+            )
+            for x in self._select(where, (space_id, *chunk), lock=True):
+                out[x.correlation_key] = x
+        return out
+
     def at(self, space_id: int, correlation_key: str, when: int) -> Incident | None:
         """The incident of an alert episode that was open at ``when`` (the latest if several)."""
         m = driver.mark(self.conn)
