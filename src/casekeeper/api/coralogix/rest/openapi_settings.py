@@ -5,6 +5,7 @@
 What differs from Coralogix's spec, and why:
 
 - ids are read in any letter case (the spec's are lower case);
+- a filter's ``all`` and ``values`` may not both be set, and a null one is unset;
 - periods are protobuf Duration text (``"3600s"``, ``"1.5s"``), never negative, and bounded
   (a year; ``suppressionPeriod`` a week); ``inactivePeriod`` and KPI thresholds are positive;
 - enums the server refuses unspecified (an indicator priority in a filter, a KPI's type and
@@ -34,10 +35,35 @@ from casekeeper.service.case_settings import (
 )
 
 Finish = Callable[[dict[str, Any], RouteSpec], None]
-# Whole seconds (at most 8 digits: the bounds are below 10^8 s), then up to 9 decimals.
-DURATION = r"^[0-9]{1,8}(\.[0-9]{1,9})?s$"
-# The same, not below a microsecond (the server keeps microseconds: 1ns would be 0s).
-POSITIVE_DURATION = r"^(?=0*[1-9]|[0-9]*\.[0-9]{0,5}[1-9])[0-9]{1,8}(\.[0-9]{1,9})?s$"
+# A period no shorter than a microsecond (the server keeps microseconds: 1ns would be 0s).
+_POSITIVE = r"(?=0*[1-9]|[0-9]*\.[0-9]{0,5}[1-9])"
+
+
+def _at_most(n: int) -> str:
+    """A regex for the decimal integers 0..n (no leading zeros)."""
+    digits = str(n)
+    k = len(digits)
+    if k == 1:
+        return f"[0-{n}]"
+    parts = ["[0-9]"]  # the shorter numbers: one digit, then 2..k-1 digits
+    if k > 2:
+        parts.append(f"[1-9][0-9]{{1,{k - 2}}}")
+    for i, d in enumerate(digits):  # k digits: n's first i, then a smaller one, then any
+        low = 1 if i == 0 else 0
+        if int(d) > low:
+            rest = k - i - 1
+            tail = f"[0-9]{{{rest}}}" if rest else ""
+            parts.append(f"{digits[:i]}[{low}-{int(d) - 1}]{tail}")
+    parts.append(digits)
+    return "(" + "|".join(parts) + ")"
+
+
+def duration_pattern(most_seconds: int, *, positive: bool = False) -> str:
+    """Protobuf Duration text from 0s (or more than 0s) to ``most_seconds``, exactly: whole
+    seconds (leading zeros allowed, as protobuf reads them), then up to 9 decimals."""
+    below = _at_most(most_seconds - 1)
+    body = f"0*({below}(\\.[0-9]{{1,9}})?|{most_seconds}(\\.0{{1,9}})?)s"
+    return "^" + (_POSITIVE if positive else "") + body + "$"
 
 
 def settings_paths(spec: dict[str, Any], finish: Finish) -> dict[str, Any]:
@@ -62,7 +88,7 @@ def _seconds(most: int) -> str:
 
 
 def _period(prop: dict[str, Any], most: int, *, positive: bool = False) -> None:
-    prop["pattern"] = POSITIVE_DURATION if positive else DURATION
+    prop["pattern"] = duration_pattern(most // SECOND, positive=positive)
     prop["minLength"] = 2
     prop["maxLength"] = 30
     low = "more than 0s" if positive else "0s or more"
@@ -125,6 +151,14 @@ def strict_settings_components(schemas: dict[str, Any]) -> None:
         schema = _request_copy(schemas, owner)
         props = schema["properties"]
         props["values"] = _ref(f"{owner}.ValuesInput", props["values"])
+        # At most one member set: the server drops nulls, so ``{"all": null, "values": {...}}``
+        # is one member, and ``{"all": null}`` none (every value), which the spec's oneOf of
+        # ``required`` lists would call two and one.
+        del schema["oneOf"]
+        schema["not"] = {
+            "required": ["all", "values"],
+            "properties": {"all": {"type": "object"}, "values": {"type": "object"}},
+        }
     indicator = _request_copy(schemas, "IndicatorFilter")["properties"]
     indicator["priorities"] = _ref("IndicatorPriorityFilterInput", indicator["priorities"])
     indicator["entityLabels"] = _ref("EntityLabelFilterInput", indicator["entityLabels"])
