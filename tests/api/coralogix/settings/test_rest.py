@@ -116,6 +116,14 @@ def test_lenient_input_snake_case_enum_numbers_nulls_and_short_durations(rest: R
         ({"caseLifecycle": {"suppressionPeriod": "-5s"}}, "caseLifecycle.suppressionPeriod"),
         ({"caseLifecycle": {"autoClose": {"postResolutionPeriod": "400d"}}},
          "caseLifecycle.autoClose.postResolutionPeriod"),
+        ({"globalIndicatorSettings": {"filteringConditions": [
+            {"priorities": {"all": {}, "values": {"items": []}}}]}},
+         "globalIndicatorSettings.filteringConditions[0].priorities"),
+        ({"caseLifecycle": {"resolutionSnoozePeriod": "31622401s"}},
+         "caseLifecycle.resolutionSnoozePeriod"),
+        ({"caseLifecycle": {"kpi": {"thresholds": [{"type": 1, "priority": 1,
+                                                    "threshold": "0.0000001s"}]}}},
+         "caseLifecycle.kpi.thresholds[0].threshold"),
         ({"caseLifecycle": {"alertSuppressionStrategy": "SOMETIMES"}},
          "caseLifecycle.alertSuppressionStrategy"),
         ({"caseLifecycle": {"kpi": {"thresholds": [{"type": "KPI_TYPE_ACKNOWLEDGEMENT",
@@ -134,6 +142,24 @@ def test_bad_bodies_are_400_naming_the_field_and_store_nothing(
     assert response.json()["message"].startswith(starts), response.json()
     assert response.headers["x-casekeeper-error-code"] == "request.invalid_argument"
     rest.error("GetActiveCaseSettings", 404)
+
+
+def test_a_null_filter_member_is_unset(rest: Rest) -> None:
+    only = {"all": None, "values": {"items": ["INDICATOR_PRIORITY_P2"]}}
+    made = _create(rest, {"globalIndicatorSettings": {"filteringConditions": [
+        {"priorities": only, "entityLabels": {"all": None}}]}})  # fmt: skip
+    (cond,) = made["globalIndicatorSettings"]["filteringConditions"]
+    assert cond["priorities"] == {"values": {"items": ["INDICATOR_PRIORITY_P2"]}}
+    assert cond["entityLabels"] == {"all": {}}
+
+
+def test_the_longest_periods_are_accepted(rest: Rest) -> None:
+    life = {"suppressionPeriod": "604800s", "resolutionSnoozePeriod": "31622400.000s",
+            "autoClose": {"postResolutionPeriod": "0s"}}  # fmt: skip
+    got = _create(rest, {"globalIndicatorSettings": {}, "caseLifecycle": life})["caseLifecycle"]
+    assert got["suppressionPeriod"] == "604800s"
+    assert got["resolutionSnoozePeriod"] == "31622400s"
+    assert got["autoClose"] == {"postResolutionPeriod": "0s"}
 
 
 def test_not_json_and_a_missing_required_part_are_400(rest: Rest) -> None:
