@@ -4,6 +4,8 @@ with nothing stored from a refused request."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -229,3 +231,22 @@ def test_a_malformed_id_is_invalid(container: Container, admin: Principal, bad: 
 
 def test_a_well_formed_unknown_id_is_not_found(container: Container, admin: Principal) -> None:
     _fails(ErrorCode.SETTINGS_NOT_FOUND, container.case_settings.get, admin, UNKNOWN)
+
+
+def test_concurrent_creates_make_one_record(container: Container, admin: Principal) -> None:
+    """Two creates at once (on PostgreSQL both may pass the existence check; the unique key
+    stops the second): one record, and the loser hears ALREADY_EXISTS, never a conflict."""
+    barrier = threading.Barrier(4)
+
+    def create(n: int) -> str:
+        barrier.wait(5)
+        try:
+            return container.case_settings.create(admin, replace(EVERYTHING, name=f"n{n}")).id
+        except CasekeeperError as err:
+            return err.code.value
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(create, range(4)))
+    made = [r for r in results if r != ErrorCode.ALREADY_EXISTS.value]
+    assert len(made) == 1, results
+    assert container.case_settings.get_active(admin).id == made[0]
