@@ -208,7 +208,10 @@ def process(argv: list[str], log_name: str, ready: Any) -> Iterator[subprocess.P
     """Start a server process, wait until ``ready()`` returns, stop it afterwards."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = (LOGS / f"{log_name}.log").open("ab")
-    env = dict(os.environ, CASEKEEPER_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+    # The scheduler would activate or close a dataset's pending and resolved cases mid-run.
+    env = dict(
+        os.environ, CASEKEEPER_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", CASEKEEPER_SCHEDULER="off"
+    )
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     try:
         try:

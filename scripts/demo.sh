@@ -12,10 +12,11 @@ $CK demo
 KEY=$($CK keys create --name "demo $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -p case:Read -p case:Update -p case:Assign -p case:Acknowledge -p case:Close -p case:Comment \
   -p incidents:read -p incidents:assign -p incidents:acknowledge -p incidents:close -p signals:Write \
+  -p case-config:Read -p case-config:Update \
   --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 cat <<TXT
 
-API key (all case and incident permissions, space "default"; the demo loaded cases and incidents):
+API key (all case and incident permissions, space "default"; the demo loaded cases, incidents and alerts):
 
   $KEY
 
@@ -32,7 +33,13 @@ The Incidents API (docs/INCIDENTS_API.md), e.g. the triggered incidents, newest 
   .venv/bin/grpcurl -plaintext -H "Authorization: Bearer $KEY" -d '{"filter":{"status":["INCIDENT_STATUS_TRIGGERED"]},"pagination":{"pageSize":5}}' $GRPC com.coralogixapis.incidents.v1.IncidentsService/ListIncidents
   curl -s -H "Authorization: Bearer $KEY" http://$HTTP/incidents/incidents/v1/events/count
 
-An alert event opens an incident in a case (what signal ingestion will do):
+Alerts in: point an Alertmanager receiver at http://$HTTP/ingest/alertmanager with this key as
+its Bearer credentials (README, "Signals in"), or send one from the terminal:
+
+  CASEKEEPER_API_KEY=$KEY .venv/bin/casekeeper signals send --url http://$HTTP --title "Backups failing" -l service=backup --severity error
+  curl -s -H "Authorization: Bearer $KEY" http://$HTTP/ingest/cases/CASE-58/explanation
+
+An alert event opens an incident in a given case (the admin way):
 
   .venv/bin/grpcurl -plaintext -H "Authorization: Bearer $KEY" -d '{"caseId": "CASE-1", "alertId": "disk-full", "name": "Disk above 90% on db-1", "state": "INCIDENT_STATE_TRIGGERED", "cxEventKey": "evt-1", "severity": "INCIDENT_SEVERITY_ERROR", "groupBy": {"host": "db-1"}}' $GRPC casekeeper.v1.CaseAdminService/RecordAlertEvent
 

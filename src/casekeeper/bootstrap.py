@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from casekeeper.outbound.alertmanager import AlertmanagerClient
 from casekeeper.service.admin import AdminService
+from casekeeper.service.alertmanager_sync import AlertmanagerSync
 from casekeeper.service.alerts import AlertService
 from casekeeper.service.auth import KeyService
 from casekeeper.service.case_settings import CaseSettingsService
@@ -30,9 +32,11 @@ class Container:
     alerts: AlertService
     signals: SignalService
     case_settings: CaseSettingsService
+    am_sync: AlertmanagerSync  # reconciliation and acknowledge-until-clear (docs/ALERTMANAGER.md)
 
     def close(self) -> None:
         self.keys.close()
+        self.am_sync.close()
         self.db.dispose()
 
 
@@ -40,6 +44,7 @@ def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Conta
     if ctx is None:
         db = Database(make_engine(settings.database_url))
         ctx = ServiceContext(db=db, ui_base_url=settings.ui_base_url)
+    signals = SignalService(ctx)
     return Container(
         settings=settings,
         db=ctx.db,
@@ -49,6 +54,7 @@ def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Conta
         admin=AdminService(ctx),
         incidents=IncidentService(ctx),
         alerts=AlertService(ctx),
-        signals=SignalService(ctx),
+        signals=signals,
+        am_sync=AlertmanagerSync(ctx, signals, AlertmanagerClient()),
         case_settings=CaseSettingsService(ctx),
     )

@@ -104,9 +104,17 @@ def serve(container: Container, *, grpc_address: str, http_address: str) -> None
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: received.append(signum))
     grpc_server.start()
+    scheduler = None
+    if container.settings.scheduler:
+        from casekeeper.service.scheduler import Scheduler, timers_for
+
+        scheduler = Scheduler(timers_for(container), container.settings.scheduler_interval)
+        scheduler.start()
     log.info("HTTP listening on %s", http_address)
     try:
         http.run()
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         grpc_server.stop()
     log.info("stopped (signal %s)", received[0] if received else "none")

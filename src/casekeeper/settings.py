@@ -30,6 +30,11 @@ def _flag(name: str) -> bool:
     raise ValueError(f"CASEKEEPER_{name}: expected true or false, got {value!r}")
 
 
+def _switch(name: str, default: bool) -> bool:
+    """An on/off setting that is on (or off) unless set: unlike ``_flag``, empty is the default."""
+    return _flag(name) if _env(name, "") else default
+
+
 def _number(name: str, default: str, kind: type[int] | type[float]) -> int | float:
     value = _env(name, default)
     try:
@@ -45,6 +50,7 @@ _MINIMUMS = {
     "http_max_connections": ("HTTP_MAX_CONNECTIONS", 0),
     "http_header_timeout": ("HTTP_HEADER_TIMEOUT", 0.1),
     "http_body_timeout": ("HTTP_BODY_TIMEOUT", 0.1),
+    "scheduler_interval": ("SCHEDULER_INTERVAL", 0.01),
 }
 
 
@@ -68,6 +74,10 @@ class Settings:
     http_max_connections: int = 0
     http_header_timeout: float = 10.0
     http_body_timeout: float = 30.0
+    # Timed transitions (docs/LIFECYCLE_TIMERS.md) in `serve`, and seconds between their ticks
+    # there and in `casekeeper worker`.
+    scheduler: bool = True
+    scheduler_interval: float = 10.0
 
     def __post_init__(self) -> None:
         for attr, (name, least) in _MINIMUMS.items():
@@ -103,6 +113,8 @@ class Settings:
             "http_max_connections": _number("HTTP_MAX_CONNECTIONS", "0", int),
             "http_header_timeout": _number("HTTP_HEADER_TIMEOUT", "10", float),
             "http_body_timeout": _number("HTTP_BODY_TIMEOUT", "30", float),
+            "scheduler": _switch("SCHEDULER", True),
+            "scheduler_interval": _number("SCHEDULER_INTERVAL", "10", float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

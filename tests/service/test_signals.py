@@ -406,3 +406,18 @@ def test_a_persons_override_wins_over_the_derived_priority_until_cleared(
     assert "override" in signals.explain(principal, case.id).priority_reason
     container.cases.change(principal, CaseChange(low.case_id, (cmd.ClearPriorityOverride(),)))
     assert case_of(container, principal, low.case_id).effective_priority is CasePriority.P1
+
+
+def test_a_closed_case_stays_as_it_was_when_its_alerts_resolve(
+    container: Container, signals: SignalService, principal: Principal
+) -> None:
+    from casekeeper.domain import commands as cmd
+    from casekeeper.domain.commands import CaseChange
+
+    opened = signals.ingest(principal, am(alert("fp1"))).outcomes[0]
+    assert opened.case_id is not None
+    container.cases.change(principal, CaseChange(opened.case_id, (cmd.Close(),)))
+    closed = case_of(container, principal, opened.case_id)
+    assert signals.ingest(principal, am(alert("fp1"))).outcomes[0].action is Action.UNCHANGED
+    assert signals.ingest(principal, am(alert("fp1", R))).outcomes[0].action is Action.RESOLVED
+    assert case_of(container, principal, opened.case_id) == closed

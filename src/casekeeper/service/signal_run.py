@@ -489,7 +489,7 @@ class BatchRun:
             incident = change.incident
             if work is not None:
                 work.entries.append((t.IncidentChanged(incident.id, IC.RESOLVED), self.sender))
-        if work is not None:
+        if work is not None and work.case.status is not CaseStatus.CLOSED:  # closed: frozen
             work.indicators().apply(seen)
             work.resolved_here = True
         return self._outcome(seen, A.RESOLVED, "resolved its incident", incident, work)

@@ -24,6 +24,7 @@ from casekeeper.domain.case_settings import (
 )
 from casekeeper.domain.enums import CaseCategory, CasePriority
 from casekeeper.domain.model import KeyValue
+from casekeeper.store import driver
 from casekeeper.store.schema import case_settings as cs
 
 Doc = dict[str, Any]
@@ -77,8 +78,11 @@ def encode(s: CaseSettings) -> bytes:
     return orjson.dumps(doc)
 
 
+_COLUMNS = ("id", "space_id", "name", "doc", "create_time", "update_time")
+
+
 def decode(row: Any) -> CaseSettings:
-    m = row._mapping
+    m = dict(zip(_COLUMNS, row, strict=True)) if isinstance(row, tuple) else row._mapping
     doc: Doc = orjson.loads(m["doc"])
     life, rules = doc.get("lifecycle", {}), doc.get("rules", {})
     base_life, base_rules = CaseLifecycle(), SignalRules()
@@ -137,8 +141,12 @@ class CaseSettingsRepository:
 
     def find(self, space_id: int) -> CaseSettings | None:
         """The space's stored settings, if it has any."""
-        row = self.conn.execute(sa.select(cs).where(cs.c.space_id == space_id)).first()
-        return None if row is None else decode(row)
+        # Every ingestion request reads it: a plain statement, not a compiled expression.
+        m = driver.mark(self.conn)
+        columns = ", ".join(f'"{c}"' for c in _COLUMNS)
+        sql = f'SELECT {columns} FROM "case_settings" WHERE "space_id" = {m}'  # noqa: S608
+        rows = driver.fetch(self.conn, sql, (space_id,), one=True)
+        return decode(tuple(rows[0])) if rows else None
 
     def active(self, space_id: int) -> CaseSettings:
         """The settings in force: the stored ones, else the system defaults."""

@@ -213,12 +213,13 @@ class IncidentRepository:
 
     def _write_labels(self, incidents: Iterable[Incident]) -> None:
         rows = [
-            {"incident_id": x.id, "kind": kind, "key": key, "value": value, "space_id": x.space_id}
+            (x.id, kind, key, value, x.space_id)
             for x in incidents
             for kind, key, value in label_pairs(x)
         ]
         if rows:
-            self.conn.execute(sa.insert(lab), rows)
+            sql = driver.insert_sql(self.conn, "incident_label", _LABEL_COLUMNS)
+            driver.executemany(self.conn, sql, rows)
 
     def _tally(self, came: Counter[TallyKey], gone: Counter[TallyKey]) -> None:
         self._add_counts("incident_tally", _TALLY_KEYS, came, gone)
@@ -237,6 +238,7 @@ class IncidentRepository:
             driver.executemany(self.conn, sql, rows)
 
 
+_LABEL_COLUMNS = ("incident_id", "kind", "key", "value", "space_id")
 _TALLY_KEYS = ("space_id", "status", "state", "severity", "is_muted", "closed")
 _LABEL_KEYS = ("space_id", "kind", "key", "value")
 

@@ -86,6 +86,7 @@ case = sa.Table(
     sa.Index("ix_case_space_create", "space_id", "create_time", "id"),
     sa.Index("ix_case_space_sp_update", "space_id", "status", "priority", "update_time", "id"),
     sa.Index("ix_case_space_sp_create", "space_id", "status", "priority", "create_time", "id"),
+    sa.Index("ix_case_space_status_end", "space_id", "status", "end_time"),  # auto-close
 )
 
 case_tag = sa.Table(

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.store.am_silences import SilenceRepository
 from casekeeper.store.case_settings import CaseSettingsRepository
 from casekeeper.store.cases import CaseRepository
 from casekeeper.store.checkpoint import Checkpointer
@@ -61,6 +62,7 @@ class UnitOfWork:
         self.firings = FiringRepository(conn)
         self.signal_groups = SignalGroupRepository(conn)
         self.heartbeats = HeartbeatRepository(conn)
+        self.am_silences = SilenceRepository(conn)
         return self
 
     @property

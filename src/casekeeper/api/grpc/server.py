@@ -27,6 +27,8 @@ from casekeeper.api.coralogix.grpc.cases_servicer import CasesServicer
 from casekeeper.api.coralogix.grpc.events_servicer import CaseEventsServicer
 from casekeeper.api.coralogix.grpc.incidents_servicer import IncidentsServicer
 from casekeeper.api.grpc.handlers import add_services
+from casekeeper.api.ingest.grpc_servicer import SERVICE as INGEST_SERVICE
+from casekeeper.api.ingest.grpc_servicer import IngestServicer
 from casekeeper.bootstrap import Container
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
@@ -47,6 +49,7 @@ SERVICE_NAMES = (
     api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeysService"].full_name,
     incidents_service_pb2.DESCRIPTOR.services_by_name["IncidentsService"].full_name,
     case_settings_service_pb2.DESCRIPTOR.services_by_name["CaseSettingsService"].full_name,
+    INGEST_SERVICE,
 )
 
 # Channel options, shared with the benchmark's empty baseline server (bench/empty_server.py).
@@ -97,6 +100,7 @@ class GrpcServer:
             ApiKeysServicer(container, pool),
             IncidentsServicer(container, pool),
             CaseSettingsServicer(container, pool),
+            IngestServicer(container, pool),
         )
         add_services(server, zip(SERVICE_NAMES, servicers, strict=True))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)

@@ -1,0 +1,125 @@
+"""What the Alertmanager sync needs of an Alertmanager (``AlertmanagerApi``), what it reads
+from one, and what a pass reports. ``casekeeper.outbound.alertmanager.AlertmanagerClient``
+implements the protocol over HTTP; the services never import it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from casekeeper.domain.events import Actor
+from casekeeper.domain.model import Micros
+from casekeeper.domain.signals import IngestReport, SignalBatch
+from casekeeper.service.auth import Principal
+
+# -- what the service needs of Alertmanager ----------------------------------------------------
+
+
+class AlertmanagerUnavailable(Exception):
+    """Alertmanager could not be asked, or answered something API v2 does not."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"Alertmanager at {url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class AmAlert:
+    """One alert as ``GET /api/v2/alerts`` shows it (times have millisecond precision)."""
+
+    fingerprint: str
+    starts_at: Micros
+    labels: Mapping[str, str]
+    state: str  # active | suppressed | unprocessed
+    silenced_by: tuple[str, ...] = ()
+    inhibited_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AmSilence:
+    id: str
+    state: str  # active | pending | expired
+    matchers: Mapping[str, str]  # its equality matchers
+    starts_at: Micros
+    ends_at: Micros
+    created_by: str = ""
+    comment: str = ""
+
+
+class AlertmanagerApi(Protocol):
+    def alerts(
+        self,
+        base_url: str,
+        *,
+        active: bool = True,
+        silenced: bool = True,
+        inhibited: bool = True,
+    ) -> list[AmAlert]: ...
+
+    def silences(self, base_url: str) -> list[AmSilence]: ...
+
+    def create_silence(
+        self,
+        base_url: str,
+        matchers: Mapping[str, str],
+        starts: Micros,
+        ends: Micros,
+        created_by: str,
+        comment: str,
+        *,
+        silence_id: str | None = None,
+    ) -> str: ...
+
+    def expire_silence(self, base_url: str, silence_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SignalIngest(Protocol):
+    """``SignalService.ingest``: the one way signals change incidents and cases."""
+
+    def ingest(
+        self,
+        p: Principal,
+        batch: SignalBatch,
+        *,
+        dry_run: bool = False,
+        actor: Actor | None = None,
+    ) -> IngestReport: ...
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    url: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileResult:
+    space_id: int
+    checked: int = 0  # open Alertmanager firings looked at
+    resolved: int = 0  # resolved (or, in a dry run, would be)
+    without_url: int = 0  # firings whose payload named no Alertmanager: not checkable
+    unreachable: tuple[Unreachable, ...] = ()
+    reports: tuple[IngestReport, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceResult:
+    space_id: int
+    created: int = 0
+    renewed: int = 0
+    expired: int = 0
+    unreachable: tuple[Unreachable, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    space_id: int
+    reconcile: ReconcileResult | None = None  # None: not due this time
+    silences: SilenceResult | None = None
