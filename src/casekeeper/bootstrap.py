@@ -9,6 +9,7 @@ from casekeeper.service.admin import AdminService
 from casekeeper.service.alertmanager_sync import AlertmanagerSync
 from casekeeper.service.alerts import AlertService
 from casekeeper.service.auth import KeyService
+from casekeeper.service.case_settings import CaseSettingsService
 from casekeeper.service.cases import CaseService
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.incidents import IncidentService
@@ -30,6 +31,7 @@ class Container:
     incidents: IncidentService
     alerts: AlertService
     signals: SignalService
+    case_settings: CaseSettingsService
     am_sync: AlertmanagerSync  # reconciliation and acknowledge-until-clear (docs/ALERTMANAGER.md)
 
     def close(self) -> None:
@@ -54,4 +56,5 @@ def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Conta
         alerts=AlertService(ctx),
         signals=signals,
         am_sync=AlertmanagerSync(ctx, signals, AlertmanagerClient()),
+        case_settings=CaseSettingsService(ctx),
     )

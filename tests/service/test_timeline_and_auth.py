@@ -21,6 +21,7 @@ from casekeeper.domain.query import CaseFilters, CaseQuery
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
+    case_settings_service_pb2,
     cases_service_pb2,
 )
 from casekeeper.proto.com.coralogixapis.incidents.v1 import incidents_service_pb2
@@ -591,6 +592,7 @@ EVENTS: Final = "/com.coralogixapis.cases.v1.CaseEventsService/"
 ADMIN: Final = "/casekeeper.v1.CaseAdminService/"
 KEYS: Final = "/casekeeper.v1.ApiKeysService/"
 INCIDENTS: Final = "/com.coralogixapis.incidents.v1.IncidentsService/"
+SETTINGS: Final = "/com.coralogixapis.cases.v1.CaseSettingsService/"
 R, U, A, K, C = "case:Read", "case:Update", "case:Assign", "case:Acknowledge", "case:Close"
 
 # From API_DIGEST §1.1 / §1.2, plus casekeeper's own services.
@@ -652,6 +654,12 @@ EXPECTED_PERMISSIONS: Final[dict[str, str]] = {
     INCIDENTS + "CloseIncidents": "incidents:close",
     INCIDENTS + "ResolveIncidents": "incidents:close",
     INCIDENTS + "ResolveIncidentByEventId": "incidents:close",
+    SETTINGS + "CreateCaseSettings": "case-config:Update",
+    SETTINGS + "GetCaseSettings": "case-config:Read",
+    SETTINGS + "UpdateCaseSettings": "case-config:Update",
+    SETTINGS + "DeleteCaseSettings": "case-config:Update",
+    SETTINGS + "GetActiveCaseSettings": "case-config:Read",
+    SETTINGS + "GetSystemDefaultCaseSettings": "case-config:Read",
 }
 
 
@@ -670,6 +678,7 @@ def test_operation_permissions_name_every_method_of_the_served_protos() -> None:
             case_admin_pb2,
             api_keys_pb2,
             incidents_service_pb2,
+            case_settings_service_pb2,
         )
         for svc in module.DESCRIPTOR.services_by_name.values()
         for m in svc.methods

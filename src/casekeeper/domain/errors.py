@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     API_KEY_NOT_FOUND = "api_key.not_found"
     INDICATOR_NOT_FOUND = "case.indicator_not_found"
     INCIDENT_NOT_FOUND = "incident.not_found"
+    SETTINGS_NOT_FOUND = "case_settings.not_found"
     INCIDENT_INVALID_TRANSITION = "incident.invalid_transition"
     INVALID_TRANSITION = "case.invalid_transition"
     NOT_EDITABLE = "event.not_editable"
@@ -57,6 +58,7 @@ CATALOG: Final[dict[ErrorCode, ErrorSpec]] = {
     ErrorCode.API_KEY_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.INDICATOR_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.INCIDENT_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
+    ErrorCode.SETTINGS_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.INCIDENT_INVALID_TRANSITION: ErrorSpec(400, "FAILED_PRECONDITION"),
     ErrorCode.INVALID_TRANSITION: ErrorSpec(400, "FAILED_PRECONDITION"),
     ErrorCode.NOT_EDITABLE: ErrorSpec(400, "FAILED_PRECONDITION"),

@@ -20,6 +20,7 @@ EVENTS = "/com.coralogixapis.cases.v1.CaseEventsService/"
 ADMIN = "/casekeeper.v1.CaseAdminService/"
 KEYS = "/casekeeper.v1.ApiKeysService/"
 INCIDENTS = "/com.coralogixapis.incidents.v1.IncidentsService/"
+SETTINGS = "/com.coralogixapis.cases.v1.CaseSettingsService/"
 
 P = Permission
 
@@ -88,6 +89,12 @@ OPERATION_PERMISSIONS: Final[dict[str, Permission]] = {
     INCIDENTS + "CloseIncidents": P.INCIDENTS_CLOSE,
     INCIDENTS + "ResolveIncidents": P.INCIDENTS_CLOSE,
     INCIDENTS + "ResolveIncidentByEventId": P.INCIDENTS_CLOSE,
+    SETTINGS + "CreateCaseSettings": P.CASE_CONFIG_UPDATE,
+    SETTINGS + "GetCaseSettings": P.CASE_CONFIG_READ,
+    SETTINGS + "UpdateCaseSettings": P.CASE_CONFIG_UPDATE,
+    SETTINGS + "DeleteCaseSettings": P.CASE_CONFIG_UPDATE,
+    SETTINGS + "GetActiveCaseSettings": P.CASE_CONFIG_READ,
+    SETTINGS + "GetSystemDefaultCaseSettings": P.CASE_CONFIG_READ,
 }
 
 

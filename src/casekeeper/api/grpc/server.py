@@ -22,6 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from casekeeper.api.coralogix.grpc.admin_servicer import ApiKeysServicer, CaseAdminServicer
+from casekeeper.api.coralogix.grpc.case_settings_servicer import CaseSettingsServicer
 from casekeeper.api.coralogix.grpc.cases_servicer import CasesServicer
 from casekeeper.api.coralogix.grpc.events_servicer import CaseEventsServicer
 from casekeeper.api.coralogix.grpc.incidents_servicer import IncidentsServicer
@@ -30,7 +31,11 @@ from casekeeper.api.ingest.grpc_servicer import SERVICE as INGEST_SERVICE
 from casekeeper.api.ingest.grpc_servicer import IngestServicer
 from casekeeper.bootstrap import Container
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
-from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2, cases_service_pb2
+from casekeeper.proto.com.coralogixapis.cases.v1 import (
+    case_events_service_pb2,
+    case_settings_service_pb2,
+    cases_service_pb2,
+)
 from casekeeper.proto.com.coralogixapis.incidents.v1 import incidents_service_pb2
 
 log = logging.getLogger("casekeeper.grpc")
@@ -43,6 +48,7 @@ SERVICE_NAMES = (
     case_admin_pb2.DESCRIPTOR.services_by_name["CaseAdminService"].full_name,
     api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeysService"].full_name,
     incidents_service_pb2.DESCRIPTOR.services_by_name["IncidentsService"].full_name,
+    case_settings_service_pb2.DESCRIPTOR.services_by_name["CaseSettingsService"].full_name,
     INGEST_SERVICE,
 )
 
@@ -93,6 +99,7 @@ class GrpcServer:
             CaseAdminServicer(container, pool),
             ApiKeysServicer(container, pool),
             IncidentsServicer(container, pool),
+            CaseSettingsServicer(container, pool),
             IngestServicer(container, pool),
         )
         add_services(server, zip(SERVICE_NAMES, servicers, strict=True))

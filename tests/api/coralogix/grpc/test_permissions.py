@@ -21,6 +21,7 @@ from casekeeper.bootstrap import Container
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
+    case_settings_service_pb2,
     cases_service_pb2,
 )
 from casekeeper.proto.com.coralogixapis.incidents.v1 import incidents_service_pb2
@@ -44,7 +45,13 @@ def _path(method: MethodDescriptor) -> str:
 METHODS: dict[str, MethodDescriptor] = {_path(m): m for s in SERVICES for m in s.methods}
 # The incidents RPCs take wrapper ids: their matrix is tests/api/coralogix/incidents/.
 INCIDENTS = incidents_service_pb2.DESCRIPTOR.services_by_name["IncidentsService"]
-ALL_METHODS = {**METHODS, **{_path(m): m for m in INCIDENTS.methods}}
+# The case settings RPCs' matrix is tests/api/coralogix/settings/.
+SETTINGS = case_settings_service_pb2.DESCRIPTOR.services_by_name["CaseSettingsService"]
+ALL_METHODS = {
+    **METHODS,
+    **{_path(m): m for m in INCIDENTS.methods},
+    **{_path(m): m for m in SETTINGS.methods},
+}
 
 
 def test_descriptors_hold_the_expected_services() -> None:

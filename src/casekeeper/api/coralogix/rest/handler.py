@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from casekeeper.api.coralogix.bulk import failure_report
+from casekeeper.api.coralogix.case_settings.ops import SETTINGS_OPERATIONS
 from casekeeper.api.coralogix.cases import (
     CASES_OPERATIONS,
     EVENTS_OPERATIONS,
@@ -24,7 +25,7 @@ from casekeeper.api.coralogix.cases import (
 from casekeeper.api.coralogix.convert import to_json
 from casekeeper.api.coralogix.incidents.ops import INCIDENTS_OPERATIONS
 from casekeeper.api.coralogix.links import deep_links_to_pb
-from casekeeper.api.coralogix.permissions import CASES, EVENTS, INCIDENTS, authorize
+from casekeeper.api.coralogix.permissions import CASES, EVENTS, INCIDENTS, SETTINGS, authorize
 from casekeeper.api.coralogix.rest.parse import load_json, normalize, parse_into
 from casekeeper.api.coralogix.rest.querystring import query_to_json
 from casekeeper.api.coralogix.rest.render import (
@@ -56,6 +57,7 @@ _OPERATIONS = {
     **{CASES + rpc: op for rpc, op in CASES_OPERATIONS.items()},
     **{EVENTS + rpc: op for rpc, op in EVENTS_OPERATIONS.items()},
     **{INCIDENTS + rpc: op for rpc, op in INCIDENTS_OPERATIONS.items()},
+    **{SETTINGS + rpc: op for rpc, op in SETTINGS_OPERATIONS.items()},
 }
 _JSON_TYPES = ("application/json", "application/problem+json", "text/json")
 

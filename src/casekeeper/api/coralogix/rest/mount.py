@@ -15,13 +15,15 @@ from starlette.types import Scope
 from casekeeper.api.coralogix.rest.handler import Endpoint, error_response
 from casekeeper.api.coralogix.rest.incident_routes import INCIDENT_ROUTES
 from casekeeper.api.coralogix.rest.routes import ROUTES, RouteSpec
+from casekeeper.api.coralogix.rest.settings_routes import SETTINGS_ROUTES
 from casekeeper.bootstrap import Container
 
 NAME = "coralogix"
 # Coralogix's gateway serves every path under this prefix too (openapi.py's description).
 GATEWAY_PREFIX = "/mgmt/openapi"
-# Every route this dialect serves: the Cases and Case Events specs', the Incidents API's.
-ALL_ROUTES: tuple[RouteSpec, ...] = ROUTES + INCIDENT_ROUTES
+# Every route this dialect serves: the Cases, Case Events and Case Settings specs', the
+# Incidents API's.
+ALL_ROUTES: tuple[RouteSpec, ...] = ROUTES + INCIDENT_ROUTES + SETTINGS_ROUTES
 
 
 def _prefix(path: str) -> str:

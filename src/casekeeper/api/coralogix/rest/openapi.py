@@ -26,7 +26,13 @@ from casekeeper.api.coralogix.rest.openapi_rules import (
     strict_components,
     strict_ids_items,
 )
+from casekeeper.api.coralogix.rest.openapi_settings import (
+    settings_paths,
+    strict_settings_body,
+    strict_settings_components,
+)
 from casekeeper.api.coralogix.rest.routes import ROUTES, Body, RouteSpec
+from casekeeper.api.coralogix.rest.settings_routes import SETTINGS_ROUTES
 from casekeeper.service.validation import MAX_BULK
 
 CASE_ID = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z]+-[0-9]+)$"  # noqa: E501
@@ -39,7 +45,7 @@ EXTRA_STATUSES = {
     "413": "Request body too large",
     "415": "Request body is not JSON",
 }
-DESCRIPTION = """casekeeper serves Coralogix's Cases, Case Events and Incidents APIs.
+DESCRIPTION = """casekeeper serves Coralogix's Cases, Case Events, Case Settings and Incidents APIs.
 
 Every path is also served under `/mgmt/openapi` and `/mgmt/openapi/{version}` (e.g.
 `/mgmt/openapi/latest/cases/cases/v1/CASE-12`), as Coralogix's gateway does. Each Incidents
@@ -183,11 +189,13 @@ def _finish(op: dict[str, Any], route: RouteSpec) -> None:
 def openapi_document() -> dict[str, Any]:
     cases, events = _load("cases_service.json"), _load("case_events_service.json")
     incidents = _load("incidents_service.json")
+    settings = _load("case_settings_service.json")
     # The specs share a few schemas (Error, ...), identical in each.
     schemas = {
         **cases["components"]["schemas"],
         **events["components"]["schemas"],
         **incidents["components"]["schemas"],
+        **settings["components"]["schemas"],
     }
     source_paths = {**cases["paths"], **events["paths"]}
     paths: dict[str, Any] = {}
@@ -205,10 +213,13 @@ def openapi_document() -> dict[str, Any]:
         _finish(op, route)
         paths.setdefault(route.path, {})[route.method.lower()] = op
     paths.update(incident_paths(incidents, schemas, _finish))
+    paths.update(settings_paths(settings, _finish))
     paths = _lenient_enums(_nullable(paths))
     components = _lenient_enums(_nullable(_adjust(schemas)))
     strict_components(components)
     strict_incident_components(components)
+    strict_settings_components(components)
+    settings_ops = {(r.path, r.method.lower()) for r in SETTINGS_ROUTES}
     incident_ops = {(r.path, r.method.lower()): r for r in INCIDENT_ROUTES}
     for path, ops in paths.items():
         for method, op in ops.items():
@@ -217,7 +228,9 @@ def openapi_document() -> dict[str, Any]:
                 strict_incident_op(components, op, incident)
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
             if "schema" in body:
-                if incident is None:
+                if (path, method) in settings_ops:
+                    strict_settings_body(body["schema"])
+                elif incident is None:
                     strict_body(components, body["schema"])
                 if body["schema"].get("required") or body["schema"].get("anyOf"):
                     op["requestBody"]["required"] = True  # no body is no required field
