@@ -167,7 +167,6 @@ class BatchRun:
             severity=SEVERITY_OF[seen.priority],
             description=(s.description or "")[:MAX_DESCRIPTION].strip() or None,
             contextual_labels=_bounded(s.labels),
-            display_labels=_bounded(s.annotations),
             system_name=self.source.value,
         )
 

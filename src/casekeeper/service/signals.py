@@ -43,9 +43,28 @@ from casekeeper.service.signal_writes import only_resends
 ATTEMPTS = 3
 
 
-def _labels(labels: Mapping[str, str], where: str) -> dict[str, str]:
+def _labels(labels: Mapping[str, str], where: str) -> Mapping[str, str]:
+    """``labels`` if they are fine as they are (the common case, checked in one pass), else
+    a trimmed copy, or INVALID_ARGUMENT naming the field."""
     if len(labels) > MAX_LABELS:
         raise invalid(f"at most {MAX_LABELS} entries", field=where)
+    for key, value in labels.items():
+        if (
+            type(key) is not str
+            or type(value) is not str
+            or not key
+            or len(key) > MAX_LABEL_KEY
+            or len(value) > MAX_LABEL_VALUE
+            or key[0].isspace()
+            or key[-1].isspace()
+            or "\x00" in key
+            or "\x00" in value
+        ):
+            return _relabelled(labels, where)
+    return labels
+
+
+def _relabelled(labels: Mapping[str, str], where: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in labels.items():
         if not isinstance(key, str) or not isinstance(value, str):
