@@ -4,5 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+# The real Prometheus Alertmanager for tests/ingest (REAL_CLIENTS.md §1): installed if missing and
+# apt can (as root); without it those tests skip, saying why.
+if ! command -v prometheus-alertmanager >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+    && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager >/dev/null
+fi
 echo "== test suite on ${CASEKEEPER_TEST_DATABASE_URL:-SQLite} =="
 exec .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 "$@"
