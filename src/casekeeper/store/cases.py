@@ -295,12 +295,24 @@ class CaseRepository:
         if driver.executemany(self.conn, sql, params) != len(params):
             return False
         if changed[_INDICATORS]:  # alert ids and fingerprints are indexed for filters
-            moved = [new for old, new in pairs if old.indicators != new.indicators]
-            self.conn.execute(sa.delete(t).where(t.c.case_id.in_([x.id for x in moved])))
-            rows = [r for x in moved for r in _tag_rows(x)]
-            if rows:
-                self.conn.execute(sa.insert(t), rows)
+            self._retag([(old, new) for old, new in pairs if old.indicators != new.indicators])
         return True
+
+    def _retag(self, pairs: Sequence[tuple[Case, Case]]) -> None:
+        """Write only the tags that came and went: a case gaining one alert of a thousand
+        must not rewrite the other 999 rows (ingestion into a big group stayed linear)."""
+        gone: list[tuple[Any, ...]] = []
+        came: list[tuple[Any, ...]] = []
+        for old, new in pairs:
+            before, after = set(tags.case_tags(old)), set(tags.case_tags(new))
+            gone += [(new.id, k, key, v) for k, key, v in sorted(before - after)]
+            came += [(new.id, new.space_id, k, key, v) for k, key, v in sorted(after - before)]
+        if gone:
+            sql = driver.delete_sql(self.conn, "case_tag", ("case_id", "kind", "key", "value"))
+            driver.executemany(self.conn, sql, gone)
+        if came:
+            columns = ("case_id", "space_id", "kind", "key", "value")
+            driver.executemany(self.conn, driver.insert_sql(self.conn, "case_tag", columns), came)
 
     def _write_tags(self, case: Case) -> None:
         rows = _tag_rows(case)

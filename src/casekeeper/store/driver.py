@@ -32,6 +32,18 @@ def update_sql(
     return _update_sql(conn.dialect.paramstyle, table, columns, where)
 
 
+def delete_sql(conn: sa.Connection, table: str, where: tuple[str, ...]) -> str:
+    """``DELETE`` of the rows matching every ``where`` column (one row per executemany row)."""
+    return _delete_sql(conn.dialect.paramstyle, table, where)
+
+
+@cache
+def _delete_sql(paramstyle: str, table: str, where: tuple[str, ...]) -> str:
+    _check_names(table, *where)
+    cond = " AND ".join(f'"{c}" = {_mark(paramstyle)}' for c in where)
+    return f'DELETE FROM "{table}" WHERE {cond}'  # noqa: S608 - checked identifiers
+
+
 def mark(conn: sa.Connection) -> str:
     """The driver's positional placeholder."""
     return _mark(conn.dialect.paramstyle)

@@ -53,9 +53,10 @@ class FiringRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def _select(self, where: str, params: Sequence[Any]) -> list[Firing]:
+    def _select(self, where: str, params: Sequence[Any], *, prepare: bool = True) -> list[Firing]:
         sql = f'SELECT {_SELECT} FROM "signal_firing" WHERE {where}'  # noqa: S608 - constants
-        return [_firing(r) for r in driver.fetch(self.conn, sql, tuple(params))]
+        rows = driver.fetch(self.conn, sql, tuple(params), server_prepare=prepare)
+        return [_firing(r) for r in rows]
 
     def get(self, space_id: int, source: Source, dedup_key: str, starts_at: int) -> Firing | None:
         m = driver.mark(self.conn)
@@ -80,7 +81,9 @@ class FiringRepository:
                 f'"space_id" = {m} AND "source" = {m} '
                 f'AND "dedup_key" IN ({", ".join([m] * len(chunk))})'
             )
-            for f in self._select(where, (space_id, source.value, *chunk)):
+            # Planned for its values each time: PostgreSQL's generic plan for the IN list,
+            # made before a new table has statistics, scanned every firing of the space.
+            for f in self._select(where, (space_id, source.value, *chunk), prepare=False):
                 known = out.get(f.dedup_key)
                 if known is None or f.starts_at > known.starts_at:
                     out[f.dedup_key] = f

@@ -56,11 +56,14 @@ class IncidentRepository:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def _select(self, where: str, params: Sequence[Any], *, lock: bool = False) -> list[Incident]:
+    def _select(
+        self, where: str, params: Sequence[Any], *, lock: bool = False, prepare: bool = True
+    ) -> list[Incident]:
         sql = f'SELECT {_SELECT} FROM "incident" WHERE {where}'  # noqa: S608 - constants
         if lock and self.conn.dialect.name != "sqlite":
             sql += ' ORDER BY "id" FOR UPDATE'  # one lock order for every writer
-        return [row_to_incident(r) for r in driver.fetch(self.conn, sql, tuple(params))]
+        rows = driver.fetch(self.conn, sql, tuple(params), server_prepare=prepare)
+        return [row_to_incident(r) for r in rows]
 
     def get(self, space_id: int, incident_id: str, *, for_update: bool = False) -> Incident | None:
         m = driver.mark(self.conn)
@@ -100,7 +103,8 @@ class IncidentRepository:
                 f'"space_id" = {m} AND "closed_at" IS NULL '
                 f'AND "correlation_hash" IN ({", ".join([m] * len(chunk))})'
             )
-            for x in self._select(where, (space_id, *chunk), lock=True):
+            # Planned for its values (see FiringRepository.latest_many).
+            for x in self._select(where, (space_id, *chunk), lock=True, prepare=False):
                 out[x.correlation_key] = x
         return out
 
