@@ -31,6 +31,8 @@ from casekeeper.api.http.middleware import (
     BodyTooLarge,
     ServerMiddleware,
 )
+from casekeeper.api.ingest.mount import MOUNTS as INGEST_MOUNTS
+from casekeeper.api.ingest.openapi import add_ingest
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 
@@ -40,7 +42,7 @@ DEFAULT_MAX_BODY = 4 * 1024 * 1024
 CORALOGIX = DialectMount(
     coralogix.NAME, coralogix.PREFIXES, coralogix.error_shape, coralogix.routes
 )
-DEFAULT_MOUNTS: tuple[DialectMount, ...] = (CORALOGIX,)
+DEFAULT_MOUNTS: tuple[DialectMount, ...] = (CORALOGIX, *INGEST_MOUNTS)
 
 DOCS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>casekeeper API</title>
@@ -73,7 +75,7 @@ def create_app(
 
     metrics = Metrics(container.cases.count_by_status, by_space=settings.metrics_space_labels)
     metrics_token = settings.metrics_token.encode()
-    openapi_bytes = orjson.dumps(openapi_document())
+    openapi_bytes = orjson.dumps(add_ingest(openapi_document()))
 
     async def healthz(_: Request) -> Response:
         return _json({"status": "ok"})
