@@ -1,0 +1,141 @@
+"""docs/PERFORMANCE.md's rows and section for ``ingest.py`` (``run_all.py`` calls these)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NAMES = {"sqlite": "SQLite", "pg": "PostgreSQL"}
+
+
+def _f(x: float | None, unit: str = "") -> str:
+    if x is None:
+        return "n/a"
+    if abs(x) >= 100:
+        return f"{x:,.0f}{unit}"
+    if abs(x) >= 10:
+        return f"{x:.1f}{unit}"
+    return f"{x:.2f}{unit}"
+
+
+def _met(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def summary_rows(res: dict[str, Any]) -> list[list[str]]:
+    """benchmark, value, baseline, ratio, target, target met?"""
+    rows: list[list[str]] = []
+    for backend, name in NAMES.items():
+        r = res.get(f"ingest_{backend}")
+        if not r:
+            continue
+        new, again = r["casekeeper_new"], r["casekeeper_resend"]
+        am = r.get("alertmanager_new") or {}
+        base = _f(am["alerts_per_s"], " alerts/s") if am else "skipped: " + r["baseline_note"]
+        # the targets are set on SQLite; PostgreSQL is reported against the same figures
+        target = backend == "sqlite"
+        for label, x, key, goal in (("new firings", new, "ratio_new", 0.5),
+                                    ("re-sent known firings", again, "ratio_resend", 1.0)):  # fmt: skip
+            ratio = r.get(key)
+            rows.append([
+                f"Alertmanager webhooks in, {label}, batches of {r['batch']}, {name}",
+                _f(x["alerts_per_s"], " alerts/s"),
+                base + (" (Alertmanager's POST /api/v2/alerts)" if am else ""),
+                _f(ratio), f">= {goal}",
+                (_met(ratio >= goal) if target else "info") if ratio is not None else "n/a",
+            ])  # fmt: skip
+        lat = r["latency"]
+        rows.append([
+            f"Webhook -> committed case, p99 at {lat['offered_alerts_per_s']:,.0f} alerts/s "
+            f"offered, {name}",
+            _f(lat["p99_ms"], " ms") + f" (p50 {_f(lat['p50_ms'], ' ms')})", "-", "-",
+            "<= 50 ms", _met(lat["p99_ms"] <= 50) if target else "info",
+        ])  # fmt: skip
+    return rows
+
+
+def section(r: dict[str, Any]) -> str:
+    name = NAMES[r["backend"]]
+    rows = []
+    for label, key in (("casekeeper, new firings", "casekeeper_new"),
+                       ("casekeeper, re-sends", "casekeeper_resend"),
+                       ("Alertmanager, new alerts", "alertmanager_new"),
+                       ("Alertmanager, the same again", "alertmanager_resend")):  # fmt: skip
+        x = r.get(key)
+        if not x:
+            continue
+        rows.append([
+            label, _f(x["alerts_per_s"]), ", ".join(f"{v:,}" for v in x["runs_alerts_per_s"]),
+            _f(x["post_p50_ms"]), _f(x["post_p99_ms"]), _f(x["server_cores"]),
+            _f(x["server_cpu_us_per_alert"]), _f(x["client_cpu_us_per_alert"]),
+            _f(x["rest_cpu_us_per_alert"]), str(x["non_200"]),
+            "yes" if x["checks_ok"] else "**no**",
+            ", ".join(_f(v) for v in x["loadavg_runs"]),
+        ])  # fmt: skip
+    hdr = ["load", "alerts/s (median)", "runs", "POST p50 ms", "POST p99 ms", "server cores",
+           "server CPU µs/alert", "client CPU µs/alert", "rest of machine µs/alert",
+           "non-200", "checked", "load average (1 min)"]  # fmt: skip
+    lat = r["latency"]
+    parts = [
+        f"### Alertmanager webhooks in, {name}",
+        "",
+        f"{r['reps']} repetitions (each from nothing, servers' order alternating) of "
+        f"{r['alerts']:,} new alerts in batches of {r['batch']} with distinct label sets, one "
+        f"alert group per batch, {r['groups']} groups; client: {r['client']}, each thread "
+        "posting its own groups in order. casekeeper: `casekeeper serve` on a fresh database, "
+        "`POST /ingest/alertmanager` (webhook version 4, Bearer key with `signals:Write`); "
+        "checked: every 200 names a new incident per alert, and the database holds one firing "
+        "and one incident per alert. Re-sends: the same webhooks again, passes repeated for "
+        f">= {r['resend_seconds']:g} s. Baseline: {r['alertmanager'] or 'none'} (own config "
+        "and storage, `--cluster.listen-address=`, a route to a receiver with no integrations) "
+        "taking the same alerts on `POST /api/v2/alerts`, same batches and client; checked: "
+        "it holds them all."
+        + (f" **{r['baseline_note']}**" if r.get("baseline_note") else ""),
+        "",
+        _table(hdr, rows),
+        "",
+        (f"Ratios (against Alertmanager's new alerts): new **{r['ratio_new']:.2f}**, re-sends "
+         f"**{r['ratio_resend']:.2f}** (against Alertmanager's re-posts: "
+         f"{r['ratio_resend_vs_am_resend']:.2f})." if "ratio_new" in r else ""),  # fmt: skip
+        "",
+        f"Latency: a fresh `casekeeper serve` offered {lat['offered_alerts_per_s']:,.0f} "
+        f"alerts/s of new firings ({lat['batches']} batches of {r['batch']}, paced, open loop, "
+        f"8 connections) for {lat['seconds']:g} s: from each POST's due time to its 200, p50 "
+        f"**{_f(lat['p50_ms'])} ms**, p95 {_f(lat['p95_ms'])} ms, p99 **{_f(lat['p99_ms'])} "
+        f"ms**, max {_f(lat['max_ms'])} ms; server {_f(lat['server_cores'])} cores; load "
+        f"average {lat['loadavg_1m']}. Every 10th batch's case was read back over REST right "
+        f"after its 200 ({lat['cases_read_back']} reads, all found); non-200: "
+        f"{sum(v for k, v in lat['statuses'].items() if k != '200')}.",
+    ]
+    prof = r.get("profile")
+    if prof:
+        db = prof["new_dbapi_per_batch"]
+        db_rows = [[k, _f(v["ms"]), _f(v["calls"])] for k, v in list(db.items())[:12]]
+        parts += [
+            "",
+            "In process (no HTTP: the route's parsing, `container.signals.ingest`, the answer's "
+            f"JSON): new firings {_f(prof['new_alerts_per_s_in_process'])} alerts/s "
+            f"({_f(prof['new_ms_per_batch'])} ms per batch of {r['batch']}), re-sends "
+            f"{_f(prof['resend_alerts_per_s_in_process'])} alerts/s. Time inside the DBAPI per "
+            "batch of new firings, by statement:",
+            "",
+            _table(["statement", "ms per batch", "calls per batch"], db_rows),
+            "",
+            "cProfile of new firings (own time):",
+            "",
+            _code("\n".join(prof["new_top_tottime"].splitlines()[:18])),
+            "",
+            "cProfile of new firings (inclusive time):",
+            "",
+            _code("\n".join(prof["new_top_cumulative"].splitlines()[:22])),
+        ]
+    return "\n".join(parts)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _code(text: str) -> str:
+    return f"```\n{text.rstrip()}\n```"
