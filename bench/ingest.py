@@ -26,24 +26,16 @@ route's own parsing, in process) on the same kind of batches, new and re-sent.
 
 from __future__ import annotations
 
-import cProfile
-import io
 import os
-import pstats
-import shutil
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 from common import (
     CASEKEEPER,
-    DATA,
     HOST,
     IDLE_WAIT,
-    PG_BASE,
     CpuWindow,
     free_port,
     machine_info,
@@ -54,7 +46,6 @@ from common import (
     wait_idle,
     write_result,
 )
-from dataset import SqlTimer
 from ingest_load import (
     BATCH,
     Batch,
@@ -68,67 +59,13 @@ from ingest_load import (
     post_all,
     wait_ready,
 )
+from ingest_profile import fresh_database, growth, make_key, profile, stored
 
 PATH = "/ingest/alertmanager"
-SPACE = "bench-ingest"
-PG_NAME = "casekeeper_bench_ingest"
 
 
 # ---------------------------------------------------------------------------------------------
 # a fresh casekeeper
-
-
-def fresh_database(backend: str) -> str:
-    """An empty, migrated database of its own (the dataset's is never touched)."""
-    from casekeeper.store import migrate
-
-    if backend == "sqlite":
-        folder = DATA / "ingest"
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        url = f"sqlite:///{folder / 'ingest.db'}"
-    else:
-        admin = sa.create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{PG_NAME}"'))
-        admin.dispose()
-        url = f"{PG_BASE}/{PG_NAME}"
-    migrate.upgrade(url)
-    return url
-
-
-def make_key(url: str) -> str:
-    """A key that may send signals (and read cases, for the read-back checks)."""
-    from casekeeper.bootstrap import bootstrap
-    from casekeeper.service.auth import OPERATOR
-    from casekeeper.settings import Settings
-
-    c = bootstrap(Settings(database_url=url))
-    try:
-        new = c.keys.create(
-            granted_by=OPERATOR,
-            name="bench ingest",
-            permissions=["signals:Write", "case:Read"],
-            space=SPACE,
-        )
-        return str(new.key)
-    finally:
-        c.close()
-
-
-def stored(url: str) -> dict[str, int]:
-    """Rows the loads left behind, counted in the database after the server stopped."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return {
-                t: int(conn.execute(sa.text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one())
-                for t in ("signal_firing", "incident", "case")
-            }
-    finally:
-        engine.dispose()
 
 
 def serve(url: str) -> Any:
@@ -136,7 +73,9 @@ def serve(url: str) -> Any:
     gport, hport = free_port(), free_port()
     argv = [CASEKEEPER, "serve", "--grpc", f"{HOST}:{gport}", "--http", f"{HOST}:{hport}",
             "--database-url", url]  # fmt: skip
-    return hport, process(argv, "ingest-serve", lambda: wait_ready(f"http://{HOST}:{hport}/healthz"))
+    return hport, process(
+        argv, "ingest-serve", lambda: wait_ready(f"http://{HOST}:{hport}/healthz")
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,61 +239,6 @@ def latency(backend: str, a: Any, tag: str) -> dict[str, Any]:
 # profile
 
 
-def profile(backend: str, batches: list[Batch]) -> dict[str, Any]:
-    """The service in process (no HTTP): the route's parsing + ``signals.ingest`` + the answer's
-    JSON, as ``IngestRoutes._ingest`` does, under cProfile; and its rate without the profiler."""
-    from casekeeper.api.ingest import wire
-    from casekeeper.api.ingest.alertmanager import parse_webhook
-    from casekeeper.api.ingest.render import report_json
-    from casekeeper.bootstrap import bootstrap
-    from casekeeper.settings import Settings
-
-    url = fresh_database(backend)
-    key = make_key(url)
-    c = bootstrap(Settings(database_url=url))
-    p = c.keys.authenticate(f"Bearer {key}")
-
-    def one(body: bytes) -> None:
-        batch = parse_webhook(wire.load_json(body), sender="Alertmanager/0.25.0")
-        orjson.dumps(report_json(c.signals.ingest(p, batch)))
-
-    half = len(batches) // 2
-    try:
-        out: dict[str, Any] = {}
-        for name, part in (("new", batches[:half]), ("resend", batches[:half])):
-            prof = cProfile.Profile()
-            prof.enable()
-            for b in part:
-                one(b.webhook)
-            prof.disable()
-            out[f"{name}_top_tottime"] = _stats(prof, "tottime")
-            out[f"{name}_top_cumulative"] = _stats(prof, "cumulative")
-        # no profiler on the other half: rates, and the time inside the DBAPI by statement
-        rest = batches[half:]
-        for name in ("new", "resend"):
-            with SqlTimer(c.db.engine) as timer:
-                t0 = time.perf_counter()
-                for b in rest:
-                    one(b.webhook)
-                seconds = time.perf_counter() - t0
-            out[f"{name}_alerts_per_s_in_process"] = len(rest) * BATCH / seconds
-            out[f"{name}_ms_per_batch"] = round(seconds * 1000 / len(rest), 2)
-            out[f"{name}_dbapi_per_batch"] = {
-                k: {"ms": round(v["ms"] / len(rest), 3), "calls": round(v["calls"] / len(rest), 1)}
-                for k, v in timer.report().items()
-            }
-        return out
-    finally:
-        c.close()
-
-
-def _stats(prof: cProfile.Profile, key: str) -> str:
-    s = io.StringIO()
-    pstats.Stats(prof, stream=s).strip_dirs().sort_stats(key).print_stats(25)
-    text = s.getvalue()
-    return text[text.find("   ncalls") :].rstrip() if "   ncalls" in text else text
-
-
 # ---------------------------------------------------------------------------------------------
 
 
@@ -378,16 +262,25 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a smoke run: small, short, 1 rep")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--alerts", type=int, default=30_000, help="new alerts per repetition")
-    ap.add_argument("--groups", type=int, default=8, help="alert groups (cases) per repetition")
+    ap.add_argument(
+        "--groups", type=int, default=32, help="alert groups (cases) per rep (quick: 8)"
+    )
     ap.add_argument("--threads", type=int, default=4, help="client connections")
     ap.add_argument("--resend-seconds", type=float, default=4.0, help="re-send passes for >= s")
     ap.add_argument("--rate", type=float, default=1000, help="offered alerts/s for latency")
     ap.add_argument("--latency-seconds", type=float, default=10.0)
     ap.add_argument("--no-alertmanager", action="store_true", help="skip the baseline")
-    ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument(
+        "--growth",
+        default="0,1000,2000,4000",
+        help="case sizes (incidents) at "
+        "which one batch joining the case is timed, in process (quick: 0,500,1000)",
+    )
+    ap.add_argument("--no-profile", action="store_true", help="no profile, no growth")
     a = ap.parse_args()
     if a.quick:
         a.reps, a.alerts, a.resend_seconds, a.latency_seconds = 1, 5_000, 1.0, 3.0
+        a.groups, a.growth = 8, "0,500,1000"
     if a.groups % a.threads:
         ap.error("--groups must be a multiple of --threads (each thread owns whole groups)")
     batches_n = max(1, a.alerts // BATCH)
@@ -422,12 +315,18 @@ def main() -> None:
     lat = latency(a.backend, a, f"{stamp}lat")
     print(f"  latency at {a.rate:.0f} alerts/s: p50 {lat['p50_ms']:.1f} ms  p95 "
           f"{lat['p95_ms']:.1f}  p99 {lat['p99_ms']:.1f}  ok {lat['ok']}", flush=True)  # fmt: skip
-    prof = None
+    prof, grow = None, None
     if not a.no_profile:
         prof = profile(a.backend, make_batches(f"{stamp}p", 20 if a.quick else 100, a.groups,
                                                time.time() - 60))  # fmt: skip
-    ck_new, ck_re = summarise(reps, "casekeeper", "new"), summarise(reps, "casekeeper", "resend")
-    am_new, am_re = summarise(reps, "alertmanager", "new"), summarise(reps, "alertmanager", "resend")
+        grow = growth(a.backend, [int(x) for x in a.growth.split(",")], f"{stamp}g")
+        print(
+            "  one batch joining a case of n incidents: "
+            + ", ".join(f"n={g['incidents_in_case']} {g['ms_per_batch']} ms" for g in grow),
+            flush=True,
+        )
+    ck_new, ck_re = (summarise(reps, "casekeeper", ph) for ph in ("new", "resend"))
+    am_new, am_re = (summarise(reps, "alertmanager", ph) for ph in ("new", "resend"))
     res: dict[str, Any] = {
         "backend": a.backend, "quick": a.quick, "reps": a.reps, "alerts": batches_n * BATCH,
         "batch": BATCH, "groups": a.groups, "threads": a.threads,
@@ -436,7 +335,7 @@ def main() -> None:
         "baseline_note": note, "machine": machine_info(),
         "casekeeper_new": ck_new, "casekeeper_resend": ck_re,
         "alertmanager_new": am_new, "alertmanager_resend": am_re,
-        "latency": lat, "profile": prof, "runs": reps,
+        "latency": lat, "profile": prof, "growth": grow, "runs": reps,
     }  # fmt: skip
     if am_new:
         res["ratio_new"] = ck_new["alerts_per_s"] / am_new["alerts_per_s"]
@@ -445,7 +344,8 @@ def main() -> None:
     write_result(a.out, f"ingest_{a.backend}", res)
     if am_new:
         print(f"  ratios: new/AM {res['ratio_new']:.2f}  resend/AM {res['ratio_resend']:.2f}")
-    ok = ck_new["checks_ok"] and ck_re["checks_ok"] and lat["ok"] and (not am_new or am_new["checks_ok"])
+    checks = [ck_new["checks_ok"], ck_re["checks_ok"], lat["ok"], am_new.get("checks_ok", True)]
+    ok = all(checks)
     if not ok:
         raise SystemExit("a check failed: see the JSON (check/ok fields)")
 

@@ -33,8 +33,9 @@ def summary_rows(res: dict[str, Any]) -> list[list[str]]:
         base = _f(am["alerts_per_s"], " alerts/s") if am else "skipped: " + r["baseline_note"]
         # the targets are set on SQLite; PostgreSQL is reported against the same figures
         target = backend == "sqlite"
-        for label, x, key, goal in (("new firings", new, "ratio_new", 0.5),
-                                    ("re-sent known firings", again, "ratio_resend", 1.0)):  # fmt: skip
+        phases = (("new firings", new, "ratio_new", 0.5),
+                  ("re-sent known firings", again, "ratio_resend", 1.0))  # fmt: skip
+        for label, x, key, goal in phases:
             ratio = r.get(key)
             rows.append([
                 f"Alertmanager webhooks in, {label}, batches of {r['batch']}, {name}",
@@ -75,6 +76,13 @@ def section(r: dict[str, Any]) -> str:
            "server CPU µs/alert", "client CPU µs/alert", "rest of machine µs/alert",
            "non-200", "checked", "load average (1 min)"]  # fmt: skip
     lat = r["latency"]
+    ratios = ""
+    if "ratio_new" in r:
+        ratios = (
+            f"Ratios (against Alertmanager's new alerts): new **{r['ratio_new']:.2f}**, "
+            f"re-sends **{r['ratio_resend']:.2f}** (against Alertmanager's re-posts: "
+            f"{r['ratio_resend_vs_am_resend']:.2f})."
+        )
     parts = [
         f"### Alertmanager webhooks in, {name}",
         "",
@@ -88,14 +96,11 @@ def section(r: dict[str, Any]) -> str:
         f">= {r['resend_seconds']:g} s. Baseline: {r['alertmanager'] or 'none'} (own config "
         "and storage, `--cluster.listen-address=`, a route to a receiver with no integrations) "
         "taking the same alerts on `POST /api/v2/alerts`, same batches and client; checked: "
-        "it holds them all."
-        + (f" **{r['baseline_note']}**" if r.get("baseline_note") else ""),
+        "it holds them all." + (f" **{r['baseline_note']}**" if r.get("baseline_note") else ""),
         "",
         _table(hdr, rows),
         "",
-        (f"Ratios (against Alertmanager's new alerts): new **{r['ratio_new']:.2f}**, re-sends "
-         f"**{r['ratio_resend']:.2f}** (against Alertmanager's re-posts: "
-         f"{r['ratio_resend_vs_am_resend']:.2f})." if "ratio_new" in r else ""),  # fmt: skip
+        ratios,
         "",
         f"Latency: a fresh `casekeeper serve` offered {lat['offered_alerts_per_s']:,.0f} "
         f"alerts/s of new firings ({lat['batches']} batches of {r['batch']}, paced, open loop, "
@@ -120,6 +125,7 @@ def section(r: dict[str, Any]) -> str:
             "",
             _table(["statement", "ms per batch", "calls per batch"], db_rows),
             "",
+            *_growth(r.get("growth")),
             "cProfile of new firings (own time):",
             "",
             _code("\n".join(prof["new_top_tottime"].splitlines()[:18])),
@@ -129,6 +135,27 @@ def section(r: dict[str, Any]) -> str:
             _code("\n".join(prof["new_top_cumulative"].splitlines()[:22])),
         ]
     return "\n".join(parts)
+
+
+def _growth(grow: list[dict[str, Any]] | None) -> list[str]:
+    """How one batch's cost grows with the case it joins, and which statements grow."""
+    if not grow:
+        return []
+    top = [k for k, _ in sorted(grow[-1]["dbapi_per_batch"].items(), key=lambda x: -x[1]["ms"])]
+    top = top[:5]
+    rows = [
+        [f"{g['incidents_in_case']:,}", _f(g["ms_per_batch"])]
+        + [_f(g["dbapi_per_batch"].get(k, {}).get("ms", 0.0)) for k in top]
+        for g in grow
+    ]
+    return [
+        "One batch of new firings joining a case that already holds n incidents of its group "
+        "(in process, median of 3 batches; the largest DBAPI costs at the largest n, ms per "
+        "batch):",
+        "",
+        _table(["n", "ms per batch", *(f"`{k}`" for k in top)], rows),
+        "",
+    ]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
