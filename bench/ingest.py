@@ -341,6 +341,11 @@ def main() -> None:
         res["ratio_new"] = ck_new["alerts_per_s"] / am_new["alerts_per_s"]
         res["ratio_resend"] = ck_re["alerts_per_s"] / am_new["alerts_per_s"]
         res["ratio_resend_vs_am_resend"] = ck_re["alerts_per_s"] / am_re["alerts_per_s"]
+        # server CPU per alert, the baseline's over ours: what the ratio would be if each
+        # server had the same CPU to itself (the box is shared and noisy; this moves less)
+        am_cpu = am_new["server_cpu_us_per_alert"]
+        res["cpu_ratio_new"] = am_cpu / ck_new["server_cpu_us_per_alert"]
+        res["cpu_ratio_resend"] = am_cpu / ck_re["server_cpu_us_per_alert"]
     write_result(a.out, f"ingest_{a.backend}", res)
     if am_new:
         print(f"  ratios: new/AM {res['ratio_new']:.2f}  resend/AM {res['ratio_resend']:.2f}")

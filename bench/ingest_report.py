@@ -81,7 +81,10 @@ def section(r: dict[str, Any]) -> str:
         ratios = (
             f"Ratios (against Alertmanager's new alerts): new **{r['ratio_new']:.2f}**, "
             f"re-sends **{r['ratio_resend']:.2f}** (against Alertmanager's re-posts: "
-            f"{r['ratio_resend_vs_am_resend']:.2f})."
+            f"{r['ratio_resend_vs_am_resend']:.2f}). By server CPU per alert (Alertmanager's "
+            "over casekeeper's: the ratio if each had the same CPU to itself; it moves less "
+            f"with the box's load): new {r['cpu_ratio_new']:.2f}, re-sends "
+            f"{r['cpu_ratio_resend']:.2f}."
         )
     parts = [
         f"### Alertmanager webhooks in, {name}",
