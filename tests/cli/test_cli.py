@@ -250,3 +250,32 @@ def test_serve_answers_grpc_and_http_and_stops_on_sigterm(
 def test_package_has_no_stray_files() -> None:
     root = Path(__file__).resolve().parents[2] / "src" / "casekeeper"
     assert (root / "py.typed").exists()
+
+
+def test_demo_ingests_alert_signals_and_explains_their_cases(loaded: str) -> None:
+    from casekeeper.bootstrap import bootstrap
+    from casekeeper.domain.signals import Source
+    from casekeeper.service.demo import _principal
+    from casekeeper.settings import Settings
+    from casekeeper.store.keys import SpaceRepository
+
+    c = bootstrap(Settings.from_env(database_url=loaded))
+    try:
+        with c.db.reader() as uow:
+            space_id = SpaceRepository(uow.conn).get_id("default")
+            assert space_id is not None
+            firings = uow.firings.open_of_source(space_id, Source.ALERTMANAGER)
+        assert {f.labels["alertname"] for f in firings} == {"DiskFull", "HighLatency"}
+        disk = next(f for f in firings if f.labels["alertname"] == "DiskFull")
+        assert disk.case_id is not None
+        why = c.signals.explain(_principal(space_id, "reader"), disk.case_id)
+        case = c.cases.get(_principal(space_id, "reader"), disk.case_id)
+    finally:
+        c.close()
+    assert why.priority == "P1"
+    assert case.readable_id is not None
+    assert len(case.indicators["prometheusAlertIndicators"][0]["alerts"]) == 2
+    out = ck(loaded, "cases", "explain", case.readable_id).stdout
+    assert "the most urgent of its firing indicators" in out
+    assert 'label severity="critical" maps to P1' in out
+    assert "alertmanager:" in out

@@ -139,7 +139,7 @@ def test_a_group_of_alerts_opens_one_active_case(
     assert group["externalUrl"] == "http://am.test"
     assert [a["fingerprint"] for a in group["alerts"]] == ["fp1", "fp2"]
     assert all("triggered" in a["status"] for a in group["alerts"])
-    assert "'critical' maps to P1" in (first.priority_reason or "")
+    assert '"critical" maps to P1' in (first.priority_reason or "")
     found = container.cases.get_by_prometheus_alert(principal, "fp1", T0 - 10_000_000)
     assert found.id == case.id
 
@@ -386,3 +386,23 @@ def test_concurrent_deliveries_make_one_of_everything(
     assert len(opened) == 20
     assert len({o.case_id for r in reports for o in r.outcomes}) == 1
     assert counts(container, principal)[1:] == (20, 20)
+
+
+def test_a_persons_override_wins_over_the_derived_priority_until_cleared(
+    container: Container, signals: SignalService, principal: Principal
+) -> None:
+    from casekeeper.domain import commands as cmd
+    from casekeeper.domain.commands import CaseChange
+
+    low = signals.ingest(principal, am(alert("fp1", sev="warning"))).outcomes[0]
+    assert low.case_id is not None
+    container.cases.change(
+        principal, CaseChange(low.case_id, (cmd.SetPriorityOverride(CasePriority.P4),))
+    )
+    signals.ingest(principal, am(alert("fp2", sev="critical", instance="db2")))
+    case = case_of(container, principal, low.case_id)
+    assert case.priority.system is CasePriority.P1
+    assert case.effective_priority is CasePriority.P4
+    assert "override" in signals.explain(principal, case.id).priority_reason
+    container.cases.change(principal, CaseChange(low.case_id, (cmd.ClearPriorityOverride(),)))
+    assert case_of(container, principal, low.case_id).effective_priority is CasePriority.P1

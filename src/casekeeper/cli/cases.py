@@ -226,3 +226,26 @@ def _shown(value: object) -> str:
         system = value.system.name
         return system if value.override is None else f"{system}→{value.override.name}"
     return str(value)
+
+
+@app.command("explain")
+def explain(
+    case_id: IdArg, space: SpaceOpt = DEFAULT_SPACE, database_url: DatabaseOpt = None
+) -> None:
+    """Why the case has its priority, and which alert groups and firings made it."""
+    with container_for(database_url) as c:
+        who = operator(c, space)
+        why = run(lambda: c.signals.explain(who, case_id))
+    console.print(f"[bold]priority[/bold] {why.priority}: {why.priority_reason}")
+    for group in why.groups:
+        console.print(f"[bold]grouped by[/bold] {group}")
+    table = Table("source", "dedup key", "started", "status", "incident", title="firings")
+    for f in why.firings:
+        table.add_row(
+            f.source.value,
+            f.dedup_key,
+            to_rfc3339(f.starts_at)[:19].replace("T", " "),
+            f.status.value,
+            f.incident_id or "-",
+        )
+    console.print(table)

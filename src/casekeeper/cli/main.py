@@ -99,8 +99,11 @@ def demo(database_url: DatabaseOpt = None) -> None:
         migrate.upgrade(url)
     with container_for(database_url) as c:
         made = load_demo(c.db)
-    if made.cases or made.incidents:
-        console.print(f"demo data: {made.cases} cases and {made.incidents} incidents created")
+    if made.cases or made.incidents or made.signals:
+        console.print(
+            f"demo data: {made.cases} cases and {made.incidents} incidents created, "
+            f"{made.signals} alert signals ingested"
+        )
     else:
         console.print("demo data already loaded")
 

@@ -49,16 +49,16 @@ def severity_of(signal: Signal, rules: SignalRules) -> str | None:
 def priority_of(signal: Signal, rules: SignalRules) -> tuple[IndicatorPriority, str]:
     """The indicator priority the signal's severity maps to, and the rule that said so."""
     word = severity_of(signal, rules)
-    where = "severity" if signal.severity else f"label {rules.severity_label!r}"
+    where = "severity" if signal.severity else f"label {rules.severity_label}"
     if word is None:
         p = rules.default_priority
         return p, f"no {where}: the default priority {p.name}"
     mapped = rules.priority_map.get(word.strip().lower())
     if mapped is None:
         p = rules.default_priority
-        return p, f"{where} {word!r} is not in the priority map: the default priority {p.name}"
+        return p, f'{where}="{word}" is not in the priority map: the default priority {p.name}'
     table = "the default map" if rules.priority_map is DEFAULT_PRIORITY_MAP else "the space's map"
-    return mapped, f"{where} {word!r} maps to {mapped.name} ({table})"
+    return mapped, f'{where}="{word}" maps to {mapped.name} ({table})'
 
 
 def group_of(signal: Signal, source: Source, rules: SignalRules) -> Ruled:

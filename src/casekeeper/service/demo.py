@@ -18,6 +18,7 @@ from casekeeper.service.auth import DEFAULT_SPACE, Principal
 from casekeeper.service.cases import CaseService
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.demo_incidents import load_incidents
+from casekeeper.service.demo_signals import load_signals
 from casekeeper.service.permissions import Permission
 from casekeeper.service.timeline import ExternalMessage, TimelineService
 from casekeeper.store.uow import Database
@@ -115,6 +116,7 @@ def _indicators(rng: random.Random, svc: str, env: str, start: int, prio: int) -
 class Loaded:
     cases: int
     incidents: int
+    signals: int = 0
 
 
 def load_demo(db: Database, *, count: int = DEMO_CASES) -> Loaded:
@@ -137,7 +139,8 @@ def load_demo(db: Database, *, count: int = DEMO_CASES) -> Loaded:
         bots,
         PEOPLE,
     )
-    return Loaded(cases, incidents)
+    sent = load_signals(ServiceContext(db=db), bots[2])
+    return Loaded(cases, incidents, sent)
 
 
 def _load_cases(db: Database, count: int, bots: list[Principal]) -> int:
