@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 
+from casekeeper.api.grpc.server import GrpcServer
 from casekeeper.bootstrap import Container
+from casekeeper.proto.casekeeper.v1 import ingest_pb2_grpc
 from casekeeper.runner import http_server
 from casekeeper.service.auth import Principal
 from tests.api.coralogix.rest.conftest import RunningServer, start_server
@@ -73,6 +76,23 @@ def ingest_client(ingest_http: RunningServer) -> Iterator[httpx.Client]:
     """A plain client (no credentials) for the session's server."""
     with httpx.Client(base_url=ingest_http.url, timeout=TIMEOUT) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def ingest_channel(container: Container) -> Iterator[grpc.Channel]:
+    """A channel to casekeeper's gRPC server, started on a loopback port for the session."""
+    server = GrpcServer(container, "127.0.0.1:0")
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    grpc.channel_ready_future(channel).result(timeout=TIMEOUT)
+    yield channel
+    channel.close()
+    server.stop(grace=1.0)
+
+
+@pytest.fixture(scope="session")
+def ingest_stub(ingest_channel: grpc.Channel) -> ingest_pb2_grpc.IngestServiceStub:
+    return ingest_pb2_grpc.IngestServiceStub(ingest_channel)
 
 
 @dataclass

@@ -7,10 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import jsonschema
 import orjson
 import pytest
 
+from casekeeper.bootstrap import Container
 from casekeeper.domain.signals import MAX_SIGNALS
+from casekeeper.service.auth import OPERATOR
 from tests.ingest.conftest import MakeSender, Sender, load_payload
 
 AM = "/ingest/alertmanager"
@@ -69,17 +72,11 @@ def test_key_without_signals_write_is_403(path: str, make_sender: MakeSender) ->
     assert "signals:Write" in message
 
 
-def test_revoked_key_is_401(make_sender: MakeSender, container: Any) -> None:
+def test_revoked_key_is_401(make_sender: MakeSender, container: Container) -> None:
     sender = make_sender()
     assert sender.principal is not None
-    container.keys.revoke(container_operator(), sender.principal.key_id)
+    container.keys.revoke(OPERATOR, sender.principal.key_id)
     generic_error(sender.post(GENERIC, ONE_SIGNAL), 401, "auth.unauthenticated")
-
-
-def container_operator() -> Any:
-    from casekeeper.service.auth import OPERATOR
-
-    return OPERATOR
 
 
 # -- bad bodies ---------------------------------------------------------------------------------
@@ -225,3 +222,21 @@ def test_pagerduty_get_is_405_in_its_shape(ingest_client: httpx.Client) -> None:
     assert response.status_code == 405
     assert response.json()["status"] == "error"
     assert response.headers["x-casekeeper-error-code"] == "request.method_not_allowed"
+
+
+# -- the OpenAPI document -------------------------------------------------------------------------
+
+
+def test_openapi_describes_the_doors(ingest_client: httpx.Client) -> None:
+    doc = ingest_client.get("/openapi.json").json()
+    for path in (AM, GENERIC, "/v2/enqueue"):
+        assert "post" in doc["paths"][path], path
+    schemas = doc["components"]["schemas"]
+    assert doc["paths"][GENERIC]["post"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ] == {"$ref": "#/components/schemas/IngestReport"}
+    # The documented batch schema accepts a valid batch and refuses a misspelt field.
+    batch = {**schemas["IngestSignalBatch"], "components": {"schemas": schemas}}
+    validator = jsonschema.Draft4Validator(batch)
+    assert validator.is_valid(ONE_SIGNAL)
+    assert not validator.is_valid({"signals": [{"dedupKey": "k", "title": "t"}]})

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from casekeeper.cli import cases, db, keys
+from casekeeper.cli import cases, db, keys, signals
 from casekeeper.cli.common import DatabaseOpt, console, container_for, fail, settings_for
 from casekeeper.settings import DEFAULT_GRPC, DEFAULT_HTTP
 from casekeeper.store import migrate
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(cases.app, name="cases")
+app.add_typer(signals.app, name="signals")
 
 
 @app.command("serve")

@@ -26,6 +26,8 @@ from casekeeper.api.coralogix.grpc.cases_servicer import CasesServicer
 from casekeeper.api.coralogix.grpc.events_servicer import CaseEventsServicer
 from casekeeper.api.coralogix.grpc.incidents_servicer import IncidentsServicer
 from casekeeper.api.grpc.handlers import add_services
+from casekeeper.api.ingest.grpc_servicer import SERVICE as INGEST_SERVICE
+from casekeeper.api.ingest.grpc_servicer import IngestServicer
 from casekeeper.bootstrap import Container
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_events_service_pb2, cases_service_pb2
@@ -41,6 +43,7 @@ SERVICE_NAMES = (
     case_admin_pb2.DESCRIPTOR.services_by_name["CaseAdminService"].full_name,
     api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeysService"].full_name,
     incidents_service_pb2.DESCRIPTOR.services_by_name["IncidentsService"].full_name,
+    INGEST_SERVICE,
 )
 
 # Channel options, shared with the benchmark's empty baseline server (bench/empty_server.py).
@@ -90,6 +93,7 @@ class GrpcServer:
             CaseAdminServicer(container, pool),
             ApiKeysServicer(container, pool),
             IncidentsServicer(container, pool),
+            IngestServicer(container, pool),
         )
         add_services(server, zip(SERVICE_NAMES, servicers, strict=True))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
