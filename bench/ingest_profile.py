@@ -23,6 +23,8 @@ from common import DATA, PG_BASE
 from dataset import SqlTimer
 from ingest_load import BATCH, Batch, make_batches
 
+from casekeeper.store import driver
+
 SPACE = "bench-ingest"
 PG_NAME = "casekeeper_bench_ingest"
 
@@ -80,6 +82,34 @@ def stored(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+class DbTimer(SqlTimer):
+    """``SqlTimer`` plus the statements the store runs on the raw DBAPI cursor
+    (``driver.executemany``, ``driver.fetch``), which SQLAlchemy's events never see."""
+
+    def __enter__(self) -> DbTimer:
+        super().__enter__()
+        self._saved = (driver.executemany, driver.fetch)
+        driver.executemany = self._timed(self._saved[0])
+        driver.fetch = self._timed(self._saved[1])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        driver.executemany, driver.fetch = self._saved
+        super().__exit__(*exc)
+
+    def _timed(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(conn: Any, sql: str, *args: Any, **kw: Any) -> Any:
+            t0 = time.perf_counter_ns()
+            try:
+                return fn(conn, sql, *args, **kw)
+            finally:
+                key = " ".join(sql.split()[:4])[:60]
+                self.ns[key] = self.ns.get(key, 0) + time.perf_counter_ns() - t0
+                self.calls[key] = self.calls.get(key, 0) + 1
+
+        return run
+
+
 def _ingester(url: str) -> tuple[Any, Callable[[bytes], None]]:
     """A container on ``url`` and a function doing what the route does with one body."""
     from casekeeper.api.ingest import wire
@@ -116,7 +146,7 @@ def profile(backend: str, batches: list[Batch]) -> dict[str, Any]:
             out[f"{name}_top_cumulative"] = _stats(prof, "cumulative")
         rest = batches[half:]
         for name in ("new", "resend"):
-            with SqlTimer(c.db.engine) as timer:
+            with DbTimer(c.db.engine) as timer:
                 t0 = time.perf_counter()
                 for b in rest:
                     one(b.webhook)
@@ -144,7 +174,7 @@ def growth(backend: str, sizes: list[int], tag: str) -> list[dict[str, Any]]:
                 one(batches[done].webhook)
                 done += 1
             ms = []
-            with SqlTimer(c.db.engine) as timer:
+            with DbTimer(c.db.engine) as timer:
                 for _ in range(3):
                     t0 = time.perf_counter()
                     one(batches[done].webhook)
