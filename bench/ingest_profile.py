@@ -69,6 +69,16 @@ def make_key(url: str) -> str:
         c.close()
 
 
+def analyze(url: str) -> None:
+    """PostgreSQL's ANALYZE of the whole database, as autovacuum would run it in time."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
 def stored(url: str) -> dict[str, int]:
     """Rows the loads left behind, counted in the database after the server stopped."""
     engine = sa.create_engine(url)
