@@ -157,12 +157,13 @@ def profile(backend: str, batches: list[Batch]) -> dict[str, Any]:
         rest = batches[half:]
         for name in ("new", "resend"):
             with DbTimer(c.db.engine) as timer:
-                t0 = time.perf_counter()
+                t0, cpu0 = time.perf_counter(), time.process_time()
                 for b in rest:
                     one(b.webhook)
-                seconds = time.perf_counter() - t0
+                seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             out[f"{name}_alerts_per_s_in_process"] = len(rest) * BATCH / seconds
             out[f"{name}_ms_per_batch"] = round(seconds * 1000 / len(rest), 2)
+            out[f"{name}_cpu_us_per_alert"] = round(cpu * 1e6 / (len(rest) * BATCH), 1)
             out[f"{name}_dbapi_per_batch"] = _per(timer.report(), len(rest))
         return out
     finally:

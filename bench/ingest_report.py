@@ -132,9 +132,13 @@ def section(r: dict[str, Any]) -> str:
             "",
             "In process (no HTTP: the route's parsing, `container.signals.ingest`, the answer's "
             f"JSON): new firings {_f(prof['new_alerts_per_s_in_process'])} alerts/s "
-            f"({_f(prof['new_ms_per_batch'])} ms per batch of {r['batch']}), re-sends "
-            f"{_f(prof['resend_alerts_per_s_in_process'])} alerts/s. Time inside the DBAPI per "
-            "batch of new firings, by statement:",
+            f"({_f(prof['new_ms_per_batch'])} ms per batch of {r['batch']}, "
+            f"{_f(prof.get('new_cpu_us_per_alert'))} µs CPU per alert), re-sends "
+            f"{_f(prof['resend_alerts_per_s_in_process'])} alerts/s "
+            f"({_f(prof.get('resend_cpu_us_per_alert'))} µs CPU per alert); the rest of the "
+            "server's CPU per alert above is HTTP and the thread hop. Time inside the DBAPI "
+            "per batch of new firings, by statement (the store's raw-cursor statements "
+            "included; COMMIT is not: see cProfile's `commit`):",
             "",
             _table(["statement", "ms per batch", "calls per batch"], db_rows),
             "",
