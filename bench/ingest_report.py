@@ -44,6 +44,17 @@ def summary_rows(res: dict[str, Any]) -> list[list[str]]:
                 _f(ratio), f">= {goal}",
                 (_met(ratio >= goal) if target else "info") if ratio is not None else "n/a",
             ])  # fmt: skip
+        am_rate = am.get("alerts_per_s")
+        what_ifs = [("re-sent known firings after ANALYZE", r.get("casekeeper_resend_analyzed"))]
+        wi = r.get("what_if_analyzed_first") or {}
+        what_ifs.append(("new firings, ANALYZE after the warm-up", wi.get("new")))
+        for label, x in what_ifs:
+            if x:
+                rows.append([
+                    f"Alertmanager webhooks in, {label} (what-if), {name}",
+                    _f(x["alerts_per_s"], " alerts/s"), base,
+                    _f(x["alerts_per_s"] / am_rate) if am_rate else "n/a", "-", "info",
+                ])  # fmt: skip
         lat = r["latency"]
         rows.append([
             f"Webhook -> committed case, p99 at {lat['offered_alerts_per_s']:,.0f} alerts/s "
@@ -66,14 +77,12 @@ def section(r: dict[str, Any]) -> str:
         x = r.get(key)
         if not x:
             continue
-        rows.append([
-            label, _f(x["alerts_per_s"]), ", ".join(f"{v:,}" for v in x["runs_alerts_per_s"]),
-            _f(x["post_p50_ms"]), _f(x["post_p99_ms"]), _f(x["server_cores"]),
-            _f(x["server_cpu_us_per_alert"]), _f(x["client_cpu_us_per_alert"]),
-            _f(x["rest_cpu_us_per_alert"]), str(x["non_200"]),
-            "yes" if x["checks_ok"] else "**no**",
-            ", ".join(_f(v) for v in x["loadavg_runs"]),
-        ])  # fmt: skip
+        rows.append(_row(label, x))
+    wi = r.get("what_if_analyzed_first") or {}
+    for ph, label in (("new", "new firings"), ("resend", "re-sends")):
+        if wi.get(ph):
+            rows.append(_row(f"casekeeper, {label}, ANALYZE after the warm-up (what-if, 1 run)",
+                             wi[ph]))  # fmt: skip
     hdr = ["load", "alerts/s (median)", "runs", "POST p50 ms", "POST p99 ms", "server cores",
            "server CPU µs/alert", "client CPU µs/alert", "rest of machine µs/alert",
            "non-200", "checked", "load average (1 min)"]  # fmt: skip
@@ -152,6 +161,17 @@ def section(r: dict[str, Any]) -> str:
             _code("\n".join(prof["new_top_cumulative"].splitlines()[:22])),
         ]
     return "\n".join(parts)
+
+
+def _row(label: str, x: dict[str, Any]) -> list[str]:
+    return [
+        label, _f(x["alerts_per_s"]), ", ".join(f"{v:,}" for v in x["runs_alerts_per_s"]),
+        _f(x["post_p50_ms"]), _f(x["post_p99_ms"]), _f(x["server_cores"]),
+        _f(x["server_cpu_us_per_alert"]), _f(x["client_cpu_us_per_alert"]),
+        _f(x["rest_cpu_us_per_alert"]), str(x["non_200"]),
+        "yes" if x["checks_ok"] else "**no**",
+        ", ".join(_f(v) for v in x["loadavg_runs"]),
+    ]  # fmt: skip
 
 
 def _growth(grow: list[dict[str, Any]] | None) -> list[str]:
