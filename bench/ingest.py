@@ -305,10 +305,10 @@ def main() -> None:
     note = ""
     use_am = not a.no_alertmanager and have_alertmanager()
     if not use_am:
-        note = ("baseline skipped: " + ("--no-alertmanager" if a.no_alertmanager else
+        note = ("--no-alertmanager" if a.no_alertmanager else
                 "prometheus-alertmanager is not installed (apt-get install -y "
-                "prometheus-alertmanager)"))  # fmt: skip
-        print(f"  {note}", flush=True)
+                "prometheus-alertmanager)")  # fmt: skip
+        print(f"  baseline skipped: {note}", flush=True)
     reps: list[dict[str, Any]] = []
     stamp = f"{int(time.time()) % 100000}"
     for rep in range(a.reps):

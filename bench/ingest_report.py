@@ -107,10 +107,15 @@ def section(r: dict[str, Any]) -> str:
         "`POST /ingest/alertmanager` (webhook version 4, Bearer key with `signals:Write`); "
         "checked: every 200 names a new incident per alert, and the database holds one firing "
         "and one incident per alert. Re-sends: the same webhooks again, passes repeated for "
-        f">= {r['resend_seconds']:g} s. Baseline: {r['alertmanager'] or 'none'} (own config "
-        "and storage, `--cluster.listen-address=`, a route to a receiver with no integrations) "
-        "taking the same alerts on `POST /api/v2/alerts`, same batches and client; checked: "
-        "it holds them all." + (f" **{r['baseline_note']}**" if r.get("baseline_note") else ""),
+        f">= {r['resend_seconds']:g} s. "
+        + (
+            f"Baseline: {r['alertmanager']} (own config and storage, "
+            "`--cluster.listen-address=`, a route to a receiver with no integrations) taking "
+            "the same alerts on `POST /api/v2/alerts`, same batches and client; checked: it "
+            "holds them all."
+            if r.get("alertmanager")
+            else f"**No baseline (skipped: {r['baseline_note']}).**"
+        ),
         "",
         _table(hdr, rows),
         "",
