@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from common import PYTHON, RESULTS, ROOT, machine_info, utc_now
+from ingest_report import section as ingest_section
+from ingest_report import summary_rows as ingest_rows
 
 FASTAPI_VERSION = "0.165.0"
 OUT = RESULTS  # bench/.data/results/n<size>-s<seed>/, set in main()
@@ -49,6 +51,7 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
     lst = ["--reps", "40", "--grpc-reps", "10", "--depth", "200"] if q else []
     bulk = ["--reps", "2"] if q else []
     inc = ["--reps", "20", "--depth", "100", "--ack-reps", "2"] if q else []
+    ingest = ["--quick"] if q else []  # its own fresh databases: --size does not apply
     # both what-ifs (cache_size, serve's old GC settings) are now how serve runs anyway
     rss = (
         ["--gets", "1000", "--lists", "100", "--soak", "0", "--what-if-cache-kib", "0"]
@@ -63,12 +66,14 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("bulk_ack_sqlite", ["bulk_ack.py", "--backend", "sqlite", *common, *bulk]),
         ("rss_sqlite", ["rss.py", "--backend", "sqlite", *common, *rss]),
         ("incidents_sqlite", ["incidents.py", "--backend", "sqlite", *common, *inc]),
+        ("ingest_sqlite", ["ingest.py", "--backend", "sqlite", *common, *ingest]),
     ]
     if not a.skip_pg:
         out += [
             ("list_cases_pg", ["list_cases.py", "--backend", "pg", *common, *lst]),
             ("bulk_ack_pg", ["bulk_ack.py", "--backend", "pg", *common, *bulk]),
             ("incidents_pg", ["incidents.py", "--backend", "pg", *common, *inc]),
+            ("ingest_pg", ["ingest.py", "--backend", "pg", *common, *ingest]),
         ]
         if not q:  # informational; left out of the smoke run
             pg_get = ["--reps", "2", "--no-profile"]
@@ -96,8 +101,12 @@ def run_steps(a: argparse.Namespace) -> dict[str, Any]:
     log: dict[str, Any] = {}
     only = set(a.only.split(",")) if a.only else None
     ensure_fastapi([n for n, _ in steps(a) if not only or n in only])
+    # ingest_* make their own fresh databases: a run of only those builds no dataset
+    data = not only or any(not n.startswith(("dataset", "ingest_")) for n in only)
     for name, args in steps(a):
         if only and name not in only and not name.startswith("dataset"):
+            continue
+        if name.startswith("dataset") and not data:
             continue
         script = Path("bench") / args[0]
         shown = f".venv/bin/python {script} {' '.join(args[1:])}"
@@ -169,7 +178,7 @@ def incident_rows(res: dict[str, Any]) -> list[list[str]]:
 
 
 def summary(res: dict[str, Any]) -> list[list[str]]:
-    rows: list[list[str]] = incident_rows(res)
+    rows: list[list[str]] = incident_rows(res) + ingest_rows(res)
     g = res.get("grpc_getcase_sqlite")
     if g:
         rows.append([
@@ -745,6 +754,9 @@ def render(res: dict[str, Any], log: dict[str, Any], a: argparse.Namespace, doc:
             parts += [bulk_section(res[key], title), ""]
     if res.get("rss_sqlite"):
         parts += [rss_section(res["rss_sqlite"]), ""]
+    for key in ("ingest_sqlite", "ingest_pg"):
+        if res.get(key):
+            parts += [ingest_section(res[key]), ""]
     parts += [
         "## Reproduce",
         "",
@@ -773,7 +785,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--quick", action="store_true", help="50,000 cases, short windows (< 2 min)")
     ap.add_argument("--skip-pg", action="store_true")
-    ap.add_argument("--only", help="comma-separated step names (datasets always run)")
+    ap.add_argument("--only", help="comma-separated step names (datasets run unless only ingest_*)")
     ap.add_argument("--render-only", action="store_true", help="re-render from saved results")
     ap.add_argument("--doc", default=str(DOC), help="where to write the report")
     a = ap.parse_args()
