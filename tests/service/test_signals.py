@@ -441,3 +441,24 @@ def test_an_alert_reconciliation_resolved_fires_again_when_its_source_still_repo
     # A resolution the source sends itself is final for this firing.
     signals.ingest(principal, am(alert("fp1", R)))
     assert signals.ingest(principal, am(alert("fp1"))).outcomes[0].action is Action.IGNORED
+
+
+def test_a_prometheus_indicator_holds_at_most_the_specs_1000_alerts(
+    container: Container, signals: SignalService, principal: Principal
+) -> None:
+    from casekeeper.domain.signal_indicators import MAX_ALERTS
+
+    for start in range(0, MAX_ALERTS + 50, 350):
+        batch = [alert(f"fp{n}", instance=f"i{n}") for n in range(start, start + 350)]
+        report = signals.ingest(principal, am(*batch))
+    case = case_of(container, principal, report.outcomes[0].case_id)
+    (group,) = case.indicators["prometheusAlertIndicators"]
+    assert len(group["alerts"]) == MAX_ALERTS  # every incident is there all the same
+    assert counts(container, principal)[1] == 1050
+    signals.ingest(principal, am(alert("fp0", R, instance="i0")))
+    signals.ingest(principal, am(alert("fp9999", instance="i9999")))
+    (group,) = case_of(container, principal, case.id).indicators["prometheusAlertIndicators"]
+    fingerprints = [a["fingerprint"] for a in group["alerts"]]
+    assert "fp9999" in fingerprints
+    assert "fp0" not in fingerprints  # the resolved one made room
+    assert len(fingerprints) == MAX_ALERTS

@@ -117,9 +117,13 @@ class IndicatorEditor:
         )
         alert = self.alerts.get((gid, s.dedup_key))
         if alert is None:
+            alerts: list[Json] = group.setdefault("alerts", [])
+            if len(alerts) >= MAX_ALERTS and not _made_room(alerts, self.alerts, gid):
+                self.touched.add(gid)  # the spec's limit: its incident still has it
+                return
             alert = {"alertGroupId": gid, "fingerprint": s.dedup_key, "createdAt": now}
             self.alerts[(gid, s.dedup_key)] = alert
-            group.setdefault("alerts", []).append(alert)
+            alerts.append(alert)
         alert.update(
             alertName=_cut(s.title) or "alert",
             priority=_prio(seen.priority),
@@ -163,6 +167,16 @@ class IndicatorEditor:
             item["lastTriggeredAt"] = to_rfc3339(seen.starts_at)
 
 
+def _made_room(alerts: list[Json], index: dict[tuple[str, str], Json], gid: str) -> bool:
+    """Drop the group's oldest resolved alert to make room; False if every one fires."""
+    for n, old in enumerate(alerts):
+        if "resolved" in (old.get("status") or {}):
+            del alerts[n]
+            index.pop((gid, str(old.get("fingerprint"))), None)
+            return True
+    return False
+
+
 def with_signal(indicators: Json, seen: Seen) -> Json:
     """``indicators`` with one signal applied (``IndicatorEditor`` for many)."""
     editor = IndicatorEditor(indicators)
@@ -172,10 +186,6 @@ def with_signal(indicators: Json, seen: Seen) -> Json:
 
 def _finish_group(group: Json) -> None:
     alerts: list[Json] = group.get("alerts") or []
-    if len(alerts) > MAX_ALERTS:  # the oldest resolved alerts make room
-        resolved = [a for a in alerts if "resolved" in (a.get("status") or {})]
-        for old in resolved[: len(alerts) - MAX_ALERTS]:
-            alerts.remove(old)
     firing = [a for a in alerts if "triggered" in (a.get("status") or {})]
     best = min((_rank(a) for a in firing or alerts), default=IndicatorPriority.P5)
     group["priority"] = _prio(best)
