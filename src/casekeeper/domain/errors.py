@@ -29,6 +29,9 @@ class ErrorCode(StrEnum):
     INDICATOR_NOT_FOUND = "case.indicator_not_found"
     INCIDENT_NOT_FOUND = "incident.not_found"
     SETTINGS_NOT_FOUND = "case_settings.not_found"
+    CONNECTOR_NOT_FOUND = "connector.not_found"
+    NOTIFICATION_ROUTE_NOT_FOUND = "notification_route.not_found"
+    DELIVERY_NOT_FOUND = "delivery.not_found"
     INCIDENT_INVALID_TRANSITION = "incident.invalid_transition"
     INVALID_TRANSITION = "case.invalid_transition"
     NOT_EDITABLE = "event.not_editable"
@@ -59,6 +62,9 @@ CATALOG: Final[dict[ErrorCode, ErrorSpec]] = {
     ErrorCode.INDICATOR_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.INCIDENT_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.SETTINGS_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
+    ErrorCode.CONNECTOR_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
+    ErrorCode.NOTIFICATION_ROUTE_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
+    ErrorCode.DELIVERY_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.INCIDENT_INVALID_TRANSITION: ErrorSpec(400, "FAILED_PRECONDITION"),
     ErrorCode.INVALID_TRANSITION: ErrorSpec(400, "FAILED_PRECONDITION"),
     ErrorCode.NOT_EDITABLE: ErrorSpec(400, "FAILED_PRECONDITION"),
