@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from casekeeper.outbound.alertmanager import AlertmanagerClient
 from casekeeper.service.admin import AdminService
@@ -13,6 +13,12 @@ from casekeeper.service.case_settings import CaseSettingsService
 from casekeeper.service.cases import CaseService
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.incidents import IncidentService
+from casekeeper.service.notify_config import ConnectorService
+from casekeeper.service.notify_delivery import DeliveryPolicy, DeliveryWorker
+from casekeeper.service.notify_ledger import LedgerService
+from casekeeper.service.notify_ports import Deliverer, DelivererFactory
+from casekeeper.service.notify_routes import RouteService
+from casekeeper.service.secrets import SecretBox, key_from_environment
 from casekeeper.service.signals import SignalService
 from casekeeper.service.timeline import TimelineService
 from casekeeper.settings import Settings
@@ -33,6 +39,22 @@ class Container:
     signals: SignalService
     case_settings: CaseSettingsService
     am_sync: AlertmanagerSync  # reconciliation and acknowledge-until-clear (docs/ALERTMANAGER.md)
+    connectors: ConnectorService  # notifications out (docs/NOTIFICATIONS.md)
+    routes: RouteService
+    ledger: LedgerService
+    secrets: SecretBox
+    deliverers: DelivererFactory
+
+    def delivery_worker(self, **overrides: float | int) -> DeliveryWorker:
+        """A delivery worker configured from the settings (``overrides`` win: tests, CLI)."""
+        s = self.settings
+        policy = DeliveryPolicy(
+            max_attempts=s.notify_max_attempts, max_age=s.notify_max_age,
+            timeout=s.notify_timeout, concurrency=s.notify_concurrency,
+            outbox_retention=s.outbox_retention, ledger_retention=s.notify_ledger_retention,
+        )  # fmt: skip
+        policy = replace(policy, **overrides)  # type: ignore[arg-type]
+        return DeliveryWorker(self.connectors.ctx, self.secrets, self.deliverers, policy)
 
     def close(self) -> None:
         self.keys.close()
@@ -40,11 +62,26 @@ class Container:
         self.db.dispose()
 
 
-def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Container:
+def bootstrap(
+    settings: Settings,
+    *,
+    ctx: ServiceContext | None = None,
+    deliverers: DelivererFactory | None = None,
+) -> Container:
+    """``deliverers`` replaces how notifications are sent (tests that count envelopes)."""
     if ctx is None:
         db = Database(make_engine(settings.database_url))
         ctx = ServiceContext(db=db, ui_base_url=settings.ui_base_url)
     signals = SignalService(ctx)
+    secrets = SecretBox(key_from_environment())
+    if deliverers is None:
+        timeout = settings.notify_timeout
+
+        def deliverers() -> Deliverer:
+            from casekeeper.outbound.notify import NotificationDispatcher
+
+            return NotificationDispatcher(timeout=timeout)
+
     return Container(
         settings=settings,
         db=ctx.db,
@@ -57,4 +94,9 @@ def bootstrap(settings: Settings, *, ctx: ServiceContext | None = None) -> Conta
         signals=signals,
         am_sync=AlertmanagerSync(ctx, signals, AlertmanagerClient()),
         case_settings=CaseSettingsService(ctx),
+        connectors=ConnectorService(ctx, secrets, deliverers),
+        routes=RouteService(ctx),
+        ledger=LedgerService(ctx),
+        secrets=secrets,
+        deliverers=deliverers,
     )

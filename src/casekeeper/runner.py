@@ -110,11 +110,19 @@ def serve(container: Container, *, grpc_address: str, http_address: str) -> None
 
         scheduler = Scheduler(timers_for(container), container.settings.scheduler_interval)
         scheduler.start()
+    notifier = None
+    if container.settings.notify_worker:
+        from casekeeper.service.notify_delivery import DeliveryThread
+
+        notifier = DeliveryThread(container.delivery_worker())
+        notifier.start()
     log.info("HTTP listening on %s", http_address)
     try:
         http.run()
     finally:
         if scheduler is not None:
             scheduler.stop()
+        if notifier is not None:
+            notifier.stop()
         grpc_server.stop()
     log.info("stopped (signal %s)", received[0] if received else "none")

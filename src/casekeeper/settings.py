@@ -51,6 +51,12 @@ _MINIMUMS = {
     "http_header_timeout": ("HTTP_HEADER_TIMEOUT", 0.1),
     "http_body_timeout": ("HTTP_BODY_TIMEOUT", 0.1),
     "scheduler_interval": ("SCHEDULER_INTERVAL", 0.01),
+    "notify_concurrency": ("NOTIFY_CONCURRENCY", 1),
+    "notify_max_attempts": ("NOTIFY_MAX_ATTEMPTS", 1),
+    "notify_max_age": ("NOTIFY_MAX_AGE", 1.0),
+    "notify_timeout": ("NOTIFY_TIMEOUT", 0.1),
+    "outbox_retention": ("OUTBOX_RETENTION", 0.0),
+    "notify_ledger_retention": ("NOTIFY_LEDGER_RETENTION", 60.0),
 }
 
 
@@ -78,6 +84,16 @@ class Settings:
     # there and in `casekeeper worker`.
     scheduler: bool = True
     scheduler_interval: float = 10.0
+    # Notifications out (docs/NOTIFICATIONS.md): the delivery worker in `serve`, sends at once,
+    # the retry budget (attempts, seconds), one attempt's timeout, and how long routed outbox
+    # messages and finished notifications are kept (seconds).
+    notify_worker: bool = True
+    notify_concurrency: int = 64
+    notify_max_attempts: int = 10
+    notify_max_age: float = 86_400.0
+    notify_timeout: float = 10.0
+    outbox_retention: float = 86_400.0
+    notify_ledger_retention: float = 30 * 86_400.0
 
     def __post_init__(self) -> None:
         for attr, (name, least) in _MINIMUMS.items():
@@ -115,6 +131,13 @@ class Settings:
             "http_body_timeout": _number("HTTP_BODY_TIMEOUT", "30", float),
             "scheduler": _switch("SCHEDULER", True),
             "scheduler_interval": _number("SCHEDULER_INTERVAL", "10", float),
+            "notify_worker": _switch("NOTIFY_WORKER", True),
+            "notify_concurrency": _number("NOTIFY_CONCURRENCY", "64", int),
+            "notify_max_attempts": _number("NOTIFY_MAX_ATTEMPTS", "10", int),
+            "notify_max_age": _number("NOTIFY_MAX_AGE", "86400", float),
+            "notify_timeout": _number("NOTIFY_TIMEOUT", "10", float),
+            "outbox_retention": _number("OUTBOX_RETENTION", "86400", float),
+            "notify_ledger_retention": _number("NOTIFY_LEDGER_RETENTION", "2592000", float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

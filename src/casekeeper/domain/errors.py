@@ -37,6 +37,8 @@ class ErrorCode(StrEnum):
     NOT_EDITABLE = "event.not_editable"
     CONFLICT = "case.concurrent_update"
     ALREADY_EXISTS = "resource.already_exists"
+    IN_USE = "resource.in_use"
+    NOT_REPLAYABLE = "delivery.not_replayable"
     UNSUPPORTED_MEDIA_TYPE = "request.unsupported_media_type"
     PAYLOAD_TOO_LARGE = "request.payload_too_large"
     ROUTE_NOT_FOUND = "request.route_not_found"
@@ -70,6 +72,8 @@ CATALOG: Final[dict[ErrorCode, ErrorSpec]] = {
     ErrorCode.NOT_EDITABLE: ErrorSpec(400, "FAILED_PRECONDITION"),
     ErrorCode.CONFLICT: ErrorSpec(409, "ABORTED"),
     ErrorCode.ALREADY_EXISTS: ErrorSpec(409, "ALREADY_EXISTS"),
+    ErrorCode.IN_USE: ErrorSpec(400, "FAILED_PRECONDITION"),
+    ErrorCode.NOT_REPLAYABLE: ErrorSpec(400, "FAILED_PRECONDITION"),
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(415, "INVALID_ARGUMENT"),
     ErrorCode.PAYLOAD_TOO_LARGE: ErrorSpec(413, "RESOURCE_EXHAUSTED"),
     ErrorCode.ROUTE_NOT_FOUND: ErrorSpec(404, "UNIMPLEMENTED"),

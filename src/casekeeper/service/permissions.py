@@ -33,6 +33,8 @@ class Permission(StrEnum):
     INCIDENTS_ACKNOWLEDGE = "incidents:acknowledge"
     INCIDENTS_CLOSE = "incidents:close"
     SIGNALS_WRITE = "signals:Write"  # alert events in: they open, update and resolve incidents
+    NOTIFICATIONS_READ = "notifications:Read"  # connectors and routes, listed (never secrets)
+    NOTIFICATIONS_MANAGE = "notifications:Manage"  # change them, test them, replay deliveries
 
 
 _BY_LOWER: Final = {p.value.lower(): p for p in Permission}

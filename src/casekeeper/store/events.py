@@ -62,6 +62,12 @@ class EventRepository:
         row = self.conn.execute(stmt).first()
         return row_to_event(row) if row is not None else None
 
+    def by_ids(self, event_ids: Sequence[str]) -> dict[str, CaseEvent]:
+        if not event_ids:
+            return {}
+        stmt = sa.select(e).where(e.c.event_id.in_(sorted(set(event_ids))))
+        return {r.event_id: row_to_event(r) for r in self.conn.execute(stmt)}
+
     def external_ids(self, case_id: str, candidates: Sequence[str]) -> set[str]:
         if not candidates:
             return set()

@@ -32,6 +32,8 @@ from casekeeper.store.firings import FiringRepository, HeartbeatRepository, Sign
 from casekeeper.store.incident_queries import IncidentQueries
 from casekeeper.store.incidents import IncidentRepository
 from casekeeper.store.keys import ApiKeyRepository, SpaceRepository
+from casekeeper.store.ledger import LedgerRepository
+from casekeeper.store.notify_config import ConnectorRepository, RouteRepository
 from casekeeper.store.outbox import OutboxRepository
 
 log = logging.getLogger("casekeeper.store")
@@ -63,6 +65,9 @@ class UnitOfWork:
         self.signal_groups = SignalGroupRepository(conn)
         self.heartbeats = HeartbeatRepository(conn)
         self.am_silences = SilenceRepository(conn)
+        self.connectors = ConnectorRepository(conn)
+        self.routes = RouteRepository(conn)
+        self.ledger = LedgerRepository(conn)
         return self
 
     @property
