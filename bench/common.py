@@ -208,9 +208,15 @@ def process(argv: list[str], log_name: str, ready: Any) -> Iterator[subprocess.P
     """Start a server process, wait until ``ready()`` returns, stop it afterwards."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = (LOGS / f"{log_name}.log").open("ab")
-    # The scheduler would activate or close a dataset's pending and resolved cases mid-run.
+    # The scheduler would activate or close a dataset's pending and resolved cases mid-run, and
+    # the delivery worker would route their outbox beside the requests measured (bench/notify.py
+    # measures it on its own).
     env = dict(
-        os.environ, CASEKEEPER_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", CASEKEEPER_SCHEDULER="off"
+        os.environ,
+        CASEKEEPER_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+        CASEKEEPER_SCHEDULER="off",
+        CASEKEEPER_NOTIFY_WORKER="off",
     )
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     try:

@@ -55,6 +55,12 @@ class LedgerService:
                     out[raw].append(rec)
         return out
 
+    def backlog(self) -> tuple[int, int]:
+        """(outbox messages not yet routed, deliveries not yet finished) across the server,
+        for operators' gauges (no principal)."""
+        with self.ctx.db.reader() as uow:
+            return uow.outbox.pending_count(), uow.ledger.due_count()
+
     def delivery(self, p: Principal, delivery_id: str) -> DeliveryRecord:
         p.require(READ_CASES, "read notification deliveries")
         with self.ctx.db.reader() as uow:

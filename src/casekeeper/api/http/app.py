@@ -73,7 +73,11 @@ def create_app(
     def error_response(request: Request, err: CasekeeperError) -> Response:
         return shapes.for_scope(request.scope)(err)
 
-    metrics = Metrics(container.cases.count_by_status, by_space=settings.metrics_space_labels)
+    metrics = Metrics(
+        container.cases.count_by_status,
+        by_space=settings.metrics_space_labels,
+        backlog=container.ledger.backlog,
+    )
     metrics_token = settings.metrics_token.encode()
     openapi_bytes = orjson.dumps(add_ingest(openapi_document()))
 

@@ -42,12 +42,32 @@ class _CasesCollector(Collector):
         yield gauge
 
 
+class _BacklogCollector(Collector):
+    """The notification backlog: what the delivery worker has still to route and to send. A
+    backlog that keeps growing means the worker is down or slower than the changes."""
+
+    def __init__(self, source: Callable[[], tuple[int, int]]) -> None:
+        self.source = source
+
+    def collect(self) -> Iterable[Metric]:
+        outbox, deliveries = self.source()
+        yield GaugeMetricFamily(
+            "casekeeper_outbox_backlog", "Case events waiting to be routed.", value=outbox
+        )
+        yield GaugeMetricFamily(
+            "casekeeper_notification_deliveries_open",
+            "Notification deliveries pending or being sent (retries included).",
+            value=deliveries,
+        )
+
+
 class Metrics:
     def __init__(
         self,
         cases_by_status: Callable[[], list[tuple[str, CaseStatus, int]]],
         *,
         by_space: bool = False,
+        backlog: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -64,6 +84,8 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_CasesCollector(cases_by_status, by_space))
+        if backlog is not None:
+            self.registry.register(_BacklogCollector(backlog))
         # The labelled children by label values: ``labels()`` validates and locks on every
         # call, and every request observes two of them. Routes are a fixed table, so the
         # caches stay small.
