@@ -55,6 +55,7 @@ _MINIMUMS = {
     "notify_max_attempts": ("NOTIFY_MAX_ATTEMPTS", 1),
     "notify_max_age": ("NOTIFY_MAX_AGE", 1.0),
     "notify_timeout": ("NOTIFY_TIMEOUT", 0.1),
+    "notify_lease": ("NOTIFY_LEASE", 1.0),
     "outbox_retention": ("OUTBOX_RETENTION", 0.0),
     "notify_ledger_retention": ("NOTIFY_LEDGER_RETENTION", 60.0),
 }
@@ -92,6 +93,7 @@ class Settings:
     notify_max_attempts: int = 10
     notify_max_age: float = 86_400.0
     notify_timeout: float = 10.0
+    notify_lease: float = 120.0  # a claim's life: longer than a batch's sends (docs)
     outbox_retention: float = 86_400.0
     notify_ledger_retention: float = 30 * 86_400.0
 
@@ -100,6 +102,11 @@ class Settings:
             value = getattr(self, attr)
             if value < least:
                 raise ValueError(f"CASEKEEPER_{name}: must be at least {least}, got {value}")
+        if self.notify_lease <= 2 * self.notify_timeout:
+            raise ValueError(
+                "CASEKEEPER_NOTIFY_LEASE must be more than twice CASEKEEPER_NOTIFY_TIMEOUT: a "
+                "claim that ends while its attempt is in flight could be sent twice"
+            )
 
     def tls_files(self) -> tuple[str, str] | None:
         """(certificate, key) PEM files when TLS is on; None for plaintext. Half a pair is a
@@ -136,6 +143,7 @@ class Settings:
             "notify_max_attempts": _number("NOTIFY_MAX_ATTEMPTS", "10", int),
             "notify_max_age": _number("NOTIFY_MAX_AGE", "86400", float),
             "notify_timeout": _number("NOTIFY_TIMEOUT", "10", float),
+            "notify_lease": _number("NOTIFY_LEASE", "120", float),
             "outbox_retention": _number("OUTBOX_RETENTION", "86400", float),
             "notify_ledger_retention": _number("NOTIFY_LEDGER_RETENTION", "2592000", float),
         }

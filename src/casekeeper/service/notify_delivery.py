@@ -4,8 +4,9 @@ records every attempt, and schedules retries (docs/NOTIFICATIONS.md, "Delivery")
 At least once: a delivery is recorded after its receiver answered, so a worker killed between
 the two sends that attempt again when its lease ends (``lease``); each delivery keeps one
 idempotency key across attempts for receivers to drop the repeat. Two workers never hold one
-delivery at once (store/ledger.py), and the lease outlasts the send timeout, so one attempt is
-never made twice while its worker lives.
+delivery at once (store/ledger.py), and no attempt starts later than its lease allows for the
+send timeout (the rest of the batch is given back), so one attempt is never made twice while its
+worker lives.
 """
 
 from __future__ import annotations
@@ -154,11 +155,14 @@ class DeliveryWorker:
         return claims, connectors
 
     async def send(self, deliverer: Deliverer, claims: Sequence[Claim],
-                   connectors: dict[str, Connector]) -> list[Outcome]:  # fmt: skip
+                   connectors: dict[str, Connector]) -> list[Outcome | None]:  # fmt: skip
+        """Each claim's outcome; None for one not attempted because its lease would end while
+        it was in flight (a slow receiver holding up the batch)."""
         gate = asyncio.Semaphore(self.policy.concurrency)
         secrets: dict[str, str | SecretUnavailable | None] = {}
+        deadline = time.monotonic() + self.policy.lease - self.policy.timeout - 1.0
 
-        async def one(claim: Claim) -> Outcome:
+        async def one(claim: Claim) -> Outcome | None:
             conn = connectors.get(claim.connector_id)
             if conn is None:
                 return Outcome(ok=False, error="the connector was deleted")
@@ -174,6 +178,8 @@ class DeliveryWorker:
                 return Outcome(ok=False, error=str(secret), retry=Retry.BACKOFF)
             env = Envelope(claim.id, claim.attempts + 1, conn, secret, claim.view)
             async with gate:
+                if time.monotonic() > deadline:
+                    return None
                 try:
                     return await deliverer.deliver(env)
                 except Exception as exc:  # a deliverer's bug must not lose the batch
@@ -183,12 +189,12 @@ class DeliveryWorker:
 
         return list(await asyncio.gather(*(one(c) for c in claims)))
 
-    def record(self, claims: Sequence[Claim], outcomes: Sequence[Outcome]) -> list[Result]:
+    def record(self, claims: Sequence[Claim], outcomes: Sequence[Outcome | None]) -> list[Result]:
         now = self.ctx.clock()
-        results = [
-            decide(c, o, now, self.policy, self.rng) for c, o in zip(claims, outcomes, strict=True)
-        ]
+        pairs = list(zip(claims, outcomes, strict=True))
+        results = [decide(c, o, now, self.policy, self.rng) for c, o in pairs if o is not None]
         with self.ctx.db.writer() as uow:
+            uow.ledger.release([c for c, o in pairs if o is None])
             kept = uow.ledger.record(results, now)
             uow.events.add_many(timeline_of(kept, now))
             uow.commit()
