@@ -25,6 +25,8 @@ from typing import Any
 from common import PYTHON, RESULTS, ROOT, machine_info, utc_now
 from ingest_report import section as ingest_section
 from ingest_report import summary_rows as ingest_rows
+from notify_report import section as notify_section
+from notify_report import summary_rows as notify_rows
 
 FASTAPI_VERSION = "0.165.0"
 OUT = RESULTS  # bench/.data/results/n<size>-s<seed>/, set in main()
@@ -67,6 +69,7 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("rss_sqlite", ["rss.py", "--backend", "sqlite", *common, *rss]),
         ("incidents_sqlite", ["incidents.py", "--backend", "sqlite", *common, *inc]),
         ("ingest_sqlite", ["ingest.py", "--backend", "sqlite", *common, *ingest]),
+        ("notify_sqlite", ["notify.py", "--backend", "sqlite", *common, *ingest]),
     ]
     if not a.skip_pg:
         out += [
@@ -74,6 +77,7 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
             ("bulk_ack_pg", ["bulk_ack.py", "--backend", "pg", *common, *bulk]),
             ("incidents_pg", ["incidents.py", "--backend", "pg", *common, *inc]),
             ("ingest_pg", ["ingest.py", "--backend", "pg", *common, *ingest]),
+            ("notify_pg", ["notify.py", "--backend", "pg", *common, *ingest]),
         ]
         if not q:  # informational; left out of the smoke run
             pg_get = ["--reps", "2", "--no-profile"]
@@ -101,8 +105,8 @@ def run_steps(a: argparse.Namespace) -> dict[str, Any]:
     log: dict[str, Any] = {}
     only = set(a.only.split(",")) if a.only else None
     ensure_fastapi([n for n, _ in steps(a) if not only or n in only])
-    # ingest_* make their own fresh databases: a run of only those builds no dataset
-    data = not only or any(not n.startswith(("dataset", "ingest_")) for n in only)
+    # ingest_* and notify_* make their own fresh databases: a run of only those builds no dataset
+    data = not only or any(not n.startswith(("dataset", "ingest_", "notify_")) for n in only)
     for name, args in steps(a):
         if only and name not in only and not name.startswith("dataset"):
             continue
@@ -178,7 +182,7 @@ def incident_rows(res: dict[str, Any]) -> list[list[str]]:
 
 
 def summary(res: dict[str, Any]) -> list[list[str]]:
-    rows: list[list[str]] = incident_rows(res) + ingest_rows(res)
+    rows: list[list[str]] = incident_rows(res) + ingest_rows(res) + notify_rows(res)
     g = res.get("grpc_getcase_sqlite")
     if g:
         rows.append([
@@ -757,6 +761,9 @@ def render(res: dict[str, Any], log: dict[str, Any], a: argparse.Namespace, doc:
     for key in ("ingest_sqlite", "ingest_pg"):
         if res.get(key):
             parts += [ingest_section(res[key]), ""]
+    for key in ("notify_sqlite", "notify_pg"):
+        if res.get(key):
+            parts += [notify_section(res[key]), ""]
     parts += [
         "## Reproduce",
         "",
