@@ -108,6 +108,22 @@ def test_metrics_have_latency_and_unmatched_paths(client: httpx.Client) -> None:
     assert hist[(("method", "GET"), ("route", "/healthz"))] >= 1
 
 
+def test_metrics_gauge_the_notification_backlog(
+    client: httpx.Client, rest: Rest, make_case: MakeCase
+) -> None:
+    def backlog() -> tuple[float, float]:
+        text = client.get("/metrics").text
+        outbox = _samples(text, "casekeeper_outbox_backlog")[()]
+        return outbox, _samples(text, "casekeeper_notification_deliveries_open")[()]
+
+    before, open_before = backlog()
+    case = make_case()  # no worker runs beside this app: its events wait in the outbox
+    rest.call("CloseCase", case.id)
+    after, open_after = backlog()
+    assert after >= before + 2
+    assert open_after == open_before
+
+
 @pytest.fixture(scope="module")
 def metrics_by_space(container: Container) -> Iterator[str]:
     """A server with per-space case gauges turned on (CASEKEEPER_METRICS_SPACE_LABELS)."""
