@@ -51,6 +51,7 @@ class Container:
         policy = DeliveryPolicy(
             max_attempts=s.notify_max_attempts, max_age=s.notify_max_age,
             timeout=s.notify_timeout, concurrency=s.notify_concurrency, lease=s.notify_lease,
+            batch=s.notify_batch,
             outbox_retention=s.outbox_retention, ledger_retention=s.notify_ledger_retention,
         )  # fmt: skip
         policy = replace(policy, **overrides)  # type: ignore[arg-type]

@@ -52,6 +52,7 @@ _MINIMUMS = {
     "http_body_timeout": ("HTTP_BODY_TIMEOUT", 0.1),
     "scheduler_interval": ("SCHEDULER_INTERVAL", 0.01),
     "notify_concurrency": ("NOTIFY_CONCURRENCY", 1),
+    "notify_batch": ("NOTIFY_BATCH", 1),
     "notify_max_attempts": ("NOTIFY_MAX_ATTEMPTS", 1),
     "notify_max_age": ("NOTIFY_MAX_AGE", 1.0),
     "notify_timeout": ("NOTIFY_TIMEOUT", 0.1),
@@ -90,6 +91,7 @@ class Settings:
     # messages and finished notifications are kept (seconds).
     notify_worker: bool = True
     notify_concurrency: int = 64
+    notify_batch: int = 200  # deliveries claimed (and recorded) together
     notify_max_attempts: int = 10
     notify_max_age: float = 86_400.0
     notify_timeout: float = 10.0
@@ -140,6 +142,7 @@ class Settings:
             "scheduler_interval": _number("SCHEDULER_INTERVAL", "10", float),
             "notify_worker": _switch("NOTIFY_WORKER", True),
             "notify_concurrency": _number("NOTIFY_CONCURRENCY", "64", int),
+            "notify_batch": _number("NOTIFY_BATCH", "200", int),
             "notify_max_attempts": _number("NOTIFY_MAX_ATTEMPTS", "10", int),
             "notify_max_age": _number("NOTIFY_MAX_AGE", "86400", float),
             "notify_timeout": _number("NOTIFY_TIMEOUT", "10", float),

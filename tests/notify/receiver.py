@@ -124,9 +124,12 @@ class Receiver:
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:  # fmt: skip
+        if self._server is not None:
+            self._loop.call_soon_threadsafe(self._server.close)
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(5)
+        self._loop.close()
 
 
 def free_port() -> int:
