@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from casekeeper.cli import cases, db, keys, reconcile, settings, signals, worker
+from casekeeper.cli import cases, db, deliveries, keys, notify, reconcile, settings, signals, worker
 from casekeeper.cli.common import DatabaseOpt, console, container_for, fail, settings_for
 from casekeeper.settings import DEFAULT_GRPC, DEFAULT_HTTP
 from casekeeper.store import migrate
@@ -26,6 +26,9 @@ app.add_typer(settings.app, name="settings")
 signals.app.command("reconcile")(reconcile.reconcile)
 app.add_typer(signals.app, name="signals")
 app.command("worker")(worker.worker)
+app.add_typer(notify.connectors, name="connectors")
+app.add_typer(notify.routes, name="routes")
+app.add_typer(deliveries.app, name="deliveries")
 
 
 @app.command("serve")
