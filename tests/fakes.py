@@ -36,7 +36,7 @@ from casekeeper.store import tags
 from casekeeper.store.cases import CASE_COLUMNS, case_values, row_to_case
 from casekeeper.store.event_codec import decode, decode_actor, encode, encode_actor
 from casekeeper.store.keys import ApiKeyRow
-from casekeeper.store.outbox import CASE_EVENT_TOPIC
+from casekeeper.store.outbox import CASE_EVENT_TOPIC, OutboxCaseEvent
 from casekeeper.store.uow import Database
 
 T = TypeVar("T")
@@ -70,6 +70,7 @@ class OutboxMessage:
     attempts: int
     next_attempt_time: int
     create_time: int
+    done_time: int | None = None
 
 
 @dataclass
@@ -240,6 +241,10 @@ class FakeEvents(_Repository):
     def for_case(self, case_id: str) -> list[CaseEvent]:
         return [e for e in self._tx.read().events if e.case_id == case_id]
 
+    def by_ids(self, event_ids: Sequence[str]) -> dict[str, CaseEvent]:
+        wanted = set(event_ids)
+        return {e.event_id: e for e in self._tx.read().events if e.event_id in wanted}
+
     def get(self, space_id: int, event_id: str) -> CaseEvent | None:
         hits = (e for e in self._tx.read().events if e.event_id == event_id)
         return next((e for e in hits if e.space_id == space_id), None)
@@ -277,6 +282,31 @@ class FakeOutbox(_Repository):
 
     def pending_count(self) -> int:
         return sum(m.status == "pending" for m in self._tx.read().outbox)
+
+    def has_pending(self) -> bool:
+        return self.pending_count() > 0
+
+    def claim_case_events(self, limit: int) -> list[OutboxCaseEvent]:
+        """Message ids are positions in the fake's list."""
+        pending = [(i, m) for i, m in enumerate(self._tx.read().outbox) if m.status == "pending"]
+        return [
+            OutboxCaseEvent(
+                i, m.space_id, m.payload["caseId"], m.payload["eventId"], m.payload["kind"]
+            )
+            for i, m in pending[:limit]
+        ]
+
+    def mark_done(self, ids: Sequence[int], now: int) -> None:
+        state = self._tx.writable()
+        for i in ids:
+            state.outbox[i] = dataclasses.replace(state.outbox[i], status="done", done_time=now)
+
+    def prune(self, before: int, limit: int = 10_000) -> int:
+        state = self._tx.writable()
+        old = [m for m in state.outbox if m.status == "done" and (m.done_time or 0) < before]
+        gone = {id(m) for m in old[:limit]}
+        state.outbox[:] = [m for m in state.outbox if id(m) not in gone]
+        return len(gone)
 
 
 class FakeIncidents(_Repository):

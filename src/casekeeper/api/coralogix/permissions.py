@@ -21,6 +21,7 @@ ADMIN = "/casekeeper.v1.CaseAdminService/"
 KEYS = "/casekeeper.v1.ApiKeysService/"
 INCIDENTS = "/com.coralogixapis.incidents.v1.IncidentsService/"
 SETTINGS = "/com.coralogixapis.cases.v1.CaseSettingsService/"
+NOTIFICATIONS = "/com.coralogixapis.cases.v1.CasesNotificationService/"
 
 P = Permission
 
@@ -95,6 +96,7 @@ OPERATION_PERMISSIONS: Final[dict[str, Permission]] = {
     SETTINGS + "DeleteCaseSettings": P.CASE_CONFIG_UPDATE,
     SETTINGS + "GetActiveCaseSettings": P.CASE_CONFIG_READ,
     SETTINGS + "GetSystemDefaultCaseSettings": P.CASE_CONFIG_READ,
+    NOTIFICATIONS + "ListNotificationDeliveries": P.CASE_READ,
 }
 
 

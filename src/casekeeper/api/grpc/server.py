@@ -26,6 +26,7 @@ from casekeeper.api.coralogix.grpc.case_settings_servicer import CaseSettingsSer
 from casekeeper.api.coralogix.grpc.cases_servicer import CasesServicer
 from casekeeper.api.coralogix.grpc.events_servicer import CaseEventsServicer
 from casekeeper.api.coralogix.grpc.incidents_servicer import IncidentsServicer
+from casekeeper.api.coralogix.grpc.notifications_servicer import CasesNotificationServicer
 from casekeeper.api.grpc.handlers import add_services
 from casekeeper.api.ingest.grpc_servicer import SERVICE as INGEST_SERVICE
 from casekeeper.api.ingest.grpc_servicer import IngestServicer
@@ -34,6 +35,7 @@ from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
     case_settings_service_pb2,
+    cases_notification_service_pb2,
     cases_service_pb2,
 )
 from casekeeper.proto.com.coralogixapis.incidents.v1 import incidents_service_pb2
@@ -50,6 +52,9 @@ SERVICE_NAMES = (
     incidents_service_pb2.DESCRIPTOR.services_by_name["IncidentsService"].full_name,
     case_settings_service_pb2.DESCRIPTOR.services_by_name["CaseSettingsService"].full_name,
     INGEST_SERVICE,
+    cases_notification_service_pb2.DESCRIPTOR.services_by_name[
+        "CasesNotificationService"
+    ].full_name,
 )
 
 # Channel options, shared with the benchmark's empty baseline server (bench/empty_server.py).
@@ -101,6 +106,7 @@ class GrpcServer:
             IncidentsServicer(container, pool),
             CaseSettingsServicer(container, pool),
             IngestServicer(container, pool),
+            CasesNotificationServicer(container, pool),
         )
         add_services(server, zip(SERVICE_NAMES, servicers, strict=True))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)

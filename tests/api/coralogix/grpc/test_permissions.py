@@ -22,6 +22,7 @@ from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
     case_settings_service_pb2,
+    cases_notification_service_pb2,
     cases_service_pb2,
 )
 from casekeeper.proto.com.coralogixapis.incidents.v1 import incidents_service_pb2
@@ -47,10 +48,13 @@ METHODS: dict[str, MethodDescriptor] = {_path(m): m for s in SERVICES for m in s
 INCIDENTS = incidents_service_pb2.DESCRIPTOR.services_by_name["IncidentsService"]
 # The case settings RPCs' matrix is tests/api/coralogix/settings/.
 SETTINGS = case_settings_service_pb2.DESCRIPTOR.services_by_name["CaseSettingsService"]
+# The notification ledger's matrix is tests/api/coralogix/notifications/.
+NOTIFY = cases_notification_service_pb2.DESCRIPTOR.services_by_name["CasesNotificationService"]
 ALL_METHODS = {
     **METHODS,
     **{_path(m): m for m in INCIDENTS.methods},
     **{_path(m): m for m in SETTINGS.methods},
+    **{_path(m): m for m in NOTIFY.methods},
 }
 
 
@@ -109,6 +113,7 @@ def test_seed_permission_table() -> None:
         "GetCaseByIndicator",
         "ListEvents",
         "GetEvent",
+        "ListNotificationDeliveries",  # the spec's, beyond the seed's table
     }
     assert by_perm["case:Read"] == reads
 

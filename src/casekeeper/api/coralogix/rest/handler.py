@@ -25,7 +25,15 @@ from casekeeper.api.coralogix.cases import (
 from casekeeper.api.coralogix.convert import to_json
 from casekeeper.api.coralogix.incidents.ops import INCIDENTS_OPERATIONS
 from casekeeper.api.coralogix.links import deep_links_to_pb
-from casekeeper.api.coralogix.permissions import CASES, EVENTS, INCIDENTS, SETTINGS, authorize
+from casekeeper.api.coralogix.notifications.ops import NOTIFICATION_OPERATIONS
+from casekeeper.api.coralogix.permissions import (
+    CASES,
+    EVENTS,
+    INCIDENTS,
+    NOTIFICATIONS,
+    SETTINGS,
+    authorize,
+)
 from casekeeper.api.coralogix.rest.parse import load_json, normalize, parse_into
 from casekeeper.api.coralogix.rest.querystring import query_to_json
 from casekeeper.api.coralogix.rest.render import (
@@ -58,6 +66,7 @@ _OPERATIONS = {
     **{EVENTS + rpc: op for rpc, op in EVENTS_OPERATIONS.items()},
     **{INCIDENTS + rpc: op for rpc, op in INCIDENTS_OPERATIONS.items()},
     **{SETTINGS + rpc: op for rpc, op in SETTINGS_OPERATIONS.items()},
+    **{NOTIFICATIONS + rpc: op for rpc, op in NOTIFICATION_OPERATIONS.items()},
 }
 _JSON_TYPES = ("application/json", "application/problem+json", "text/json")
 

@@ -15,7 +15,7 @@ from starlette.types import Scope
 from casekeeper.api.coralogix.rest.handler import Endpoint, error_response
 from casekeeper.api.coralogix.rest.incident_routes import INCIDENT_ROUTES
 from casekeeper.api.coralogix.rest.routes import ROUTES, RouteSpec
-from casekeeper.api.coralogix.rest.settings_routes import SETTINGS_ROUTES
+from casekeeper.api.coralogix.rest.settings_routes import NOTIFICATION_ROUTES, SETTINGS_ROUTES
 from casekeeper.bootstrap import Container
 
 NAME = "coralogix"
@@ -23,7 +23,7 @@ NAME = "coralogix"
 GATEWAY_PREFIX = "/mgmt/openapi"
 # Every route this dialect serves: the Cases, Case Events and Case Settings specs', the
 # Incidents API's.
-ALL_ROUTES: tuple[RouteSpec, ...] = ROUTES + INCIDENT_ROUTES + SETTINGS_ROUTES
+ALL_ROUTES: tuple[RouteSpec, ...] = ROUTES + INCIDENT_ROUTES + SETTINGS_ROUTES + NOTIFICATION_ROUTES
 
 
 def _prefix(path: str) -> str:

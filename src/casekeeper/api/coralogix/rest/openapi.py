@@ -32,7 +32,7 @@ from casekeeper.api.coralogix.rest.openapi_settings import (
     strict_settings_components,
 )
 from casekeeper.api.coralogix.rest.routes import ROUTES, Body, RouteSpec
-from casekeeper.api.coralogix.rest.settings_routes import SETTINGS_ROUTES
+from casekeeper.api.coralogix.rest.settings_routes import NOTIFICATION_ROUTES, SETTINGS_ROUTES
 from casekeeper.service.validation import MAX_BULK
 
 CASE_ID = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z]+-[0-9]+)$"  # noqa: E501
@@ -190,12 +190,14 @@ def openapi_document() -> dict[str, Any]:
     cases, events = _load("cases_service.json"), _load("case_events_service.json")
     incidents = _load("incidents_service.json")
     settings = _load("case_settings_service.json")
+    notifications = _load("cases_notification_service.json")
     # The specs share a few schemas (Error, ...), identical in each.
     schemas = {
         **cases["components"]["schemas"],
         **events["components"]["schemas"],
         **incidents["components"]["schemas"],
         **settings["components"]["schemas"],
+        **notifications["components"]["schemas"],
     }
     source_paths = {**cases["paths"], **events["paths"]}
     paths: dict[str, Any] = {}
@@ -214,6 +216,11 @@ def openapi_document() -> dict[str, Any]:
         paths.setdefault(route.path, {})[route.method.lower()] = op
     paths.update(incident_paths(incidents, schemas, _finish))
     paths.update(settings_paths(settings, _finish))
+    for route in NOTIFICATION_ROUTES:
+        op = copy.deepcopy(notifications["paths"][route.path][route.method.lower()])
+        op.pop("externalDocs", None)
+        _finish(op, route)
+        paths.setdefault(route.path, {})[route.method.lower()] = op
     paths = _lenient_enums(_nullable(paths))
     components = _lenient_enums(_nullable(_adjust(schemas)))
     strict_components(components)

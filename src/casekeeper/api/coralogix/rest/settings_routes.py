@@ -5,7 +5,7 @@ are literal segments, never an ``{id}``."""
 
 from __future__ import annotations
 
-from casekeeper.api.coralogix.permissions import SETTINGS
+from casekeeper.api.coralogix.permissions import NOTIFICATIONS, SETTINGS
 from casekeeper.api.coralogix.rest.routes import Body, Render, RouteSpec
 
 CONFIGS = "/cases/cases/case-settings/v1/configs"
@@ -14,6 +14,11 @@ CONFIGS = "/cases/cases/case-settings/v1/configs"
 def _r(method: str, path: str, rpc: str, body: Body) -> RouteSpec:
     return RouteSpec(method, path, SETTINGS, rpc, body, Render.MESSAGE)
 
+
+NOTIFICATION_ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("POST", "/cases/notifications/v1/deliveries", NOTIFICATIONS,
+              "ListNotificationDeliveries", Body.JSON, Render.MESSAGE),
+)  # fmt: skip
 
 SETTINGS_ROUTES: tuple[RouteSpec, ...] = (
     _r("POST", CONFIGS, "CreateCaseSettings", Body.JSON),

@@ -1,0 +1,1 @@
+"""Coralogix's CasesNotificationService: the delivery ledger, in the spec's words."""
