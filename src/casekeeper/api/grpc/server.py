@@ -30,6 +30,8 @@ from casekeeper.api.coralogix.grpc.notifications_servicer import CasesNotificati
 from casekeeper.api.grpc.handlers import add_services
 from casekeeper.api.ingest.grpc_servicer import SERVICE as INGEST_SERVICE
 from casekeeper.api.ingest.grpc_servicer import IngestServicer
+from casekeeper.api.notify.grpc_servicer import SERVICE as NOTIFY_SERVICE
+from casekeeper.api.notify.grpc_servicer import NotificationServicer
 from casekeeper.bootstrap import Container
 from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
@@ -52,6 +54,7 @@ SERVICE_NAMES = (
     incidents_service_pb2.DESCRIPTOR.services_by_name["IncidentsService"].full_name,
     case_settings_service_pb2.DESCRIPTOR.services_by_name["CaseSettingsService"].full_name,
     INGEST_SERVICE,
+    NOTIFY_SERVICE,
     cases_notification_service_pb2.DESCRIPTOR.services_by_name[
         "CasesNotificationService"
     ].full_name,
@@ -106,6 +109,7 @@ class GrpcServer:
             IncidentsServicer(container, pool),
             CaseSettingsServicer(container, pool),
             IngestServicer(container, pool),
+            NotificationServicer(container, pool),
             CasesNotificationServicer(container, pool),
         )
         add_services(server, zip(SERVICE_NAMES, servicers, strict=True))

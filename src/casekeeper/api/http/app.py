@@ -33,6 +33,8 @@ from casekeeper.api.http.middleware import (
 )
 from casekeeper.api.ingest.mount import MOUNTS as INGEST_MOUNTS
 from casekeeper.api.ingest.openapi import add_ingest
+from casekeeper.api.notify.openapi import add_notify
+from casekeeper.api.notify.rest import MOUNT as NOTIFY_MOUNT
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 
@@ -42,7 +44,7 @@ DEFAULT_MAX_BODY = 4 * 1024 * 1024
 CORALOGIX = DialectMount(
     coralogix.NAME, coralogix.PREFIXES, coralogix.error_shape, coralogix.routes
 )
-DEFAULT_MOUNTS: tuple[DialectMount, ...] = (CORALOGIX, *INGEST_MOUNTS)
+DEFAULT_MOUNTS: tuple[DialectMount, ...] = (CORALOGIX, *INGEST_MOUNTS, NOTIFY_MOUNT)
 
 DOCS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>casekeeper API</title>
@@ -79,7 +81,7 @@ def create_app(
         backlog=container.ledger.backlog,
     )
     metrics_token = settings.metrics_token.encode()
-    openapi_bytes = orjson.dumps(add_ingest(openapi_document()))
+    openapi_bytes = orjson.dumps(add_notify(add_ingest(openapi_document())))
 
     async def healthz(_: Request) -> Response:
         return _json({"status": "ok"})

@@ -152,8 +152,9 @@ values = {_toml_list(event_ids)}
         str(config),
         "run",
         f"{base_url}/openapi.json",
-        # The Cases and Case Events operations (and health); the Incidents and Case Settings
-        # operations have their own runs (tests/api/coralogix/{incidents,settings}/).
+        # The Cases, Case Events and Cases Notification operations (and health); the Incidents
+        # and Case Settings operations have their own runs (tests/api/coralogix/{incidents,
+        # settings}/).
         "--include-path-regex",
         "^/(cases/|healthz$|readyz$)",
         "--exclude-path-regex",
@@ -182,7 +183,7 @@ values = {_toml_list(event_ids)}
         for line in output.splitlines()
         if re.match(r"^(_{3,} .* _{3,}|- ST\d+|\s+curl |=+ .* =+$)", line)
     )
-    assert "Operations:       30 selected / " in output, output[-3000:]
+    assert "Operations:       31 selected / " in output, output[-3000:]
     assert result.returncode == 0, (
         f"schemathesis found problems (log: {tmp_path}/schemathesis.log):\n{summary[-12000:]}"
     )
