@@ -279,3 +279,19 @@ def test_demo_ingests_alert_signals_and_explains_their_cases(loaded: str) -> Non
     assert "the most urgent of its firing indicators" in out
     assert 'label severity="critical" maps to P1' in out
     assert "alertmanager:" in out
+
+
+def test_demo_has_an_example_notification_setup(loaded: str) -> None:
+    conns = json.loads(ck(loaded, "connectors", "list", "--json").stdout)
+    assert [(c["name"], c["enabled"]) for c in conns] == [("example-webhook", False)]
+    routes = json.loads(ck(loaded, "routes", "list", "--json").stdout)
+    assert [r["name"] for r in routes] == ["urgent-availability", "security-everything"]
+    why = json.loads(
+        ck(loaded, "routes", "explain", "--case", "CASE-58", "--event", "opened", "--json").stdout
+    )
+    assert [r["route"] for r in why["routes"]] == ["urgent-availability", "security-everything"]
+    for r in why["routes"]:
+        for conn in r["connectors"]:
+            assert conn == {"id": conns[0]["id"], "name": "example-webhook", "usable": False,
+                            "why": "the connector is disabled"}  # fmt: skip
+    assert "demo data already loaded" in ck(loaded, "demo").stdout

@@ -105,11 +105,12 @@ def demo(database_url: DatabaseOpt = None) -> None:
     if migrate.pending(url):
         migrate.upgrade(url)
     with container_for(database_url) as c:
-        made = load_demo(c.db)
-    if made.cases or made.incidents or made.signals:
+        made = load_demo(c.db, connectors=c.connectors, routes=c.routes)
+    if made.cases or made.incidents or made.signals or made.notifications:
         console.print(
             f"demo data: {made.cases} cases and {made.incidents} incidents created, "
-            f"{made.signals} alert signals ingested"
+            f"{made.signals} alert signals ingested, an example notification connector and "
+            "routes (switched off; docs/NOTIFICATIONS.md)"
         )
     else:
         console.print("demo data already loaded")

@@ -18,7 +18,10 @@ from casekeeper.service.auth import DEFAULT_SPACE, Principal
 from casekeeper.service.cases import CaseService
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.demo_incidents import load_incidents
+from casekeeper.service.demo_notify import load_notifications
 from casekeeper.service.demo_signals import load_signals
+from casekeeper.service.notify_config import ConnectorService
+from casekeeper.service.notify_routes import RouteService
 from casekeeper.service.permissions import Permission
 from casekeeper.service.timeline import ExternalMessage, TimelineService
 from casekeeper.store.uow import Database
@@ -117,9 +120,16 @@ class Loaded:
     cases: int
     incidents: int
     signals: int = 0
+    notifications: int = 0
 
 
-def load_demo(db: Database, *, count: int = DEMO_CASES) -> Loaded:
+def load_demo(
+    db: Database,
+    *,
+    count: int = DEMO_CASES,
+    connectors: ConnectorService | None = None,
+    routes: RouteService | None = None,
+) -> Loaded:
     """Create the demo cases, then the demo incidents under the open ones, where they do not
     exist yet (a database loaded before incidents existed gets them); says how many of each."""
     with db.writer() as uow:
@@ -140,7 +150,10 @@ def load_demo(db: Database, *, count: int = DEMO_CASES) -> Loaded:
         PEOPLE,
     )
     sent = load_signals(ServiceContext(db=db), bots[2])
-    return Loaded(cases, incidents, sent)
+    notify = 0
+    if connectors is not None and routes is not None:
+        notify = load_notifications(connectors, routes, bots[1])
+    return Loaded(cases, incidents, sent, notify)
 
 
 def _load_cases(db: Database, count: int, bots: list[Principal]) -> int:
