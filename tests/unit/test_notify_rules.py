@@ -12,6 +12,7 @@ from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus
 from casekeeper.domain.errors import CasekeeperError
 from casekeeper.domain.model import Case, KeyValue, PriorityDetails
 from casekeeper.domain.notifications import (
+    TRIGGER_KINDS,
     CaseView,
     DeliveryState,
     NotificationView,
@@ -50,6 +51,8 @@ S = CaseStatus
 )  # fmt: skip
 def test_which_events_are_triggers(event: t.TimelineEvent, trigger: Trigger | None) -> None:
     assert trigger_of(event) == trigger
+    if trigger is not None:  # routing reads only events of these kinds
+        assert event.kind in TRIGGER_KINDS
 
 
 def _case(**kw: object) -> Case:

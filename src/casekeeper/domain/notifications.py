@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from casekeeper.domain import timeline as t
-from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus
+from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, EventKind
 from casekeeper.domain.errors import invalid
 from casekeeper.domain.model import Case
 
@@ -66,6 +66,15 @@ _STATUS_TRIGGERS = {
     CaseStatus.RESOLVED: Trigger.RESOLVED,
     CaseStatus.CLOSED: Trigger.CLOSED,
 }
+
+
+# The event kinds ``trigger_of`` can make a trigger of: routing reads no other event (the
+# outbox message names its event's kind).
+TRIGGER_KINDS: Final = frozenset({
+    EventKind.STATUS_CHANGED, EventKind.ASSIGNED, EventKind.UNASSIGNED,
+    EventKind.PRIORITY_DETAILS_CHANGED, EventKind.KPI_BREACHED, EventKind.COMMENT,
+    EventKind.TITLE_CHANGED,
+})  # fmt: skip
 
 
 def trigger_of(event: t.TimelineEvent) -> Trigger | None:

@@ -17,6 +17,7 @@ from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.ids import uuid7
 from casekeeper.domain.model import Case, CaseRef
 from casekeeper.domain.notifications import (
+    TRIGGER_KINDS,
     CaseView,
     Connector,
     NotificationResult,
@@ -158,7 +159,8 @@ class Router:
             msgs = uow.outbox.claim_case_events(limit)
             if not msgs:
                 return 0
-            events = uow.events.by_ids([m.event_id for m in msgs])
+            kinds = {k.value for k in TRIGGER_KINDS}
+            events = uow.events.by_ids([m.event_id for m in msgs if m.kind in kinds])
             todo: list[tuple[CaseEvent, Trigger]] = []
             for m in msgs:
                 ev = events.get(m.event_id)

@@ -207,21 +207,23 @@ class LedgerRepository:
     def record(self, results: Sequence[Result], now: int) -> list[Result]:
         """Write each result under its claim's token; the ones whose lease was lost (another
         worker holds the row now) are left out and returned as not recorded."""
-        kept: list[Result] = []
         sql = driver.update_sql(
             self.conn, "notify_delivery",
             ("state", "attempts", "next_attempt_time", "lease_token", "lease_until",
              "last_error", "evidence_url", "update_time"),
             ("id", "lease_token"),
         )  # fmt: skip
-        for r in results:
-            rec = r.record
-            params = (
-                r.state.value, rec.number, r.next_time, None, None, rec.error,
-                rec.evidence_url, now, r.claim.id, r.claim.token,
-            )  # fmt: skip
-            if driver.executemany(self.conn, sql, [params]) == 1:
-                kept.append(r)
+        params = [
+            (r.state.value, r.record.number, r.next_time, None, None, r.record.error,
+             r.record.evidence_url, now, r.claim.id, r.claim.token)
+            for r in results
+        ]  # fmt: skip
+        # One statement for the batch when every lease held (the usual case); row by row, to
+        # learn which were lost, only when some were not.
+        held = self._held([r.claim for r in results])
+        kept = [r for r in results if r.claim.id in held]
+        driver.executemany(self.conn, sql, [p for p, r in zip(params, results, strict=True)
+                                            if r.claim.id in held])  # fmt: skip
         rows = [
             (r.claim.id, x.number, x.time, x.ok, x.status_code, x.error, x.evidence_url,
              x.duration_ms)
@@ -232,6 +234,20 @@ class LedgerRepository:
             driver.executemany(self.conn, driver.insert_sql(self.conn, "notify_attempt",
                                                             _A_COLUMNS), rows)  # fmt: skip
         return kept
+
+    def _held(self, claims: Sequence[Claim]) -> set[str]:
+        """The ids of ``claims`` whose rows still carry their claim's token (locked on
+        PostgreSQL until the transaction ends, so the answer stays true for the update)."""
+        held: set[str] = set()
+        by_token: dict[str, list[str]] = defaultdict(list)
+        for c in claims:
+            by_token[c.token].append(c.id)
+        for token, ids in by_token.items():
+            stmt = sa.select(d.c.id).where(d.c.id.in_(ids), d.c.lease_token == token)
+            if self.conn.dialect.name != "sqlite":
+                stmt = stmt.with_for_update()
+            held.update(r[0] for r in self.conn.execute(stmt))
+        return held
 
     def release(self, claims: Sequence[Claim]) -> None:
         """Give claims back unattempted (the worker is stopping)."""
