@@ -102,3 +102,34 @@ def test_a_server_that_is_not_alertmanager_is_unavailable(
         client.alerts(casekeeper_http.url)
     with pytest.raises(AlertmanagerUnavailable):
         client.silences(casekeeper_http.url)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:9093/?x=/api/v2/silences/1#", "query or fragment"),
+        ("http://127.0.0.1:9093/#", "query or fragment"),
+        ("http://admin:hunter2@127.0.0.1:9093/", "credentials"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://[fe80::1]:9093/", "link-local"),
+        ("http://127.0.0.1:99999/", "bad port"),
+    ],
+)
+def test_an_external_url_cannot_steer_the_call(
+    client: AlertmanagerClient, url: str, why: str
+) -> None:
+    """The URL comes from a webhook: it must not pick another path, method or host class, and
+    its credentials never reach a message."""
+    with pytest.raises(AlertmanagerUnavailable, match=why) as err:
+        client.alerts(url)
+    assert "hunter2" not in str(err.value)
+    assert "?" not in err.value.url
+
+
+def test_a_path_prefix_is_kept(lone_am: Alertmanager, client: AlertmanagerClient) -> None:
+    from casekeeper.outbound.alertmanager import api_base
+
+    assert api_base("http://am.example:9093/alertmanager/") == (
+        "http://am.example:9093/alertmanager/api/v2"
+    )
+    assert client.alerts(lone_am.url + "/") == client.alerts(lone_am.url)

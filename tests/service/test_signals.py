@@ -462,3 +462,19 @@ def test_a_prometheus_indicator_holds_at_most_the_specs_1000_alerts(
     assert "fp9999" in fingerprints
     assert "fp0" not in fingerprints  # the resolved one made room
     assert len(fingerprints) == MAX_ALERTS
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://admin:hunter2@am.example:9093/",
+        "http://am.example:9093/?next=/api/v2/silences",
+        "http://am.example:9093/#frag",
+        "gopher://am.example/",
+    ],
+)
+def test_an_external_url_casekeeper_would_not_call_is_dropped_not_the_alerts(url: str) -> None:
+    from casekeeper.service.signals import external_url
+
+    assert external_url(url) is None
+    assert external_url(" http://am.example:9093/prefix ") == "http://am.example:9093/prefix"

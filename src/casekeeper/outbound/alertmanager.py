@@ -8,6 +8,7 @@ Timeouts are short: the calls run on the schedule's thread, one Alertmanager aft
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
@@ -17,7 +18,12 @@ import httpx
 from casekeeper.domain.errors import CasekeeperError
 from casekeeper.domain.model import Micros
 from casekeeper.domain.timeutil import parse_rfc3339, to_rfc3339
-from casekeeper.service.alertmanager_api import AlertmanagerUnavailable, AmAlert, AmSilence
+from casekeeper.service.alertmanager_api import (
+    AlertmanagerUnavailable,
+    AmAlert,
+    AmSilence,
+)
+from casekeeper.service.alertmanager_api import shown_url as shown
 
 TIMEOUT: Final = httpx.Timeout(5.0, connect=2.0)
 USER_AGENT: Final = "casekeeper-alertmanager-sync"
@@ -25,12 +31,29 @@ _ERROR_TEXT: Final = 200  # characters of an error body kept in the message
 
 
 def api_base(base_url: str) -> str:
-    """``<external URL>/api/v2``; an external URL may carry a path prefix (``/alertmanager``).
-    Only http(s) URLs are called: the URL comes from webhook payloads."""
+    """``<external URL>/api/v2``, rebuilt from the URL's scheme, host, port and path only; an
+    external URL may carry a path prefix (``/alertmanager``). The URL comes from webhook
+    payloads, so only plain http(s) addresses are called: one with credentials, a query or a
+    fragment (which could steer the call to another path) is refused, and so is a link-local
+    address (cloud metadata services live there)."""
     parts = urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise AlertmanagerUnavailable(base_url, "not an http(s) URL")
-    return base_url.strip().rstrip("/") + "/api/v2"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AlertmanagerUnavailable(shown(base_url), "not an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise AlertmanagerUnavailable(shown(base_url), "credentials in the URL are not used")
+    if parts.query or parts.fragment or "?" in base_url or "#" in base_url:
+        raise AlertmanagerUnavailable(shown(base_url), "a URL with a query or fragment")
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        address = None
+    if address is not None and address.is_link_local:
+        raise AlertmanagerUnavailable(shown(base_url), "a link-local address is not called")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise AlertmanagerUnavailable(shown(base_url), "a bad port") from None
+    return shown(base_url).rstrip("/") + "/api/v2"
 
 
 class AlertmanagerClient:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from casekeeper.domain.events import Actor
 from casekeeper.domain.model import Micros
@@ -16,10 +17,25 @@ from casekeeper.service.auth import Principal
 # -- what the service needs of Alertmanager ----------------------------------------------------
 
 
+def shown_url(url: str) -> str:
+    """A URL as messages and logs show it: scheme, host, port and path; never credentials, a
+    query or a fragment (an externalURL comes from a webhook and may carry a password)."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or "?"
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 class AlertmanagerUnavailable(Exception):
     """Alertmanager could not be asked, or answered something API v2 does not."""
 
     def __init__(self, url: str, reason: str) -> None:
+        url = shown_url(url)
         super().__init__(f"Alertmanager at {url}: {reason}")
         self.url = url
         self.reason = reason

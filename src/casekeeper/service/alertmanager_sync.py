@@ -126,7 +126,10 @@ class AlertmanagerSync:
     def reconcile(self, space_id: int, *, now: Micros, dry_run: bool = False) -> ReconcileResult:
         with self.db.reader() as uow:
             firings = uow.firings.open_of_source(space_id, Source.ALERTMANAGER)
-            own = uow.am_silences.active_ids(space_id)
+            # Every silence casekeeper made counts as its own, whichever space made it: one
+            # Alertmanager may feed several spaces, and another space's acknowledge-until-clear
+            # silence does not mean the alert stopped.
+            own = uow.am_silences.active_ids()
             space_name = uow.spaces.name_of(space_id)
         by_url: dict[str, list[Firing]] = defaultdict(list)
         without_url = 0

@@ -11,7 +11,9 @@ group collide on a unique key; the loser's transaction is retried and finds the 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
 from casekeeper.domain.events import Actor
@@ -40,6 +42,7 @@ from casekeeper.service.permissions import Permission
 from casekeeper.service.signal_run import BatchRun
 from casekeeper.service.signal_writes import only_resends
 
+log = logging.getLogger(__name__)
 ATTEMPTS = 3
 
 
@@ -80,6 +83,31 @@ def _relabelled(labels: Mapping[str, str], where: str) -> dict[str, str]:
             raise invalid("NUL characters are not allowed", field=where)
         out[k] = value
     return out
+
+
+def external_url(raw: str | None) -> str | None:
+    """An Alertmanager's externalURL, kept only when casekeeper may call it back: http(s),
+    without credentials, query or fragment (outbound/alertmanager.py rebuilds the call from
+    the rest). Any other is dropped (its alerts still count; that Alertmanager is just not
+    reconciled), never logged whole: it may carry a password."""
+    url = _url(raw, "external_url")
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or parts.query
+        or parts.fragment
+        or "?" in url
+        or "#" in url
+    ):
+        log.warning("an Alertmanager externalURL casekeeper will not call was ignored "
+                    "(%s://%s…)", parts.scheme, parts.hostname or "?")  # fmt: skip
+        return None
+    return url
 
 
 def _url(raw: str | None, where: str) -> str | None:
@@ -141,7 +169,7 @@ def checked_batch(batch: SignalBatch) -> SignalBatch:
         batch,
         signals=tuple(checked_signal(s, f"signals[{n}]") for n, s in enumerate(batch.signals)),
         receiver=(batch.receiver or "").strip()[:1024] or None,
-        external_url=_url(batch.external_url, "external_url"),
+        external_url=external_url(batch.external_url),
         sender=(batch.sender or "").strip()[:256] or None,
         note=(batch.note or "").strip()[:4096] or None,
     )

@@ -98,8 +98,11 @@ class SilenceRepository:
         )
         return [_row(r) for r in self.conn.execute(stmt)]
 
-    def active_ids(self, space_id: int) -> set[str]:
-        stmt = sa.select(s.c.silence_id).where(s.c.space_id == space_id, s.c.expired_at.is_(None))
+    def active_ids(self, space_id: int | None = None) -> set[str]:
+        """The ids of live silences casekeeper made (in one space, or in all)."""
+        stmt = sa.select(s.c.silence_id).where(s.c.expired_at.is_(None))
+        if space_id is not None:
+            stmt = stmt.where(s.c.space_id == space_id)
         return {str(r[0]) for r in self.conn.execute(stmt)}
 
     def spaces_with_active(self) -> list[int]:
