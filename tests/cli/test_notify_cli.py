@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,67 @@ def test_connectors_of_every_type_and_their_secrets(db: str) -> None:
     assert bad.returncode == 1
     assert "unknown connector type 'fax'" in bad.stdout + bad.stderr
 
+    for name in ("hook", "mail", "mm", "pd", "slack", "teams"):
+        assert f"deleted {name}" in ck(db, "connectors", "delete", name).stdout
+    assert json.loads(ck(db, "connectors", "list", "--json").stdout) == []
+    gone = ck(db, "connectors", "delete", "mail", check=False)
+    assert gone.returncode == 1
+    assert "Connector not found: 'mail'" in gone.stdout + gone.stderr
+
+
+def test_connectors_change_and_routes_list_in_order(db: str) -> None:
+    body = '{"event": {{ event | tojson }}, "case": {{ case.readable_id | tojson }}}'
+    hook = made(db, "connectors", "create", "--name", "hook", "--type", "webhook",
+                "--url", "http://127.0.0.1:9/a", "--disabled", "--body-template", "-",
+                stdin=body)  # fmt: skip
+    assert (hook["enabled"], hook["bodyTemplate"]) == (False, body)
+    changed = made(db, "connectors", "update", "hook", "--name", "hook2", "--enable",
+                   "--url", "http://127.0.0.1:9/b",
+                   "--header", "X-Team={{ case.labels.team }}")  # fmt: skip
+    assert changed["id"] == hook["id"]
+    assert (changed["name"], changed["url"], changed["enabled"]) == (
+        "hook2", "http://127.0.0.1:9/b", True
+    )  # fmt: skip
+    assert changed["headerTemplates"] == {"X-Team": "{{ case.labels.team }}"}
+    assert changed["bodyTemplate"] == body  # kept: not given
+    off = ck(db, "connectors", "update", hook["id"], "--disable").stdout
+    assert "hook2 (webhook) updated, disabled" in off
+    both = ck(db, "connectors", "update", "hook2", "--secret-stdin", "--body-template", "-",
+              stdin="x\n", check=False)  # fmt: skip
+    assert both.returncode == 1
+    assert "cannot both read standard input" in both.stderr
+    bad = ck(db, "connectors", "update", "hook2", "--url", "ftp://a.example", check=False)
+    assert bad.returncode == 1
+    assert "an http(s) URL" in bad.stderr
+    missing = ck(db, "connectors", "update", "nope", "--enable", check=False)
+    assert missing.returncode == 1
+    assert "Connector not found: 'nope'" in missing.stderr
+    mail = made(db, "connectors", "create", "--name", "mail", "--type", "email",
+                "--smtp", "127.0.0.1:2525", "--from", "ck@example.com", "--to", "a@example.com",
+                "--starttls", "--username", "ck")  # fmt: skip
+    assert (mail["email"]["starttls"], mail["email"]["username"]) == (True, "ck")
+    plain = made(db, "connectors", "update", "mail", "--no-starttls")
+    assert plain["email"] == {**mail["email"], "starttls": False}
+
+    made(db, "routes", "create", "--name", "later", "--connector", "mail", "--disabled")
+    first = made(db, "routes", "create", "--name", "security", "--connector", "hook2",
+                 "--connector", mail["id"], "--category", "security", "--label", "team=db",
+                 "--grouping", "service=db", "--stop", "--position", "0",
+                 "--title-template", "[SEC] {{ case.title }}")  # fmt: skip
+    assert first["connectors"] == [hook["id"], mail["id"]]
+    assert (first["categories"], first["labels"], first["groupings"]) == (
+        ["SECURITY"], ["team=db"], ["service=db"]
+    )  # fmt: skip
+    listed = json.loads(ck(db, "routes", "list", "--json").stdout)
+    assert [(r["name"], r["enabled"]) for r in listed] == [("security", True), ("later", False)]
+    table = ck(db, "routes", "list").stdout
+    assert "SECURITY, team=db, service=db" in table
+    assert "hook2, mail" in table
+    wrong = ck(db, "routes", "create", "--name", "x", "--connector", "mail", "--event", "paged",
+               check=False)  # fmt: skip
+    assert wrong.returncode == 1
+    assert "unknown event 'paged'" in wrong.stderr
+
 
 def test_a_route_delivers_through_the_worker_and_the_ledger_says_so(db: str) -> None:
     with Receiver(record_bodies=True) as r:
@@ -160,3 +222,35 @@ def test_a_route_delivers_through_the_worker_and_the_ledger_says_so(db: str) -> 
         ck(db, "routes", "delete", "resolved")
         ck(db, "connectors", "delete", "hook")
         assert json.loads(ck(db, "connectors", "list", "--json").stdout) == []
+
+
+def test_an_unreachable_receiver_fails_within_its_budget_and_can_be_replayed(db: str) -> None:
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/hook"
+        made(db, "connectors", "create", "--name", "down", "--type", "webhook", "--url", url)
+        made(db, "routes", "create", "--name", "all", "--connector", "down")
+        case = new_case(db)
+        ck(db, "cases", "ack", case)
+        out = ck(db, "worker", "--once", "--no-timers", CASEKEEPER_NOTIFY_MAX_ATTEMPTS="1").stdout
+        assert "2 deliveries failed" in out  # opened, acknowledged
+        ledger = json.loads(ck(db, "deliveries", "list", "--case", case, "--json").stdout)
+        assert sorted(n["event"] for n in ledger) == ["acknowledged", "opened"]
+        assert {n["result"] for n in ledger} == {"routed"}
+        failed = [d for n in ledger for d in n["deliveries"]]
+        assert {d["state"] for d in failed} == {"failed"}
+        assert failed[0]["connector"]["name"] == "down"
+        error = failed[0]["lastError"]
+        assert error.startswith(f"gave up after 1 attempts: connection to {url[:-5]} ")
+        assert "/hook" not in error  # errors name scheme://host:port only
+        text = ck(db, "deliveries", "list", "--case", case).stdout
+        assert "down (webhook) failed, 1 attempt(s): gave up" in text
+
+        again = ck(db, "deliveries", "replay", failed[0]["id"]).stdout
+        assert "pending again" in again
+        ck(db, "worker", "--once", "--no-timers", CASEKEEPER_NOTIFY_MAX_ATTEMPTS="1")
+        after = json.loads(ck(db, "deliveries", "list", "--case", case, "--json").stdout)
+        replayed = next(d for n in after for d in n["deliveries"] if d["id"] == failed[0]["id"])
+        assert (replayed["state"], len(replayed["attempts"])) == ("failed", 2)
+        unknown = ck(db, "deliveries", "replay", "no-such-delivery", check=False)
+        assert unknown.returncode == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ DatabaseOpt = Annotated[
     ),
 ]
 SpaceOpt = Annotated[str, typer.Option("--space", help="Space (tenant).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 T = TypeVar("T")
 
 
@@ -63,6 +65,11 @@ def run(fn: Callable[[], T]) -> T:
         return fn()
     except CasekeeperError as err:
         raise fail(err.message) from None
+
+
+def print_json(obj: object) -> None:
+    """One JSON document on standard output, for scripts (rich would wrap and colour it)."""
+    print(json.dumps(obj))
 
 
 def operator(c: Container, space: str = DEFAULT_SPACE) -> Principal:

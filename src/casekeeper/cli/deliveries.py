@@ -3,12 +3,20 @@ delivery (docs/NOTIFICATIONS.md)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
-from casekeeper.cli.common import DatabaseOpt, SpaceOpt, console, container_for, operator, run
+from casekeeper.cli.common import (
+    DatabaseOpt,
+    JsonOpt,
+    SpaceOpt,
+    console,
+    container_for,
+    operator,
+    print_json,
+    run,
+)
 from casekeeper.domain.notify_ledger import DeliveryRecord, NotificationRecord
 from casekeeper.domain.timeutil import to_rfc3339
 from casekeeper.service.auth import DEFAULT_SPACE
@@ -45,14 +53,14 @@ def notification_json(n: NotificationRecord) -> dict[str, Any]:
 def list_deliveries(
     case: Annotated[str, typer.Option("--case", help="The case's id (CASE-12 or a UUID).")],
     space: SpaceOpt = DEFAULT_SPACE,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Every notification of a case: its event, route, result, and each delivery's attempts."""
     with container_for(database_url) as c:
         found = run(lambda: c.ledger.for_cases(operator(c, space), [case]))[case]
     if as_json:
-        print(json.dumps([notification_json(n) for n in found]))
+        print_json([notification_json(n) for n in found])
         return
     if not found:
         console.print(f"no notifications for {case}")

@@ -1,4 +1,5 @@
-"""``casekeeper``: serve, db, keys, demo, cases, settings."""
+"""``casekeeper``: serve, worker, db, keys, demo, cases, settings, signals, connectors, routes,
+deliveries."""
 
 from __future__ import annotations
 
@@ -8,7 +9,18 @@ from typing import Annotated
 
 import typer
 
-from casekeeper.cli import cases, db, deliveries, keys, notify, reconcile, settings, signals, worker
+from casekeeper.cli import (
+    cases,
+    connectors,
+    db,
+    deliveries,
+    keys,
+    reconcile,
+    routes,
+    settings,
+    signals,
+    worker,
+)
 from casekeeper.cli.common import DatabaseOpt, console, container_for, fail, settings_for
 from casekeeper.settings import DEFAULT_GRPC, DEFAULT_HTTP
 from casekeeper.store import migrate
@@ -26,8 +38,8 @@ app.add_typer(settings.app, name="settings")
 signals.app.command("reconcile")(reconcile.reconcile)
 app.add_typer(signals.app, name="signals")
 app.command("worker")(worker.worker)
-app.add_typer(notify.connectors, name="connectors")
-app.add_typer(notify.routes, name="routes")
+app.add_typer(connectors.app, name="connectors")
+app.add_typer(routes.app, name="routes")
 app.add_typer(deliveries.app, name="deliveries")
 
 
