@@ -353,3 +353,26 @@ def test_the_scheduler_thread_ticks_and_stops(
     scheduler.stop()
     assert scheduler.ticks == 1
     assert get(clocked, principal, case).status is S.ACTIVE
+
+
+def test_one_spaces_failure_does_not_stop_the_others(
+    clocked: Container,
+    clock: FakeClock,
+    principal: Principal,
+    make_clocked_case: MakeClockedCase,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = principal.space_id + 1_000_000  # a space whose settings cannot be read
+
+    def settings_of(_uow: UnitOfWork, space_id: int) -> CaseSettings:
+        if space_id == broken:
+            raise RuntimeError("this space's settings are unreadable")
+        return CaseSettings(id="", space_id=space_id, lifecycle=CaseLifecycle())
+
+    timers = Timers(ServiceContext(db=clocked.db, clock=clock), settings_of=settings_of)
+    case = make_clocked_case(pending=True)
+    with caplog.at_level("ERROR", logger="casekeeper.scheduler"):
+        report = timers.tick(case.create_time, spaces=[broken, principal.space_id])
+    assert report.activated == 1
+    assert get(clocked, principal, case).status is S.ACTIVE
+    assert f"space {broken}" in caplog.text

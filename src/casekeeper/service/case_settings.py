@@ -32,6 +32,7 @@ from casekeeper.domain.case_settings import (
 from casekeeper.domain.enums import CaseCategory, CasePriority
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.model import KeyValue, Micros
+from casekeeper.domain.signals import MAX_DEDUP_KEY
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext
@@ -52,7 +53,7 @@ MAX_GROUPING_LABELS = 32
 MAX_LABEL_NAME = 255  # a label name (grouping, severity, category)
 MAX_PRIORITY_MAP = 1000
 MAX_HEARTBEATS = 1000
-MAX_HEARTBEAT_NAME = 4096
+MAX_HEARTBEAT_NAME = MAX_DEDUP_KEY  # a heartbeat's name is its firing's dedup key
 MIN_RECONCILE: Final = 10 * SECOND  # Alertmanager's API is not to be polled harder than this
 MAX_RECONCILE: Final = DAY
 MAX_HEARTBEAT: Final = 30 * DAY

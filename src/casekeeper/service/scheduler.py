@@ -124,7 +124,10 @@ class Timers:
         for space_id in spaces:
             if stop is not None and stop.is_set():
                 break
-            report.add(self.tick_space(space_id, now, stop=stop))
+            try:  # one space's failure must not stop the others' timers
+                report.add(self.tick_space(space_id, now, stop=stop))
+            except Exception:
+                log.exception("space %s: this tick's timed transitions failed", space_id)
         return report
 
     def tick_space(
