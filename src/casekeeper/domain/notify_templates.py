@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from casekeeper.domain.errors import invalid
+from casekeeper.domain.errors import CasekeeperError, invalid
 
 MAX_TEMPLATE = 20_000
 MAX_RENDERED = 100_000  # characters a rendering may produce (a loop cannot fill memory)
@@ -40,8 +40,12 @@ def compile_template(source: str, field: str = "template") -> jinja2.Template:
 
 
 def render(source: str, context: dict[str, Any], field: str = "template") -> str:
+    """The rendering, or TemplateError (a template that does not even compile included: one
+    stored before a check existed must fail its notification, not the worker)."""
     try:
         text = compile_template(source, field).render(context)
+    except CasekeeperError as exc:
+        raise TemplateError(exc.message) from None
     except jinja2.TemplateError as exc:  # includes the sandbox's SecurityError
         raise TemplateError(f"{field}: {exc}") from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
