@@ -22,6 +22,7 @@ from casekeeper.proto.casekeeper.v1 import api_keys_pb2, case_admin_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import (
     case_events_service_pb2,
     case_settings_service_pb2,
+    cases_notification_service_pb2,
     cases_service_pb2,
 )
 from casekeeper.proto.com.coralogixapis.incidents.v1 import incidents_service_pb2
@@ -660,6 +661,7 @@ EXPECTED_PERMISSIONS: Final[dict[str, str]] = {
     SETTINGS + "DeleteCaseSettings": "case-config:Update",
     SETTINGS + "GetActiveCaseSettings": "case-config:Read",
     SETTINGS + "GetSystemDefaultCaseSettings": "case-config:Read",
+    "/com.coralogixapis.cases.v1.CasesNotificationService/ListNotificationDeliveries": "case:Read",
 }
 
 
@@ -679,6 +681,7 @@ def test_operation_permissions_name_every_method_of_the_served_protos() -> None:
             api_keys_pb2,
             incidents_service_pb2,
             case_settings_service_pb2,
+            cases_notification_service_pb2,
         )
         for svc in module.DESCRIPTOR.services_by_name.values()
         for m in svc.methods
