@@ -19,7 +19,7 @@ from casekeeper.domain.errors import CasekeeperError, invalid
 from casekeeper.service.auth import Principal, authenticate_async
 
 log = logging.getLogger("casekeeper.grpc")
-REQUEST_ID_KEY = "x-request-id"
+REQUEST_ID_KEY = "x-request-id"  # echoed in log lines and INTERNAL messages (api/request_id.py)
 
 
 def metadata(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str | None, str]:

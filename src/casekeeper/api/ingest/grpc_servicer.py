@@ -19,6 +19,7 @@ from typing import Any, Final, TypeVar
 import grpc
 
 from casekeeper.api import request_id as request_ids
+from casekeeper.api.grpc.calls import metadata
 from casekeeper.api.grpc.handlers import Undecodable
 from casekeeper.api.ingest import wire
 from casekeeper.api.ingest.alertmanager import parse_webhook
@@ -42,7 +43,6 @@ log = logging.getLogger("casekeeper.grpc")
 
 SERVICE: Final = pb.DESCRIPTOR.services_by_name["IngestService"].full_name
 DOING: Final = "send signals"
-REQUEST_ID_KEY: Final = "x-request-id"
 _STATUS: Final = {
     pb.SIGNAL_STATUS_FIRING: SignalStatus.FIRING,
     pb.SIGNAL_STATUS_RESOLVED: SignalStatus.RESOLVED,
@@ -106,16 +106,6 @@ def response_of(report: IngestReport) -> pb.IngestResponse:
     return out
 
 
-def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str | None, str]:
-    authorization, request_id = None, ""
-    for key, value in context.invocation_metadata() or ():
-        if key == "authorization":
-            authorization = value if isinstance(value, str) else value.decode()
-        elif key == REQUEST_ID_KEY and isinstance(value, str):
-            request_id = request_ids.accepted(value)
-    return authorization, request_id
-
-
 class IngestServicer(ingest_grpc.IngestServiceServicer):
     def __init__(self, container: Container, executor: Executor) -> None:
         self.c = container
@@ -161,7 +151,7 @@ class IngestServicer(ingest_grpc.IngestServiceServicer):
         context: grpc.aio.ServicerContext[Any, Any],
         work: Callable[[Principal, Req], pb.IngestResponse],
     ) -> pb.IngestResponse:
-        authorization, request_id = _metadata(context)
+        authorization, request_id = metadata(context)
         loop = asyncio.get_running_loop()
         try:
             principal = await authenticate_async(

@@ -23,6 +23,7 @@ from casekeeper.api import request_id as request_ids
 from casekeeper.api.coralogix.bulk import FAILURES_KEY, TOTAL_KEY, failure_report
 from casekeeper.api.coralogix.cases import runs_inline
 from casekeeper.api.coralogix.permissions import authorize
+from casekeeper.api.grpc.calls import metadata
 from casekeeper.api.grpc.handlers import Undecodable
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, invalid
@@ -31,7 +32,6 @@ from casekeeper.service.cases import BulkFailure
 
 log = logging.getLogger("casekeeper.grpc")
 
-REQUEST_ID_KEY = "x-request-id"  # echoed in log lines and INTERNAL messages (api/request_id.py)
 
 Resp = TypeVar("Resp", bound=Message)
 S = TypeVar("S", bound="Servicer")
@@ -58,18 +58,6 @@ class Servicer:
         self.executor = executor
 
 
-def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str | None, str]:
-    """The caller's credentials and request id (empty if it sent none: one is made up only when
-    a log line needs it)."""
-    authorization, request_id = None, ""
-    for key, value in context.invocation_metadata() or ():
-        if key == "authorization":
-            authorization = value if isinstance(value, str) else value.decode()
-        elif key == REQUEST_ID_KEY and isinstance(value, str):
-            request_id = request_ids.accepted(value)
-    return authorization, request_id
-
-
 def _or_new(request_id: str) -> str:
     """The caller's request id, or a new one for a log line that needs one."""
     return request_id or request_ids.new()
@@ -89,7 +77,7 @@ def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, R
         async def handler(
             self: S, request: Req | Undecodable, context: grpc.aio.ServicerContext[Any, Any]
         ) -> Resp:
-            authorization, request_id = _metadata(context)
+            authorization, request_id = metadata(context)
             try:
                 principal = await authenticate_async(
                     self.keys,
