@@ -240,3 +240,32 @@ def test_openapi_describes_the_doors(ingest_client: httpx.Client) -> None:
     validator = jsonschema.Draft4Validator(batch)
     assert validator.is_valid(ONE_SIGNAL)
     assert not validator.is_valid({"signals": [{"dedupKey": "k", "title": "t"}]})
+
+
+# -- collisions ----------------------------------------------------------------------------------
+
+
+def test_a_batch_that_keeps_colliding_is_503_with_retry_after(
+    container: Container, sender: Sender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alertmanager (and PagerDuty's senders) retry a 5xx, never a 409: a batch whose conflict
+    retries are spent must come back as one they will send again."""
+    from casekeeper.domain.errors import CasekeeperError, ErrorCode
+
+    def collide(*_a: Any, **_k: Any) -> Any:
+        raise CasekeeperError(ErrorCode.CONFLICT, "the case changed concurrently")
+
+    monkeypatch.setattr(container.signals, "ingest", collide)
+    for path in (AM, GENERIC):
+        body = load_payload("01_firing_amtool_alert_add.json") if path == AM else ONE_SIGNAL
+        response = sender.post(path, body)
+        message = generic_error(response, 503, "service.unavailable")
+        assert "send it again" in message
+        assert response.headers["retry-after"] == "1"
+    assert sender.key is not None
+    event = {"routing_key": sender.key, "event_action": "trigger", "dedup_key": "d1",
+             "payload": {"summary": "s", "source": "h", "severity": "error"}}  # fmt: skip
+    response = sender.http.post("/v2/enqueue", json=event)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.headers["x-casekeeper-error-code"] == "case.concurrent_update"

@@ -61,6 +61,29 @@ def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Resp
     return Response(orjson.dumps(data), status, headers, media_type="application/json")
 
 
+RETRY_AFTER: Final = "1"  # seconds: the deliveries it collided with are done by then
+
+
+def busy(err: CasekeeperError) -> CasekeeperError:
+    """A batch that kept colliding with concurrent deliveries on the same cases (its retries
+    spent) as 503: Alertmanager and PagerDuty's senders retry a 5xx, never a 409, and nothing
+    of the batch was stored. Any other error is itself."""
+    if err.code is not ErrorCode.CONFLICT:
+        return err
+    return CasekeeperError(
+        ErrorCode.UNAVAILABLE,
+        "other deliveries were changing the same cases at the same time; nothing was stored: "
+        "send it again",
+        detail={"code": err.code.value},
+    )
+
+
+def _retry_later(response: Response, err: CasekeeperError) -> Response:
+    if err.code is ErrorCode.UNAVAILABLE:
+        response.headers["retry-after"] = RETRY_AFTER
+    return response
+
+
 def pagerduty_error(err: CasekeeperError) -> Response:
     """An error as PagerDuty's Events API words it: a refused event is 400 ``invalid event``
     with the list of ``errors``; the catalog's code is in ``X-Casekeeper-Error-Code``."""
@@ -109,7 +132,8 @@ class IngestRoutes:
             work = (principal, body, request, parse, dry_run)
             rendered = await run_in_threadpool(self._ingest, *work)
         except CasekeeperError as err:
-            return generic_error(err.rename(names))
+            shown = busy(err.rename(names))
+            return _retry_later(generic_error(shown), shown)
         return Response(rendered, 200, media_type="application/json")
 
     def _ingest(
@@ -136,7 +160,8 @@ class IngestRoutes:
             body = await request.body()
             dedup_key = await run_in_threadpool(self._enqueue, body)
         except CasekeeperError as err:
-            return pagerduty_error(err)
+            shown = busy(err)
+            return _retry_later(pagerduty_error(shown), shown)
         answer = {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
         return _json(202, answer)
 
