@@ -1,6 +1,7 @@
 """A real HTTP/1.1 receiver on loopback for delivery tests and the delivery benchmark: keep-alive,
 answers at once (or after ``delay``, with ``status``), and counts every request by its
-``X-Casekeeper-Delivery`` and ``X-Casekeeper-Attempt`` headers.
+``X-Casekeeper-Delivery`` and ``X-Casekeeper-Attempt`` headers. ``headers`` are added to every
+answer (``Retry-After``) and ``body`` is its body (an error page that echoes the request).
 
 In a test: ``with Receiver() as r: ... r.url``. As a process (the benchmark, so the receiver
 does not share the worker's interpreter): ``python tests/notify/receiver.py --port P``;
@@ -25,6 +26,7 @@ class Seen:
     by_delivery: Counter[str] = field(default_factory=Counter)
     by_attempt: Counter[tuple[str, str]] = field(default_factory=Counter)
     bodies: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)  # beside ``bodies``, one per request
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def stats(self) -> dict[str, int]:
@@ -46,6 +48,11 @@ class _Protocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.owner.open.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.owner.open.discard(self.transport)
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -81,11 +88,14 @@ class Receiver:
         self.seen = Seen()
         self.status = 200
         self.delay = 0.0
+        self.headers: dict[str, str] = {}
+        self.body = b"ok"
         self.record_bodies = record_bodies
         self.port = port
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
+        self.open: set[asyncio.Transport] = set()  # closed on exit, on the receiver's loop
 
     @property
     def url(self) -> str:
@@ -105,16 +115,25 @@ class Receiver:
             s.by_attempt[(delivery, attempt)] += 1
             if self.record_bodies:
                 s.bodies.append((path, headers, body))
+                s.methods.append(method)
+        extra = "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
         if self.delay:
-            self._loop.call_later(self.delay, proto.answer, self.status, b"ok")
+            self._loop.call_later(self.delay, proto.answer, self.status, self.body, extra)
         else:
-            proto.answer(self.status, b"ok")
+            proto.answer(self.status, self.body, extra)
 
     async def _start(self) -> None:
         self._server = await self._loop.create_server(
             lambda: _Protocol(self), "127.0.0.1", self.port, reuse_address=True, backlog=1024
         )
         self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for transport in list(self.open):
+            transport.close()
+        await asyncio.sleep(0)  # their connection_lost runs
 
     def __enter__(self) -> Receiver:
         self._loop.run_until_complete(self._start())
@@ -124,8 +143,9 @@ class Receiver:
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:  # fmt: skip
-        if self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
+        # Keep-alive connections are closed here, before the loop stops: left to the garbage
+        # collector they warn (ResourceWarning) in whichever test runs next.
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(5)
