@@ -4,12 +4,14 @@ delivery rate needs; docs/PERFORMANCE.md), or over SMTP for e-mail.
 
 Never raises for what a receiver does: a refused connection, a timeout, a 5xx are outcomes,
 classified for the worker's retry rule (docs/NOTIFICATIONS.md). Error texts name a receiver by
-scheme and host only: a Slack or Teams URL is itself the secret.
+scheme and host only, and quote its error page without the secret: a Slack or Teams URL is
+itself the secret.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import time
 from email.utils import parsedate_to_datetime
@@ -31,6 +33,7 @@ from casekeeper.outbound.notify import formats
 from casekeeper.outbound.notify.email import send_email
 
 BODY_SHOWN: Final = 200  # characters of a receiver's error body kept in the message
+MIN_HIDDEN: Final = 8  # shorter parts of a secret URL ("/", "services") are not credentials
 MAX_ERROR: Final = 4096
 
 
@@ -38,7 +41,21 @@ def where(url: str) -> str:
     """A URL as errors show it: scheme, host and port, nothing that could be a credential."""
     parts = urlsplit(url)
     host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    try:
+        port = parts.port
+    except ValueError:  # a secret URL from the environment is not checked when saved
+        port = None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def hidden(env: Envelope, url: str) -> tuple[str, ...]:
+    """What an error must not show, longest first: the secret, and for a URL that is one its
+    path, query and their longer parts (an error page may echo the request line)."""
+    found = {env.secret or ""}
+    if env.connector.kind in URL_IS_SECRET:
+        parts = urlsplit(url)
+        found |= {parts.path, parts.query, *parts.path.split("/"), *re.split("[&=]", parts.query)}
+    return tuple(sorted((p for p in found if len(p) >= MIN_HIDDEN), key=len, reverse=True))
 
 
 def retry_after(value: str | None) -> float | None:
@@ -119,9 +136,10 @@ class NotificationDispatcher:
             body = orjson.dumps(formats.json_body(env))
             headers = {"Content-Type": "application/json", "User-Agent": formats.USER_AGENT,
                        "Idempotency-Key": env.delivery_id}  # fmt: skip
-        return await self._post(url, headers, body)
+        return await self._post(url, headers, body, hidden(env, url))
 
-    async def _post(self, url: str, headers: dict[str, str], body: bytes) -> Outcome:
+    async def _post(self, url: str, headers: dict[str, str], body: bytes,
+                    secrets: tuple[str, ...]) -> Outcome:  # fmt: skip
         shown = where(url)
         try:
             async with self._http().post(url, data=body, headers=headers,
@@ -130,6 +148,8 @@ class NotificationDispatcher:
                 if not 200 <= resp.status < 300:
                     raw = await resp.content.read(4096)
                     text = raw.decode("utf-8", "replace")
+                    for secret in secrets:
+                        text = text.replace(secret, "…")
                 else:
                     await resp.read()
                 if resp.status == 429:
