@@ -56,12 +56,14 @@ def send_email(env: Envelope, timeout: float, context: ssl.SSLContext | None) ->
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) \
             else str(exc.smtp_error)  # fmt: skip
         return _reply(exc.smtp_code, f"SMTP {exc.smtp_code} from {server}: {text[:200]}")
-    except TimeoutError:
-        return Outcome(ok=False, error=f"timed out after {timeout:g}s talking to {server}",
-                       retry=Retry.BACKOFF)  # fmt: skip
-    except (OSError, smtplib.SMTPException) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        return Outcome(ok=False, error=f"SMTP {server}: {why}", retry=Retry.BACKOFF)
+    except smtplib.SMTPNotSupportedError as exc:  # no STARTTLS or AUTH: its configuration
+        return Outcome(ok=False, error=f"SMTP {server}: {exc}", retry=Retry.NO)
+    except OSError as exc:  # smtplib's errors are OSErrors; it wraps a read that timed out
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+            error = f"timed out after {timeout:g}s talking to {server}"
+        else:
+            error = f"SMTP {server}: {(exc.strerror or str(exc) or type(exc).__name__)[:200]}"
+        return Outcome(ok=False, error=error, retry=Retry.BACKOFF)
     if refused:  # some recipients took it: delivered, and the others named for the ledger
         names = ", ".join(sorted(refused))
         return Outcome(ok=True, status_code=250, error=f"{server} refused {names}")
