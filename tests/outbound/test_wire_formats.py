@@ -315,6 +315,9 @@ def test_a_body_template_that_is_not_json_is_sent_as_text(receiver: Receiver) ->
     req = sent(receiver, envelope(ConnectorKind.WEBHOOK, receiver.url, webhook=options))
     assert req.body == f"CASE-12 acknowledged by alice: Disk full <{LINK}>".encode()
     assert req.headers["content-type"] == "text/plain; charset=utf-8"
+    typed = replace(options, header_templates=(("content-type", "text/markdown"),))
+    req = sent(receiver, envelope(ConnectorKind.WEBHOOK, receiver.url, webhook=typed))
+    assert req.headers["content-type"] == "text/markdown"  # a header template may say otherwise
 
 
 @pytest.mark.parametrize(
