@@ -59,6 +59,8 @@ _MINIMUMS = {
     "notify_lease": ("NOTIFY_LEASE", 1.0),
     "outbox_retention": ("OUTBOX_RETENTION", 0.0),
     "notify_ledger_retention": ("NOTIFY_LEDGER_RETENTION", 60.0),
+    "am_warmup": ("AM_WARMUP", 0.0),
+    "am_confirm_after": ("AM_CONFIRM_AFTER", 0.0),
 }
 
 
@@ -98,6 +100,10 @@ class Settings:
     notify_lease: float = 120.0  # a claim's life: longer than a batch's sends (docs)
     outbox_retention: float = 86_400.0
     notify_ledger_retention: float = 30 * 86_400.0
+    # Reconciliation with Alertmanager (docs/ALERTMANAGER.md): seconds an Alertmanager must have
+    # been up before its missing alerts count, and between the two passes that must miss one.
+    am_warmup: float = 300.0
+    am_confirm_after: float = 60.0
 
     def __post_init__(self) -> None:
         for attr, (name, least) in _MINIMUMS.items():
@@ -149,6 +155,8 @@ class Settings:
             "notify_lease": _number("NOTIFY_LEASE", "120", float),
             "outbox_retention": _number("OUTBOX_RETENTION", "86400", float),
             "notify_ledger_retention": _number("NOTIFY_LEDGER_RETENTION", "2592000", float),
+            "am_warmup": _number("AM_WARMUP", "300", float),
+            "am_confirm_after": _number("AM_CONFIRM_AFTER", "60", float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

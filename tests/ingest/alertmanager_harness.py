@@ -168,6 +168,10 @@ class Alertmanager:
         silence_id: str = r.json()["silenceID"]
         return silence_id
 
+    def expire(self, silence_id: str) -> None:
+        r = self.http.delete(f"{self.url}/api/v2/silence/{silence_id}")
+        assert r.status_code == 200, r.text
+
     def silences(self) -> list[dict[str, Any]]:
         r = self.http.get(f"{self.url}/api/v2/silences")
         assert r.status_code == 200, r.text

@@ -30,7 +30,9 @@ def am_sync(container: Container) -> Iterator[AlertmanagerSync]:
     ctx = ServiceContext(
         db=container.db, clock=container.cases.clock, ui_base_url=container.settings.ui_base_url
     )
-    yield AlertmanagerSync(ctx, container.signals, client)
+    # The test's Alertmanager has just started, and one pass is to show its result at once:
+    # tests of the warm-up and the confirmation set their own.
+    yield AlertmanagerSync(ctx, container.signals, client, warmup=0, confirm_after=0)
     client.close()
 
 

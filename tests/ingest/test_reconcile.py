@@ -11,10 +11,14 @@ import sys
 
 import httpx
 
+from casekeeper.bootstrap import Container
+from casekeeper.domain.case_settings import SECOND
 from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.incidents import IncidentState
 from casekeeper.domain.signals import Source
+from casekeeper.outbound.alertmanager import AlertmanagerClient
 from casekeeper.service.alertmanager_sync import AlertmanagerSync
+from casekeeper.service.context import ServiceContext
 from tests.api.coralogix.rest.conftest import RunningServer
 from tests.ingest.alertmanager_harness import (
     Alertmanager,
@@ -159,19 +163,30 @@ def test_a_lost_notification_is_found_by_asking_alertmanager(
     # run, which changes nothing, then the real one.
     space_name = world.reader.space_name
 
-    def reconcile(*extra: str) -> str:
+    def reconcile(*extra: str, warmup: str = "0", status: int = 0) -> str:
+        env = {
+            **os.environ,
+            "CASEKEEPER_DATABASE_URL": database_url,
+            "CASEKEEPER_AM_WARMUP": warmup,
+            "COLUMNS": "200",
+        }
         proc = subprocess.run(
             [*CASEKEEPER, "signals", "reconcile", "--space", space_name, *extra],
             capture_output=True,
             text=True,
-            env={**os.environ, "CASEKEEPER_DATABASE_URL": database_url, "COLUMNS": "200"},
+            env=env,
             timeout=120,
             check=False,
         )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.returncode == status, proc.stdout + proc.stderr
         assert space_name in proc.stdout
         return proc.stdout
 
+    # This Alertmanager has just started: with the default warm-up its missing alerts prove
+    # nothing yet, and the command says so (status 2, as for an unreachable one).
+    early = reconcile(warmup="300", status=2)
+    assert "started" in early
+    assert world.firing(fingerprint(labels)).status == "firing"  # type: ignore[union-attr]
     assert "dry run" in reconcile("--dry-run")
     assert world.firing(fingerprint(labels)).status == "firing"  # type: ignore[union-attr]
     assert world.case(f.case_id).status is CaseStatus.ACTIVE
@@ -180,6 +195,82 @@ def test_a_lost_notification_is_found_by_asking_alertmanager(
     assert world.firing(fingerprint(labels)).status == "resolved"  # type: ignore[union-attr]
     assert world.case(f.case_id).status is CaseStatus.RESOLVED
     assert reconciled_notes(world, f.case_id, alertmanager.url)
+
+
+def test_a_scheduled_pass_resolves_only_what_two_passes_missed(
+    alertmanager: Alertmanager, world: World, container: Container
+) -> None:
+    am = alertmanager
+    am.fire(API1)
+    am.fire(API2)
+    one, two = arrived(world, API1), arrived(world, API2)
+    sync = AlertmanagerSync(
+        ServiceContext(db=container.db, clock=container.cases.clock),
+        container.signals,
+        AlertmanagerClient(),
+        warmup=0,
+        confirm_after=60 * SECOND,
+    )
+    try:
+        t0 = container.cases.clock()
+        am.silence(API1, created_by="oncall")  # both muted by someone else: both missing
+        silenced = am.silence(API2, created_by="oncall")
+        wait_for(
+            lambda: all(
+                (am.alert(x) or {}).get("status", {}).get("silencedBy") for x in (API1, API2)
+            ),
+            what="Alertmanager to mark both silenced",
+        )
+        first = sync.reconcile(world.space_id, now=t0)
+        assert (first.resolved, first.awaiting) == (0, 2)
+        # API2's silence ends before the next pass: seen again, it starts over.
+        am.expire(silenced)
+        wait_for(
+            lambda: not (am.alert(API2) or {}).get("status", {}).get("silencedBy"),
+            what="API2 to be unsilenced",
+        )
+        soon = sync.reconcile(world.space_id, now=t0 + 30 * SECOND)
+        assert (soon.resolved, soon.awaiting) == (0, 1)  # not yet: 30 s after the first miss
+        later = sync.reconcile(world.space_id, now=t0 + 61 * SECOND)
+        assert (later.resolved, later.awaiting) == (1, 0)
+        assert world.firing(fingerprint(API1)).status == "resolved"  # type: ignore[union-attr]
+        assert world.firing(fingerprint(API2)).status == "firing"  # type: ignore[union-attr]
+        assert one.case_id == two.case_id
+    finally:
+        sync.close()
+
+
+def test_a_freshly_started_alertmanager_resolves_nothing(
+    alertmanager: Alertmanager, world: World, container: Container
+) -> None:
+    alertmanager.fire(API1)
+    f = arrived(world, API1)
+    sync = AlertmanagerSync(
+        ServiceContext(db=container.db, clock=container.cases.clock),
+        container.signals,
+        AlertmanagerClient(),
+        confirm_after=0,
+    )
+    try:
+        # Muted by someone else's silence: a pass would resolve it, but this Alertmanager has
+        # just started and may not hold its alerts yet.
+        silence = alertmanager.silence(API1, created_by="oncall")
+        wait_for(
+            lambda: (
+                silence
+                in ((alertmanager.alert(API1) or {}).get("status", {}).get("silencedBy") or [])
+            ),
+            what="Alertmanager to mark API1 silenced",
+        )
+        result = sync.reconcile(world.space_id, now=container.cases.clock(), at_once=True)
+    finally:
+        sync.close()
+    assert result.resolved == 0
+    (down,) = result.unreachable
+    assert "started" in down.reason
+    assert "proves nothing" in down.reason
+    assert world.firing(fingerprint(API1)).status == "firing"  # type: ignore[union-attr]
+    assert f.case_id is not None
 
 
 def test_an_unreachable_alertmanager_changes_nothing(
@@ -202,12 +293,10 @@ def test_an_unreachable_alertmanager_changes_nothing(
     assert world.firing(fingerprint(API1)).status == "firing"  # type: ignore[union-attr]
     assert world.case(f.case_id).status is before.status
     assert world.notes(f.case_id) == notes_before
-    # The scheduled pass behaves the same, and counts it.
-    runs = am_sync.run_due(world.container.cases.clock())
-    mine = [r for r in runs if r.space_id == world.space_id]
-    assert mine
-    assert mine[0].reconcile is not None
-    assert mine[0].reconcile.unreachable
+    # The scheduled pass (reconciliation, then silences) behaves the same, and counts it.
+    run = am_sync.sync(world.space_id, now=world.container.cases.clock())
+    assert run.reconcile is not None
+    assert run.reconcile.unreachable
     with world.container.db.reader() as uow:
         still = uow.firings.open_of_source(world.space_id, Source.ALERTMANAGER)
     assert [x.dedup_key for x in still] == [fingerprint(API1)]

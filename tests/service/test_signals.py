@@ -431,12 +431,18 @@ def test_an_alert_reconciliation_resolved_fires_again_when_its_source_still_repo
     assert signals.ingest(principal, gone).outcomes[0].action is Action.RESOLVED
     assert opened.incident_id is not None
     assert container.incidents.get(principal, opened.incident_id).status is IncidentStatus.RESOLVED
+    assert opened.case_id is not None
+    assert case_of(container, principal, opened.case_id).status is CaseStatus.RESOLVED
     # The silence that hid it ended; Alertmanager sends the same firing again.
     back = signals.ingest(principal, am(alert("fp1"))).outcomes[0]
     assert back.action is Action.RETRIGGERED
     assert back.incident_id == opened.incident_id
     x = container.incidents.get(principal, opened.incident_id)
     assert x.status is IncidentStatus.TRIGGERED
+    # The automatic resolution followed from the wrong one: the case is open again.
+    reopened = case_of(container, principal, opened.case_id)
+    assert reopened.status is CaseStatus.ACTIVE
+    assert reopened.resolution is None
     assert signals.ingest(principal, am(alert("fp1"))).outcomes[0].action is Action.UNCHANGED
     # A resolution the source sends itself is final for this firing.
     signals.ingest(principal, am(alert("fp1", R)))

@@ -44,10 +44,15 @@ def reconcile(
         for space_id, name in targets:
             if dry_run:
                 results.append(
-                    (name, SyncResult(space_id, sync.reconcile(space_id, now=now, dry_run=True)))
+                    (
+                        name,
+                        SyncResult(
+                            space_id, sync.reconcile(space_id, now=now, dry_run=True, at_once=True)
+                        ),
+                    )
                 )
             else:
-                results.append((name, sync.sync(space_id, now=now)))
+                results.append((name, sync.sync(space_id, now=now, at_once=True)))
     if not results:
         console.print("no space has open Alertmanager alerts; nothing to reconcile")
         return

@@ -91,6 +91,13 @@ class AlertmanagerClient:
             raise AlertmanagerUnavailable(base_url, "GET /api/v2/alerts did not answer a list")
         return [_alert(base_url, item) for item in body]
 
+    def started(self, base_url: str) -> Micros:
+        """When this Alertmanager process started (``GET /api/v2/status``, ``uptime``)."""
+        body = self._call(base_url, "GET", "/status")
+        if not isinstance(body, dict):
+            raise AlertmanagerUnavailable(base_url, "GET /api/v2/status did not answer an object")
+        return _time(base_url, body.get("uptime"), "uptime")
+
     # -- silences ----------------------------------------------------------------------------
 
     def silences(self, base_url: str) -> list[AmSilence]:

@@ -74,6 +74,10 @@ class AlertmanagerApi(Protocol):
         inhibited: bool = True,
     ) -> list[AmAlert]: ...
 
+    def started(self, base_url: str) -> Micros:
+        """When the Alertmanager process answering at ``base_url`` started."""
+        ...
+
     def silences(self, base_url: str) -> list[AmSilence]: ...
 
     def create_silence(
@@ -120,6 +124,7 @@ class ReconcileResult:
     space_id: int
     checked: int = 0  # open Alertmanager firings looked at
     resolved: int = 0  # resolved (or, in a dry run, would be)
+    awaiting: int = 0  # missing once: resolved if still missing on a pass confirm_after later
     without_url: int = 0  # firings whose payload named no Alertmanager: not checkable
     unreachable: tuple[Unreachable, ...] = ()
     reports: tuple[IngestReport, ...] = ()

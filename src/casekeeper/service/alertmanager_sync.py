@@ -77,8 +77,13 @@ log = logging.getLogger("casekeeper.alertmanager")
 RECONCILED_NOTE: Final = (
     "reconciled: Alertmanager at {url} no longer reports this alert (silenced or lost notification)"
 )
-# Silences in step with acknowledgements run this often even when reconciliation is off.
-SILENCE_INTERVAL: Final = 30 * SECOND
+# An Alertmanager keeps alerts in memory only: for a while after it starts it holds just those
+# Prometheus has re-sent since (every resend_delay, 1 minute by default), so an alert missing
+# from it then proves nothing.
+WARMUP: Final = 5 * 60 * SECOND
+# A firing is resolved only when two passes at least this far apart both miss it: one odd
+# answer (a peer behind a load balancer that just started, a proxy's empty page) resolves nothing.
+CONFIRM_AFTER: Final = 60 * SECOND
 SYSTEM_KEY: Final = "system:alertmanager-sync"
 
 
@@ -105,25 +110,32 @@ class AlertmanagerSync:
         signals: SignalIngest,
         api: AlertmanagerApi,
         *,
-        silence_interval: Micros = SILENCE_INTERVAL,
+        warmup: Micros = WARMUP,
+        confirm_after: Micros = CONFIRM_AFTER,
     ) -> None:
         self.ctx = ctx
         self.db = ctx.db
         self.signals = signals
         self.api = api
-        self.silence_interval = silence_interval
+        self.warmup = warmup
+        self.confirm_after = confirm_after
         self.silences = SilenceKeeper(ctx, api)
-        # When each space last had each pass: in memory, so a restarted process runs at once
-        # (both passes are idempotent, so running early or twice is harmless).
-        self._last_reconcile: dict[int, Micros] = {}
-        self._last_silences: dict[int, Micros] = {}
+        # (space, Alertmanager URL) -> (dedup key, startsAt) -> when a pass first missed that
+        # firing. In memory: a restarted process waits one more pass, erring on the side of open.
+        self._missing: dict[tuple[int, str], dict[tuple[str, Micros], Micros]] = {}
 
     def close(self) -> None:
         self.api.close()
 
     # -- reconciliation -----------------------------------------------------------------------
 
-    def reconcile(self, space_id: int, *, now: Micros, dry_run: bool = False) -> ReconcileResult:
+    def reconcile(
+        self, space_id: int, *, now: Micros, dry_run: bool = False, at_once: bool = False
+    ) -> ReconcileResult:
+        """Resolve the space's open Alertmanager firings their Alertmanager no longer reports.
+        A firing is resolved when two passes ``confirm_after`` apart both miss it, or on the
+        first with ``at_once`` (an operator asking); never from an Alertmanager that cannot be
+        read or that started less than ``warmup`` ago."""
         with self.db.reader() as uow:
             firings = uow.firings.open_of_source(space_id, Source.ALERTMANAGER)
             # Every silence casekeeper made counts as its own, whichever space made it: one
@@ -138,19 +150,23 @@ class AlertmanagerSync:
                 by_url[f.external_url].append(f)
             else:
                 without_url += 1
+        for where in [w for w in self._missing if w[0] == space_id and w[1] not in by_url]:
+            del self._missing[where]
         p = self._principal(space_id, space_name)
-        resolved = 0
+        resolved = awaiting = 0
         unreachable: list[Unreachable] = []
         reports: list[IngestReport] = []
         for url, group in sorted(by_url.items()):
             try:
-                alerts = self.api.alerts(url, active=True, silenced=True, inhibited=True)
+                alerts = self._alerts(url, now)
             except AlertmanagerUnavailable as err:
                 log.warning("reconcile space %s: %s; nothing resolved from it", space_id, err)
                 unreachable.append(Unreachable(url, err.reason))
                 continue
             seen = {a.fingerprint: a for a in alerts}
-            stale = [f for f in group if gone_from(f, seen.get(f.dedup_key), own)]
+            missing = [f for f in group if gone_from(f, seen.get(f.dedup_key), own)]
+            stale = self._confirmed((space_id, url), missing, now, at_once=at_once)
+            awaiting += len(missing) - len(stale)
             for receiver, batch_firings in _by_receiver(stale).items():
                 batch = SignalBatch(
                     source=Source.ALERTMANAGER,
@@ -176,10 +192,43 @@ class AlertmanagerSync:
             space_id=space_id,
             checked=len(firings),
             resolved=resolved,
+            awaiting=awaiting,
             without_url=without_url,
             unreachable=tuple(unreachable),
             reports=tuple(reports),
         )
+
+    def _alerts(self, url: str, now: Micros) -> list[AmAlert]:
+        # Uptime first, alerts after, on the pool's one kept-alive connection: behind a load
+        # balancer both answers then come from the same Alertmanager.
+        started = self.api.started(url)
+        if now - started < self.warmup:
+            up = max(0, now - started) // SECOND
+            raise AlertmanagerUnavailable(
+                url,
+                f"it started {up} s ago; until Prometheus has re-sent its alerts (within "
+                f"{self.warmup // SECOND} s) a missing alert proves nothing",
+            )
+        return self.api.alerts(url, active=True, silenced=True, inhibited=True)
+
+    def _confirmed(
+        self, where: tuple[int, str], missing: list[Firing], now: Micros, *, at_once: bool
+    ) -> list[Firing]:
+        """The missing firings this pass may resolve; remembers the others for the next pass
+        (and forgets those seen again: their count starts over)."""
+        before = self._missing.pop(where, {})
+        kept: dict[tuple[str, Micros], Micros] = {}
+        ready = []
+        for f in missing:
+            key = (f.dedup_key, f.starts_at)
+            first = before.get(key, now)
+            if at_once or now - first >= self.confirm_after:
+                ready.append(f)
+            else:
+                kept[key] = first
+        if kept:
+            self._missing[where] = kept
+        return ready
 
     def _principal(self, space_id: int, space_name: str) -> Principal:
         return Principal(
@@ -197,12 +246,12 @@ class AlertmanagerSync:
 
     # -- both, on demand and on a schedule ----------------------------------------------------
 
-    def sync(self, space_id: int, *, now: Micros) -> SyncResult:
+    def sync(self, space_id: int, *, now: Micros, at_once: bool = False) -> SyncResult:
         """Reconcile, then bring silences in step (a firing the reconciliation resolved has
         its silence expired in the same pass)."""
         return SyncResult(
             space_id,
-            reconcile=self.reconcile(space_id, now=now),
+            reconcile=self.reconcile(space_id, now=now, at_once=at_once),
             silences=self.sync_silences(space_id, now=now),
         )
 
@@ -215,53 +264,11 @@ class AlertmanagerSync:
         with self.db.reader() as uow:
             return uow.spaces.get_id(name)
 
-    def scheduled(self, space_id: int, now: Micros) -> SyncResult:
-        """The scheduler's per-space hook (``Timers.reconcile``, called every
-        ``rules.reconcile_interval``): ``sync``. Use either this or ``run_due``, not both."""
-        return self.sync(space_id, now=now)
-
-    def run_due(self, now: Micros) -> list[SyncResult]:
-        """Run what is due in every space that has open Alertmanager firings or silences
-        casekeeper owns: reconciliation every ``rules.reconcile_interval`` of the space's
-        active settings (0: never on schedule), silences every ``silence_interval``. Meant to
-        be called by the scheduler's loop every few seconds; a failure in one space is logged
-        and does not stop the others."""
-        with self.db.reader() as uow:
-            spaces = _spaces(uow)
-            intervals = {s: uow.case_settings.active(s).rules.reconcile_interval for s in spaces}
-        out: list[SyncResult] = []
-        for space_id in sorted(spaces):
-            try:
-                result = self._run_space(space_id, intervals[space_id], now)
-            except Exception:  # one space's failure must not starve the rest
-                log.exception("Alertmanager sync of space %s failed", space_id)
-                continue
-            if result.reconcile is not None or result.silences is not None:
-                out.append(result)
-        return out
-
-    def _run_space(self, space_id: int, interval: Micros, now: Micros) -> SyncResult:
-        reconcile = None
-        if interval > 0 and _due(self._last_reconcile.get(space_id), interval, now):
-            self._last_reconcile[space_id] = now
-            reconcile = self.reconcile(space_id, now=now)
-        silences = None
-        if reconcile is not None or _due(
-            self._last_silences.get(space_id), self.silence_interval, now
-        ):
-            self._last_silences[space_id] = now
-            silences = self.sync_silences(space_id, now=now)
-        return SyncResult(space_id, reconcile=reconcile, silences=silences)
-
 
 def _spaces(uow: UnitOfWork) -> set[int]:
     spaces = set(uow.firings.spaces_with_open(Source.ALERTMANAGER))
     spaces.update(uow.am_silences.spaces_with_active())
     return spaces
-
-
-def _due(last: Micros | None, interval: Micros, now: Micros) -> bool:
-    return last is None or now - last >= interval or now < last
 
 
 def _by_receiver(firings: Sequence[Firing]) -> dict[str | None, list[Firing]]:

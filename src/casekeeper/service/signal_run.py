@@ -9,9 +9,10 @@ import dataclasses
 from collections.abc import Mapping
 
 from casekeeper.domain import incident_lifecycle as il
+from casekeeper.domain import lifecycle
 from casekeeper.domain import timeline as t
 from casekeeper.domain.case_settings import CaseSettings, IndicatorPriority, SuppressionStrategy
-from casekeeper.domain.enums import CaseStatus
+from casekeeper.domain.enums import ActorKind, CaseStatus, ResolverKind
 from casekeeper.domain.events import Actor
 from casekeeper.domain.ids import uuid7
 from casekeeper.domain.incidents import (
@@ -321,6 +322,17 @@ class BatchRun:
             (t.IncidentChanged(incident.id, IC.TRIGGERED), self.sender),
             (note, self.sender),
         ]
+        resolution = work.case.resolution
+        if (
+            work.case.status is CaseStatus.RESOLVED
+            and resolution is not None
+            and resolution.resolved_by in _AUTOMATIC
+        ):  # the resolution followed from the reconciliation's: it was wrong, undo it
+            reopened = lifecycle.transition(
+                work.case, lifecycle.Operation.REOPEN, actor_kind=ActorKind.SYSTEM, now=self.now
+            )
+            work.case = reopened.case
+            work.entries += [(e, Actor.system()) for e in reopened.events]
         work.indicators().apply(seen)
         back = dataclasses.replace(
             firing, status=SignalStatus.FIRING, ends_at=None, reconciled=False,
@@ -372,3 +384,7 @@ class BatchRun:
         work = self.book.add(case, entries)
         self.uow.signal_groups.bind(self.space_id, group.value, case.id, existed=bound is not None)
         return work, f"opened a new case for its group ({group.reason})", True
+
+
+# Resolutions nobody chose: a firing that comes back after the reconciliation undoes them.
+_AUTOMATIC = frozenset({ResolverKind.SYSTEM, ResolverKind.PROMETHEUS_ALERT_MANAGER})
