@@ -129,6 +129,35 @@ def test_an_active_case_auto_resolves_after_its_inactive_period(
     )
 
 
+def test_a_case_whose_alert_still_fires_is_not_inactive(
+    clocked: Container, clock: FakeClock, principal: Principal
+) -> None:
+    """Alertmanager re-sends a firing alert without changing its case; the case is not quiet."""
+    from casekeeper.domain.signals import Signal, SignalBatch, SignalStatus, Source
+
+    def batch(status: SignalStatus) -> SignalBatch:
+        starts = clock() - MINUTE
+        signal = Signal(
+            dedup_key="disk-db1", status=status, title="DiskFull",
+            labels={"alertname": "DiskFull", "severity": "critical", "instance": "db1"},
+            starts_at=starts, ends_at=clock() if status is SignalStatus.RESOLVED else None,
+        )  # fmt: skip
+        return SignalBatch(Source.ALERTMANAGER, (signal,), external_url="http://am.test")
+
+    life = CaseLifecycle(auto_resolve=True, inactive_period=2 * HOUR)
+    timers = timers_with(clocked, clock, life)
+    opened = clocked.signals.ingest(principal, batch(SignalStatus.FIRING)).outcomes[0]
+    assert opened.case_id is not None
+    case = clocked.cases.get(principal, opened.case_id)
+    clock.advance(3 * HOUR)
+    assert tick(timers, principal, clock()).auto_resolved == 0
+    assert get(clocked, principal, case).status is S.ACTIVE
+    # A re-send three hours on changes nothing, and still nothing resolves it for inactivity.
+    clocked.signals.ingest(principal, batch(SignalStatus.FIRING))
+    assert tick(timers, principal, clock()).auto_resolved == 0
+    assert get(clocked, principal, case).status is S.ACTIVE
+
+
 @pytest.mark.parametrize(
     "life",
     [

@@ -169,7 +169,7 @@ class Timers:
         if life.auto_resolve and life.inactive_period is not None:
             quiet_since = now - life.inactive_period
             report.auto_resolved = drain(
-                lambda uow, k: due.quiet(uow.conn, space_id, OPEN, quiet_since, k),
+                lambda uow, k: due.quiet(uow.conn, space_id, OPEN, quiet_since, k, not_firing=True),
                 lambda _uow, case: _auto_resolve(case, now, life.inactive_period or 0),
                 "auto-resolve",
             )

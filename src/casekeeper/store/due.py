@@ -29,6 +29,7 @@ from casekeeper.store import driver, tags
 from casekeeper.store.case_columns import doc_of
 from casekeeper.store.cases import row_to_case
 from casekeeper.store.schema import case as c
+from casekeeper.store.schema import signal_firing as sf
 from casekeeper.store.schema import space
 
 ALL_PRIORITIES = tuple(int(p) for p in CasePriority)
@@ -69,9 +70,12 @@ def quiet(
     limit: int,
     priority: CasePriority | None = None,
     kpi_bit: int = 0,
+    *,
+    not_firing: bool = False,
 ) -> list[Case]:
     """Cases in ``statuses`` last changed at or before ``updated_by`` (of one priority, and
-    without the KPI breach ``kpi_bit``, if given)."""
+    without the KPI breach ``kpi_bit``, if given; with ``not_firing``, none with an alert that
+    still fires: a re-sent alert does not change its case, yet the case is not inactive)."""
     where = [
         _statuses(statuses),
         c.c.priority.in_(ALL_PRIORITIES) if priority is None else c.c.priority == int(priority),
@@ -79,6 +83,8 @@ def quiet(
     ]
     if kpi_bit:
         where.append(c.c.breached_kpis.op("&")(kpi_bit) == 0)
+    if not_firing:  # ix_signal_firing_case answers it per candidate row
+        where.append(~sa.exists().where(sf.c.case_id == c.c.id, sf.c.status == "firing"))
     return _claim(conn, space_id, where, limit)
 
 
