@@ -131,7 +131,9 @@ class SignalRules:
     acknowledge_silences: bool = False
     reconcile_interval: Micros = 5 * MINUTE  # 0 turns scheduled reconciliation off
     # Heartbeats: signal title (e.g. Prometheus' "Watchdog") → the longest silence allowed. A
-    # heartbeat signal opens no case; its absence for longer than this does.
+    # heartbeat signal opens no case; its absence for longer than this does. Alertmanager
+    # re-sends an unchanged group only every repeat_interval: the heartbeat's route needs a
+    # repeat_interval shorter than this (docs/SIGNALS.md).
     heartbeats: Mapping[str, Micros] = field(default_factory=dict)
 
 

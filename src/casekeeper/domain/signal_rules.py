@@ -67,7 +67,8 @@ def group_of(signal: Signal, source: Source, rules: SignalRules) -> Ruled:
     wanted = rules.grouping_labels
     if wanted and all(signal.labels.get(name) for name in wanted):
         pairs = ",".join(f"{name}={signal.labels[name]}" for name in wanted)
-        return Ruled(f"labels:{pairs}", f"the space groups by {', '.join(wanted)}: {pairs}")
+        key = ",".join(f"{_escaped(name)}={_escaped(signal.labels[name])}" for name in wanted)
+        return Ruled(f"labels:{key}", f"the space groups by {', '.join(wanted)}: {pairs}")
     if signal.group_key:
         where = "Alertmanager group" if source is Source.ALERTMANAGER else "sender's group"
         return Ruled(f"{source.value}:{signal.group_key}", f"the {where} {signal.group_key}")
@@ -94,3 +95,11 @@ def case_title(signal: Signal) -> str:
 
 def case_priority(priority: IndicatorPriority) -> CasePriority:
     return priority.case_priority
+
+
+def _escaped(text: str) -> str:
+    """A label name or value as the grouping key writes it: backslash, comma and = escaped,
+    so ``a="x,b=y"`` and ``a=x, b=y`` are different groups (text without them is unchanged)."""
+    if not any(ch in text for ch in "\\,="):
+        return text
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")

@@ -16,25 +16,30 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Final
 
-from casekeeper.domain import lifecycle
-from casekeeper.domain import timeline as t
-from casekeeper.domain.case_settings import CaseSettings, KpiThreshold, KpiType
-from casekeeper.domain.enums import ActorKind, CaseStatus
+from casekeeper.domain.case_settings import CaseSettings
+from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.events import Actor
-from casekeeper.domain.lifecycle import Operation
-from casekeeper.domain.model import Case, Json, evolve
-from casekeeper.domain.timeutil import to_rfc3339
+from casekeeper.domain.model import Case
 from casekeeper.service import heartbeats
-from casekeeper.service.admin import activate_in
 from casekeeper.service.context import ServiceContext, new_events, record
 from casekeeper.service.incident_effects import close_with_cases
-from casekeeper.store import due, tags
+from casekeeper.service.timer_steps import (
+    OPEN,
+    Claim,
+    Step,
+    activate,
+    auto_close,
+    auto_resolve,
+    breach_step,
+    kpi_claim,
+    timed,
+)
+from casekeeper.store import due
 from casekeeper.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -43,15 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("casekeeper.scheduler")
 S = CaseStatus
 BATCH: Final = 200  # cases claimed, changed and committed together
-OPEN: Final = (S.ACTIVE, S.ACKNOWLEDGED)
-# KPI type → (statuses it is measured in, whether it counts from creation or the last update).
-# A pending case cannot be acknowledged yet; it is measured once active, from its creation.
-KPI_RULES: Final = {
-    KpiType.TIME_TO_ACKNOWLEDGE: ((S.ACTIVE,), "create_time"),
-    KpiType.TIME_TO_RESOLVE: (OPEN, "create_time"),
-    KpiType.TIME_TO_UPDATE: (OPEN, "update_time"),
-}
-
 SettingsOf = Callable[[UnitOfWork, int], CaseSettings]
 # Alertmanager reconciliation and silence sync for one space: (space id, now in µs).
 # (space id, now) → alerts resolved by reconciliation; silences made or expired.
@@ -89,8 +85,6 @@ class TickReport:
 
 # What a claim returns (cases due, locked) and what a step makes of one case under its lock:
 # None when it is no longer due, else (new case, timeline payloads, their event time).
-Claim = Callable[[UnitOfWork, int], list[Case]]
-Step = Callable[[UnitOfWork, Case], "tuple[Case, list[t.TimelineEvent], int] | None"]
 
 
 @dataclass
@@ -154,29 +148,29 @@ class Timers:
                 report.conflicts += 1  # level-triggered: the next tick sees the same
         # Breaches first: one found after downtime happened before whatever this tick moves.
         for kpi in life.kpis:
-            if kpi.enabled and kpi.type in KPI_RULES:
+            if kpi.enabled and timed(kpi.type):
                 report.kpi_breaches += drain(
-                    _kpi_claim(space_id, kpi, now),
-                    _breach_step(kpi, now),
+                    kpi_claim(space_id, kpi, now),
+                    breach_step(kpi, now),
                     "kpi",
                     kpi=True,
                 )
         report.activated = drain(
             lambda uow, k: due.pending(uow.conn, space_id, now - life.suppression_period, k),
-            lambda uow, case: _activate(uow, case, now, life.suppression_period),
+            lambda uow, case: activate(uow, case, now, life.suppression_period),
             "activate",
         )
         if life.auto_resolve and life.inactive_period is not None:
             quiet_since = now - life.inactive_period
             report.auto_resolved = drain(
                 lambda uow, k: due.quiet(uow.conn, space_id, OPEN, quiet_since, k, not_firing=True),
-                lambda _uow, case: _auto_resolve(case, now, life.inactive_period or 0),
+                lambda _uow, case: auto_resolve(case, now, life.inactive_period or 0),
                 "auto-resolve",
             )
         ended_by = now - life.post_resolution_period
         report.auto_closed = drain(
             lambda uow, k: due.resolved(uow.conn, space_id, ended_by, k),
-            lambda _uow, case: _auto_close(case, now, life.post_resolution_period),
+            lambda _uow, case: auto_close(case, now, life.post_resolution_period),
             "auto-close",
         )
         report.reconciled = self._maybe_reconcile(space_id, settings, now)
@@ -254,96 +248,6 @@ def _batch(
         close_with_cases(uow, pairs, "system", now)
         uow.commit()
     return len(pairs), len(cases)
-
-
-def _activate(
-    uow: UnitOfWork, case: Case, now: int, suppression: int
-) -> tuple[Case, list[t.TimelineEvent], int] | None:
-    if case.status is not S.PENDING_ACTIVATION or case.create_time + suppression > now:
-        return None
-    new, payloads = activate_in(uow, case, now)
-    return new, payloads, now
-
-
-def _auto_resolve(
-    case: Case, now: int, period: int
-) -> tuple[Case, list[t.TimelineEvent], int] | None:
-    if case.status not in OPEN or case.update_time + period > now:
-        return None
-    reason = f"Resolved automatically: no update for {_span(period)}"
-    change = lifecycle.transition(
-        case, Operation.AUTO_RESOLVE, actor_kind=ActorKind.SYSTEM, now=now, reason=reason
-    )
-    return change.case, list(change.events), now
-
-
-def _auto_close(
-    case: Case, now: int, period: int
-) -> tuple[Case, list[t.TimelineEvent], int] | None:
-    if case.status is not S.RESOLVED or case.end_time is None or case.end_time + period > now:
-        return None
-    change = lifecycle.transition(case, Operation.AUTO_CLOSE, actor_kind=ActorKind.SYSTEM, now=now)
-    return change.case, list(change.events), now
-
-
-def _kpi_name(kpi: KpiType) -> str:
-    return f"KPI_TYPE_{kpi.name}"
-
-
-def _kpi_claim(space_id: int, kpi: KpiThreshold, now: int) -> Claim:
-    statuses, since = KPI_RULES[kpi.type]
-    bit = tags.KPI_BITS[_kpi_name(kpi.type)]
-    by = now - kpi.threshold
-    if since == "update_time":
-        return lambda uow, k: due.quiet(uow.conn, space_id, statuses, by, k, kpi.priority, bit)
-    return lambda uow, k: due.aged(uow.conn, space_id, statuses, kpi.priority, by, bit, k)
-
-
-def _breach_step(kpi: KpiThreshold, now: int) -> Step:
-    return lambda _uow, case: _breach(case, kpi, now)
-
-
-def breached(case: Case, kpi: KpiType) -> bool:
-    name = _kpi_name(kpi)
-    return any(b.get("kpiType") == name for b in case.kpi_breaches)
-
-
-def _breach(
-    case: Case, kpi: KpiThreshold, now: int
-) -> tuple[Case, list[t.TimelineEvent], int] | None:
-    """The KPI's breach on ``case`` (once per case and KPI type), or None if it is not due.
-    It is recorded when it happened (``breachedAt``, the event's time), which a tick after
-    downtime finds in the past. The case's update time stays: a breach is no news about the
-    case, and must not restart its inactivity or time-to-update clock."""
-    statuses, since = KPI_RULES[kpi.type]
-    start = case.update_time if since == "update_time" else case.create_time
-    priority = case.effective_priority
-    at = start + kpi.threshold
-    if case.status not in statuses or priority is not kpi.priority or at > now:
-        return None
-    if breached(case, kpi.type):
-        return None
-    entry: Json = {
-        "id": str(uuid.uuid4()),
-        "createdAt": to_rfc3339(now),
-        "kpiType": _kpi_name(kpi.type),
-        "casePriority": f"KPI_PRIORITY_{priority.name}",
-        "breachedAt": to_rfc3339(at),
-        "breachStatus": "BREACH_STATUS_BREACHED",
-    }
-    new = evolve(case, kpi_breaches=(*case.kpi_breaches, entry), version=case.version + 1)
-    payload = t.KpiBreached(_kpi_name(kpi.type), priority, kpi.threshold // 1_000_000)
-    return new, [payload], at
-
-
-def _span(micros: int) -> str:
-    """A period in words, its largest whole unit: "2 hours", "90 seconds"."""
-    seconds = micros // 1_000_000
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 class Scheduler:

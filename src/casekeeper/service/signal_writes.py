@@ -48,7 +48,8 @@ def only_resends(
     batch: SignalBatch, settings: CaseSettings, latest: dict[str, Firing]
 ) -> list[Outcome] | None:
     """The outcomes when every signal of ``batch`` repeats what its firing already says (the
-    common case: Alertmanager repeats each group every group_interval), else None: then
+    common case: Alertmanager re-sends an unchanged group every repeat_interval, and every
+    alert of a group each time the group changes), else None: then
     nothing needs writing, and the batch is answered from a read."""
     out = []
     for s in batch.signals:
