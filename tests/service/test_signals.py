@@ -388,6 +388,25 @@ def test_concurrent_deliveries_make_one_of_everything(
     assert counts(container, principal)[1:] == (20, 20)
 
 
+def test_concurrent_resolutions_of_one_firing_resolve_it_once(
+    container: Container, signals: SignalService, principal: Principal
+) -> None:
+    firing = [alert(f"fp{n}", instance=f"db{n}") for n in range(20)]
+    signals.ingest(principal, am(*firing))
+    resolved = am(*(alert(f"fp{n}", R, instance=f"db{n}") for n in range(20)))
+    reports = list(run_threads(6, lambda: signals.ingest(principal, resolved)))
+    done = [o for r in reports for o in r.outcomes if o.action is Action.RESOLVED]
+    assert len(done) == 20, [o.action for r in reports for o in r.outcomes]
+    with container.db.reader() as uow:
+        rows = uow.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(signal_firing)
+            .where(signal_firing.c.space_id == principal.space_id)
+            .where(signal_firing.c.status == "resolved")
+        ).scalar_one()
+    assert rows == 20
+
+
 def test_a_persons_override_wins_over_the_derived_priority_until_cleared(
     container: Container, signals: SignalService, principal: Principal
 ) -> None:

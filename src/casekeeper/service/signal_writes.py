@@ -77,7 +77,9 @@ class BatchWrites:
         self.source = batch.source
         self.now = now
         keys = [s.dedup_key for s in batch.signals]
-        self.latest = uow.firings.latest_many(space_id, self.source, keys)
+        # Locked (PostgreSQL): a concurrent batch about the same alerts waits, then reads what
+        # this one wrote, instead of deciding from the same stale row.
+        self.latest = uow.firings.latest_many(space_id, self.source, keys, for_update=True)
         self.firings_new: dict[tuple[str, int], Firing] = {}
         self.firings_changed: dict[tuple[str, int], Firing] = {}
         fresh = [
@@ -96,7 +98,7 @@ class BatchWrites:
         found = self.firings_new.get(key) or self.firings_changed.get(key)
         if found is not None:
             return found
-        return self.uow.firings.get(self.space_id, self.source, dedup_key, starts)
+        return self.uow.firings.get(self.space_id, self.source, dedup_key, starts, for_update=True)
 
     def put_firing(self, f: Firing, *, new: bool) -> None:
         key = (f.dedup_key, f.starts_at)

@@ -53,15 +53,27 @@ class FiringRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def _select(self, where: str, params: Sequence[Any], *, prepare: bool = True) -> list[Firing]:
+    def _select(
+        self, where: str, params: Sequence[Any], *, prepare: bool = True, lock: bool = False
+    ) -> list[Firing]:
         sql = f'SELECT {_SELECT} FROM "signal_firing" WHERE {where}'  # noqa: S608 - constants
+        if lock and self.conn.dialect.name != "sqlite":  # SQLite's writer holds the database
+            sql += ' ORDER BY "dedup_key", "starts_at" FOR UPDATE'  # one lock order for all
         rows = driver.fetch(self.conn, sql, tuple(params), server_prepare=prepare)
         return [_firing(r) for r in rows]
 
-    def get(self, space_id: int, source: Source, dedup_key: str, starts_at: int) -> Firing | None:
+    def get(
+        self,
+        space_id: int,
+        source: Source,
+        dedup_key: str,
+        starts_at: int,
+        *,
+        for_update: bool = False,
+    ) -> Firing | None:
         m = driver.mark(self.conn)
         where = f'"space_id" = {m} AND "source" = {m} AND "dedup_key" = {m} AND "starts_at" = {m}'
-        found = self._select(where, (space_id, source.value, dedup_key, starts_at))
+        found = self._select(where, (space_id, source.value, dedup_key, starts_at), lock=for_update)
         return found[0] if found else None
 
     def latest(self, space_id: int, source: Source, dedup_key: str) -> Firing | None:
@@ -69,9 +81,10 @@ class FiringRepository:
         return self.latest_many(space_id, source, [dedup_key]).get(dedup_key)
 
     def latest_many(
-        self, space_id: int, source: Source, dedup_keys: Sequence[str]
+        self, space_id: int, source: Source, dedup_keys: Sequence[str], *, for_update: bool = False
     ) -> dict[str, Firing]:
-        """Each dedup key's most recent firing, by key (keys never seen are left out)."""
+        """Each dedup key's most recent firing, by key (keys never seen are left out); with
+        ``for_update``, every firing of those keys stays locked until the transaction ends."""
         out: dict[str, Firing] = {}
         m = driver.mark(self.conn)
         unique = list(dict.fromkeys(dedup_keys))
@@ -83,7 +96,10 @@ class FiringRepository:
             )
             # Planned for its values each time: PostgreSQL's generic plan for the IN list,
             # made before a new table has statistics, scanned every firing of the space.
-            for f in self._select(where, (space_id, source.value, *chunk), prepare=False):
+            found = self._select(
+                where, (space_id, source.value, *chunk), prepare=False, lock=for_update
+            )
+            for f in found:
                 known = out.get(f.dedup_key)
                 if known is None or f.starts_at > known.starts_at:
                     out[f.dedup_key] = f
