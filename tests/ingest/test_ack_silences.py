@@ -182,6 +182,35 @@ def test_silences_are_renewed_before_they_end(
     live = [s for s in ours(am) if s["status"] == {"state": "active"}]
     assert [s["id"] for s in live] == [row.silence_id]
     assert str(live[0]["endsAt"]) >= str(first["endsAt"])
+    # Updated in place: the same silence, not a new one beside an expired one.
+    assert row.silence_id == first["id"]
+    assert len(ours(am)) == 1
+
+
+def test_a_silence_whose_row_was_never_written_is_adopted(
+    alertmanager: Alertmanager, world: World, am_sync: AlertmanagerSync
+) -> None:
+    """The process died after Alertmanager made the silence and before casekeeper wrote it
+    down: the next pass finds it and keeps it, instead of making a second one."""
+    am = alertmanager
+    enable(world)
+    am.fire(WEB)
+    _, case_id = firing_case(world, WEB)
+    acknowledge(world, case_id)
+    orphan = am.silence(dict(sorted(WEB.items())), created_by="casekeeper")  # as casekeeper posts
+
+    result = am_sync.sync_silences(world.space_id, now=world.container.cases.clock())
+
+    assert result.created == 1
+    (silence,) = ours(am)
+    assert silence["id"] == orphan
+    assert silence["status"] == {"state": "active"}
+    case = world.case(case_id)
+    assert case.readable_id is not None
+    assert case.readable_id in str(silence["comment"])
+    with world.container.db.reader() as uow:
+        (row,) = uow.am_silences.active(world.space_id)
+    assert row.silence_id == orphan
 
 
 def test_nothing_is_silenced_when_the_setting_is_off(

@@ -53,6 +53,12 @@ def _key(f: Firing) -> FiringKey | None:
     return None if f.case_id is None else (f.case_id, f.dedup_key, f.starts_at)
 
 
+def _to_ms(us: Micros) -> Micros:
+    """A start as API v2 shows it back (milliseconds): renewing with the start it shows then
+    keeps the silence (and its id) instead of replacing it."""
+    return us - us % 1000
+
+
 def _labels_text(labels: Mapping[str, str]) -> str:
     return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
@@ -152,14 +158,28 @@ class SilenceKeeper:
                     )  # fmt: skip
                 uow.commit()
             tally.expired += 1
-        if work.held:
-            there = {s.id: s for s in self.api.silences(url)}
-            for row in work.held:
-                f = wanted[row.firing_key]
-                case = cases[row.case_id]
-                self._renew(space_id, url, row, there.get(row.silence_id), f, case, now, tally)
+        if not work.held and not work.missing:
+            return
+        there = {s.id: s for s in self.api.silences(url)}
+        for row in work.held:
+            f = wanted[row.firing_key]
+            case = cases[row.case_id]
+            self._renew(space_id, url, row, there.get(row.silence_id), f, case, now, tally)
+        unowned: list[AmSilence] = []
+        if work.missing:
+            with self.db.reader() as uow:
+                known = uow.am_silences.active_ids()
+            unowned = [
+                s for s in there.values()
+                if s.created_by == CREATED_BY and s.state != "expired" and s.id not in known
+            ]  # fmt: skip
         for f in work.missing:
-            self._create(space_id, url, f, cases[f.case_id or ""], now, tally)
+            # One casekeeper made, whose row was never written (the process died between the
+            # two): adopted, instead of a second silence beside it.
+            orphan = next((s for s in unowned if s.matchers == dict(f.labels)), None)
+            if orphan is not None:
+                unowned.remove(orphan)
+            self._create(space_id, url, f, cases[f.case_id or ""], now, tally, orphan)
 
     def _renew(
         self,
@@ -175,10 +195,13 @@ class SilenceKeeper:
         live = there is not None and there.state != "expired"
         if there is not None and live and there.ends_at - now >= RENEW_BEFORE:
             return
+        # An active silence keeps its start: Alertmanager updates it in place only then
+        # (another start makes it expire that one and create a new one).
+        starts = there.starts_at if there is not None and live else _to_ms(now)
         new_id = self.api.create_silence(
             url,
             f.labels,
-            now,
+            starts,
             now + SPAN,
             CREATED_BY,
             self.comment(case),
@@ -191,10 +214,25 @@ class SilenceKeeper:
         tally.renewed += 1
 
     def _create(
-        self, space_id: int, url: str, f: Firing, case: Case, now: Micros, tally: _Tally
+        self,
+        space_id: int,
+        url: str,
+        f: Firing,
+        case: Case,
+        now: Micros,
+        tally: _Tally,
+        orphan: AmSilence | None = None,
     ) -> None:
         comment = self.comment(case)
-        silence_id = self.api.create_silence(url, f.labels, now, now + SPAN, CREATED_BY, comment)
+        silence_id = self.api.create_silence(
+            url,
+            f.labels,
+            orphan.starts_at if orphan is not None else _to_ms(now),
+            now + SPAN,
+            CREATED_BY,
+            comment,
+            silence_id=orphan.id if orphan is not None else None,
+        )
         assert f.case_id is not None
         with self.db.writer() as uow:
             if uow.am_silences.active_for(space_id, f.case_id, f.dedup_key, f.starts_at):
