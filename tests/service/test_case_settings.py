@@ -250,3 +250,29 @@ def test_concurrent_creates_make_one_record(container: Container, admin: Princip
     made = [r for r in results if r != ErrorCode.ALREADY_EXISTS.value]
     assert len(made) == 1, results
     assert container.case_settings.get_active(admin).id == made[0]
+
+
+def test_concurrent_changes_to_different_parts_both_stay(
+    container: Container, admin: Principal
+) -> None:
+    """Each change is applied to the record as the other left it (the row is locked while
+    it is read and written), so neither undoes the other."""
+    settings = container.case_settings
+    settings.create(admin, EVERYTHING)
+    for n in range(8):
+        barrier = threading.Barrier(2)
+        rules = SignalRules(reconcile_interval=(n + 1) * MINUTE)
+
+        def rename(name: str = f"round {n}", barrier: threading.Barrier = barrier) -> None:
+            barrier.wait(5)
+            settings.configure(admin, SettingsChange(name=name))
+
+        def set_rules(rules: SignalRules = rules, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait(5)
+            settings.configure(admin, SettingsChange(rules=rules))
+
+        with ThreadPoolExecutor(2) as pool:
+            for f in [pool.submit(rename), pool.submit(set_rules)]:
+                f.result()
+        now = settings.get_active(admin)
+        assert (now.name, now.rules) == (f"round {n}", rules)

@@ -309,7 +309,7 @@ class CaseSettingsService:
         p.require(UPDATE, "update case settings")
         wanted = settings_id(raw_id)
         with self.db.writer() as uow:
-            old = uow.case_settings.get(p.space_id, wanted)
+            old = uow.case_settings.get(p.space_id, wanted, for_update=True)
             if old is None:
                 raise settings_not_found(raw_id)
             new = check(replace(change.apply(old), update_time=max(self.clock(), old.create_time)))
@@ -332,7 +332,7 @@ class CaseSettingsService:
         p.require(UPDATE, "change case settings")
         now = self.clock()
         with self.db.writer() as uow:
-            old = uow.case_settings.find(p.space_id)
+            old = uow.case_settings.find(p.space_id, for_update=True)
             if old is None:
                 base = replace(system_defaults(p.space_id), name=DEFAULT_NAME,
                                id=str(uuid.uuid4()), create_time=now, active=True)  # fmt: skip

@@ -139,12 +139,15 @@ class CaseSettingsRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def find(self, space_id: int) -> CaseSettings | None:
-        """The space's stored settings, if it has any."""
+    def find(self, space_id: int, *, for_update: bool = False) -> CaseSettings | None:
+        """The space's stored settings, if it has any (``for_update``: locked until the
+        transaction ends, so a concurrent change waits and then applies to this one's)."""
         # Every ingestion request reads it: a plain statement, not a compiled expression.
         m = driver.mark(self.conn)
         columns = ", ".join(f'"{c}"' for c in _COLUMNS)
         sql = f'SELECT {columns} FROM "case_settings" WHERE "space_id" = {m}'  # noqa: S608
+        if for_update and self.conn.dialect.name != "sqlite":  # SQLite's writer holds it all
+            sql += " FOR UPDATE"
         rows = driver.fetch(self.conn, sql, (space_id,), one=True)
         return decode(tuple(rows[0])) if rows else None
 
@@ -152,10 +155,11 @@ class CaseSettingsRepository:
         """The settings in force: the stored ones, else the system defaults."""
         return self.find(space_id) or system_defaults(space_id)
 
-    def get(self, space_id: int, settings_id: str) -> CaseSettings | None:
-        row = self.conn.execute(
-            sa.select(cs).where(cs.c.space_id == space_id, cs.c.id == settings_id)
-        ).first()
+    def get(
+        self, space_id: int, settings_id: str, *, for_update: bool = False
+    ) -> CaseSettings | None:
+        stmt = sa.select(cs).where(cs.c.space_id == space_id, cs.c.id == settings_id)
+        row = self.conn.execute(stmt.with_for_update() if for_update else stmt).first()
         return None if row is None else decode(row)
 
     def add(self, s: CaseSettings) -> None:
