@@ -21,6 +21,7 @@ from casekeeper.service.notify_routes import RouteService
 from casekeeper.service.secrets import SecretBox, key_from_environment
 from casekeeper.service.signals import SignalService
 from casekeeper.service.timeline import TimelineService
+from casekeeper.service.users import UserService
 from casekeeper.settings import Settings
 from casekeeper.store.engine import make_engine
 from casekeeper.store.uow import Database
@@ -31,6 +32,7 @@ class Container:
     settings: Settings
     db: Database
     keys: KeyService
+    users: UserService  # people who log in (docs/USERS.md)
     cases: CaseService
     timeline: TimelineService
     admin: AdminService
@@ -87,6 +89,7 @@ def bootstrap(
         settings=settings,
         db=ctx.db,
         keys=KeyService(ctx.db, ctx.clock),
+        users=UserService(ctx.db, ctx.clock),
         cases=CaseService(ctx),
         timeline=TimelineService(ctx),
         admin=AdminService(ctx),

@@ -26,6 +26,8 @@ class ErrorCode(StrEnum):
     CASE_NOT_FOUND = "case.not_found"
     EVENT_NOT_FOUND = "event.not_found"
     API_KEY_NOT_FOUND = "api_key.not_found"
+    USER_NOT_FOUND = "user.not_found"
+    RATE_LIMITED = "auth.rate_limited"
     INDICATOR_NOT_FOUND = "case.indicator_not_found"
     INCIDENT_NOT_FOUND = "incident.not_found"
     SETTINGS_NOT_FOUND = "case_settings.not_found"
@@ -61,6 +63,8 @@ CATALOG: Final[dict[ErrorCode, ErrorSpec]] = {
     ErrorCode.CASE_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.EVENT_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.API_KEY_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
+    ErrorCode.USER_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
+    ErrorCode.RATE_LIMITED: ErrorSpec(429, "RESOURCE_EXHAUSTED"),
     ErrorCode.INDICATOR_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.INCIDENT_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.SETTINGS_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),

@@ -50,16 +50,20 @@ class Principal:
     permissions: frozenset[Permission]
     # The person at the machine (the CLI): every permission, in every space.
     operator: bool = False
+    # A logged-in user's id (docs/USERS.md); None for an API key.
+    user: str | None = None
 
     @property
     def actor(self) -> Actor:
+        if self.user is not None:
+            return Actor.user(self.user)
         return Actor.api_key(self.key_id, self.key_name)
 
     @property
     def user_id(self) -> str:
-        """Who this is where an API names a user (an incident's ``assignedBy``): the key's id
-        until keys belong to users."""
-        return self.key_id
+        """Who this is where an API names a user (an incident's ``assignedBy``): the user's id,
+        or the key's."""
+        return self.user or self.key_id
 
     def require(self, needed: Iterable[Permission], doing: str) -> None:
         """Raise PERMISSION_DENIED, naming every missing permission, unless this principal
@@ -70,7 +74,8 @@ class Principal:
             plural = "s" if len(missing) > 1 else ""
             raise CasekeeperError(
                 ErrorCode.PERMISSION_DENIED,
-                f"this API key lacks the permission{plural} {names} needed to {doing}",
+                f"this {'user' if self.user else 'API key'} lacks the permission{plural} "
+                f"{names} needed to {doing}",
                 detail={"missing": tuple(missing)},
             )
 

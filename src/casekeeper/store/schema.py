@@ -48,6 +48,30 @@ api_key = sa.Table(
     sa.Column("last_used_time", Time),
 )
 
+# People who log in (docs/USERS.md): a password hash, never the password, and one role per
+# space they work in.
+app_user = sa.Table(
+    "app_user",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("username", sa.String(256), nullable=False, unique=True),  # lowercase
+    sa.Column("email", sa.String(512)),
+    sa.Column("full_name", sa.String(512)),
+    sa.Column("password_hash", sa.String(512), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("create_time", Time, nullable=False),
+    sa.Column("update_time", Time, nullable=False),
+)
+
+user_role = sa.Table(
+    "user_role",
+    metadata,
+    sa.Column("user_id", Id, sa.ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("space_id", sa.Integer, sa.ForeignKey("space.id"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Index("ix_user_role_space", "space_id"),
+)
+
 case = sa.Table(
     "case",
     metadata,

@@ -1,0 +1,58 @@
+"""users who log in, and their role in each space
+
+Revision ID: e1b7b023f9c4
+Revises: 8d75f405e7b3
+Create Date: 2026-12-05 06:11:49.294512
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "e1b7b023f9c4"
+down_revision = "8d75f405e7b3"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "app_user",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("username", sa.String(length=256), nullable=False),
+        sa.Column("email", sa.String(length=512), nullable=True),
+        sa.Column("full_name", sa.String(length=512), nullable=True),
+        sa.Column("password_hash", sa.String(length=512), nullable=False),
+        sa.Column("disabled", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("create_time", sa.BigInteger(), nullable=False),
+        sa.Column("update_time", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
+        sa.UniqueConstraint("username", name=op.f("uq_app_user_username")),
+    )
+    op.create_table(
+        "user_role",
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("space_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["space_id"], ["space.id"], name=op.f("fk_user_role_space_id_space")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["app_user.id"],
+            name=op.f("fk_user_role_user_id_app_user"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "space_id", name=op.f("pk_user_role")),
+    )
+    with op.batch_alter_table("user_role", schema=None) as batch_op:
+        batch_op.create_index("ix_user_role_space", ["space_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("user_role", schema=None) as batch_op:
+        batch_op.drop_index("ix_user_role_space")
+
+    op.drop_table("user_role")
+    op.drop_table("app_user")
