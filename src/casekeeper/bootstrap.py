@@ -10,6 +10,7 @@ from casekeeper.service.alertmanager_sync import AlertmanagerSync
 from casekeeper.service.alerts import AlertService
 from casekeeper.service.auth import KeyService
 from casekeeper.service.case_settings import CaseSettingsService
+from casekeeper.service.case_views import CaseViews
 from casekeeper.service.cases import CaseService
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.incidents import IncidentService
@@ -34,6 +35,7 @@ class Container:
     keys: KeyService
     users: UserService  # people who log in (docs/USERS.md)
     cases: CaseService
+    case_views: CaseViews  # creators, counts, timeline pages, tags, deletes (Kibana, Tracecat)
     timeline: TimelineService
     admin: AdminService
     incidents: IncidentService
@@ -91,6 +93,7 @@ def bootstrap(
         keys=KeyService(ctx.db, ctx.clock),
         users=UserService(ctx.db, ctx.clock),
         cases=CaseService(ctx),
+        case_views=CaseViews(ctx),
         timeline=TimelineService(ctx),
         admin=AdminService(ctx),
         incidents=IncidentService(ctx),

@@ -17,6 +17,7 @@ from casekeeper.domain.enums import (
     OrderField,
 )
 from casekeeper.domain.errors import invalid
+from casekeeper.domain.events import Actor
 from casekeeper.domain.model import KeyValue, Micros
 
 DEFAULT_PAGE_SIZE = 50
@@ -68,6 +69,9 @@ class CaseFilters:
     alert_ids: tuple[str, ...] = ()
     alert_versions: tuple[str, ...] = ()
     alert_filters_present: bool = False
+    tags: tuple[str, ...] = ()  # any of them
+    search_description: bool = False  # text_search looks in the description too
+    reporters: tuple[Actor, ...] = ()  # who created the case: any of them
 
     def check(self) -> None:
         """Refuse filters past ``MAX_FILTER_VALUES`` / ``MAX_FILTER_GROUPS``, a search text past
@@ -83,6 +87,8 @@ class CaseFilters:
             "impacted_entities": self.impacted_services + self.impacted_databases,
             "alert_ids": self.alert_ids,
             "alert_versions": self.alert_versions,
+            "tags": self.tags,
+            "reporters": self.reporters,
         }
         for name, values in lists.items():
             _at_most(name, len(values), MAX_FILTER_VALUES, "values")
@@ -97,6 +103,7 @@ class CaseFilters:
             "filters.assignees": self.assignees,
             "filters.impacted_entities": self.impacted_services + self.impacted_databases,
             "filters.alert_versions": self.alert_versions,
+            "filters.tags": self.tags,
             "filters.groupings": (x for g in self.groupings for x in (g.key, *g.values)),
             "filters.labels": (x for g in self.labels for x in (g.key, *g.values)),
             "filters.flat_labels": (x for kv in self.flat_labels for x in (kv.key, kv.value)),

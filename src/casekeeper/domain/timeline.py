@@ -29,6 +29,11 @@ class IncidentChange(StrEnum):
 class Created:
     kind: ClassVar[EventKind] = EventKind.CREATED
     priority: CasePriority  # the system priority the case was created with
+    # What a person gave when creating it (empty for cases born from signals): the Kibana
+    # dialect's create_case action shows them.
+    title: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

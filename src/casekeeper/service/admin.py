@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from casekeeper.domain import commands as cmd
 from casekeeper.domain import lifecycle
 from casekeeper.domain import timeline as t
 from casekeeper.domain.enums import ActorKind, CaseCategory, CasePriority, CaseStatus
@@ -45,6 +46,9 @@ class NewCase:
     ai_summary: str | None = None
     pending: bool = False
     case_id: str | None = None  # a caller-chosen UUID makes creation idempotent
+    # A person's case: its description, tags, assignees, severity and dialect fields, given
+    # as the commands that would set them (checked by the same rules); None: a system case.
+    fields: tuple[cmd.CaseCommand, ...] = ()
 
 
 def _pairs(items: Sequence[KeyValue], name: str) -> tuple[KeyValue, ...]:
@@ -107,7 +111,16 @@ class AdminService:
         p.require((Permission.CASE_CREATE,), "create cases")
         now = self.clock()
         case = build_case(spec, p.space_id, now)
-        payloads: list[t.TimelineEvent] = [t.Created(case.priority.system)]
+        assigned: tuple[str, ...] = ()
+        if spec.fields:  # set as the commands would, without a timeline event each
+            change = lifecycle.apply_all(case, spec.fields, actor_kind=p.actor.kind, now=now)
+            case = evolve(change.case, version=case.version, update_time=now)
+            assigned = case.assignees
+        created = t.Created(
+            case.priority.system, case.title if spec.fields else None,
+            case.description or None if spec.fields else None, case.tags,
+        )  # fmt: skip
+        payloads: list[t.TimelineEvent] = [created]
         with self.db.writer() as uow:
             if spec.case_id and uow.cases.id_taken(case.id):
                 raise CasekeeperError(ErrorCode.ALREADY_EXISTS, f"case {case.id} already exists")
@@ -118,7 +131,10 @@ class AdminService:
             uow.cases.add(case)
             system = new_events(case, payloads[:1], p.actor, now)
             rest = new_events(case, payloads[1:], Actor.system(), now)
-            if case.assignee:
+            if assigned:
+                people = [t.Assigned(u) for u in assigned]
+                rest += new_events(case, people, p.actor, now)
+            elif case.assignee:
                 rest += new_events(case, [t.Assigned(case.assignee)], p.actor, now)
             record(uow, system + rest, now)
             uow.commit()

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     CASE_CONFIG_READ = "case-config:Read"
     CASE_CONFIG_UPDATE = "case-config:Update"
     CASE_CREATE = "case:Create"
+    CASE_DELETE = "case:Delete"  # cases gone for good, with their timelines (Kibana's delete)
     API_KEY_MANAGE = "api-key:Manage"
     INCIDENTS_READ = "incidents:read"
     INCIDENTS_ASSIGN = "incidents:assign"

@@ -31,7 +31,8 @@ from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal, normalize_space
 from casekeeper.service.permissions import Permission
 from casekeeper.store.uow import Database
-from casekeeper.store.users import RoleRow, UserRow
+from casekeeper.store.users import RoleRow
+from casekeeper.store.users import UserRow as UserRow  # re-exported: adapters see it here
 
 P = Permission
 

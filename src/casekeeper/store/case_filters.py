@@ -9,10 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from casekeeper.domain.enums import DateRangeMode, IndicatorType, KpiFilter
+from casekeeper.domain.enums import DateRangeMode, EventKind, IndicatorType, KpiFilter
+from casekeeper.domain.events import Actor
 from casekeeper.domain.query import CaseFilters, FilterGroup
-from casekeeper.store import tags
+from casekeeper.store import driver, tags
+from casekeeper.store.event_codec import encode_actor
 from casekeeper.store.schema import case as c
+from casekeeper.store.schema import case_event
 from casekeeper.store.schema import case_tag as t
 
 MANY_GROUPS = 16
@@ -120,7 +123,15 @@ def filter_clauses(
         out.extend(_groups(tags.LABEL, [FilterGroup(k, tuple(v)) for k, v in by_key.items()]))
     if f.text_search:
         pattern = f"%{_like_escape(f.text_search.casefold())}%"
-        out.append(c.c.title_fold.like(pattern, escape="\\"))
+        found: ColumnElement[bool] = c.c.title_fold.like(pattern, escape="\\")
+        if f.search_description:
+            inside = sa.func.lower(c.c.description).like(pattern, escape="\\")
+            found = sa.or_(found, inside)
+        out.append(found)
+    if f.tags:
+        out.append(_group(tags.TAG, FilterGroup("", tuple(f.tags))))
+    if f.reporters:
+        out.append(c.c.id.in_(_created_by(f.reporters)))
     if f.date_range is not None:
         dr = f.date_range
         if dr.mode is DateRangeMode.CREATED_AT:
@@ -163,3 +174,13 @@ def filter_clauses(
     if f.alert_versions:
         out.append(_has_tag(tags.ALERT_VERSION, "", [tags.tag_text(x) for x in f.alert_versions]))
     return out
+
+
+def _created_by(reporters: Sequence[Actor]) -> sa.Select[tuple[str]]:
+    """Ids of the cases whose creation event names one of ``reporters`` (the stored actor
+    JSON is written one way, so text equality finds it)."""
+    actors = sorted({driver.json_text(encode_actor(a)) for a in reporters})
+    e = case_event
+    return sa.select(e.c.case_id).where(
+        e.c.kind == EventKind.CREATED.value, sa.cast(e.c.actor, sa.Text).in_(actors)
+    )

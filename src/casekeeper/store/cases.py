@@ -319,6 +319,32 @@ class CaseRepository:
         if rows:
             self.conn.execute(sa.insert(t), rows)
 
+    def delete_many(self, space_id: int, case_ids: Sequence[str]) -> set[str]:
+        """Delete the space's cases of ``case_ids``; their timelines, tags, incidents and
+        notifications go with them (ON DELETE CASCADE). The ids deleted."""
+        if not case_ids:
+            return set()
+        wanted = sorted(set(case_ids))
+        found = {
+            r[0]
+            for r in self.conn.execute(
+                sa.select(c.c.id).where(c.c.space_id == space_id, c.c.id.in_(wanted))
+            )
+        }
+        if found:
+            self.conn.execute(sa.delete(c).where(c.c.space_id == space_id, c.c.id.in_(found)))
+        return found
+
+    def tag_values(self, space_id: int, kind: str) -> list[str]:
+        """Every value of one kind of tag in the space (the case tags: ``tags.TAG``)."""
+        stmt = (
+            sa.select(t.c.value)
+            .where(t.c.space_id == space_id, t.c.kind == kind)
+            .distinct()
+            .order_by(t.c.value)
+        )
+        return [r[0] for r in self.conn.execute(stmt)]
+
     def next_number(self, space_id: int) -> int:
         stmt = (
             sa.update(space)

@@ -175,7 +175,12 @@ def _severity(p: Json, key: str) -> Severity:
 
 
 _READERS: dict[EventKind, Callable[[Json], t.TimelineEvent]] = {
-    EventKind.CREATED: lambda p: t.Created(_priority(p, "priority")),
+    EventKind.CREATED: lambda p: t.Created(
+        _priority(p, "priority"),
+        p.get("title") if isinstance(p.get("title"), str) else None,
+        p.get("description") if isinstance(p.get("description"), str) else None,
+        tuple(x for x in p.get("tags") or () if isinstance(x, str)),
+    ),
     EventKind.ASSIGNED: lambda p: t.Assigned(
         _text(p, "assigneeUserId"), _optional_text(p, "previousAssigneeUserId")
     ),
@@ -238,8 +243,15 @@ def _priority_details(details: PriorityDetails) -> Json:
 def encode(event: t.TimelineEvent) -> Json:
     """The JSON stored for ``event`` (its kind is stored beside it)."""
     match event:
-        case t.Created(priority):
-            return {"priority": _PRIORITY_NAME[priority]}
+        case t.Created(priority, title, description, tags):
+            created: Json = {"priority": _PRIORITY_NAME[priority]}
+            if title is not None:
+                created["title"] = title
+            if description:
+                created["description"] = description
+            if tags:
+                created["tags"] = list(tags)
+            return created
         case t.Assigned(user_id, previous):
             out: Json = {"assigneeUserId": user_id}
             if previous is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from casekeeper.domain.enums import EventKind
-from casekeeper.domain.events import CaseEvent
+from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.store import driver
 from casekeeper.store.event_codec import decode, decode_actor, encode, encode_actor
 from casekeeper.store.schema import case_event as e
@@ -89,3 +90,57 @@ class EventRepository:
 
     def delete(self, event_id: str) -> None:
         self.conn.execute(sa.delete(e).where(e.c.event_id == event_id))
+
+    # -- what the Kibana and Tracecat views need beside the events themselves ---------------
+
+    def created_by(self, case_ids: Sequence[str]) -> dict[str, Actor]:
+        """Who created each case (its creation event's actor); cases without one are left out."""
+        if not case_ids:
+            return {}
+        stmt = sa.select(e.c.case_id, e.c.actor).where(
+            e.c.case_id.in_(sorted(set(case_ids))), e.c.kind == EventKind.CREATED.value
+        )
+        return {r[0]: decode_actor(_json(r[1])) for r in self.conn.execute(stmt)}
+
+    def counts(self, case_ids: Sequence[str], kind: EventKind) -> dict[str, int]:
+        """Events of ``kind`` per case (cases with none are left out)."""
+        if not case_ids:
+            return {}
+        stmt = (
+            sa.select(e.c.case_id, sa.func.count())
+            .where(e.c.case_id.in_(sorted(set(case_ids))), e.c.kind == kind.value)
+            .group_by(e.c.case_id)
+        )
+        return {r[0]: int(r[1]) for r in self.conn.execute(stmt)}
+
+    def page(
+        self,
+        case_id: str,
+        kinds: Sequence[EventKind] | None,
+        *,
+        offset: int,
+        limit: int,
+        descending: bool,
+    ) -> tuple[list[CaseEvent], int]:
+        """One page of the case's events (of ``kinds``, all when None) in timeline order or
+        its reverse, and how many there are in all."""
+        where = [e.c.case_id == case_id]
+        if kinds is not None:
+            where.append(e.c.kind.in_(sorted(k.value for k in kinds)))
+        total = self.conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
+        order = e.c.seq.desc() if descending else e.c.seq.asc()
+        stmt = sa.select(e).where(*where).order_by(order).offset(offset).limit(limit)
+        return [row_to_event(r) for r in self.conn.execute(stmt)], int(total)
+
+    def creators(self, space_id: int) -> list[Actor]:
+        """Everyone who created a case in the space."""
+        stmt = (
+            sa.select(sa.cast(e.c.actor, sa.Text))
+            .where(e.c.space_id == space_id, e.c.kind == EventKind.CREATED.value)
+            .distinct()
+        )
+        return [decode_actor(_json(r[0])) for r in self.conn.execute(stmt)]
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value

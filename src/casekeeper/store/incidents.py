@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from casekeeper.domain.incidents import Incident, IncidentEvent
+from casekeeper.domain.signals import Source
 from casekeeper.store import driver
 from casekeeper.store.incident_codec import (
     ASSIGNEE,
@@ -30,11 +31,13 @@ from casekeeper.store.incident_codec import (
     row_to_event,
     row_to_incident,
 )
+from casekeeper.store.schema import incident as inc
 from casekeeper.store.schema import incident_label as lab
 
 TallyKey = tuple[int, int, int, int, bool, bool]
 LabelKey = tuple[int, str, str, str]
 
+_SOURCES = tuple(s.value for s in Source)
 _SELECT = ", ".join(f'"{c}"' for c in INCIDENT_COLUMNS)
 _SELECT_EVENT = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
 
@@ -131,6 +134,31 @@ class IncidentRepository:
     def of_case(self, case_id: str) -> list[Incident]:
         m = driver.mark(self.conn)
         return self._select(f'"case_id" = {m} ORDER BY "created_at", "id"', (case_id,))
+
+    def count_by_case(self, case_ids: Sequence[str]) -> dict[str, int]:
+        """Incidents per case (cases with none are left out)."""
+        if not case_ids:
+            return {}
+        stmt = (
+            sa.select(inc.c.case_id, sa.func.count())
+            .where(inc.c.case_id.in_(sorted(set(case_ids))))
+            .group_by(inc.c.case_id)
+        )
+        return {r[0]: int(r[1]) for r in self.conn.execute(stmt)}
+
+    def case_ids_of_alert(self, space_id: int, alert_id: str) -> list[str]:
+        """The cases of the incidents of an alert: ``alert_id`` is an incident's correlation
+        key (``alertmanager:<fingerprint>``) or the part after its source."""
+        keys = [alert_id, *(f"{s}:{alert_id}" for s in _SOURCES)]
+        stmt = (
+            sa.select(inc.c.case_id)
+            .where(
+                inc.c.space_id == space_id,
+                inc.c.correlation_hash.in_(sorted({digest(k) for k in keys})),
+            )
+            .distinct()
+        )
+        return [r[0] for r in self.conn.execute(stmt)]
 
     def events_of(self, incident_id: str) -> list[IncidentEvent]:
         m = driver.mark(self.conn)

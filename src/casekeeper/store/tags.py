@@ -16,6 +16,7 @@ ENTITY = "e"
 ALERT_ID = "a"
 ALERT_VERSION = "v"
 PROMETHEUS = "p"
+TAG = "t"  # the case's tags (key "")
 
 INDICATOR_ALERT = 1
 INDICATOR_PROMETHEUS = 2
@@ -62,6 +63,8 @@ def case_tags(case: Case) -> Iterator[tuple[str, str, str]]:
         yield GROUPING, tag_text(kv.key), tag_text(kv.value)
     for kv in case.labels:
         yield LABEL, tag_text(kv.key), tag_text(kv.value)
+    for tag in case.tags:
+        yield TAG, "", tag_text(tag)
     for entity in case.impacted_entities:
         for kind, body in entity.items():
             name = (body or {}).get("name")

@@ -33,6 +33,7 @@ from casekeeper.api.http.middleware import (
 )
 from casekeeper.api.ingest.mount import MOUNTS as INGEST_MOUNTS
 from casekeeper.api.ingest.openapi import add_ingest
+from casekeeper.api.kibana import mount as kibana
 from casekeeper.api.notify.openapi import add_notify
 from casekeeper.api.notify.rest import MOUNT as NOTIFY_MOUNT
 from casekeeper.bootstrap import Container
@@ -44,7 +45,8 @@ DEFAULT_MAX_BODY = 4 * 1024 * 1024
 CORALOGIX = DialectMount(
     coralogix.NAME, coralogix.PREFIXES, coralogix.error_shape, coralogix.routes
 )
-DEFAULT_MOUNTS: tuple[DialectMount, ...] = (CORALOGIX, *INGEST_MOUNTS, NOTIFY_MOUNT)
+KIBANA = DialectMount(kibana.NAME, kibana.PREFIXES, kibana.error_shape, kibana.routes)
+DEFAULT_MOUNTS: tuple[DialectMount, ...] = (CORALOGIX, *INGEST_MOUNTS, NOTIFY_MOUNT, KIBANA)
 
 DOCS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>casekeeper API</title>

@@ -1,4 +1,4 @@
-"""users who log in, and their role in each space
+"""users who log in, and their role in each space; case tags indexed for filtering
 
 Revision ID: e1b7b023f9c4
 Revises: 8d75f405e7b3
@@ -6,6 +6,9 @@ Create Date: 2026-12-05 06:11:49.294512
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 import sqlalchemy as sa
 from alembic import op
@@ -48,9 +51,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("user_role", schema=None) as batch_op:
         batch_op.create_index("ix_user_role_space", ["space_id"], unique=False)
+    _index_tags()
+
+
+def _index_tags() -> None:
+    """Case tags became filterable (case_tag kind "t"): index the tags cases already have,
+    as store/tags.py does for new ones (long text as a digest)."""
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.text('SELECT id, space_id, tags FROM "case" WHERE tags IS NOT NULL')
+    ).fetchall()
+    out = []
+    for case_id, space_id, text in rows:
+        for tag in dict.fromkeys(json.loads(text) or ()):
+            value = tag if len(tag) <= 600 else "sha256:" + hashlib.sha256(tag.encode()).hexdigest()
+            out.append({"c": case_id, "s": space_id, "v": value})
+    if out:
+        conn.execute(
+            sa.text(
+                'INSERT INTO case_tag (case_id, kind, "key", "value", space_id) '
+                "VALUES (:c, 't', '', :v, :s)"
+            ),
+            out,
+        )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM case_tag WHERE kind = 't'")
     with op.batch_alter_table("user_role", schema=None) as batch_op:
         batch_op.drop_index("ix_user_role_space")
 

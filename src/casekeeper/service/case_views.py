@@ -1,0 +1,118 @@
+"""What the Kibana (and later Tracecat) views of a case need beside the case itself: who
+created it, how many comments it has, a page of its timeline, the space's tags and reporters,
+and deleting cases for good. Authorized like every read and change."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from casekeeper.domain.enums import EventKind
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
+from casekeeper.domain.events import Actor, CaseEvent
+from casekeeper.domain.model import Case, CaseRef
+from casekeeper.service import validation as v
+from casekeeper.service.auth import Principal
+from casekeeper.service.context import ServiceContext
+from casekeeper.service.permissions import Permission
+from casekeeper.store import tags
+
+log = logging.getLogger("casekeeper.cases")
+READ = (Permission.CASE_READ,)
+MAX_DELETE = 100  # Kibana's bulk limit
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    created_by: Actor | None
+    comments: int
+    incidents: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[CaseEvent]
+    total: int
+
+
+class CaseViews:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.db = ctx.db
+        self.clock = ctx.clock
+
+    def facts(self, p: Principal, cases: Sequence[Case]) -> dict[str, CaseFacts]:
+        """Per case: its creator, its comment count and its incident count."""
+        p.require(READ, "read cases")
+        ids = [c.id for c in cases if c.space_id == p.space_id]
+        with self.db.reader() as uow:
+            creators = uow.events.created_by(ids)
+            comments = uow.events.counts(ids, EventKind.COMMENT)
+            incidents = uow.incidents.count_by_case(ids)
+        return {i: CaseFacts(creators.get(i), comments.get(i, 0), incidents.get(i, 0)) for i in ids}
+
+    def events(
+        self,
+        p: Principal,
+        raw_case_id: str,
+        kinds: Sequence[EventKind] | None,
+        *,
+        offset: int,
+        limit: int,
+        descending: bool = False,
+    ) -> tuple[Case, EventPage]:
+        """A page of the case's timeline (``kinds`` only, when given), with the total."""
+        p.require(READ, "read a case's timeline")
+        ref = v.case_ref(raw_case_id, field="case_id")
+        if offset < 0 or not 1 <= limit <= 100_000:
+            raise invalid("a page is 1..100000 events from offset 0 or more")
+        with self.db.reader() as uow:
+            case = uow.cases.require(p.space_id, ref)
+            events, total = uow.events.page(
+                case.id, kinds, offset=offset, limit=limit, descending=descending
+            )
+        return case, EventPage(events, total)
+
+    def reporters(self, p: Principal) -> list[Actor]:
+        p.require(READ, "read cases")
+        with self.db.reader() as uow:
+            return uow.events.creators(p.space_id)
+
+    def tags(self, p: Principal) -> list[str]:
+        """Every case tag in the space, sorted (long ones as their index digest are left out)."""
+        p.require(READ, "read cases")
+        with self.db.reader() as uow:
+            values = uow.cases.tag_values(p.space_id, tags.TAG)
+        return [x for x in values if not x.startswith("sha256:")]
+
+    def delete(self, p: Principal, raw_ids: Sequence[str]) -> None:
+        """Delete cases for good, with their timelines, incidents and notifications: all of
+        them, or none when one is unknown (NOT_FOUND names it)."""
+        p.require((Permission.CASE_DELETE,), "delete cases")
+        if not raw_ids:
+            raise invalid("give the ids of the cases to delete", field="ids")
+        if len(raw_ids) > MAX_DELETE:
+            raise invalid(f"at most {MAX_DELETE} at once (got {len(raw_ids)})", field="ids")
+        refs = [v.case_ref(x, field="ids") for x in raw_ids]
+        with self.db.writer() as uow:
+            found = uow.cases.get_many(p.space_id, refs, for_update=True)
+            missing = [r.raw for r in refs if r.raw not in found]
+            if missing:
+                raise case_not_found(missing[0])
+            ids = sorted({c.id for c in found.values()})
+            gone = uow.cases.delete_many(p.space_id, ids)
+            if len(gone) != len(ids):
+                raise CasekeeperError(ErrorCode.CONFLICT, "a case was deleted meanwhile; retry")
+            uow.commit()
+        log.info("%s deleted %d case(s) in space %s: %s", p.actor.label, len(ids),
+                 p.space_name, ", ".join(ids))  # fmt: skip
+
+    def with_alert(self, p: Principal, alert_id: str) -> list[Case]:
+        """The cases an alert (an incident's alert id, a Prometheus fingerprint or a
+        Coralogix alert id) belongs to."""
+        p.require(READ, "read cases")
+        text = v.text(alert_id, field="alert_id", max_len=512)
+        with self.db.reader() as uow:
+            ids = uow.incidents.case_ids_of_alert(p.space_id, text)
+            found = uow.cases.get_many(p.space_id, [CaseRef(raw=i, uuid=i) for i in ids])
+        return sorted(found.values(), key=lambda c: c.create_time)
