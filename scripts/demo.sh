@@ -49,5 +49,11 @@ REST, as in Coralogix's OpenAPI specs (docs: http://$HTTP/docs):
 
 Or at the terminal: .venv/bin/casekeeper cases list
 
+Kibana's Cases API (docs/KIBANA.md), as demo user alice (users bob and carol too; password
+casekeeper-demo: demo data only):
+
+  curl -s -u alice:casekeeper-demo "http://$HTTP/api/cases/_find?status=in-progress&perPage=5"
+  curl -s -u alice:casekeeper-demo -H 'kbn-xsrf: true' -H 'content-type: application/json' http://$HTTP/api/cases -d '{"title":"Checkout slow","description":"","tags":["checkout"],"owner":"observability","settings":{"syncAlerts":false},"connector":{"id":"none","name":"none","type":".none","fields":null}}'
+
 TXT
 exec $CK serve --grpc "$GRPC" --http "$HTTP"

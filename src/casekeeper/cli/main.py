@@ -120,11 +120,11 @@ def demo(database_url: DatabaseOpt = None) -> None:
         migrate.upgrade(url)
     with container_for(database_url) as c:
         made = load_demo(c.db, connectors=c.connectors, routes=c.routes)
-    if made.cases or made.incidents or made.signals or made.notifications:
+    if made.cases or made.incidents or made.signals or made.notifications or made.users:
         console.print(
             f"demo data: {made.cases} cases and {made.incidents} incidents created, "
             f"{made.signals} alert signals ingested, an example notification connector and "
-            "routes (switched off; docs/NOTIFICATIONS.md)"
+            f"routes (switched off; docs/NOTIFICATIONS.md), {made.users} users (docs/USERS.md)"
         )
     else:
         console.print("demo data already loaded")

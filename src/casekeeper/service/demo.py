@@ -20,6 +20,7 @@ from casekeeper.service.context import ServiceContext
 from casekeeper.service.demo_incidents import load_incidents
 from casekeeper.service.demo_notify import load_notifications
 from casekeeper.service.demo_signals import load_signals
+from casekeeper.service.demo_users import load_users
 from casekeeper.service.notify_config import ConnectorService
 from casekeeper.service.notify_routes import RouteService
 from casekeeper.service.permissions import Permission
@@ -121,6 +122,7 @@ class Loaded:
     incidents: int
     signals: int = 0
     notifications: int = 0
+    users: int = 0
 
 
 def load_demo(
@@ -153,7 +155,8 @@ def load_demo(
     notify = 0
     if connectors is not None and routes is not None:
         notify = load_notifications(connectors, routes, bots[1])
-    return Loaded(cases, incidents, sent, notify)
+    people = load_users(ServiceContext(db=db))
+    return Loaded(cases, incidents, sent, notify, people)
 
 
 def _load_cases(db: Database, count: int, bots: list[Principal]) -> int:

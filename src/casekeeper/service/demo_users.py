@@ -1,0 +1,49 @@
+"""Demo users of space ``default`` and what they did: alice (admin) opened a case the way a
+Kibana script would, bob (responder) acknowledged it and commented, carol (viewer) only reads.
+Their password is ``DEMO_PASSWORD`` (printed by scripts/demo.sh: demo data, not for a real
+server)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from casekeeper.domain import commands as cmd
+from casekeeper.domain.commands import CaseChange
+from casekeeper.domain.enums import CaseCategory, CasePriority
+from casekeeper.service.admin import AdminService, NewCase
+from casekeeper.service.auth import OPERATOR
+from casekeeper.service.cases import CaseService
+from casekeeper.service.context import ServiceContext
+from casekeeper.service.timeline import TimelineService
+from casekeeper.service.users import UserService
+
+DEMO_PASSWORD: Final = "casekeeper-demo"  # noqa: S105 - demo data, printed by demo.sh
+USERS: Final = (
+    ("alice", "admin", "Alice Admin"),
+    ("bob", "responder", "Bob Responder"),
+    ("carol", "viewer", "Carol Viewer"),
+)
+
+
+def load_users(ctx: ServiceContext, space: str = "default") -> int:
+    """Make the demo users and their case unless alice exists; how many users were made."""
+    users = UserService(ctx.db, ctx.clock)
+    if any(u.username == "alice" for u in users.list_users(OPERATOR)):
+        return 0
+    for name, role, full in USERS:
+        users.create(OPERATOR, username=name, password=DEMO_PASSWORD, space=space, role=role,
+                     email=f"{name}@example.com", full_name=full)  # fmt: skip
+    by = {name: users.authenticate(name, DEMO_PASSWORD, space, "demo") for name, _, _ in USERS}
+    bob = by["bob"]
+    case = AdminService(ctx).create_case(by["alice"], NewCase(
+        title="Customer reports failed card payments", category=CaseCategory.AVAILABILITY,
+        priority=CasePriority.P2, fields=(
+            cmd.SetDescription("Support forwarded three tickets about declined cards since 09:10."),
+            cmd.SetTags(("payments", "customer-report")),
+            cmd.SetExtension("kibana", {"owner": "observability",
+                                        "settings": {"syncAlerts": False}}),
+        ),
+    ))  # fmt: skip
+    CaseService(ctx).change(bob, CaseChange(case.id, (cmd.Assign(bob.user_id), cmd.Acknowledge())))
+    TimelineService(ctx).create_comment(bob, case.id, "Looking at the payment gateway logs.")
+    return len(USERS)
