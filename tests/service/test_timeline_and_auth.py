@@ -535,7 +535,7 @@ def test_create_key_accepts_permission_in_any_case_and_stores_canonical_spelling
     assert container.keys.authenticate(new.key).permissions == frozenset({permission})
 
 
-@pytest.mark.parametrize("perms", [["case:Delete"], ["case:Read", "root"], [], ["CASE"]])
+@pytest.mark.parametrize("perms", [["case:Destroy"], ["case:Read", "root"], [], ["CASE"]])
 def test_create_key_rejects_unknown_or_missing_permissions(
     container: Container, space: str, perms: list[str]
 ) -> None:
@@ -554,10 +554,10 @@ def test_create_key_rejection_names_the_unknown_permission(
     err = raises_code(
         ErrorCode.INVALID_ARGUMENT,
         lambda: container.keys.create(
-            granted_by=OPERATOR, name="bad", permissions=["case:Delete"], space=space
+            granted_by=OPERATOR, name="bad", permissions=["case:Destroy"], space=space
         ),
     )
-    assert "case:Delete" in err.message
+    assert "case:Destroy" in err.message
 
 
 @pytest.mark.parametrize(

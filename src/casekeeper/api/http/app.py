@@ -34,6 +34,7 @@ from casekeeper.api.http.middleware import (
 from casekeeper.api.ingest.mount import MOUNTS as INGEST_MOUNTS
 from casekeeper.api.ingest.openapi import add_ingest
 from casekeeper.api.kibana import mount as kibana
+from casekeeper.api.kibana.openapi import add_kibana
 from casekeeper.api.notify.openapi import add_notify
 from casekeeper.api.notify.rest import MOUNT as NOTIFY_MOUNT
 from casekeeper.bootstrap import Container
@@ -83,7 +84,7 @@ def create_app(
         backlog=container.ledger.backlog,
     )
     metrics_token = settings.metrics_token.encode()
-    openapi_bytes = orjson.dumps(add_notify(add_ingest(openapi_document())))
+    openapi_bytes = orjson.dumps(add_kibana(add_notify(add_ingest(openapi_document()))))
 
     async def healthz(_: Request) -> Response:
         return _json({"status": "ok"})
