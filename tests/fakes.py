@@ -26,9 +26,9 @@ from typing import Any, TypeVar, cast
 import orjson
 import sqlalchemy as sa
 
-from casekeeper.domain.enums import CaseStatus
+from casekeeper.domain.enums import CaseStatus, EventKind
 from casekeeper.domain.errors import case_not_found
-from casekeeper.domain.events import CaseEvent
+from casekeeper.domain.events import Actor, CaseEvent
 from casekeeper.domain.incidents import Incident
 from casekeeper.domain.model import Case, CaseRef, Json
 from casekeeper.service.context import ServiceContext
@@ -201,6 +201,18 @@ class FakeCases(_Repository):
         keys = {k for c in cases for kind, k, _ in tags.case_tags(c) if kind == tags.GROUPING}
         return sorted(keys)[:limit]
 
+    def delete_many(self, space_id: int, case_ids: Sequence[str]) -> set[str]:
+        state = self._tx.writable()
+        gone = {i for i in case_ids if i in state.cases and state.cases[i]["space_id"] == space_id}
+        for i in gone:
+            del state.cases[i]
+        state.events[:] = [e for e in state.events if e.case_id not in gone]
+        return gone
+
+    def tag_values(self, space_id: int, kind: str) -> list[str]:
+        cases = map(_case, self._rows(space_id))
+        return sorted({v for c in cases for k, _, v in tags.case_tags(c) if k == kind})
+
 
 def _row(case: Case) -> dict[str, Any]:
     """The row the real store inserts, JSON as the database hands it back (text)."""
@@ -269,6 +281,42 @@ class FakeEvents(_Repository):
     def delete(self, event_id: str) -> None:
         state = self._tx.writable()
         state.events[:] = [e for e in state.events if e.event_id != event_id]
+
+    def created_by(self, case_ids: Sequence[str]) -> dict[str, Actor]:
+        wanted = set(case_ids)
+        return {
+            e.case_id: e.actor
+            for e in self._tx.read().events
+            if e.case_id in wanted and e.kind is EventKind.CREATED
+        }
+
+    def counts(self, case_ids: Sequence[str], kind: EventKind) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in self._tx.read().events:
+            if e.case_id in set(case_ids) and e.kind is kind:
+                out[e.case_id] = out.get(e.case_id, 0) + 1
+        return out
+
+    def page(
+        self,
+        case_id: str,
+        kinds: Sequence[EventKind] | None,
+        *,
+        offset: int,
+        limit: int,
+        descending: bool,
+    ) -> tuple[list[CaseEvent], int]:
+        found = [e for e in self.for_case(case_id) if kinds is None or e.kind in kinds]
+        if descending:
+            found.reverse()
+        return found[offset : offset + limit], len(found)
+
+    def creators(self, space_id: int) -> list[Actor]:
+        out: list[Actor] = []
+        for e in self._tx.read().events:
+            if e.space_id == space_id and e.kind is EventKind.CREATED and e.actor not in out:
+                out.append(e.actor)
+        return out
 
 
 class FakeOutbox(_Repository):

@@ -22,7 +22,7 @@ from casekeeper.service.context import (
 )
 from casekeeper.service.incident_effects import close_with_cases
 from casekeeper.service.permissions import Permission, needed
-from casekeeper.store.case_facets import filter_values
+from casekeeper.store.case_facets import filter_values, status_counts
 from casekeeper.store.case_list import list_cases
 
 # Renders a bulk operation's resulting cases (an adapter's response) while the transaction
@@ -80,6 +80,13 @@ class CaseService:
         filters.check()
         with self.db.reader() as uow:
             return filter_values(uow.conn, p.space_id, filters)
+
+    def status_counts(self, p: Principal, filters: CaseFilters) -> dict[CaseStatus, int]:
+        """Cases per status under ``filters`` (their statuses ignored): Kibana's counts."""
+        p.require(READ, "read cases")
+        filters.check()
+        with self.db.reader() as uow:
+            return status_counts(uow.conn, p.space_id, filters)
 
     def count_by_status(self) -> list[tuple[str, CaseStatus, int]]:
         """Cases per (space, status) across the server, for operators (no principal)."""

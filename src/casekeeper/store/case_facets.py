@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 import sqlalchemy as sa
 
 from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus
 from casekeeper.domain.query import CaseFilters, FilterValues
-from casekeeper.store import tags
+from casekeeper.store import case_tally, tags
 from casekeeper.store.case_filters import filter_clauses
 from casekeeper.store.cases import CATEGORY_OF, PRIORITY_OF, STATUS_OF
 from casekeeper.store.schema import case as c
@@ -85,3 +86,23 @@ def filter_values(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterV
         assignees=assignees,
         unassigned=unassigned,
     )
+
+
+def status_counts(conn: sa.Connection, space_id: int, f: CaseFilters) -> dict[CaseStatus, int]:
+    """Cases per status under ``f`` (its own statuses ignored). When ``f`` filters only by
+    priority and category, a sum over ``case_tally``; otherwise a count of the matching rows."""
+    f = replace(f, statuses=())
+    if replace(f, priorities=(), categories=()) == _PLAIN:
+        counted = case_tally.status_counts(
+            conn, space_id, [int(p) for p in f.priorities], [int(x) for x in f.categories]
+        )
+        return {STATUS_OF[s]: n for s, n in counted.items() if n}
+    stmt = (
+        sa.select(c.c.status, sa.func.count())
+        .where(c.c.space_id == space_id, *filter_clauses(f))
+        .group_by(c.c.status)
+    )
+    return {STATUS_OF[s]: int(n) for s, n in conn.execute(stmt)}
+
+
+_PLAIN = CaseFilters()

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from types import MappingProxyType
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-import orjson
 import sqlalchemy as sa
 
-from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind, Severity
+from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.errors import case_not_found
-from casekeeper.domain.model import Case, CaseRef, KeyValue, PriorityDetails, ResolutionDetails
+from casekeeper.domain.model import Case, CaseRef
+from casekeeper.store import case_tally as tally
 from casekeeper.store import driver, tags
 from casekeeper.store.case_columns import (
     COLUMN_VALUE,
@@ -20,117 +20,33 @@ from casekeeper.store.case_columns import (
     mutable_values,
     written_fields,
 )
+
+# The row codec lives in case_rows; these names are imported from here too.
+from casekeeper.store.case_rows import (
+    _AT,
+    CASE_COLUMNS,
+    CATEGORY_OF,
+    PRIORITY_OF,
+    SEVERITY_OF,
+    STATUS_OF,
+    row_to_case,
+)
 from casekeeper.store.schema import case as c
 from casekeeper.store.schema import case_tag as t
 from casekeeper.store.schema import space
 
-CASE_COLUMNS = tuple(c.columns)
-
-
-_NAMES = tuple(col.name for col in c.columns)
-_AT = {name: i for i, name in enumerate(_NAMES)}
-(
-    _ID, _SPACE, _NUMBER, _TITLE, _STATUS, _PRIORITY_SYSTEM, _OVERRIDE, _CATEGORY, _ASSIGNEE,
-    _CREATE, _UPDATE, _ACK, _RESOLVE, _REASON, _RESOLVED_BY, _END, _DOC, _VERSION,
-) = (
-    _AT[n] for n in (
-        "id", "space_id", "number", "title", "status", "priority_system", "priority_override",
-        "category", "assignee", "create_time", "update_time", "acknowledge_time", "resolve_time",
-        "resolution_reason", "resolved_by", "end_time", "doc", "version",
-    )
-)  # fmt: skip
-
-# Enum members by stored value: a dict lookup costs a fraction of calling the Enum class.
-STATUS_OF = {int(x): x for x in CaseStatus}
-PRIORITY_OF = {int(x): x for x in CasePriority}
-CATEGORY_OF = {int(x): x for x in CaseCategory}
-_RESOLVERS = {x.value: x for x in ResolverKind}
-# Every (system, override) pair as one shared immutable PriorityDetails.
-_DETAILS: dict[tuple[int, int | None], PriorityDetails] = {
-    (int(system), None if override is None else int(override)): PriorityDetails(system, override)
-    for system in CasePriority
-    for override in (None, *CasePriority)
-}
-_NO_DOC: dict[str, Any] = {}
-_ASSIGNEES, _DESCRIPTION, _TAGS, _EXTENSIONS, _SEVERITY, _ON_HOLD = (
-    _AT[n] for n in ("assignees", "description", "tags", "extensions", "severity", "on_hold")
-)
-SEVERITY_OF = {int(x): x for x in Severity}
-_NO_EXTENSIONS: Mapping[str, Any] = MappingProxyType({})  # shared by every case without any
-
-
-def _assignees(row: Sequence[Any]) -> tuple[str, ...]:
-    return tuple(orjson.loads(row[_ASSIGNEES]))
-
-
-def _one(assignee: str | None) -> tuple[str, ...]:
-    return () if assignee is None else (assignee,)
-
-
-# Label and grouping pairs repeat across cases (environment=production, service=checkout): one
-# immutable KeyValue per distinct pair instead of a new object per pair per row read.
-_PAIRS: dict[tuple[str, str], KeyValue] = {}
-_PAIRS_MAX = 50_000
-
-
-def _pairs(items: Any) -> tuple[KeyValue, ...]:
-    out = []
-    for k, v in items:
-        key = (k, v)
-        kv = _PAIRS.get(key)
-        if kv is None:
-            if len(_PAIRS) >= _PAIRS_MAX:
-                _PAIRS.clear()
-            kv = _PAIRS[key] = KeyValue(k, v)
-        out.append(kv)
-    return tuple(out)
-
-
-def row_to_case(row: Sequence[Any]) -> Case:
-    """A case from a row of every ``case`` column in table order (a DBAPI tuple or a Row)."""
-    doc = row[_DOC]
-    if doc is None:
-        doc = _NO_DOC
-    elif isinstance(doc, str | bytes):
-        doc = orjson.loads(doc)
-    resolve_time, reason = row[_RESOLVE], row[_REASON]
-    resolution = None
-    if resolve_time is not None or reason is not None:
-        resolved_by = row[_RESOLVED_BY]
-        resolution = ResolutionDetails(
-            reason=reason,
-            resolve_time=resolve_time,
-            resolved_by=_RESOLVERS[resolved_by] if resolved_by else None,
-        )
-    get = doc.get
-    return Case(
-        id=row[_ID],
-        space_id=row[_SPACE],
-        number=row[_NUMBER],
-        title=row[_TITLE],
-        status=STATUS_OF[row[_STATUS]],
-        priority=_DETAILS[row[_PRIORITY_SYSTEM], row[_OVERRIDE]],
-        category=CATEGORY_OF[row[_CATEGORY]],
-        assignees=_assignees(row) if row[_ASSIGNEES] else _one(row[_ASSIGNEE]),
-        create_time=row[_CREATE],
-        update_time=row[_UPDATE],
-        acknowledge_time=row[_ACK],
-        resolution=resolution,
-        end_time=row[_END],
-        labels=_pairs(get("labels", ())),
-        groupings=_pairs(get("groupings", ())),
-        impacted_entities=tuple(get("impactedEntities", ())),
-        indicators=get("caseIndicators") or {},
-        kpi_breaches=tuple(get("kpiBreaches", ())),
-        ai_summary=get("aiSummary"),
-        olly_analysis=get("ollyAnalysis"),
-        description=row[_DESCRIPTION],
-        tags=tuple(orjson.loads(row[_TAGS])) if row[_TAGS] else (),
-        severity=SEVERITY_OF[row[_SEVERITY]],
-        on_hold=bool(row[_ON_HOLD]),
-        extensions=orjson.loads(row[_EXTENSIONS]) if row[_EXTENSIONS] else _NO_EXTENSIONS,
-        version=row[_VERSION],
-    )
+__all__ = [
+    "CASE_COLUMNS",
+    "CATEGORY_OF",
+    "PRIORITY_OF",
+    "SEVERITY_OF",
+    "STATUS_OF",
+    "CaseRepository",
+    "case_values",
+    "row_to_case",
+    "rows_by_ids",
+    "sort_values",
+]
 
 
 def case_values(case: Case) -> dict[str, Any]:
@@ -152,6 +68,10 @@ _SELECT_BY_NUMBER = sa.select(c).where(
 
 
 _INDICATORS = [name for name, _ in WRITTEN].index("indicators")
+_TAGS_W = [name for name, _ in WRITTEN].index("tags")
+_COUNTED = tuple([name for name, _ in WRITTEN].index(n) for n in ("status", "priority", "category"))
+
+
 _GET_BY_ID = driver.Prepared(_SELECT_BY_ID)
 _GET_BY_NUMBER = driver.Prepared(_SELECT_BY_NUMBER)
 _ALL_COLUMNS: dict[str, str] = {}
@@ -254,12 +174,14 @@ class CaseRepository:
     def add(self, case: Case) -> None:
         self.conn.execute(sa.insert(c), [case_values(case)])
         self._write_tags(case)
+        tally.add(self.conn, Counter([tally.key_of(case)]), Counter())
 
     def add_many(self, cases: Sequence[Case]) -> None:
         """Bulk load (demo data, benchmarks): one executemany per table."""
         if not cases:
             return
         self.conn.execute(sa.insert(c), [case_values(x) for x in cases])
+        tally.add(self.conn, Counter(map(tally.key_of, cases)), Counter())
         rows = [r for x in cases for r in _tag_rows(x)]
         if rows:
             self.conn.execute(sa.insert(t), rows)
@@ -294,8 +216,14 @@ class CaseRepository:
         params = [(*(value(new) for value in values), old.id, old.version) for old, new in pairs]
         if driver.executemany(self.conn, sql, params) != len(params):
             return False
-        if changed[_INDICATORS]:  # alert ids and fingerprints are indexed for filters
-            self._retag([(old, new) for old, new in pairs if old.indicators != new.indicators])
+        if changed[_INDICATORS] or changed[_TAGS_W]:  # alert ids, fingerprints, tags: indexed
+            self._retag([
+                (old, new) for old, new in pairs
+                if old.indicators != new.indicators or old.tags != new.tags
+            ])  # fmt: skip
+        if any(changed[i] for i in _COUNTED):
+            tally.add(self.conn, Counter(map(tally.key_of, (n for _, n in pairs))),
+                        Counter(map(tally.key_of, (o for o, _ in pairs))))  # fmt: skip
         return True
 
     def _retag(self, pairs: Sequence[tuple[Case, Case]]) -> None:
@@ -325,14 +253,15 @@ class CaseRepository:
         if not case_ids:
             return set()
         wanted = sorted(set(case_ids))
-        found = {
-            r[0]
-            for r in self.conn.execute(
-                sa.select(c.c.id).where(c.c.space_id == space_id, c.c.id.in_(wanted))
-            )
-        }
+        keyed = sa.select(c.c.id, c.c.status, c.c.priority, c.c.category).where(
+            c.c.space_id == space_id, c.c.id.in_(wanted)
+        )
+        rows = list(self.conn.execute(keyed))
+        found = {r[0] for r in rows}
         if found:
             self.conn.execute(sa.delete(c).where(c.c.space_id == space_id, c.c.id.in_(found)))
+            gone = Counter((space_id, int(r[1]), int(r[2]), int(r[3])) for r in rows)
+            tally.add(self.conn, Counter(), gone)
         return found
 
     def tag_values(self, space_id: int, kind: str) -> list[str]:

@@ -244,3 +244,13 @@ _LITERAL_MAX = 256
 
 def json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+@cache
+def upsert_count_sql(mark: str, table: str, keys: tuple[str, ...]) -> str:
+    """Add ``n`` to a count row, creating it at ``n`` (the store's own names; values bound)."""
+    names = ", ".join(f'"{c}"' for c in (*keys, "n"))
+    marks = ", ".join([mark] * (len(keys) + 1))
+    conflict = ", ".join(f'"{c}"' for c in keys)
+    insert = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'  # noqa: S608
+    return f'{insert} ON CONFLICT ({conflict}) DO UPDATE SET "n" = "{table}"."n" + excluded."n"'

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -266,23 +265,13 @@ class IncidentRepository:
         delta.subtract(gone)
         rows = [(*key, n) for key, n in sorted(delta.items()) if n]
         if rows:
-            sql = _upsert_sql(driver.mark(self.conn), table, keys)
+            sql = driver.upsert_count_sql(driver.mark(self.conn), table, keys)
             driver.executemany(self.conn, sql, rows)
 
 
 _LABEL_COLUMNS = ("incident_id", "kind", "key", "value", "space_id")
 _TALLY_KEYS = ("space_id", "status", "state", "severity", "is_muted", "closed")
 _LABEL_KEYS = ("space_id", "kind", "key", "value")
-
-
-@cache
-def _upsert_sql(mark: str, table: str, keys: tuple[str, ...]) -> str:
-    """Add ``n`` to a count row, creating it at ``n`` (the store's own names; values bound)."""
-    names = ", ".join(f'"{c}"' for c in (*keys, "n"))
-    marks = ", ".join([mark] * (len(keys) + 1))
-    conflict = ", ".join(f'"{c}"' for c in keys)
-    insert = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'  # noqa: S608
-    return f'{insert} ON CONFLICT ({conflict}) DO UPDATE SET "n" = "{table}"."n" + excluded."n"'
 
 
 def _labels_differ(old: Incident, new: Incident) -> bool:

@@ -113,6 +113,18 @@ case = sa.Table(
     sa.Index("ix_case_space_status_end", "space_id", "status", "end_time"),  # auto-close
 )
 
+# Cases per (space, status, effective priority, category): maintained with every write, so
+# status counts under those filters (Kibana's _find) are a sum of a few rows, not a count.
+case_tally = sa.Table(
+    "case_tally",
+    metadata,
+    sa.Column("space_id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.SmallInteger, primary_key=True),
+    sa.Column("priority", sa.SmallInteger, primary_key=True),
+    sa.Column("category", sa.SmallInteger, primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
 case_tag = sa.Table(
     "case_tag",
     metadata,

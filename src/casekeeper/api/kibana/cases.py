@@ -299,9 +299,9 @@ async def find(call: Call) -> Any:
         page=PageRequest(size=max(per_page, 1), skip=(page - 1) * per_page),
     )  # fmt: skip
     cases, _ = await call.run(call.c.cases.list_cases, call.p, query)
-    counts = await call.run(call.c.cases.filter_values, call.p, base)
-    by = {w: sum(counts.statuses.get(s, 0) for s in ss) for w, ss in vocab.STATUSES_OF.items()}
-    total = sum(counts.statuses.get(s, 0) for s in statuses) if statuses else sum(by.values())
+    counts = await call.run(call.c.cases.status_counts, call.p, base)
+    by = {w: sum(counts.get(s, 0) for s in ss) for w, ss in vocab.STATUSES_OF.items()}
+    total = sum(counts.get(s, 0) for s in statuses) if statuses else sum(by.values())
     return {
         "cases": await rendered(call, cases[:per_page]) if per_page else [],
         "page": page,

@@ -1,4 +1,4 @@
-"""users who log in, and their role in each space; case tags indexed for filtering
+"""users who log in, and their role in each space; case tags indexed; cases counted per status
 
 Revision ID: e1b7b023f9c4
 Revises: 8d75f405e7b3
@@ -51,6 +51,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("user_role", schema=None) as batch_op:
         batch_op.create_index("ix_user_role_space", ["space_id"], unique=False)
+    op.create_table(
+        "case_tally",
+        sa.Column("space_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.SmallInteger(), nullable=False),
+        sa.Column("priority", sa.SmallInteger(), nullable=False),
+        sa.Column("category", sa.SmallInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "space_id", "status", "priority", "category", name=op.f("pk_case_tally")
+        ),
+    )
+    op.execute(
+        "INSERT INTO case_tally (space_id, status, priority, category, n) "
+        'SELECT space_id, status, priority, category, count(*) FROM "case" '
+        "GROUP BY space_id, status, priority, category"
+    )
     _index_tags()
 
 
@@ -77,6 +93,7 @@ def _index_tags() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("case_tally")
     op.execute("DELETE FROM case_tag WHERE kind = 't'")
     with op.batch_alter_table("user_role", schema=None) as batch_op:
         batch_op.drop_index("ix_user_role_space")
