@@ -26,9 +26,10 @@ from typing import Any, TypeVar, cast
 import orjson
 import sqlalchemy as sa
 
+from casekeeper.domain import timeline as t
 from casekeeper.domain.enums import CaseStatus, EventKind
 from casekeeper.domain.errors import case_not_found
-from casekeeper.domain.events import Actor, CaseEvent
+from casekeeper.domain.events import Actor, CaseEvent, EventSelection
 from casekeeper.domain.incidents import Incident
 from casekeeper.domain.model import Case, CaseRef, Json
 from casekeeper.service.context import ServiceContext
@@ -300,13 +301,17 @@ class FakeEvents(_Repository):
     def page(
         self,
         case_id: str,
-        kinds: Sequence[EventKind] | None,
+        selections: Sequence[EventSelection] | None,
         *,
         offset: int,
         limit: int,
         descending: bool,
     ) -> tuple[list[CaseEvent], int]:
-        found = [e for e in self.for_case(case_id) if kinds is None or e.kind in kinds]
+        found = [
+            e
+            for e in self.for_case(case_id)
+            if selections is None or any(_picks(s, e) for s in selections)
+        ]
         if descending:
             found.reverse()
         return found[offset : offset + limit], len(found)
@@ -524,3 +529,19 @@ def fake_context(db: FakeDatabase, clock: Callable[[], int]) -> ServiceContext:
     services' type). tests/unit/test_service_rules.py checks that it has every repository
     method of the real store, with the same parameters."""
     return ServiceContext(db=cast(Database, db), clock=clock)
+
+
+def _picks(s: EventSelection, e: CaseEvent) -> bool:
+    d = e.data
+    opening = isinstance(d, t.IncidentChanged) and d.change is t.IncidentChange.OPENED
+    activation = isinstance(d, t.StatusChanged) and (d.old, d.new) == (
+        CaseStatus.PENDING_ACTIVATION,
+        CaseStatus.ACTIVE,
+    )
+    if s.kinds is not None and e.kind not in s.kinds:
+        return False
+    if s.incident_openings is True and isinstance(d, t.IncidentChanged) and not opening:
+        return False
+    if s.incident_openings is False and opening:
+        return False
+    return s.activation or not activation

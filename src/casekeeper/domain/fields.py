@@ -26,7 +26,12 @@ def set_tags(case: Case, tags: tuple[str, ...], *, now: Micros) -> Change:
         return Change.none(case)
     added = tuple(tag for tag in tags if tag not in case.tags)
     removed = tuple(tag for tag in case.tags if tag not in tags)
-    return Change(_next(case, now, tags=tags), [t.TagsChanged(added, removed)])
+    # One event per effect: tags that came, tags that went.
+    events = [
+        t.TagsChanged(added, ()) if added else None,
+        t.TagsChanged((), removed) if removed else None,
+    ]
+    return Change(_next(case, now, tags=tags), [e for e in events if e is not None])
 
 
 def set_severity(case: Case, severity: Severity, *, now: Micros) -> Change:

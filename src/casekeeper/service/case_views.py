@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from casekeeper.domain.enums import EventKind
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
-from casekeeper.domain.events import Actor, CaseEvent
+from casekeeper.domain.events import Actor, CaseEvent, EventSelection
 from casekeeper.domain.model import Case, CaseRef
 from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
@@ -55,13 +55,14 @@ class CaseViews:
         self,
         p: Principal,
         raw_case_id: str,
-        kinds: Sequence[EventKind] | None,
+        selections: Sequence[EventSelection] | None,
         *,
         offset: int,
         limit: int,
         descending: bool = False,
     ) -> tuple[Case, EventPage]:
-        """A page of the case's timeline (``kinds`` only, when given), with the total."""
+        """A page of the case's timeline (what ``selections`` pick, when given), with the
+        total."""
         p.require(READ, "read a case's timeline")
         ref = v.case_ref(raw_case_id, field="case_id")
         if offset < 0 or not 1 <= limit <= 100_000:
@@ -69,7 +70,7 @@ class CaseViews:
         with self.db.reader() as uow:
             case = uow.cases.require(p.space_id, ref)
             events, total = uow.events.page(
-                case.id, kinds, offset=offset, limit=limit, descending=descending
+                case.id, selections, offset=offset, limit=limit, descending=descending
             )
         return case, EventPage(events, total)
 

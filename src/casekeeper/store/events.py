@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
-from casekeeper.domain.enums import EventKind
-from casekeeper.domain.events import Actor, CaseEvent
+from casekeeper.domain import timeline as t
+from casekeeper.domain.enums import CaseStatus, EventKind
+from casekeeper.domain.events import Actor, CaseEvent, EventSelection
 from casekeeper.store import driver
 from casekeeper.store.event_codec import decode, decode_actor, encode, encode_actor
 from casekeeper.store.schema import case_event as e
@@ -116,17 +118,17 @@ class EventRepository:
     def page(
         self,
         case_id: str,
-        kinds: Sequence[EventKind] | None,
+        selections: Sequence[EventSelection] | None,
         *,
         offset: int,
         limit: int,
         descending: bool,
     ) -> tuple[list[CaseEvent], int]:
-        """One page of the case's events (of ``kinds``, all when None) in timeline order or
-        its reverse, and how many there are in all."""
+        """One page of the case's events (those any of ``selections`` picks; all when None)
+        in timeline order or its reverse, and how many there are in all."""
         where = [e.c.case_id == case_id]
-        if kinds is not None:
-            where.append(e.c.kind.in_(sorted(k.value for k in kinds)))
+        if selections is not None:
+            where.append(sa.or_(*map(_selected, selections)) if selections else sa.false())
         total = self.conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
         order = e.c.seq.desc() if descending else e.c.seq.asc()
         stmt = sa.select(e).where(*where).order_by(order).offset(offset).limit(limit)
@@ -140,6 +142,37 @@ class EventRepository:
             .distinct()
         )
         return [decode_actor(_json(r[0])) for r in self.conn.execute(stmt)]
+
+
+def _contains(event: t.TimelineEvent, key: str) -> ColumnElement[bool]:
+    """The stored payload holds ``key`` with the value ``event`` stores there (the codec's
+    own compact JSON, so the text is exact)."""
+    part = driver.json_text({key: encode(event)[key]})[1:-1]
+    return sa.cast(e.c.data, sa.Text).contains(part, autoescape=True)
+
+
+_ACTIVATION: Final = sa.and_(
+    e.c.kind == EventKind.STATUS_CHANGED.value,
+    _contains(t.StatusChanged(CaseStatus.PENDING_ACTIVATION, CaseStatus.ACTIVE), "oldStatus"),
+    _contains(t.StatusChanged(CaseStatus.PENDING_ACTIVATION, CaseStatus.ACTIVE), "newStatus"),
+)
+_OPENING: Final = sa.and_(
+    e.c.kind == EventKind.INCIDENT_CHANGED.value,
+    _contains(t.IncidentChanged("", t.IncidentChange.OPENED), "change"),
+)
+
+
+def _selected(s: EventSelection) -> ColumnElement[bool]:
+    parts: list[ColumnElement[bool]] = []
+    if s.kinds is not None:
+        parts.append(e.c.kind.in_(sorted(k.value for k in s.kinds)))
+    if s.incident_openings is True:
+        parts.append(sa.or_(e.c.kind != EventKind.INCIDENT_CHANGED.value, _OPENING))
+    elif s.incident_openings is False:
+        parts.append(sa.not_(_OPENING))
+    if not s.activation:
+        parts.append(sa.not_(_ACTIVATION))
+    return sa.and_(sa.true(), *parts)
 
 
 def _json(value: Any) -> Any:

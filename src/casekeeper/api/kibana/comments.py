@@ -13,15 +13,38 @@ from casekeeper.api.kibana.cases import MAX_PER_PAGE, profiles_of, rendered
 from casekeeper.api.kibana.http import Call
 from casekeeper.domain.enums import EventKind
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
-from casekeeper.domain.events import CaseEvent
+from casekeeper.domain.events import CaseEvent, EventSelection
 
 MAX_COMMENT: Final = 30_000
 MAX_EVENTS: Final = 100_000  # a case's whole timeline, rendered for the activity
-ACTION_TYPES: Final = frozenset({
-    "assignees", "comment", "connector", "description", "pushed", "tags", "title", "status",
-    "settings", "severity", "create_case", "delete_case", "category", "customFields",
-    "action", "alert", "attachment", "user",
-})  # fmt: skip
+COMMENTS: Final = (EventSelection(frozenset({EventKind.COMMENT})),)
+K = EventKind
+
+
+def _kinds(*kinds: EventKind) -> frozenset[EventKind]:
+    return frozenset(kinds)
+
+
+# What each Kibana type (and group) picks from the timeline; the activation never (Kibana has
+# no pending case: it is part of the creation). Types casekeeper never records pick nothing.
+SELECTIONS: Final[dict[str, EventSelection | None]] = {
+    "create_case": EventSelection(_kinds(K.CREATED), activation=False),
+    "comment": EventSelection(_kinds(K.COMMENT, K.INCIDENT_CHANGED), True, activation=False),
+    "status": EventSelection(_kinds(K.STATUS_CHANGED), activation=False),
+    "assignees": EventSelection(_kinds(K.ASSIGNED, K.UNASSIGNED), activation=False),
+    "severity": EventSelection(_kinds(K.PRIORITY_DETAILS_CHANGED), activation=False),
+    "title": EventSelection(_kinds(K.TITLE_CHANGED), activation=False),
+    "description": EventSelection(_kinds(K.DESCRIPTION_CHANGED), activation=False),
+    "tags": EventSelection(_kinds(K.TAGS_CHANGED), activation=False),
+    "user": EventSelection(_kinds(K.COMMENT), activation=False),
+    "alert": EventSelection(_kinds(K.INCIDENT_CHANGED), True, activation=False),
+    "attachment": EventSelection(_kinds(K.COMMENT, K.INCIDENT_CHANGED), True, activation=False),
+    "action": EventSelection(frozenset(EventKind) - {K.COMMENT}, False, activation=False),
+    "connector": None, "pushed": None, "settings": None, "delete_case": None,
+    "category": None, "customFields": None,
+}  # fmt: skip
+ACTION_TYPES: Final = frozenset(SELECTIONS)
+EVERYTHING: Final = (EventSelection(activation=False),)  # fmt: skip
 
 
 def _comment_body(body: dict[str, Any]) -> str:
@@ -100,7 +123,7 @@ async def delete_one(call: Call) -> Any:
 
 async def delete_all(call: Call) -> Any:
     _, page = await call.run(
-        call.c.case_views.events, call.p, call.param("case_id"), [EventKind.COMMENT],
+        call.c.case_views.events, call.p, call.param("case_id"), COMMENTS,
         offset=0, limit=10_000,
     )  # fmt: skip
     for event in page.events:
@@ -120,7 +143,7 @@ def _paging(call: Call) -> tuple[int, int, bool]:
 async def find(call: Call) -> Any:
     page, per_page, descending = _paging(call)
     case, found = await call.run(
-        call.c.case_views.events, call.p, call.param("case_id"), [EventKind.COMMENT],
+        call.c.case_views.events, call.p, call.param("case_id"), COMMENTS,
         offset=(page - 1) * per_page, limit=per_page, descending=descending,
     )  # fmt: skip
     profiles = await profiles_of(call, [e.actor for e in found.events])
@@ -136,7 +159,7 @@ async def find(call: Call) -> Any:
 async def user_actions(call: Call) -> Any:
     """The deprecated ``GET …/user_actions`` of seed 002: every action, oldest first."""
     case, found = await call.run(
-        call.c.case_views.events, call.p, call.param("case_id"), None,
+        call.c.case_views.events, call.p, call.param("case_id"), EVERYTHING,
         offset=0, limit=MAX_EVENTS,
     )  # fmt: skip
     profiles = await profiles_of(call, [e.actor for e in found.events])
@@ -144,22 +167,23 @@ async def user_actions(call: Call) -> Any:
 
 
 async def find_user_actions(call: Call) -> Any:
+    """A page of the activity, paged in the database: one action per timeline entry (a tag
+    change written before tags became two events shows as two)."""
     page, per_page, descending = _paging(call)
     types = set(call.many("types"))
     unknown = types - ACTION_TYPES
     if unknown:
         raise invalid(f"unknown types: {', '.join(sorted(unknown))}", field="types")
+    chosen = [s for t in sorted(types) if (s := SELECTIONS[t]) is not None] if types else None
     case, found = await call.run(
-        call.c.case_views.events, call.p, call.param("case_id"), None,
-        offset=0, limit=MAX_EVENTS, descending=descending,
+        call.c.case_views.events, call.p, call.param("case_id"), chosen or (
+            EVERYTHING if chosen is None else ()),
+        offset=(page - 1) * per_page, limit=per_page, descending=descending,
     )  # fmt: skip
     profiles = await profiles_of(call, [e.actor for e in found.events])
-    actions = render.user_actions(found.events, case, profiles, legacy=False)
-    chosen = [a for a in actions if render.wanted(a, types or None)]
-    start = (page - 1) * per_page
     return {
         "page": page,
         "perPage": per_page,
-        "total": len(chosen),
-        "userActions": chosen[start : start + per_page],
+        "total": found.total,
+        "userActions": render.user_actions(found.events, case, profiles, legacy=False),
     }

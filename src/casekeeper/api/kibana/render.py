@@ -148,10 +148,8 @@ def _actions(event: CaseEvent, case: Case, owner: str) -> list[tuple[str, str, J
         case t.Comment(text):
             comment = {"type": "user", "owner": owner, "comment": text}
             return [("create", "comment", {"comment": comment}, event.event_id)]
-        case t.StatusChanged(old, new) if vocab.STATUS[old] != vocab.STATUS[new]:
+        case t.StatusChanged(_, new):
             return [("update", "status", {"status": vocab.STATUS[new]}, None)]
-        case t.StatusChanged(CaseStatus.PENDING_ACTIVATION, CaseStatus.ACTIVE):
-            return []  # activation: Kibana has no pending case, so it is part of the creation
         case t.Assigned(user_id):
             return [("add", "assignees", {"assignees": [{"uid": user_id}]}, None)]
         case t.Unassigned(previous):
@@ -231,17 +229,3 @@ def user_actions(
                 item.update(id=action_id, version=version_of(1), comment_id=comment_id)
             out.append(item)
     return out
-
-
-def wanted(item: Json, types: set[str] | None) -> bool:
-    if types is None:
-        return True
-    kind = item["type"]
-    comment = item["payload"].get("comment") if kind == "comment" else None
-    groups = set()
-    if comment is not None:
-        groups.add("attachment")
-        groups.add("alert" if comment.get("type") == "alert" else "user")
-    else:
-        groups.add("action")
-    return kind in types or bool(groups & types)
