@@ -40,6 +40,7 @@ from common import DATA, PG_BASE, PG_DB, SPACE, list_page
 
 from casekeeper.bootstrap import Container, bootstrap
 from casekeeper.domain import events as ev
+from casekeeper.domain import timeline as tl
 from casekeeper.domain.enums import (
     CaseCategory,
     CasePriority,
@@ -307,7 +308,7 @@ def _write(c: Container, batch: list[Case], actor: ev.Actor) -> None:
             event_id=str(uuid.uuid5(EVENT_NS, x.id)),
             case_id=x.id,
             space_id=x.space_id,
-            data=ev.created(x.priority.system),
+            data=tl.Created(x.priority.system),
             actor=actor,
             create_time=x.create_time,
             event_time=x.create_time,

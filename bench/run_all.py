@@ -25,6 +25,8 @@ from typing import Any
 from common import PYTHON, RESULTS, ROOT, machine_info, utc_now
 from ingest_report import section as ingest_section
 from ingest_report import summary_rows as ingest_rows
+from kibana_report import section as kibana_section
+from kibana_report import summary_rows as kibana_rows
 from notify_report import section as notify_section
 from notify_report import summary_rows as notify_rows
 
@@ -70,6 +72,10 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("incidents_sqlite", ["incidents.py", "--backend", "sqlite", *common, *inc]),
         ("ingest_sqlite", ["ingest.py", "--backend", "sqlite", *common, *ingest]),
         ("notify_sqlite", ["notify.py", "--backend", "sqlite", *common, *ingest]),
+        (
+            "kibana_sqlite",
+            ["kibana.py", "--backend", "sqlite", *common, *(["--reps", "30"] if q else [])],
+        ),
     ]
     if not a.skip_pg:
         out += [
@@ -78,6 +84,10 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
             ("incidents_pg", ["incidents.py", "--backend", "pg", *common, *inc]),
             ("ingest_pg", ["ingest.py", "--backend", "pg", *common, *ingest]),
             ("notify_pg", ["notify.py", "--backend", "pg", *common, *ingest]),
+            (
+                "kibana_pg",
+                ["kibana.py", "--backend", "pg", *common, *(["--reps", "30"] if q else [])],
+            ),
         ]
         if not q:  # informational; left out of the smoke run
             pg_get = ["--reps", "2", "--no-profile"]
@@ -182,7 +192,9 @@ def incident_rows(res: dict[str, Any]) -> list[list[str]]:
 
 
 def summary(res: dict[str, Any]) -> list[list[str]]:
-    rows: list[list[str]] = incident_rows(res) + ingest_rows(res) + notify_rows(res)
+    rows: list[list[str]] = (
+        incident_rows(res) + ingest_rows(res) + notify_rows(res) + kibana_rows(res)
+    )
     g = res.get("grpc_getcase_sqlite")
     if g:
         rows.append([
@@ -764,6 +776,9 @@ def render(res: dict[str, Any], log: dict[str, Any], a: argparse.Namespace, doc:
     for key in ("notify_sqlite", "notify_pg"):
         if res.get(key):
             parts += [notify_section(res[key]), ""]
+    for key in ("kibana_sqlite", "kibana_pg"):
+        if res.get(key):
+            parts += [kibana_section(res[key]), ""]
     parts += [
         "## Reproduce",
         "",

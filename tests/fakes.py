@@ -534,14 +534,8 @@ def fake_context(db: FakeDatabase, clock: Callable[[], int]) -> ServiceContext:
 def _picks(s: EventSelection, e: CaseEvent) -> bool:
     d = e.data
     opening = isinstance(d, t.IncidentChanged) and d.change is t.IncidentChange.OPENED
-    activation = isinstance(d, t.StatusChanged) and (d.old, d.new) == (
-        CaseStatus.PENDING_ACTIVATION,
-        CaseStatus.ACTIVE,
-    )
     if s.kinds is not None and e.kind not in s.kinds:
         return False
-    if s.incident_openings is True and isinstance(d, t.IncidentChanged) and not opening:
-        return False
-    if s.incident_openings is False and opening:
-        return False
-    return s.activation or not activation
+    if s.incident_openings is True and isinstance(d, t.IncidentChanged):
+        return opening
+    return not (s.incident_openings is False and opening)

@@ -69,9 +69,7 @@ class CaseEvent:
 @dataclass(frozen=True, slots=True)
 class EventSelection:
     """Some of a case's events: those of ``kinds`` (every kind when None); of the incident
-    changes, with ``incident_openings`` True only openings, False none of them; without the
-    activation (PENDING_ACTIVATION to ACTIVE) unless ``activation``."""
+    changes, with ``incident_openings`` True only openings, False none of them."""
 
     kinds: frozenset[EventKind] | None = None
     incident_openings: bool | None = None
-    activation: bool = True

@@ -127,7 +127,8 @@ class AdminService:
             if not spec.pending:
                 activated, more = activate_in(uow, case, now)
                 case = evolve(activated, version=case.version)  # not stored yet: still the first
-                payloads.extend(more)
+                if not spec.fields:  # a person's case made active at once was never pending
+                    payloads.extend(more)
             uow.cases.add(case)
             system = new_events(case, payloads[:1], p.actor, now)
             rest = new_events(case, payloads[1:], Actor.system(), now)

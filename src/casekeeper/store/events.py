@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from casekeeper.domain import timeline as t
-from casekeeper.domain.enums import CaseStatus, EventKind
+from casekeeper.domain.enums import EventKind
 from casekeeper.domain.events import Actor, CaseEvent, EventSelection
 from casekeeper.store import driver
 from casekeeper.store.event_codec import decode, decode_actor, encode, encode_actor
@@ -151,11 +151,6 @@ def _contains(event: t.TimelineEvent, key: str) -> ColumnElement[bool]:
     return sa.cast(e.c.data, sa.Text).contains(part, autoescape=True)
 
 
-_ACTIVATION: Final = sa.and_(
-    e.c.kind == EventKind.STATUS_CHANGED.value,
-    _contains(t.StatusChanged(CaseStatus.PENDING_ACTIVATION, CaseStatus.ACTIVE), "oldStatus"),
-    _contains(t.StatusChanged(CaseStatus.PENDING_ACTIVATION, CaseStatus.ACTIVE), "newStatus"),
-)
 _OPENING: Final = sa.and_(
     e.c.kind == EventKind.INCIDENT_CHANGED.value,
     _contains(t.IncidentChanged("", t.IncidentChange.OPENED), "change"),
@@ -170,8 +165,6 @@ def _selected(s: EventSelection) -> ColumnElement[bool]:
         parts.append(sa.or_(e.c.kind != EventKind.INCIDENT_CHANGED.value, _OPENING))
     elif s.incident_openings is False:
         parts.append(sa.not_(_OPENING))
-    if not s.activation:
-        parts.append(sa.not_(_ACTIVATION))
     return sa.and_(sa.true(), *parts)
 
 

@@ -25,26 +25,25 @@ def _kinds(*kinds: EventKind) -> frozenset[EventKind]:
     return frozenset(kinds)
 
 
-# What each Kibana type (and group) picks from the timeline; the activation never (Kibana has
-# no pending case: it is part of the creation). Types casekeeper never records pick nothing.
+# What each Kibana type (and group) picks from the timeline. Types casekeeper never records
+# pick nothing.
 SELECTIONS: Final[dict[str, EventSelection | None]] = {
-    "create_case": EventSelection(_kinds(K.CREATED), activation=False),
-    "comment": EventSelection(_kinds(K.COMMENT, K.INCIDENT_CHANGED), True, activation=False),
-    "status": EventSelection(_kinds(K.STATUS_CHANGED), activation=False),
-    "assignees": EventSelection(_kinds(K.ASSIGNED, K.UNASSIGNED), activation=False),
-    "severity": EventSelection(_kinds(K.PRIORITY_DETAILS_CHANGED), activation=False),
-    "title": EventSelection(_kinds(K.TITLE_CHANGED), activation=False),
-    "description": EventSelection(_kinds(K.DESCRIPTION_CHANGED), activation=False),
-    "tags": EventSelection(_kinds(K.TAGS_CHANGED), activation=False),
-    "user": EventSelection(_kinds(K.COMMENT), activation=False),
-    "alert": EventSelection(_kinds(K.INCIDENT_CHANGED), True, activation=False),
-    "attachment": EventSelection(_kinds(K.COMMENT, K.INCIDENT_CHANGED), True, activation=False),
-    "action": EventSelection(frozenset(EventKind) - {K.COMMENT}, False, activation=False),
+    "create_case": EventSelection(_kinds(K.CREATED)),
+    "comment": EventSelection(_kinds(K.COMMENT, K.INCIDENT_CHANGED), True),
+    "status": EventSelection(_kinds(K.STATUS_CHANGED)),
+    "assignees": EventSelection(_kinds(K.ASSIGNED, K.UNASSIGNED)),
+    "severity": EventSelection(_kinds(K.PRIORITY_DETAILS_CHANGED)),
+    "title": EventSelection(_kinds(K.TITLE_CHANGED)),
+    "description": EventSelection(_kinds(K.DESCRIPTION_CHANGED)),
+    "tags": EventSelection(_kinds(K.TAGS_CHANGED)),
+    "user": EventSelection(_kinds(K.COMMENT)),
+    "alert": EventSelection(_kinds(K.INCIDENT_CHANGED), True),
+    "attachment": EventSelection(_kinds(K.COMMENT, K.INCIDENT_CHANGED), True),
+    "action": EventSelection(frozenset(EventKind) - {K.COMMENT}, False),
     "connector": None, "pushed": None, "settings": None, "delete_case": None,
     "category": None, "customFields": None,
 }  # fmt: skip
 ACTION_TYPES: Final = frozenset(SELECTIONS)
-EVERYTHING: Final = (EventSelection(activation=False),)  # fmt: skip
 
 
 def _comment_body(body: dict[str, Any]) -> str:
@@ -159,7 +158,7 @@ async def find(call: Call) -> Any:
 async def user_actions(call: Call) -> Any:
     """The deprecated ``GET …/user_actions`` of seed 002: every action, oldest first."""
     case, found = await call.run(
-        call.c.case_views.events, call.p, call.param("case_id"), EVERYTHING,
+        call.c.case_views.events, call.p, call.param("case_id"), None,
         offset=0, limit=MAX_EVENTS,
     )  # fmt: skip
     profiles = await profiles_of(call, [e.actor for e in found.events])
@@ -174,10 +173,10 @@ async def find_user_actions(call: Call) -> Any:
     unknown = types - ACTION_TYPES
     if unknown:
         raise invalid(f"unknown types: {', '.join(sorted(unknown))}", field="types")
+    # None: every entry; an empty list (only types casekeeper never records): none.
     chosen = [s for t in sorted(types) if (s := SELECTIONS[t]) is not None] if types else None
     case, found = await call.run(
-        call.c.case_views.events, call.p, call.param("case_id"), chosen or (
-            EVERYTHING if chosen is None else ()),
+        call.c.case_views.events, call.p, call.param("case_id"), chosen,
         offset=(page - 1) * per_page, limit=per_page, descending=descending,
     )  # fmt: skip
     profiles = await profiles_of(call, [e.actor for e in found.events])
