@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from casekeeper.bootstrap import Container
 from casekeeper.domain import commands as cmd
 from casekeeper.domain.commands import CaseChange
-from casekeeper.domain.enums import CasePriority, CaseStatus
-from casekeeper.domain.query import CaseFilters
+from casekeeper.domain.enums import CasePriority, CaseStatus, DateRangeMode
+from casekeeper.domain.query import CaseFilters, DateRange
 from casekeeper.domain.signals import Signal, SignalBatch, SignalStatus, Source
 from casekeeper.service.auth import Principal
 from casekeeper.store.schema import case as c
@@ -17,20 +17,23 @@ from casekeeper.store.schema import case_tally as ct
 from tests.conftest import MakeCase
 
 
-def tally_matches_rows(container: Container, space_id: int) -> dict[tuple[int, int, int], int]:
+def tally_matches_rows(
+    container: Container, space_id: int
+) -> dict[tuple[int, int, int, bool], int]:
+    assigned = c.c.assignee.is_not(None)
     with container.db.reader() as uow:
         rows = {
-            (s, p, k): n
-            for s, p, k, n in uow.conn.execute(
-                sa.select(c.c.status, c.c.priority, c.c.category, sa.func.count())
+            (s, p, k, bool(a)): n
+            for s, p, k, a, n in uow.conn.execute(
+                sa.select(c.c.status, c.c.priority, c.c.category, assigned, sa.func.count())
                 .where(c.c.space_id == space_id)
-                .group_by(c.c.status, c.c.priority, c.c.category)
+                .group_by(c.c.status, c.c.priority, c.c.category, assigned)
             )
         }
         kept = {
-            (s, p, k): n
-            for s, p, k, n in uow.conn.execute(
-                sa.select(ct.c.status, ct.c.priority, ct.c.category, ct.c.n).where(
+            (s, p, k, bool(a)): n
+            for s, p, k, a, n in uow.conn.execute(
+                sa.select(ct.c.status, ct.c.priority, ct.c.category, ct.c.assigned, ct.c.n).where(
                     ct.c.space_id == space_id, ct.c.n != 0
                 )
             )
@@ -46,6 +49,9 @@ def test_the_tally_follows_every_write(
     space = principal.space_id
     tally_matches_rows(container, space)
     container.cases.change(principal, CaseChange(cases[0].id, (cmd.Acknowledge(),)))
+    container.cases.change(
+        principal, CaseChange(cases[0].id, (cmd.Assign("8d3bd6c1-0d41-4c65-9a58-5f6f2f1a1e01"),))
+    )
     container.cases.change(
         principal, CaseChange(cases[1].id, (cmd.SetPriorityOverride(CasePriority.P1),))
     )
@@ -86,3 +92,12 @@ def test_the_tally_follows_every_write(
     assert sum(rows.values()) == 5
     counts = container.cases.status_counts(principal, CaseFilters(priorities=(CasePriority.P1,)))
     assert counts.get(CaseStatus.ACTIVE, 0) >= 1
+    # The unassigned queue is counted from the tally too, and agrees with a count of rows.
+    unassigned = container.cases.status_counts(principal, CaseFilters(include_unassigned=True))
+    everything = DateRange(0, 2**62, DateRangeMode.CREATED_AT)  # a filter the tally lacks
+    counted = container.cases.status_counts(
+        principal, CaseFilters(include_unassigned=True, date_range=everything)
+    )
+    assert unassigned.get(CaseStatus.ACKNOWLEDGED, 0) == 0  # the acknowledged one is assigned
+    assert sum(unassigned.values()) == 4
+    assert counted == unassigned

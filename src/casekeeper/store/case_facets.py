@@ -90,12 +90,15 @@ def filter_values(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterV
 
 def status_counts(conn: sa.Connection, space_id: int, f: CaseFilters) -> dict[CaseStatus, int]:
     """Cases per status under ``f`` (its own statuses ignored). When ``f`` filters only by
-    priority and category, a sum over ``case_tally``; otherwise a count of the matching rows."""
+    priority, category and "unassigned", a sum over ``case_tally``; otherwise a count of the
+    matching rows."""
     f = replace(f, statuses=())
-    if replace(f, priorities=(), categories=()) == _PLAIN:
+    rest = replace(f, priorities=(), categories=())
+    if rest in (_PLAIN, _UNASSIGNED):
         counted = case_tally.status_counts(
-            conn, space_id, [int(p) for p in f.priorities], [int(x) for x in f.categories]
-        )
+            conn, space_id, [int(p) for p in f.priorities], [int(x) for x in f.categories],
+            unassigned_only=rest == _UNASSIGNED,
+        )  # fmt: skip
         return {STATUS_OF[s]: n for s, n in counted.items() if n}
     stmt = (
         sa.select(c.c.status, sa.func.count())
@@ -106,3 +109,4 @@ def status_counts(conn: sa.Connection, space_id: int, f: CaseFilters) -> dict[Ca
 
 
 _PLAIN = CaseFilters()
+_UNASSIGNED = CaseFilters(include_unassigned=True)

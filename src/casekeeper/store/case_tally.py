@@ -1,5 +1,6 @@
-"""``case_tally``: cases per (space, status, effective priority, category), kept with every
-case write (CaseRepository), so status counts under those filters read a few rows."""
+"""``case_tally``: cases per (space, status, effective priority, category, assigned or not),
+kept with every case write (CaseRepository), so status counts under those filters (and the
+unassigned queue) read a few rows."""
 
 from __future__ import annotations
 
@@ -13,12 +14,18 @@ from casekeeper.domain.model import Case
 from casekeeper.store import driver
 from casekeeper.store.schema import case_tally as ct
 
-Key = tuple[int, int, int, int]
-KEYS: Final = ("space_id", "status", "priority", "category")
+Key = tuple[int, int, int, int, bool]
+KEYS: Final = ("space_id", "status", "priority", "category", "assigned")
 
 
 def key_of(x: Case) -> Key:
-    return (x.space_id, int(x.status), int(x.priority.effective), int(x.category))
+    return (
+        x.space_id,
+        int(x.status),
+        int(x.priority.effective),
+        int(x.category),
+        bool(x.assignees),
+    )
 
 
 def add(conn: sa.Connection, came: Counter[Key], gone: Counter[Key]) -> None:
@@ -35,10 +42,14 @@ def status_counts(
     space_id: int,
     priorities: Sequence[int] = (),
     categories: Sequence[int] = (),
+    *,
+    unassigned_only: bool = False,
 ) -> dict[int, int]:
     """Cases per status number in the space, of those priorities and categories (all when
-    empty)."""
+    empty), only the unassigned ones with ``unassigned_only``."""
     where = [ct.c.space_id == space_id]
+    if unassigned_only:
+        where.append(ct.c.assigned.is_(False))
     if priorities:
         where.append(ct.c.priority.in_(sorted(set(priorities))))
     if categories:

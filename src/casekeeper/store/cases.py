@@ -69,7 +69,9 @@ _SELECT_BY_NUMBER = sa.select(c).where(
 
 _INDICATORS = [name for name, _ in WRITTEN].index("indicators")
 _TAGS_W = [name for name, _ in WRITTEN].index("tags")
-_COUNTED = tuple([name for name, _ in WRITTEN].index(n) for n in ("status", "priority", "category"))
+_COUNTED = tuple(
+    [name for name, _ in WRITTEN].index(n) for n in ("status", "priority", "category", "assignees")
+)
 
 
 _GET_BY_ID = driver.Prepared(_SELECT_BY_ID)
@@ -253,14 +255,16 @@ class CaseRepository:
         if not case_ids:
             return set()
         wanted = sorted(set(case_ids))
-        keyed = sa.select(c.c.id, c.c.status, c.c.priority, c.c.category).where(
+        keyed = sa.select(c.c.id, c.c.status, c.c.priority, c.c.category, c.c.assignee).where(
             c.c.space_id == space_id, c.c.id.in_(wanted)
         )
         rows = list(self.conn.execute(keyed))
         found = {r[0] for r in rows}
         if found:
             self.conn.execute(sa.delete(c).where(c.c.space_id == space_id, c.c.id.in_(found)))
-            gone = Counter((space_id, int(r[1]), int(r[2]), int(r[3])) for r in rows)
+            gone = Counter(
+                (space_id, int(r[1]), int(r[2]), int(r[3]), r[4] is not None) for r in rows
+            )
             tally.add(self.conn, Counter(), gone)
         return found
 

@@ -113,8 +113,8 @@ case = sa.Table(
     sa.Index("ix_case_space_status_end", "space_id", "status", "end_time"),  # auto-close
 )
 
-# Cases per (space, status, effective priority, category): maintained with every write, so
-# status counts under those filters (Kibana's _find) are a sum of a few rows, not a count.
+# Cases per (space, status, effective priority, category, assigned or not): maintained with
+# every write, so status counts under those filters (Kibana's _find) sum a few rows.
 case_tally = sa.Table(
     "case_tally",
     metadata,
@@ -122,6 +122,7 @@ case_tally = sa.Table(
     sa.Column("status", sa.SmallInteger, primary_key=True),
     sa.Column("priority", sa.SmallInteger, primary_key=True),
     sa.Column("category", sa.SmallInteger, primary_key=True),
+    sa.Column("assigned", sa.Boolean, primary_key=True),
     sa.Column("n", sa.BigInteger, nullable=False),
 )
 

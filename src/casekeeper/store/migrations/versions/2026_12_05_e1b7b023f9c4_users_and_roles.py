@@ -57,15 +57,16 @@ def upgrade() -> None:
         sa.Column("status", sa.SmallInteger(), nullable=False),
         sa.Column("priority", sa.SmallInteger(), nullable=False),
         sa.Column("category", sa.SmallInteger(), nullable=False),
+        sa.Column("assigned", sa.Boolean(), nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "space_id", "status", "priority", "category", name=op.f("pk_case_tally")
+            "space_id", "status", "priority", "category", "assigned", name=op.f("pk_case_tally")
         ),
     )
     op.execute(
-        "INSERT INTO case_tally (space_id, status, priority, category, n) "
-        'SELECT space_id, status, priority, category, count(*) FROM "case" '
-        "GROUP BY space_id, status, priority, category"
+        "INSERT INTO case_tally (space_id, status, priority, category, assigned, n) "
+        "SELECT space_id, status, priority, category, assignee IS NOT NULL, count(*) "
+        'FROM "case" GROUP BY space_id, status, priority, category, assignee IS NOT NULL'
     )
     _index_tags()
 
