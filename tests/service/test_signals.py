@@ -273,6 +273,21 @@ def test_priority_is_rederived_when_a_more_urgent_alert_joins(
     assert "fp2" in why
 
 
+def test_the_explanation_keeps_the_rule_that_applied_when_the_alert_arrived(
+    container: Container, signals: SignalService, principal: Principal
+) -> None:
+    from casekeeper.domain.case_settings import SignalRules
+
+    opened = signals.ingest(principal, am(alert("fp1", sev="critical"))).outcomes[0]
+    assert opened.case_id is not None
+    before = signals.explain(principal, opened.case_id).priority_reason
+    assert 'fp1: label severity="critical" maps to P1' in before
+    # The space now reads severity from another label: the firing's reason stays as it was.
+    container.case_settings.update_rules(principal, SignalRules(severity_label="level"))
+    after = signals.explain(principal, opened.case_id).priority_reason
+    assert 'fp1: label severity="critical" maps to P1' in after
+
+
 def test_a_dry_run_says_what_would_happen_and_stores_nothing(
     container: Container, signals: SignalService, principal: Principal
 ) -> None:

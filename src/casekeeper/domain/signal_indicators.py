@@ -38,6 +38,7 @@ class Seen:
     receiver: str | None
     external_url: str | None
     now: Micros
+    reason: str = ""  # why it has its priority, in a sentence (the rule that applied)
 
 
 def _prio(p: IndicatorPriority) -> str:

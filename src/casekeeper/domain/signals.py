@@ -140,6 +140,9 @@ class Firing:
     receiver: str | None = None
     external_url: str | None = None
     reconciled: bool = False  # resolved by reconciliation: its source may still say it fires
+    # Why it got its priority, as the rules said when it arrived (None: written before this
+    # was kept; explain then derives it from the rules in force).
+    priority_reason: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -134,8 +134,9 @@ class BatchRun:
                 )  # fmt: skip
         priority, why = priority_of(s, self.rules)
         seen = Seen(
-            s, self.source, starts, priority, self.batch.receiver, self.batch.external_url, self.now
-        )
+            s, self.source, starts, priority, self.batch.receiver, self.batch.external_url,
+            self.now, why,
+        )  # fmt: skip
         if s.status is SignalStatus.RESOLVED:
             return resolve(self, seen, firing)
         if s.status is SignalStatus.ACKNOWLEDGED:
@@ -150,7 +151,8 @@ class BatchRun:
             starts_at=seen.starts_at, status=status, last_seen=self.now,
             ends_at=ends if status is SignalStatus.RESOLVED else None,
             labels=dict(s.labels), group_key=s.group_key, receiver=self.batch.receiver,
-            external_url=self.batch.external_url, **more,  # type: ignore[arg-type]
+            external_url=self.batch.external_url, priority_reason=seen.reason[:1024] or None,
+            **more,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def _alert(self, seen: Seen, state: IncidentState, case_id: str) -> AlertEvent:

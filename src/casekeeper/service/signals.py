@@ -247,7 +247,9 @@ class SignalService:
             )  # fmt: skip
         detail = []
         for f in firings:
-            _, why = priority_of(Signal(f.dedup_key, f.status, "", labels=f.labels), rules)
+            why = f.priority_reason
+            if why is None:  # written before the reason was kept: the rules in force now
+                _, why = priority_of(Signal(f.dedup_key, f.status, "", labels=f.labels), rules)
             detail.append(f"{f.dedup_key}: {why}")
         if detail:
             reason += "; " + "; ".join(detail[:20])

@@ -26,6 +26,7 @@ SECOND = 1_000_000
 COLUMNS: Final = (
     "space_id", "source", "dedup_key", "starts_at", "status", "last_seen", "ends_at",
     "incident_id", "case_id", "labels", "group_key", "receiver", "external_url", "reconciled",
+    "priority_reason",
 )  # fmt: skip
 _KEY: Final = ("space_id", "source", "dedup_key", "starts_at")
 _SELECT: Final = ", ".join(f'"{c}"' for c in COLUMNS)
@@ -37,7 +38,7 @@ def _firing(r: Sequence[Any]) -> Firing:
         space_id=r[0], source=Source(r[1]), dedup_key=r[2], starts_at=r[3],
         status=SignalStatus(r[4]), last_seen=r[5], ends_at=r[6], incident_id=r[7],
         case_id=r[8], labels=orjson.loads(r[9]), group_key=r[10], receiver=r[11],
-        external_url=r[12], reconciled=bool(r[13]),
+        external_url=r[12], reconciled=bool(r[13]), priority_reason=r[14],
     )  # fmt: skip
 
 
@@ -45,7 +46,7 @@ def _row(f: Firing) -> tuple[Any, ...]:
     return (
         f.space_id, f.source.value, f.dedup_key, f.starts_at, f.status.value, f.last_seen,
         f.ends_at, f.incident_id, f.case_id, orjson.dumps(dict(f.labels)).decode(),
-        f.group_key, f.receiver, f.external_url, f.reconciled,
+        f.group_key, f.receiver, f.external_url, f.reconciled, f.priority_reason,
     )  # fmt: skip
 
 

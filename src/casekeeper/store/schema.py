@@ -324,6 +324,7 @@ signal_firing = sa.Table(
     sa.Column("external_url", sa.String(4096)),
     # Resolved by reconciliation, not by its source: the alert firing on may bring it back.
     sa.Column("reconciled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("priority_reason", sa.String(1024)),  # why its priority, when it arrived
     sa.Index("ix_signal_firing_case", "case_id"),
     sa.Index("ix_signal_firing_open", "source", "status", "space_id"),
 )
