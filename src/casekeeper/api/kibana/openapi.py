@@ -268,6 +268,8 @@ def _operation(method: str, path: str, space: bool) -> dict[str, Any]:
         params.append({"name": "kbn-xsrf", "in": "header", "required": True, "schema": STRING})
     op: dict[str, Any] = {
         "tags": [TAG], "summary": summary, "parameters": params,
+        # A user (HTTP Basic), or an API key as Bearer (ApiKey <key> is accepted too).
+        "security": [{"basic": []}, {"bearer": []}],
         "operationId": f"kibana{'Space' if space else ''}_{method}_{path}",
         "responses": {str(status): {"description": "Done"}, **ERRORS},
     }  # fmt: skip
@@ -297,4 +299,6 @@ def add_kibana(doc: dict[str, Any]) -> dict[str, Any]:
     if clash:
         raise ValueError(f"schema names already taken: {clash}")
     schemas.update(copy.deepcopy(SCHEMAS))
+    security = out["components"].setdefault("securitySchemes", {})
+    security.setdefault("basic", {"type": "http", "scheme": "basic"})
     return out

@@ -21,6 +21,7 @@ from casekeeper.api.coralogix.rest.routes import ROUTES
 from casekeeper.api.coralogix.rest.settings_routes import NOTIFICATION_ROUTES, SETTINGS_ROUTES
 from casekeeper.api.http.app import create_app
 from casekeeper.api.ingest.openapi import ingest_paths
+from casekeeper.api.kibana.mount import ROUTES as KIBANA_ROUTES
 from casekeeper.api.notify.rest import REST_ROUTES
 from casekeeper.bootstrap import Container
 from tests.api.coralogix.rest.conftest import Rest, error_message, serve_app
@@ -246,7 +247,12 @@ def test_openapi_describes_every_route(openapi: dict[str, Any]) -> None:
     ops = [op["operationId"] for ops in paths.values() for op in ops.values()]
     ingest = len(ingest_paths())  # the ingest doors (api/ingest/openapi.py), one operation each
     settings = len(SETTINGS_ROUTES) + len(NOTIFICATION_ROUTES) + len(REST_ROUTES)  # + /api/v1
-    assert len(ops) == len(set(ops)) == len(ROUTES) + len(INCIDENT_ROUTES) + settings + 2 + ingest
+    kibana = 2 * len(KIBANA_ROUTES)  # each in the default space and under /s/{space_id}
+    assert (
+        len(ops)
+        == len(set(ops))
+        == (len(ROUTES) + len(INCIDENT_ROUTES) + settings + 2 + ingest + kibana)
+    )
     assert openapi["components"]["securitySchemes"]["bearer"] == {
         "type": "http",
         "scheme": "bearer",
