@@ -283,20 +283,18 @@ class FakeEvents(_Repository):
         state = self._tx.writable()
         state.events[:] = [e for e in state.events if e.event_id != event_id]
 
-    def created_by(self, case_ids: Sequence[str]) -> dict[str, Actor]:
+    def creators_and_comments(
+        self, case_ids: Sequence[str]
+    ) -> tuple[dict[str, Actor], dict[str, int]]:
         wanted = set(case_ids)
-        return {
-            e.case_id: e.actor
-            for e in self._tx.read().events
-            if e.case_id in wanted and e.kind is EventKind.CREATED
-        }
-
-    def counts(self, case_ids: Sequence[str], kind: EventKind) -> dict[str, int]:
-        out: dict[str, int] = {}
+        creators: dict[str, Actor] = {}
+        comments: dict[str, int] = {}
         for e in self._tx.read().events:
-            if e.case_id in set(case_ids) and e.kind is kind:
-                out[e.case_id] = out.get(e.case_id, 0) + 1
-        return out
+            if e.case_id in wanted and e.kind is EventKind.CREATED:
+                creators[e.case_id] = e.actor
+            elif e.case_id in wanted and e.kind is EventKind.COMMENT:
+                comments[e.case_id] = comments.get(e.case_id, 0) + 1
+        return creators, comments
 
     def page(
         self,

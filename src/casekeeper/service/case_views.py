@@ -8,7 +8,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from casekeeper.domain.enums import EventKind
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, case_not_found, invalid
 from casekeeper.domain.events import Actor, CaseEvent, EventSelection
 from casekeeper.domain.model import Case, CaseRef
@@ -46,8 +45,7 @@ class CaseViews:
         p.require(READ, "read cases")
         ids = [c.id for c in cases if c.space_id == p.space_id]
         with self.db.reader() as uow:
-            creators = uow.events.created_by(ids)
-            comments = uow.events.counts(ids, EventKind.COMMENT)
+            creators, comments = uow.events.creators_and_comments(ids)
             incidents = uow.incidents.count_by_case(ids)
         return {i: CaseFacts(creators.get(i), comments.get(i, 0), incidents.get(i, 0)) for i in ids}
 

@@ -95,25 +95,28 @@ class EventRepository:
 
     # -- what the Kibana and Tracecat views need beside the events themselves ---------------
 
-    def created_by(self, case_ids: Sequence[str]) -> dict[str, Actor]:
-        """Who created each case (its creation event's actor); cases without one are left out."""
+    def creators_and_comments(
+        self, case_ids: Sequence[str]
+    ) -> tuple[dict[str, Actor], dict[str, int]]:
+        """Who created each case (its creation event's actor) and how many comments each
+        has, in one statement; cases without either are left out of that map."""
         if not case_ids:
-            return {}
-        stmt = sa.select(e.c.case_id, e.c.actor).where(
-            e.c.case_id.in_(sorted(set(case_ids))), e.c.kind == EventKind.CREATED.value
-        )
-        return {r[0]: decode_actor(_json(r[1])) for r in self.conn.execute(stmt)}
-
-    def counts(self, case_ids: Sequence[str], kind: EventKind) -> dict[str, int]:
-        """Events of ``kind`` per case (cases with none are left out)."""
-        if not case_ids:
-            return {}
+            return {}, {}
+        kinds = (EventKind.CREATED.value, EventKind.COMMENT.value)
+        actor = sa.func.min(sa.cast(e.c.actor, sa.Text))
         stmt = (
-            sa.select(e.c.case_id, sa.func.count())
-            .where(e.c.case_id.in_(sorted(set(case_ids))), e.c.kind == kind.value)
-            .group_by(e.c.case_id)
+            sa.select(e.c.case_id, e.c.kind, sa.func.count(), actor)
+            .where(e.c.case_id.in_(sorted(set(case_ids))), e.c.kind.in_(kinds))
+            .group_by(e.c.case_id, e.c.kind)
         )
-        return {r[0]: int(r[1]) for r in self.conn.execute(stmt)}
+        creators: dict[str, Actor] = {}
+        comments: dict[str, int] = {}
+        for case_id, kind, n, actor in self.conn.execute(stmt):
+            if kind == EventKind.CREATED.value:
+                creators[case_id] = decode_actor(_json(actor))
+            else:
+                comments[case_id] = int(n)
+        return creators, comments
 
     def page(
         self,
