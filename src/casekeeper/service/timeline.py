@@ -146,6 +146,20 @@ class TimelineService:
             self._touch(uow, case, self.clock())
             uow.commit()
 
+    def delete_comments(self, p: Principal, raw_case_id: str) -> int:
+        """Delete every comment of the case, in one transaction; how many there were."""
+        p.require(COMMENT, "delete comments")
+        ref = v.case_ref(raw_case_id, field="case_id")
+        with self.db.writer() as uow:
+            case = locked_case(uow, p.space_id, ref)
+            comments = [e for e in uow.events.for_case(case.id) if e.is_comment]
+            for event in comments:
+                uow.events.delete(event.event_id)
+            if comments:
+                self._touch(uow, case, self.clock())
+                uow.commit()
+        return len(comments)
+
     def _editable_locked(
         self, uow: UnitOfWork, p: Principal, raw_event_id: str
     ) -> tuple[CaseEvent, Case]:

@@ -121,12 +121,7 @@ async def delete_one(call: Call) -> Any:
 
 
 async def delete_all(call: Call) -> Any:
-    _, page = await call.run(
-        call.c.case_views.events, call.p, call.param("case_id"), COMMENTS,
-        offset=0, limit=10_000,
-    )  # fmt: skip
-    for event in page.events:
-        await call.run(call.c.timeline.delete_comment, call.p, event.event_id)
+    await call.run(call.c.timeline.delete_comments, call.p, call.param("case_id"))
     return Response(status_code=204)
 
 
