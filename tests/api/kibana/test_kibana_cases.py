@@ -39,8 +39,8 @@ SEED_CREATE_PAYLOAD = {
 }
 
 
-def test_seed_user_actions_request_as_written(kibana: Kibana, user: str) -> None:
-    """Seed 002: create a case, comment on it, GET /s/<space>/api/cases/<id>/user_actions."""
+def seed_request(kibana: Kibana, user: str) -> None:
+    """Seed 002: create a case, comment on it, GET <base>/<id>/user_actions as written."""
     case = kibana.create()
     kibana.call(
         "POST",
@@ -78,14 +78,15 @@ def test_seed_user_actions_request_as_written(kibana: Kibana, user: str) -> None
     assert comment["comment_id"] is not None
 
 
-def test_the_default_space_answers_without_a_prefix(
+def test_seed_user_actions_request_in_a_space(kibana: Kibana, user: str) -> None:
+    seed_request(kibana, user)  # /s/<space>/api/cases/<id>/user_actions
+
+
+def test_seed_user_actions_request_in_the_default_space(
     client: httpx.Client, container: Container, user: str
 ) -> None:
     container.users.set_role(OPERATOR, user, "default", "responder")
-    k = Kibana(client, "default", basic(user))
-    case = k.create(title="in the default space")
-    assert k.call("GET", f"/{case['id']}")["title"] == "in the default space"
-    assert k.call("GET", f"/{case['id']}/user_actions")[0]["type"] == "create_case"
+    seed_request(Kibana(client, "default", basic(user)), user)  # /api/cases/<id>/user_actions
 
 
 def test_create_get_and_the_case_shape(kibana: Kibana) -> None:
@@ -372,6 +373,16 @@ def test_spaces_are_apart(
     elsewhere.create(title="theirs")
     assert [c["title"] for c in elsewhere.call("GET", "/_find")["cases"]] == ["theirs"]
     elsewhere.call("GET", f"/{mine['id']}", expect=404)
+    # ...nor changes them: every write naming my case from there finds nothing.
+    patch = {"cases": [{"id": mine["id"], "version": mine["version"], "title": "x"}]}
+    elsewhere.call("PATCH", json=patch, expect=404)
+    elsewhere.call(
+        "POST", f"/{mine['id']}/comments", json={"type": "user", "comment": "x"}, expect=404
+    )
+    elsewhere.call("DELETE", params={"ids": mine["id"]}, expect=404)
+    elsewhere.call("DELETE", f"/{mine['id']}/comments", expect=404)
+    assert kibana.call("GET", f"/{mine['id']}")["title"] == "mine"
+    assert kibana.call("GET", f"/{mine['id']}")["version"] == mine["version"]
     # My user has no role there, my key is not of that space: both see no such space.
     as_me_there = Kibana(client, other, kibana.auth)
     gone = as_me_there.call("GET", "/_find", expect=404)
