@@ -13,21 +13,18 @@ work as in the cases run.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from casekeeper.domain.incidents import IncidentSeverity, IncidentState
 from tests.api.coralogix.incidents.conftest import Alerts, MakeRest, Rest
+from tests.schemathesis_run import run_schemathesis
 
 pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("CASEKEEPER_SCHEMATHESIS_EXAMPLES", "100"))
 SEED = int(os.environ.get("CASEKEEPER_SCHEMATHESIS_SEED", "20261123"))
-RUN_TIMEOUT = 1500
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 SPEC_EXAMPLE_ID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"  # the spec's example incident id
 
@@ -66,9 +63,7 @@ def test_schemathesis_finds_no_problem_in_the_incidents_routes(
 ) -> None:
     api = make_rest()
     ids, keys = _seed(alerts, api)
-    config = tmp_path / "schemathesis.toml"
-    config.write_text(
-        f"""
+    config = f"""
 hooks = "{HOOKS}"
 
 [checks.positive_data_acceptance]
@@ -85,15 +80,7 @@ values = {_toml_list(keys)}
 "path.incident_id" = {{ dictionary = "incident_ids", probability = 0.5 }}
 "path.event_id" = {{ dictionary = "event_keys", probability = 0.5 }}
 """
-    )
-    script = Path(sys.executable).with_name("schemathesis")
-    assert script.exists(), f"schemathesis is not installed beside {sys.executable}"
-    command = [
-        str(script),
-        "--config-file",
-        str(config),
-        "run",
-        f"{base_url}/openapi.json",
+    args = [
         "--include-path-regex",
         "^/(incidents/|v1/)",
         "-H",
@@ -109,22 +96,5 @@ values = {_toml_list(keys)}
         str(EXAMPLES),
         "--seed",
         str(SEED),
-        "--request-timeout",
-        "30",
-        "--no-color",
     ]
-    result = subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
-    )
-    output = result.stdout + result.stderr
-    (tmp_path / "schemathesis.log").write_text(output)
-    summary = "\n".join(
-        line
-        for line in output.splitlines()
-        if re.match(r"^(_{3,} .* _{3,}|- ST\d+|\s+curl |=+ .* =+$)", line)
-    )
-    assert "Operations:       48 selected / " in output, output[-3000:]
-    assert "Server error" not in output, summary[-12000:]
-    assert result.returncode == 0, (
-        f"schemathesis found problems (log: {tmp_path}/schemathesis.log):\n{summary[-12000:]}"
-    )
+    run_schemathesis(base_url, tmp_path, config, args, operations=48)

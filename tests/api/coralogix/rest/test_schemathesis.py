@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +26,7 @@ from casekeeper.service.admin import NewCase
 from casekeeper.service.auth import Principal
 from tests.api.coralogix.rest.conftest import USER, MakeRest, Rest, rich_case_fields
 from tests.conftest import MakeCase
+from tests.schemathesis_run import run_schemathesis
 
 pytestmark = pytest.mark.slow
 
@@ -37,14 +35,7 @@ SEED = int(os.environ.get("CASEKEEPER_SCHEMATHESIS_SEED", "20261123"))
 SPEC_EXAMPLE_CASE = (
     "3f166e9f-3c88-4af2-b52e-138f339dab3e"  # the id the reference spec's examples use
 )
-RUN_TIMEOUT = 1500
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
-
-
-def _schemathesis() -> list[str]:
-    script = Path(sys.executable).with_name("schemathesis")
-    assert script.exists(), f"schemathesis is not installed beside {sys.executable}"
-    return [str(script)]
 
 
 def _seed(
@@ -121,9 +112,7 @@ def test_schemathesis_finds_no_problem(
     assert api.principal is not None
     assert api.key is not None
     case_ids, event_ids = _seed(container, api.principal, make_case, api)
-    config = tmp_path / "schemathesis.toml"
-    config.write_text(
-        f"""
+    config = f"""
 # A schema-valid request is accepted (2xx) or names something that does not exist (404): the
 # document states every rule the server enforces. positive_data_acceptance_unless_state
 # (schemathesis_hooks.py) replaces the built-in check and excuses only the refusals that depend
@@ -145,13 +134,7 @@ values = {_toml_list(event_ids)}
 "path.case_id" = {{ dictionary = "case_ids", probability = 0.5 }}
 "path.event_id" = {{ dictionary = "event_ids", probability = 0.5 }}
 """
-    )
-    command = [
-        *_schemathesis(),
-        "--config-file",
-        str(config),
-        "run",
-        f"{base_url}/openapi.json",
+    args = [
         # The Cases and Case Events operations (and health); the Incidents and Case Settings
         # operations have their own runs (tests/api/coralogix/{incidents,settings}/), the
         # notification ledger is checked against its own spec (tests/api/coralogix/notifications/).
@@ -169,21 +152,5 @@ values = {_toml_list(event_ids)}
         str(EXAMPLES),
         "--seed",
         str(SEED),
-        "--request-timeout",
-        "30",
-        "--no-color",
     ]
-    result = subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
-    )
-    output = result.stdout + result.stderr
-    (tmp_path / "schemathesis.log").write_text(output)
-    summary = "\n".join(
-        line
-        for line in output.splitlines()
-        if re.match(r"^(_{3,} .* _{3,}|- ST\d+|\s+curl |=+ .* =+$)", line)
-    )
-    assert "Operations:       30 selected / " in output, output[-3000:]
-    assert result.returncode == 0, (
-        f"schemathesis found problems (log: {tmp_path}/schemathesis.log):\n{summary[-12000:]}"
-    )
+    run_schemathesis(base_url, tmp_path, config, args, operations=30)

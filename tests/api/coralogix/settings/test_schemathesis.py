@@ -11,20 +11,17 @@ changes and deletes hit it. ``CASEKEEPER_SCHEMATHESIS_EXAMPLES`` and
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.api.coralogix.settings.conftest import FULL, MakeRest
+from tests.schemathesis_run import run_schemathesis
 
 pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("CASEKEEPER_SCHEMATHESIS_EXAMPLES", "100"))
 SEED = int(os.environ.get("CASEKEEPER_SCHEMATHESIS_SEED", "20261123"))
-RUN_TIMEOUT = 1500
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 
 
@@ -33,9 +30,7 @@ def test_schemathesis_finds_no_problem_in_the_settings_routes(
 ) -> None:
     api = make_rest("case-config:Read", "case-config:Update")
     made = api.call("CreateCaseSettings", json=FULL)["caseSettings"]
-    config = tmp_path / "schemathesis.toml"
-    config.write_text(
-        f"""
+    config = f"""
 hooks = "{HOOKS}"
 
 [checks.positive_data_acceptance]
@@ -47,15 +42,7 @@ values = ["{made["id"]}"]
 [parameters]
 "path.id" = {{ dictionary = "settings_ids", probability = 0.7 }}
 """
-    )
-    script = Path(sys.executable).with_name("schemathesis")
-    assert script.exists(), f"schemathesis is not installed beside {sys.executable}"
-    command = [
-        str(script),
-        "--config-file",
-        str(config),
-        "run",
-        f"{base_url}/openapi.json",
+    args = [
         "--include-path-regex",
         "^/cases/cases/case-settings/",
         "-H",
@@ -68,22 +55,5 @@ values = ["{made["id"]}"]
         str(EXAMPLES),
         "--seed",
         str(SEED),
-        "--request-timeout",
-        "30",
-        "--no-color",
     ]
-    result = subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
-    )
-    output = result.stdout + result.stderr
-    (tmp_path / "schemathesis.log").write_text(output)
-    summary = "\n".join(
-        line
-        for line in output.splitlines()
-        if re.match(r"^(_{3,} .* _{3,}|- ST\d+|\s+curl |=+ .* =+$)", line)
-    )
-    assert "Operations:       6 selected / " in output, output[-3000:]
-    assert "Server error" not in output, summary[-12000:]
-    assert result.returncode == 0, (
-        f"schemathesis found problems (log: {tmp_path}/schemathesis.log):\n{summary[-12000:]}"
-    )
+    run_schemathesis(base_url, tmp_path, config, args, operations=6)
