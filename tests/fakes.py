@@ -17,6 +17,7 @@ import builtins
 import copy
 import dataclasses
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, fields
@@ -36,7 +37,7 @@ from casekeeper.service.context import ServiceContext
 from casekeeper.store import tags
 from casekeeper.store.cases import CASE_COLUMNS, case_values, row_to_case
 from casekeeper.store.event_codec import decode, decode_actor, encode, encode_actor
-from casekeeper.store.keys import ApiKeyRow
+from casekeeper.store.keys import ApiKeyRow, SpaceRow
 from casekeeper.store.outbox import CASE_EVENT_TOPIC, OutboxCaseEvent
 from casekeeper.store.uow import Database
 
@@ -84,6 +85,7 @@ class State:
     outbox: list[OutboxMessage] = field(default_factory=list)
     spaces: dict[int, str] = field(default_factory=dict)  # name by id
     case_seq: dict[int, int] = field(default_factory=dict)  # last readable number by space id
+    space_rows: dict[int, SpaceRow] = field(default_factory=dict)  # uuid and creation by id
     keys: dict[str, ApiKeyRow] = field(default_factory=dict)
 
     def copy(self) -> State:
@@ -381,10 +383,18 @@ class FakeSpaces(_Repository):
         space_id = max(state.spaces, default=0) + 1
         state.spaces[space_id] = name
         state.case_seq[space_id] = 0
+        state.space_rows[space_id] = SpaceRow(space_id, name, str(uuid.uuid4()), now)
         return space_id
 
     def name_of(self, space_id: int) -> str:
         return self._tx.read().spaces[space_id]
+
+    def all(self) -> list[SpaceRow]:
+        return sorted(self._tx.read().space_rows.values(), key=lambda r: r.name)
+
+    def by_uuid(self, space_uuid: str) -> SpaceRow | None:
+        rows = self._tx.read().space_rows.values()
+        return next((r for r in rows if r.uuid == space_uuid), None)
 
 
 class FakeKeys(_Repository):

@@ -125,3 +125,27 @@ def test_bad_input_is_refused_with_a_reason(db: str) -> None:
     assert "exists" in twice.stdout + twice.stderr
     missing = ck(db, "users", "disable", "nobody", check=False)
     assert "no user named" in missing.stdout + missing.stderr
+
+
+def test_spaces_are_listed_with_a_uuid_that_stays(db: str) -> None:
+    ck(db, "keys", "create", "--name", "k", "-p", "case:Read", "--space", "team-a")
+    ck(
+        db,
+        "users",
+        "create",
+        "--username",
+        "carol",
+        "--role",
+        "viewer",
+        "--space",
+        "team-b",
+        "--password-stdin",
+        stdin="long enough pass\n",
+    )
+    first = json.loads(ck(db, "spaces", "list", "--json").stdout)
+    assert [s["name"] for s in first] == ["team-a", "team-b"]
+    assert all(len(s["uuid"]) == 36 for s in first)
+    assert len({s["uuid"] for s in first}) == 2
+    assert json.loads(ck(db, "spaces", "list", "--json").stdout) == first
+    table = ck(db, "spaces", "list").stdout
+    assert first[0]["uuid"] in table

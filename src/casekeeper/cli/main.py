@@ -19,6 +19,7 @@ from casekeeper.cli import (
     routes,
     settings,
     signals,
+    spaces,
     users,
     worker,
 )
@@ -35,6 +36,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
+app.add_typer(spaces.app, name="spaces")
 app.add_typer(cases.app, name="cases")
 app.add_typer(settings.app, name="settings")
 signals.app.command("reconcile")(reconcile.reconcile)

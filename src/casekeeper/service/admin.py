@@ -27,6 +27,7 @@ from casekeeper.service.context import (
 )
 from casekeeper.service.incident_effects import close_with_cases
 from casekeeper.service.permissions import Permission
+from casekeeper.store.keys import SpaceRow
 from casekeeper.store.uow import UnitOfWork
 
 MAX_PAIRS = 1000
@@ -140,6 +141,12 @@ class AdminService:
             record(uow, system + rest, now)
             uow.commit()
         return case
+
+    def spaces(self, p: Principal) -> list[SpaceRow]:
+        """Every space with its stable UUID (the operator), or the caller's own."""
+        with self.db.reader() as uow:
+            rows = uow.spaces.all()
+        return rows if p.operator else [r for r in rows if r.id == p.space_id]
 
     def system_step(self, p: Principal, raw_id: str, op: Operation) -> Case:
         """Run a system lifecycle step (activate, auto-resolve, auto-close) in ``p``'s space.

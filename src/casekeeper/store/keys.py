@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,14 @@ import sqlalchemy as sa
 
 from casekeeper.store.schema import api_key as k
 from casekeeper.store.schema import space
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceRow:
+    id: int
+    name: str
+    uuid: str  # stable: Tracecat's workspace_id
+    create_time: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +65,26 @@ class SpaceRepository:
         existing = self.get_id(name)
         if existing is not None:
             return existing
-        result = self.conn.execute(sa.insert(space).values(name=name, create_time=now, case_seq=0))
+        result = self.conn.execute(
+            sa.insert(space).values(name=name, create_time=now, case_seq=0, uuid=str(uuid.uuid4()))
+        )
         return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def all(self) -> list[SpaceRow]:
+        rows = self.conn.execute(
+            sa.select(space.c.id, space.c.name, space.c.uuid, space.c.create_time).order_by(
+                space.c.name
+            )
+        )
+        return [SpaceRow(int(r[0]), r[1], r[2], int(r[3])) for r in rows]
+
+    def by_uuid(self, space_uuid: str) -> SpaceRow | None:
+        row = self.conn.execute(
+            sa.select(space.c.id, space.c.name, space.c.uuid, space.c.create_time).where(
+                space.c.uuid == space_uuid
+            )
+        ).first()
+        return None if row is None else SpaceRow(int(row[0]), row[1], row[2], int(row[3]))
 
     def name_of(self, space_id: int) -> str:
         return str(

@@ -32,6 +32,8 @@ space = sa.Table(
     sa.Column("name", sa.String(64), nullable=False, unique=True),
     sa.Column("case_seq", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("create_time", Time, nullable=False),
+    # Stable for the space's life: Tracecat's workspace_id (docs/SPACES.md).
+    sa.Column("uuid", Id, nullable=False, unique=True),
 )
 
 api_key = sa.Table(
