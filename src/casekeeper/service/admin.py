@@ -114,7 +114,8 @@ class AdminService:
         case = build_case(spec, p.space_id, now)
         assigned: tuple[str, ...] = ()
         if spec.fields:  # set as the commands would, without a timeline event each
-            change = lifecycle.apply_all(case, spec.fields, actor_kind=p.actor.kind, now=now)
+            fields = tuple(v.command(c) for c in spec.fields)  # the commands' own checks
+            change = lifecycle.apply_all(case, fields, actor_kind=p.actor.kind, now=now)
             case = evolve(change.case, version=case.version, update_time=now)
             assigned = case.assignees
         created = t.Created(

@@ -354,9 +354,10 @@ class UserService:
             return uow.users.many(user_ids)
 
     def ids_of(self, usernames: list[str]) -> dict[str, str]:
-        """username -> id of those that exist."""
+        """username -> id of those that exist (a name no user can have matches nothing)."""
+        valid = [n for n in usernames if USERNAME.fullmatch(n)]
         with self.db.reader() as uow:
-            return {n: r.id for n, r in uow.users.by_usernames(usernames).items()}
+            return {n: r.id for n, r in uow.users.by_usernames(valid).items()}
 
 
 def _view(row: UserRow, roles: list[RoleRow]) -> UserView:

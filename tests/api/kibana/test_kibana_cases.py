@@ -16,6 +16,7 @@ from tests.api.coralogix.grpc.conftest import Client
 from tests.api.kibana.conftest import CONNECTOR, PASSWORD, XSRF, Kibana, basic
 from tests.conftest import MakeKey
 
+USER_1 = "8d3bd6c1-0d41-4c65-9a58-5f6f2f1a1e01"
 SEED_ACTION_KEYS = {
     "created_at",
     "created_by",
@@ -90,10 +91,10 @@ def test_seed_user_actions_request_in_the_default_space(
 
 
 def test_create_get_and_the_case_shape(kibana: Kibana) -> None:
-    case = kibana.create(severity="high", assignees=[{"uid": "u-1"}], category="network")
+    case = kibana.create(severity="high", assignees=[{"uid": USER_1}], category="network")
     assert case["status"] == "open"
     assert case["severity"] == "high"
-    assert case["assignees"] == [{"uid": "u-1"}]
+    assert case["assignees"] == [{"uid": USER_1}]
     assert case["category"] == "network"
     assert isinstance(case["incremental_id"], int)
     assert case["totalComment"] == 0
@@ -166,7 +167,7 @@ def OPERATOR_IN(container: Container, space: str) -> Any:
 def test_find_filters_sorts_pages_and_counts(kibana: Kibana) -> None:
     a = kibana.create(title="disk full on db1", tags=["db"], severity="critical")
     b = kibana.create(title="latency", description="the disk is slow", tags=["api"])
-    c = kibana.create(title="quiet", tags=["db"], assignees=[{"uid": "someone"}])
+    c = kibana.create(title="quiet", tags=["db"], assignees=[{"uid": USER_1}])
     kibana.call(
         "PATCH", json={"cases": [{"id": c["id"], "version": c["version"], "status": "in-progress"}]}
     )
@@ -487,3 +488,24 @@ def _raw(r: httpx.Response) -> dict[str, Any]:
 
 
 __all__ = ["XSRF"]
+
+
+def test_nul_characters_are_refused_not_stored(kibana: Kibana) -> None:
+    """PostgreSQL cannot store NUL in text: every door refuses it with a 400."""
+    bad = kibana.call(
+        "POST",
+        expect=400,
+        json={
+            "title": "t",
+            "description": "d\u0000",
+            "tags": ["a\u0000b"],
+            "owner": "cases",
+            "settings": {"syncAlerts": False},
+            "connector": CONNECTOR,
+        },
+    )
+    assert "NUL" in bad["message"]
+    found = kibana.call("GET", "/_find", params={"reporters": "x\u0000y", "perPage": 1})
+    assert found["cases"] == []
+    kibana.call("GET", "/_find", params={"search": "a\u0000"}, expect=400)
+    kibana.call("GET", "/_find", params={"tags": "a\u0000"}, expect=400)
