@@ -273,6 +273,31 @@ def test_a_freshly_started_alertmanager_resolves_nothing(
     assert f.case_id is not None
 
 
+def test_a_pass_past_its_time_budget_asks_no_more_alertmanagers(
+    alertmanager: Alertmanager, world: World, container: Container
+) -> None:
+    alertmanager.fire(API1)
+    f = arrived(world, API1)
+    sync = AlertmanagerSync(
+        ServiceContext(db=container.db, clock=container.cases.clock),
+        container.signals,
+        AlertmanagerClient(),
+        warmup=0,
+        confirm_after=0,
+        budget=0,  # spent before the first Alertmanager
+    )
+    try:
+        alertmanager.resolve(API1)
+        result = sync.sync(world.space_id, now=container.cases.clock())
+    finally:
+        sync.close()
+    assert result.reconcile is not None
+    assert result.reconcile.resolved == 0
+    (skipped,) = result.reconcile.unreachable
+    assert "budget" in skipped.reason
+    assert f.case_id is not None
+
+
 def test_an_unreachable_alertmanager_changes_nothing(
     alertmanager: Alertmanager,
     world: World,

@@ -4,7 +4,8 @@ implements the protocol over HTTP; the services never import it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -144,3 +145,23 @@ class SyncResult:
     space_id: int
     reconcile: ReconcileResult | None = None  # None: not due this time
     silences: SilenceResult | None = None
+
+
+class PassBudget:
+    """How long one pass may spend asking Alertmanagers: the pass runs on the scheduler's
+    thread, and an Alertmanager that answers slowly (each call may take its timeout) must not
+    hold up the timers of every space. Past the budget, the Alertmanagers not asked yet are
+    reported as such, changed nothing, and are asked on the next pass."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self.started = clock()
+
+    def spent(self, url: str) -> Unreachable | None:
+        if self.clock() - self.started <= self.seconds:
+            return None
+        return Unreachable(
+            shown_url(url),
+            f"not asked: this pass used its {self.seconds:g} s budget; the next pass asks it",
+        )

@@ -44,6 +44,7 @@ from casekeeper.service.alertmanager_api import (
     AlertmanagerUnavailable,
     AmAlert,
     AmSilence,
+    PassBudget,
     ReconcileResult,
     SignalIngest,
     SilenceResult,
@@ -84,6 +85,7 @@ WARMUP: Final = 5 * 60 * SECOND
 # A firing is resolved only when two passes at least this far apart both miss it: one odd
 # answer (a peer behind a load balancer that just started, a proxy's empty page) resolves nothing.
 CONFIRM_AFTER: Final = 60 * SECOND
+PASS_BUDGET: Final = 30.0  # seconds one pass (reconciliation, or silences) may spend asking
 SYSTEM_KEY: Final = "system:alertmanager-sync"
 
 
@@ -112,6 +114,7 @@ class AlertmanagerSync:
         *,
         warmup: Micros = WARMUP,
         confirm_after: Micros = CONFIRM_AFTER,
+        budget: float = PASS_BUDGET,
     ) -> None:
         self.ctx = ctx
         self.db = ctx.db
@@ -119,7 +122,8 @@ class AlertmanagerSync:
         self.api = api
         self.warmup = warmup
         self.confirm_after = confirm_after
-        self.silences = SilenceKeeper(ctx, api)
+        self.budget = budget
+        self.silences = SilenceKeeper(ctx, api, budget=budget)
         # (space, Alertmanager URL) -> (dedup key, startsAt) -> when a pass first missed that
         # firing. In memory: a restarted process waits one more pass, erring on the side of open.
         self._missing: dict[tuple[int, str], dict[tuple[str, Micros], Micros]] = {}
@@ -156,7 +160,12 @@ class AlertmanagerSync:
         resolved = awaiting = 0
         unreachable: list[Unreachable] = []
         reports: list[IngestReport] = []
+        budget = PassBudget(self.budget)
         for url, group in sorted(by_url.items()):
+            skipped = budget.spent(url)
+            if skipped is not None:
+                unreachable.append(skipped)
+                continue
             try:
                 alerts = self._alerts(url, now)
             except AlertmanagerUnavailable as err:

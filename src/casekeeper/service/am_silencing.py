@@ -33,6 +33,7 @@ from casekeeper.service.alertmanager_api import (
     AlertmanagerApi,
     AlertmanagerUnavailable,
     AmSilence,
+    PassBudget,
     SilenceResult,
     Unreachable,
 )
@@ -79,10 +80,11 @@ def _ended_because(
 
 
 class SilenceKeeper:
-    def __init__(self, ctx: ServiceContext, api: AlertmanagerApi) -> None:
+    def __init__(self, ctx: ServiceContext, api: AlertmanagerApi, *, budget: float) -> None:
         self.ctx = ctx
         self.db = ctx.db
         self.api = api
+        self.budget = budget
 
     def comment(self, case: Case) -> str:
         name = case.readable_id or case.id
@@ -124,7 +126,12 @@ class SilenceKeeper:
                 stale.append((row, _ended_because(row, enabled, open_keys, case)))
         missing = [f for k, f in wanted.items() if k not in held]
         result = _Tally()
+        budget = PassBudget(self.budget)
         for url, work in _by_url(stale, held.values(), missing).items():
+            skipped = budget.spent(url)
+            if skipped is not None:
+                result.unreachable.append(skipped)
+                continue
             try:
                 self._sync_url(space_id, url, work, wanted, cases, now, result)
             except AlertmanagerUnavailable as err:
