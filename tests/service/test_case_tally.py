@@ -14,6 +14,7 @@ from casekeeper.domain.signals import Signal, SignalBatch, SignalStatus, Source
 from casekeeper.service.auth import Principal
 from casekeeper.store.schema import case as c
 from casekeeper.store.schema import case_tally as ct
+from casekeeper.store.schema import incident, incident_tally
 from tests.conftest import MakeCase
 
 
@@ -40,6 +41,20 @@ def tally_matches_rows(
         }
     assert kept == rows
     return rows
+
+
+def incidents_tallied(container: Container, space_id: int) -> tuple[int, int]:
+    """(incidents in the table, incidents in their tally) of the space."""
+    with container.db.reader() as uow:
+        rows = uow.conn.execute(
+            sa.select(sa.func.count()).select_from(incident).where(incident.c.space_id == space_id)
+        ).scalar_one()
+        kept = uow.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(incident_tally.c.n), 0)).where(
+                incident_tally.c.space_id == space_id
+            )
+        ).scalar_one()
+    return int(rows), int(kept)
 
 
 def test_the_tally_follows_every_write(
@@ -87,7 +102,9 @@ def test_the_tally_follows_every_write(
     container.signals.ingest(principal, resolved)
     tally_matches_rows(container, space)
     assert opened.case_id is not None
+    assert incidents_tallied(container, space) == (1, 1)
     container.case_views.delete(principal, [cases[5].id, opened.case_id])
+    assert incidents_tallied(container, space) == (0, 0)  # the incident left its tallies too
     rows = tally_matches_rows(container, space)
     assert sum(rows.values()) == 5
     counts = container.cases.status_counts(principal, CaseFilters(priorities=(CasePriority.P1,)))

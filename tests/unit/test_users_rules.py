@@ -30,23 +30,37 @@ def test_a_hash_verifies_its_password_only_and_is_salted() -> None:
 def test_the_throttle_limits_users_and_addresses_within_the_window() -> None:
     now = [0.0]
     t = LoginThrottle(per_user=2, per_address=3, window=60, clock=lambda: now[0])
-    t.failed("a", "1.1.1.1")
-    t.check("a", "1.1.1.1")
-    t.failed("a", "1.1.1.1")
+    t.begin("a", "1.1.1.1")  # failed: never marked as succeeded
+    t.begin("a", "1.1.1.1")
     with pytest.raises(CasekeeperError) as err:
-        t.check("a", "2.2.2.2")
+        t.begin("a", "2.2.2.2")  # the user is held back from anywhere
     assert err.value.code is ErrorCode.RATE_LIMITED
     assert err.value.detail["retry_after"] == 61
-    t.check("b", "2.2.2.2")  # another user from elsewhere is not held back
-    t.failed("b", "1.1.1.1")
+    t.begin("b", "2.2.2.2")  # another user from elsewhere is not
+    t.begin("b", "1.1.1.1")
     with pytest.raises(CasekeeperError):
-        t.check("c", "1.1.1.1")  # the address has failed three times
+        t.begin("c", "1.1.1.1")  # the address has failed three times
     now[0] = 61.0
-    t.check("a", "1.1.1.1")  # the failures aged out
-    t.failed("a", "9.9.9.9")
-    t.succeeded("a")
-    t.failed("a", "9.9.9.9")
-    t.check("a", "8.8.8.8")
+    stamp = t.begin("a", "1.1.1.1")  # the failures aged out
+    t.succeeded("a", "1.1.1.1", stamp)  # right: it no longer counts, and a's count is cleared
+    t.begin("a", "9.9.9.9")
+    t.begin("a", "9.9.9.9")
+    with pytest.raises(CasekeeperError):
+        t.begin("a", "8.8.8.8")
+
+
+def test_attempts_are_counted_as_they_are_checked() -> None:
+    """Parallel guesses: each is counted before the next is checked, so no more than the limit
+    get through even before any answer is known."""
+    t = LoginThrottle(per_user=5, per_address=100, window=60)
+    passed = 0
+    for _ in range(40):
+        try:
+            t.begin("victim", "1.2.3.4")
+            passed += 1
+        except CasekeeperError:
+            pass
+    assert passed == 5
 
 
 def test_usernames_and_roles() -> None:

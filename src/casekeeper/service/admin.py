@@ -109,7 +109,10 @@ class AdminService:
         self.clock = ctx.clock
 
     def create_case(self, p: Principal, spec: NewCase) -> Case:
-        p.require((Permission.CASE_CREATE,), "create cases")
+        needs = [Permission.CASE_CREATE]
+        if any(isinstance(c, cmd.SetAssignees) for c in spec.fields):
+            needs.append(Permission.CASE_ASSIGN)  # assigning at creation is still assigning
+        p.require(needs, "create cases" if len(needs) == 1 else "create assigned cases")
         now = self.clock()
         case = build_case(spec, p.space_id, now)
         assigned: tuple[str, ...] = ()

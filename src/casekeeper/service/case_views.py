@@ -99,6 +99,7 @@ class CaseViews:
             if missing:
                 raise case_not_found(missing[0])
             ids = sorted({c.id for c in found.values()})
+            uow.incidents.delete_of_cases(ids)  # first: their tallies must lose them too
             gone = uow.cases.delete_many(p.space_id, ids)
             if len(gone) != len(ids):
                 raise CasekeeperError(ErrorCode.CONFLICT, "a case was deleted meanwhile; retry")

@@ -120,13 +120,28 @@ class TimelineService:
         return event
 
     def update_comment(
-        self, p: Principal, raw_event_id: str, text: str, attachments: Sequence[Json] = ()
+        self,
+        p: Principal,
+        raw_event_id: str,
+        text: str,
+        attachments: Sequence[Json] = (),
+        *,
+        expected_version: int | None = None,
     ) -> CaseEvent:
+        """Edit a comment; with ``expected_version`` (its update time, or creation time if
+        never edited, as read), CONFLICT if it changed since, checked under the case's lock."""
         p.require(COMMENT, "edit a comment")
         body = _comment_text(text)
         files = _attachments(attachments)
         with self.db.writer() as uow:
             event, case = self._editable_locked(uow, p, raw_event_id)
+            seen = event.update_time or event.create_time
+            if expected_version is not None and seen != expected_version:
+                raise CasekeeperError(
+                    ErrorCode.CONFLICT,
+                    f"comment {event.event_id} has been updated. Please refresh before saving "
+                    "additional updates.",
+                )
             now = self.clock()
             # A synced comment keeps its source; an unreadable one becomes a plain comment.
             source = event.data.source if isinstance(event.data, t.Comment) else None

@@ -158,7 +158,10 @@ class LoginThrottle:
             q.popleft()
         return q
 
-    def check(self, username: str, address: str) -> None:
+    def begin(self, username: str, address: str) -> float:
+        """Refuse the attempt past the limits, else count it as failed until ``succeeded``
+        says otherwise: checked and counted under one lock, so parallel guesses cannot all
+        pass the check before any of them is counted. Returns the attempt's stamp."""
         now = self.clock()
         with self._lock:
             for key, limit in ((f"u:{username}", self.per_user),
@@ -171,19 +174,21 @@ class LoginThrottle:
                         f"too many failed logins; try again in {wait} s",
                         detail={"retry_after": wait},
                     )
-
-    def failed(self, username: str, address: str) -> None:
-        now = self.clock()
-        with self._lock:
             for key in (f"u:{username}", f"a:{address}"):
                 self._recent(key, now).append(now)
             if len(self._failures) > 100_000:  # bounded: drop what has aged out
                 for key in [k for k, q in self._failures.items() if not self._recent(k, now)]:
                     del self._failures[key]
+        return now
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, username: str, address: str, stamp: float) -> None:
+        """The attempt was right: the user's failures are forgiven, and this attempt no
+        longer counts against the address (its earlier failures still do)."""
         with self._lock:
             self._failures.pop(f"u:{username}", None)
+            q = self._failures.get(f"a:{address}")
+            if q is not None and stamp in q:
+                q.remove(stamp)
 
 
 CACHE_SECONDS: Final = 60.0
@@ -297,26 +302,32 @@ class UserService:
         password or a disabled user (one message for all three); RATE_LIMITED past the limit;
         a user without a role in the space is USER_NOT_FOUND's sibling: the space is not theirs
         (the caller answers it as the space not existing)."""
+        principal = self.principal(self.verify_login(username, password, address), space)
+        if principal is None:
+            raise _refused()
+        return principal
+
+    def verify_login(self, username: str, password: str, address: str) -> str:
+        """The id of the user these credentials name (throttled, cached briefly);
+        UNAUTHENTICATED for an unknown user, a wrong password or a disabled user alike."""
         name = username.strip().lower()
+        # The throttle first: a locked-out user is refused even with a password cached as
+        # right, so guessing at full speed tells nothing about which guess was right.
+        stamp = self.throttle.begin(name, address)
         digest = hmac.new(self._cache_key, f"{name}\0{password}".encode(), hashlib.sha256).digest()
         with self._lock:
             hit = self._cache.get(digest)
         user_id = hit[1] if hit is not None and hit[0] > time.monotonic() else None
         if user_id is None:
-            self.throttle.check(name, address)
             user_id = self._verify(name, password)
             if user_id is None:
-                self.throttle.failed(name, address)
-                raise _refused()
-            self.throttle.succeeded(name)
+                raise _refused()  # the attempt stays counted
             with self._lock:
                 if len(self._cache) > 10_000:
                     self._cache.clear()
                 self._cache[digest] = (time.monotonic() + CACHE_SECONDS, user_id)
-        principal = self.principal(user_id, space)
-        if principal is None:
-            raise _refused()
-        return principal
+        self.throttle.succeeded(name, address, stamp)
+        return user_id
 
     def _verify(self, name: str, password: str) -> str | None:
         with self.db.reader() as uow:

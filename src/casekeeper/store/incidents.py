@@ -145,6 +145,24 @@ class IncidentRepository:
         )
         return {r[0]: int(r[1]) for r in self.conn.execute(stmt)}
 
+    def delete_of_cases(self, case_ids: Sequence[str]) -> int:
+        """Delete the incidents of these cases (their labels and events go with them) and take
+        them out of the tallies; how many there were."""
+        gone: list[Incident] = []
+        m = driver.mark(self.conn)
+        ids = sorted(set(case_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            gone += self._select(f'"case_id" IN ({", ".join([m] * len(chunk))})', chunk, lock=True)
+        if not gone:
+            return 0
+        self._tally(Counter(), Counter(_tally_key(x) for x in gone))
+        self._tally_labels(Counter(), Counter(k for x in gone for k in _label_keys(x)))
+        doomed = [x.id for x in gone]
+        for start in range(0, len(doomed), 500):
+            self.conn.execute(sa.delete(inc).where(inc.c.id.in_(doomed[start : start + 500])))
+        return len(gone)
+
     def case_ids_of_alert(self, space_id: int, alert_id: str) -> list[str]:
         """The cases of the incidents of an alert: ``alert_id`` is an incident's correlation
         key (``alertmanager:<fingerprint>``) or the part after its source."""

@@ -21,7 +21,7 @@ from casekeeper.domain.enums import (
     OrderDirection,
     OrderField,
 )
-from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.events import Actor
 from casekeeper.domain.model import Case, Json
 from casekeeper.domain.query import CaseFilters, CaseOrder, CaseQuery, DateRange, PageRequest
@@ -126,8 +126,26 @@ def _extension_fields(body: dict[str, Any], base: Json) -> Json:
 # -- create, get, update, delete --------------------------------------------------------------
 
 
+CREATE_FIELDS: Final = frozenset({
+    "title", "description", "owner", "tags", "settings", "connector", "severity", "assignees",
+    "category", "customFields",
+})  # fmt: skip
+PATCH_FIELDS: Final = frozenset({
+    "id", "version", "title", "description", "status", "severity", "tags", "assignees",
+    "settings", "connector", "category", "customFields", "owner",
+})  # fmt: skip
+
+
+def _known(body: dict[str, Any], allowed: frozenset[str], at: str) -> None:
+    """An unknown field is refused, as Kibana does, never dropped without a word."""
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise invalid(f"unknown field(s): {', '.join(map(quote, unknown))}", field=at)
+
+
 async def create(call: Call) -> Any:
     body = await call.body()
+    _known(body, CREATE_FIELDS, "body")
     title = (_text(body, "title", MAX_TITLE) or "").strip()
     description = _text(body, "description", MAX_DESCRIPTION) or ""
     owner = body.get("owner")
@@ -193,6 +211,7 @@ async def update(call: Call) -> Any:
     for n, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             raise invalid("each item needs an id and a version", field=f"cases[{n}]")
+        _known(item, PATCH_FIELDS, f"cases[{n}]")
         version = render.parse_version(item.get("version"), field=f"cases[{n}].version")
         case = await call.run(call.c.cases.get, call.p, item["id"], field=f"cases[{n}].id")
         patch = {k: v for k, v in item.items() if k not in ("id", "version")}
@@ -209,7 +228,8 @@ async def update(call: Call) -> Any:
         if stale:
             raise _stale(stale, applied=len(result.cases))
         first = result.failures[0]
-        raise CasekeeperError(first.code, f"case {first.id}: {first.message}")
+        done = f"; the other {len(result.cases)} case(s) were updated" if result.cases else ""
+        raise CasekeeperError(first.code, f"case {first.id}: {first.message}{done}")
     ids = [str(i["id"]) for i in items]
     cases = [await call.run(call.c.cases.get, call.p, i) for i in dict.fromkeys(ids)]
     return await rendered(call, cases)

@@ -14,8 +14,8 @@ from casekeeper.api.kibana.http import Call
 from casekeeper.domain.enums import EventKind
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
 from casekeeper.domain.events import CaseEvent, EventSelection
+from casekeeper.service.timeline import MAX_COMMENT
 
-MAX_COMMENT: Final = 30_000
 MAX_EVENTS: Final = 100_000  # a case's whole timeline, rendered for the activity
 COMMENTS: Final = (EventSelection(frozenset({EventKind.COMMENT})),)
 K = EventKind
@@ -96,14 +96,10 @@ async def update(call: Call) -> Any:
         raise invalid("the comment's id is required", field="id")
     version = render.parse_version(body.get("version"))
     text = _comment_body(body)
-    event = await _comment_of(call, case_id, comment_id)
-    if version != (event.update_time or event.create_time):
-        raise CasekeeperError(
-            ErrorCode.CONFLICT,
-            f"comment {comment_id} has been updated. Please refresh before saving additional "
-            "updates.",
-        )
-    await call.run(call.c.timeline.update_comment, call.p, comment_id, text)
+    await _comment_of(call, case_id, comment_id)
+    await call.run(
+        call.c.timeline.update_comment, call.p, comment_id, text, expected_version=version
+    )
     return await _case_json(call, case_id)
 
 

@@ -15,8 +15,9 @@ from casekeeper.api.kibana.cases import (
     MAX_TITLE,
     SORT,
 )
-from casekeeper.api.kibana.comments import ACTION_TYPES, MAX_COMMENT
+from casekeeper.api.kibana.comments import ACTION_TYPES
 from casekeeper.api.kibana.mount import BASE, ROUTES
+from casekeeper.service.timeline import MAX_COMMENT
 
 TAG: Final = "Kibana cases"
 

@@ -34,11 +34,11 @@ def version_of(n: int) -> str:
 def parse_version(raw: object, field: str = "version") -> int:
     if isinstance(raw, str):
         text = raw.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) <= 18:
             return int(text)
         try:
             pair = orjson.loads(base64.b64decode(text, validate=True))
-            if isinstance(pair, list) and pair and isinstance(pair[0], int):
+            if isinstance(pair, list) and pair and type(pair[0]) is int and 0 <= pair[0] < 2**62:
                 return pair[0]
         except (ValueError, orjson.JSONDecodeError):
             pass
