@@ -510,3 +510,49 @@ def test_nul_characters_are_refused_not_stored(kibana: Kibana) -> None:
     assert found["cases"] == []
     kibana.call("GET", "/_find", params={"search": "a\u0000"}, expect=400)
     kibana.call("GET", "/_find", params={"tags": "a\u0000"}, expect=400)
+
+
+def test_what_the_review_found_is_refused_cleanly(
+    kibana: Kibana, client: httpx.Client, make_key: MakeKey
+) -> None:
+    case = kibana.create()
+    for version in ("²", "9" * 5000, "WzEsMV0"):  # a Unicode digit, a huge number, bad base64
+        body = kibana.call(
+            "PATCH",
+            expect=400,
+            json={"cases": [{"id": case["id"], "version": version, "title": "x"}]},
+        )
+        assert "version" in body["message"]
+    unknown = kibana.call(
+        "PATCH",
+        expect=400,
+        json={"cases": [{"id": case["id"], "version": case["version"], "titel": "typo"}]},
+    )
+    assert "titel" in unknown["message"]
+    creator, _ = make_key("case:Create", "case:Update", "case:Read")
+    k = Kibana(client, kibana.space, {"authorization": f"Bearer {creator}"})
+    refused = k.call(
+        "POST",
+        expect=403,
+        json={
+            "title": "t",
+            "description": "",
+            "tags": [],
+            "owner": "cases",
+            "settings": {"syncAlerts": False},
+            "connector": CONNECTOR,
+            "assignees": [{"uid": USER_1}],
+        },
+    )
+    assert "case:Assign" in refused["message"]
+    k.call(
+        "POST",
+        json={
+            "title": "t",
+            "description": "",
+            "tags": [],
+            "owner": "cases",
+            "settings": {"syncAlerts": False},
+            "connector": CONNECTOR,
+        },
+    )
