@@ -208,12 +208,14 @@ async def update(call: Call) -> Any:
     if len(items) > MAX_BULK:
         raise invalid(f"at most {MAX_BULK} cases at once (got {len(items)})", field="cases")
     changes: list[CaseChange] = []
+    read: list[Case] = []  # each item's case as read, in the request's order
     for n, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             raise invalid("each item needs an id and a version", field=f"cases[{n}]")
         _known(item, PATCH_FIELDS, f"cases[{n}]")
         version = render.parse_version(item.get("version"), field=f"cases[{n}].version")
         case = await call.run(call.c.cases.get, call.p, item["id"], field=f"cases[{n}].id")
+        read.append(case)
         patch = {k: v for k, v in item.items() if k not in ("id", "version")}
         if not patch:
             raise invalid("nothing to change", field=f"cases[{n}]")
@@ -230,8 +232,9 @@ async def update(call: Call) -> Any:
         first = result.failures[0]
         done = f"; the other {len(result.cases)} case(s) were updated" if result.cases else ""
         raise CasekeeperError(first.code, f"case {first.id}: {first.message}{done}")
-    ids = [str(i["id"]) for i in items]
-    cases = [await call.run(call.c.cases.get, call.p, i) for i in dict.fromkeys(ids)]
+    # The changed cases as the change left them; the others as read (nothing changed them).
+    latest = {c.id: c for c in (result.cases if result is not None else ())}
+    cases = [latest.get(c.id, c) for c in {c.id: c for c in read}.values()]
     return await rendered(call, cases)
 
 
