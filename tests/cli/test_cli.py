@@ -45,6 +45,32 @@ def loaded(db_url: str) -> str:
     return db_url
 
 
+def test_demo_loads_users_and_what_they_did(loaded: str) -> None:
+    from casekeeper.bootstrap import bootstrap
+    from casekeeper.domain.query import CaseQuery
+    from casekeeper.service.auth import OPERATOR
+    from casekeeper.settings import Settings
+
+    c = bootstrap(Settings.from_env(database_url=loaded))
+    try:
+        users = {u.username: u for u in c.users.list_users(OPERATOR)}
+        assert {n: [r.value for _, r in u.roles] for n, u in users.items()} == {
+            "alice": ["admin"],
+            "bob": ["responder"],
+            "carol": ["viewer"],
+        }
+        bob = c.users.authenticate("bob", "casekeeper-demo", "default", "127.0.0.1")
+        listed, _ = c.cases.list_cases(bob, CaseQuery())
+        (case,) = [x for x in listed if x.title == "Customer reports failed card payments"]
+        assert case.status.name == "ACKNOWLEDGED"
+        assert case.assignees == (users["bob"].id,)
+        kinds = [e.kind.value for e in c.timeline.list_events(bob, case.id)]
+        assert kinds[0] == "created"
+        assert "comment" in kinds
+    finally:
+        c.close()
+
+
 def test_db_upgrade_is_idempotent(db_url: str) -> None:
     ck(db_url, "db", "upgrade")
     assert "head" in ck(db_url, "db", "upgrade").stdout

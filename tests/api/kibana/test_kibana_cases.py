@@ -556,3 +556,53 @@ def test_what_the_review_found_is_refused_cleanly(
             "connector": CONNECTOR,
         },
     )
+
+
+def test_find_by_reporter_owner_and_creation_time(
+    kibana: Kibana, client: httpx.Client, make_key: MakeKey, user: str
+) -> None:
+    mine = kibana.create(title="mine", owner="securitySolution")
+    key, _ = make_key()
+    theirs = Kibana(client, kibana.space, {"authorization": f"Bearer {key}"}).create(title="key's")
+
+    def ids(**params: Any) -> set[str]:
+        return {x["id"] for x in kibana.call("GET", "/_find", params=params)["cases"]}
+
+    assert ids(reporters=user) == {mine["id"]}
+    assert ids(reporters="nobody-by-that-name") == set()
+    assert ids(owner="securitySolution") == {mine["id"]}
+    assert ids(owner="observability") == {theirs["id"]}  # cases and observability: AVAILABILITY
+    assert ids(**{"from": mine["created_at"]}) == {mine["id"], theirs["id"]}
+    assert ids(to=mine["created_at"]) == {mine["id"]}
+    assert ids(**{"from": "2000-01-01T00:00:00Z", "to": "2000-01-02T00:00:00Z"}) == set()
+
+
+def test_an_alert_joins_a_case_and_shows_as_an_alert_attachment(
+    kibana: Kibana, container: Container, make_key: MakeKey
+) -> None:
+    from casekeeper.domain.signals import Signal, SignalBatch, SignalStatus, Source
+
+    _, sender = make_key("signals:Write")
+    signal = Signal(
+        dedup_key="fp-disk",
+        status=SignalStatus.FIRING,
+        title="DiskFull",
+        labels={"alertname": "DiskFull", "severity": "critical"},
+        starts_at=1,
+    )
+    opened = container.signals.ingest(sender, SignalBatch(Source.ALERTMANAGER, (signal,)))
+    case_id = opened.outcomes[0].case_id
+    assert case_id is not None
+
+    (found,) = kibana.call("GET", "/alerts/alertmanager:fp-disk")
+    assert found["id"] == case_id
+    assert found["totals"]["alerts"] == 1
+    assert [c["id"] for c in kibana.call("GET", "/alerts/fp-disk")] == [case_id]
+    alerts = kibana.call("GET", f"/{case_id}/user_actions/_find", params={"types": "alert"})
+    (attached,) = alerts["userActions"]
+    assert attached["type"] == "comment"
+    assert attached["payload"]["comment"]["type"] == "alert"
+    case = kibana.call("GET", f"/{case_id}")
+    assert case["owner"] == "observability"
+    assert case["severity"] == "critical"
+    assert case["totalAlerts"] == 1

@@ -271,7 +271,9 @@ def _range(call: Call) -> DateRange | None:
         return None
     try:
         lo = parse_rfc3339(start, field="from") if start else 0
-        hi = parse_rfc3339(end, field="to") if end else 2**62
+        # Through the end of its millisecond: Kibana shows times to the millisecond, so a
+        # "to" copied from a case's created_at includes that case.
+        hi = parse_rfc3339(end, field="to") + 999 if end else 2**62
     except CasekeeperError:
         raise invalid("from and to are ISO 8601 times (2024-01-31T00:00:00Z)") from None
     return DateRange(lo, hi, DateRangeMode.CREATED_AT)
