@@ -20,6 +20,7 @@ from casekeeper.service.notify_ledger import LedgerService
 from casekeeper.service.notify_ports import Deliverer, DelivererFactory
 from casekeeper.service.notify_routes import RouteService
 from casekeeper.service.secrets import SecretBox, key_from_environment
+from casekeeper.service.sessions import SessionService
 from casekeeper.service.signals import SignalService
 from casekeeper.service.timeline import TimelineService
 from casekeeper.service.users import UserService
@@ -34,6 +35,7 @@ class Container:
     db: Database
     keys: KeyService
     users: UserService  # people who log in (docs/USERS.md)
+    sessions: SessionService  # their logins, as cookies (docs/SESSIONS.md)
     cases: CaseService
     case_views: CaseViews  # creators, counts, timeline pages, tags, deletes (Kibana, Tracecat)
     timeline: TimelineService
@@ -87,11 +89,16 @@ def bootstrap(
 
             return NotificationDispatcher(timeout=timeout)
 
+    users = UserService(ctx.db, ctx.clock)
+    sessions = SessionService(
+        ctx.db, ctx.clock, users, idle=settings.session_idle, max_age=settings.session_max_age
+    )
     return Container(
         settings=settings,
         db=ctx.db,
+        sessions=sessions,
         keys=KeyService(ctx.db, ctx.clock),
-        users=UserService(ctx.db, ctx.clock),
+        users=users,
         cases=CaseService(ctx),
         case_views=CaseViews(ctx),
         timeline=TimelineService(ctx),

@@ -61,6 +61,8 @@ _MINIMUMS = {
     "notify_ledger_retention": ("NOTIFY_LEDGER_RETENTION", 60.0),
     "am_warmup": ("AM_WARMUP", 0.0),
     "am_confirm_after": ("AM_CONFIRM_AFTER", 0.0),
+    "session_idle": ("SESSION_IDLE", 1.0),
+    "session_max_age": ("SESSION_MAX_AGE", 1.0),
 }
 
 
@@ -104,6 +106,10 @@ class Settings:
     # been up before its missing alerts count, and between the two passes that must miss one.
     am_warmup: float = 300.0
     am_confirm_after: float = 60.0
+    # Login sessions (docs/SESSIONS.md): seconds a session lives unused (each use extends it),
+    # and at most from login, however it is used.
+    session_idle: float = 12 * 3600.0
+    session_max_age: float = 7 * 86_400.0
 
     def __post_init__(self) -> None:
         for attr, (name, least) in _MINIMUMS.items():
@@ -157,6 +163,8 @@ class Settings:
             "notify_ledger_retention": _number("NOTIFY_LEDGER_RETENTION", "2592000", float),
             "am_warmup": _number("AM_WARMUP", "300", float),
             "am_confirm_after": _number("AM_CONFIRM_AFTER", "60", float),
+            "session_idle": _number("SESSION_IDLE", "43200", float),
+            "session_max_age": _number("SESSION_MAX_AGE", "604800", float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

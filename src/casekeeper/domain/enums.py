@@ -44,6 +44,9 @@ class OrderField(IntEnum):
     CATEGORY = 4
     DURATION = 5
     CREATED_AT = 6
+    # Not in the Coralogix spec (its dialect refuses it): OCSF severity, most severe first when
+    # descending, UNKNOWN and OTHER last (Tracecat's order_by=severity).
+    SEVERITY = 100
 
 
 class OrderDirection(IntEnum):

@@ -15,6 +15,7 @@ from casekeeper.domain.enums import (
     KpiFilter,
     OrderDirection,
     OrderField,
+    Severity,
 )
 from casekeeper.domain.errors import invalid
 from casekeeper.domain.events import Actor
@@ -70,8 +71,14 @@ class CaseFilters:
     alert_versions: tuple[str, ...] = ()
     alert_filters_present: bool = False
     tags: tuple[str, ...] = ()  # any of them
+    tags_all: tuple[str, ...] = ()  # every one of them
     search_description: bool = False  # text_search looks in the description too
     reporters: tuple[Actor, ...] = ()  # who created the case: any of them
+    severities: tuple[Severity, ...] = ()
+    numbers: tuple[int, ...] = ()  # readable ids' numbers (CASE-12 is 12): any of them
+    updated_range: DateRange | None = None  # last update within [start, end]
+    # Acknowledged cases only if on hold (True) or only if not (False); others unaffected.
+    on_hold: bool | None = None
 
     def check(self) -> None:
         """Refuse filters past ``MAX_FILTER_VALUES`` / ``MAX_FILTER_GROUPS``, a search text past
@@ -87,8 +94,10 @@ class CaseFilters:
             "impacted_entities": self.impacted_services + self.impacted_databases,
             "alert_ids": self.alert_ids,
             "alert_versions": self.alert_versions,
-            "tags": self.tags,
+            "tags": self.tags + self.tags_all,
             "reporters": self.reporters,
+            "severities": self.severities,
+            "numbers": self.numbers,
         }
         for name, values in lists.items():
             _at_most(name, len(values), MAX_FILTER_VALUES, "values")
@@ -103,7 +112,7 @@ class CaseFilters:
             "filters.assignees": self.assignees,
             "filters.impacted_entities": self.impacted_services + self.impacted_databases,
             "filters.alert_versions": self.alert_versions,
-            "filters.tags": self.tags,
+            "filters.tags": self.tags + self.tags_all,
             "filters.groupings": (x for g in self.groupings for x in (g.key, *g.values)),
             "filters.labels": (x for g in self.labels for x in (g.key, *g.values)),
             "filters.flat_labels": (x for kv in self.flat_labels for x in (kv.key, kv.value)),
@@ -114,8 +123,9 @@ class CaseFilters:
         for name, groups in (("groupings", self.groupings), ("labels", self.labels)):
             if any(not g.values for g in groups):
                 raise invalid("every group needs at least one value", field=f"filters.{name}")
-        if self.date_range is not None:
-            check_range(self.date_range.start, self.date_range.end)
+        for dr in (self.date_range, self.updated_range):
+            if dr is not None:
+                check_range(dr.start, dr.end)
 
 
 def _check_text(value: str, field: str) -> None:
@@ -153,6 +163,8 @@ class PageRequest:
     size: int = DEFAULT_PAGE_SIZE
     token: str | None = None
     skip: int = 0
+    # The page before ``token`` (or the last page, without one), in the same order.
+    backward: bool = False
 
     def check(self) -> None:
         if not 1 <= self.size <= MAX_PAGE_SIZE:

@@ -8,7 +8,7 @@ vocabulary. Who acted and when is on ``domain.events.CaseEvent``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, ClassVar, TypeAlias
 
 from casekeeper.domain.enums import CasePriority, CaseStatus, EventKind, Severity
@@ -220,3 +220,25 @@ TimelineEvent: TypeAlias = (
     | SignalNote
     | Unknown
 )
+
+
+def details(data: object) -> Json:
+    """An event's fields as plain JSON values (enums by name): how a dialect shows an event
+    it has no word of its own for."""
+    if isinstance(data, Unknown):
+        return {"unreadable": True}
+    return {n: _plain(getattr(data, n)) for n in getattr(data, "__dataclass_fields__", {})}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__"):
+        return {n: _plain(getattr(value, n)) for n in value.__dataclass_fields__}
+    return str(value)

@@ -107,6 +107,7 @@ class AdminService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.db = ctx.db
         self.clock = ctx.clock
+        self._by_uuid: dict[str, SpaceRow] = {}
 
     def create_case(self, p: Principal, spec: NewCase) -> Case:
         needs = [Permission.CASE_CREATE]
@@ -151,6 +152,18 @@ class AdminService:
         with self.db.reader() as uow:
             rows = uow.spaces.all()
         return rows if p.operator else [r for r in rows if r.id == p.space_id]
+
+    def space_of_uuid(self, space_uuid: str) -> SpaceRow | None:
+        """The space with this UUID (Tracecat's workspace_id), if there is one. Not a read
+        of anything in the space: callers authorize the space before they touch it. Spaces
+        are never renamed or removed, so a found one is remembered."""
+        hit = self._by_uuid.get(space_uuid)
+        if hit is None:
+            with self.db.reader() as uow:
+                hit = uow.spaces.by_uuid(space_uuid)
+            if hit is not None and len(self._by_uuid) < 10_000:
+                self._by_uuid[space_uuid] = hit
+        return hit
 
     def system_step(self, p: Principal, raw_id: str, op: Operation) -> Case:
         """Run a system lifecycle step (activate, auto-resolve, auto-close) in ``p``'s space.

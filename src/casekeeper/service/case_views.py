@@ -84,20 +84,31 @@ class CaseViews:
             values = uow.cases.tag_values(p.space_id, tags.TAG)
         return [x for x in values if not x.startswith("sha256:")]
 
-    def delete(self, p: Principal, raw_ids: Sequence[str]) -> None:
+    def delete(
+        self,
+        p: Principal,
+        raw_ids: Sequence[str],
+        *,
+        skip_missing: bool = False,
+        most: int = MAX_DELETE,
+        field: str = "ids",
+    ) -> list[str]:
         """Delete cases for good, with their timelines, incidents and notifications: all of
-        them, or none when one is unknown (NOT_FOUND names it)."""
+        them, or none when one is unknown (NOT_FOUND names it) — or, ``skip_missing``, those
+        that exist. Returns the references (as given) of the cases deleted."""
         p.require((Permission.CASE_DELETE,), "delete cases")
         if not raw_ids:
-            raise invalid("give the ids of the cases to delete", field="ids")
-        if len(raw_ids) > MAX_DELETE:
-            raise invalid(f"at most {MAX_DELETE} at once (got {len(raw_ids)})", field="ids")
-        refs = [v.case_ref(x, field="ids") for x in raw_ids]
+            raise invalid("give the ids of the cases to delete", field=field)
+        if len(raw_ids) > most:
+            raise invalid(f"at most {most} at once (got {len(raw_ids)})", field=field)
+        refs = [v.case_ref(x, field=field) for x in raw_ids]
         with self.db.writer() as uow:
             found = uow.cases.get_many(p.space_id, refs, for_update=True)
             missing = [r.raw for r in refs if r.raw not in found]
-            if missing:
+            if missing and not skip_missing:
                 raise case_not_found(missing[0])
+            if not found:
+                return []
             ids = sorted({c.id for c in found.values()})
             uow.incidents.delete_of_cases(ids)  # first: their tallies must lose them too
             gone = uow.cases.delete_many(p.space_id, ids)
@@ -106,6 +117,7 @@ class CaseViews:
             uow.commit()
         log.info("%s deleted %d case(s) in space %s: %s", p.actor.label, len(ids),
                  p.space_name, ", ".join(ids))  # fmt: skip
+        return [r.raw for r in refs if r.raw in found]
 
     def with_alert(self, p: Principal, alert_id: str) -> list[Case]:
         """The cases an alert (an incident's alert id, a Prometheus fingerprint or a

@@ -22,12 +22,19 @@ from casekeeper.service.context import (
 )
 from casekeeper.service.incident_effects import close_with_cases
 from casekeeper.service.permissions import Permission, needed
-from casekeeper.store.case_facets import filter_values, status_counts
-from casekeeper.store.case_list import list_cases
+from casekeeper.store.case_facets import filter_values, on_hold_count, status_counts
+from casekeeper.store.case_list import list_cases, list_page
 
 # Renders a bulk operation's resulting cases (an adapter's response) while the transaction
 # commits; see UnitOfWork.commit.
 Renderer = Callable[[list[Case]], object]
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    cases: list[Case]
+    after: str | None  # a token for the page after, if there is one
+    before: str | None  # a token for the page before, if there is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +76,27 @@ class CaseService:
         with self.db.reader() as uow:
             return uow.cases.require(p.space_id, ref)
 
+    def get_many(
+        self, p: Principal, raw_ids: Sequence[str], *, field: str = "ids"
+    ) -> dict[str, Case]:
+        """The cases ``raw_ids`` name (by the reference as given); unknown ones are left out."""
+        p.require(READ, "read cases")
+        refs = [v.case_ref(x, field=field) for x in raw_ids]
+        with self.db.reader() as uow:
+            return uow.cases.get_many(p.space_id, refs)
+
     def list_cases(self, p: Principal, query: CaseQuery) -> tuple[list[Case], str | None]:
         p.require(READ, "read cases")
         query.check()
         with self.db.reader() as uow:
             return list_cases(uow.conn, p.space_id, query, self.clock())
+
+    def list_page(self, p: Principal, query: CaseQuery) -> CasePage:
+        """A page with tokens both ways (``query.page.backward`` reads the page before)."""
+        p.require(READ, "read cases")
+        query.check()
+        with self.db.reader() as uow:
+            return CasePage(*list_page(uow.conn, p.space_id, query, self.clock()))
 
     def filter_values(self, p: Principal, filters: CaseFilters) -> FilterValues:
         p.require(READ, "read cases")
@@ -87,6 +110,13 @@ class CaseService:
         filters.check()
         with self.db.reader() as uow:
             return status_counts(uow.conn, p.space_id, filters)
+
+    def on_hold_count(self, p: Principal, filters: CaseFilters) -> int:
+        """Acknowledged cases on hold under ``filters`` (their statuses ignored)."""
+        p.require(READ, "read cases")
+        filters.check()
+        with self.db.reader() as uow:
+            return on_hold_count(uow.conn, p.space_id, filters)
 
     def count_by_status(self) -> list[tuple[str, CaseStatus, int]]:
         """Cases per (space, status) across the server, for operators (no principal)."""

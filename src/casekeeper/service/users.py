@@ -204,10 +204,13 @@ class UserService:
         self._cache_key = secrets.token_bytes(32)
         self._cache: dict[bytes, tuple[float, str]] = {}  # credential digest -> (until, user id)
         self._lock = threading.Lock()
+        # Called when users or roles change (sessions drop what they trusted).
+        self.on_change: list[Callable[[], None]] = []
 
     # -- administration (the operator's CLI; an admin principal of the space) ----------------
 
-    def _admin(self, p: Principal, space: str) -> None:
+    def require_admin(self, p: Principal, space: str) -> None:
+        """The operator, or a principal that may manage keys and users in ``space``."""
         if p.operator:
             return
         p.require((P.API_KEY_MANAGE,), "manage users")
@@ -227,7 +230,7 @@ class UserService:
         email: str | None = None,
         full_name: str | None = None,
     ) -> UserView:
-        self._admin(p, space)
+        self.require_admin(p, space)
         name = username_of(username)
         hashed = hash_password(_password(password))
         the_role = role_of(role)
@@ -248,7 +251,7 @@ class UserService:
 
     def list_users(self, p: Principal, space: str | None = None) -> list[UserView]:
         if space is not None or not p.operator:
-            self._admin(p, space or p.space_name)
+            self.require_admin(p, space or p.space_name)
         with self.db.reader() as uow:
             space_id = None
             if space is not None:
@@ -264,7 +267,7 @@ class UserService:
             if row is None:
                 raise user_not_found(name)
             if not p.operator:
-                self._admin(p, p.space_name)
+                self.require_admin(p, p.space_name)
                 if uow.users.role_in(row.id, p.space_id) is None:
                     raise user_not_found(name)
             uow.users.set_disabled(row.id, disabled, self.clock())
@@ -274,7 +277,7 @@ class UserService:
 
     def set_role(self, p: Principal, username: str, space: str, role: str | None) -> UserView:
         """Give the user ``role`` in ``space`` (``None`` takes the space away)."""
-        self._admin(p, space)
+        self.require_admin(p, space)
         name = username_of(username)
         the_role = role_of(role) if role is not None else None
         with self.db.writer() as uow:
@@ -358,6 +361,8 @@ class UserService:
     def _forget(self) -> None:
         with self._lock:
             self._cache.clear()
+        for call in self.on_change:
+            call()
 
     def profiles(self, user_ids: list[str]) -> dict[str, UserRow]:
         """Users by id (for rendering who did what); unknown ids are left out."""

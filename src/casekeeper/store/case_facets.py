@@ -108,5 +108,16 @@ def status_counts(conn: sa.Connection, space_id: int, f: CaseFilters) -> dict[Ca
     return {STATUS_OF[s]: int(n) for s, n in conn.execute(stmt)}
 
 
+def on_hold_count(conn: sa.Connection, space_id: int, f: CaseFilters) -> int:
+    """Acknowledged cases on hold under ``f`` (its statuses and on-hold rule ignored): few,
+    and found through ``ix_case_on_hold``, which holds only them."""
+    f = replace(f, statuses=(), on_hold=None)
+    stmt = sa.select(sa.func.count()).where(
+        c.c.space_id == space_id, c.c.on_hold == sa.true(),
+        c.c.status == int(CaseStatus.ACKNOWLEDGED), *filter_clauses(f),
+    )  # fmt: skip
+    return int(conn.execute(stmt).scalar_one())
+
+
 _PLAIN = CaseFilters()
 _UNASSIGNED = CaseFilters(include_unassigned=True)

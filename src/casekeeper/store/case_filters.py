@@ -9,7 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from casekeeper.domain.enums import DateRangeMode, EventKind, IndicatorType, KpiFilter
+from casekeeper.domain.enums import (
+    CaseStatus,
+    DateRangeMode,
+    EventKind,
+    IndicatorType,
+    KpiFilter,
+)
 from casekeeper.domain.events import Actor
 from casekeeper.domain.query import CaseFilters, FilterGroup
 from casekeeper.store import driver, tags
@@ -130,8 +136,19 @@ def filter_clauses(
         out.append(found)
     if f.tags:
         out.append(_group(tags.TAG, FilterGroup("", tuple(f.tags))))
+    for tag in f.tags_all:
+        out.append(_group(tags.TAG, FilterGroup("", (tag,))))
     if f.reporters:
         out.append(c.c.id.in_(_created_by(f.reporters)))
+    if f.severities:
+        out.append(c.c.severity.in_([int(x) for x in f.severities]))
+    if f.numbers:
+        out.append(c.c.number.in_(list(f.numbers)))
+    if f.updated_range is not None:
+        out.append(c.c.update_time.between(f.updated_range.start, f.updated_range.end))
+    if f.on_hold is not None:
+        acked = int(CaseStatus.ACKNOWLEDGED)
+        out.append(sa.or_(c.c.status != acked, c.c.on_hold == f.on_hold))
     if f.date_range is not None:
         dr = f.date_range
         if dr.mode is DateRangeMode.CREATED_AT:

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from casekeeper.domain.enums import CasePriority, CaseStatus, OrderField
+from casekeeper.domain.enums import CasePriority, CaseStatus, OrderField, Severity
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.model import Case
 from casekeeper.domain.query import CaseFilters, CaseQuery
@@ -63,6 +63,8 @@ def sort_keys(field: OrderField, descending: bool, now: int) -> list[SortKey]:
         main = c.c.status  # enum numbers follow the lifecycle order
     elif field is OrderField.CATEGORY:
         main = c.c.category
+    elif field is OrderField.SEVERITY:
+        main = severity_rank(c.c.severity)
     else:  # DURATION, measured at the first page's "now" so later pages agree
         main = sa.func.coalesce(c.c.end_time, now) - c.c.create_time
     return [
@@ -70,6 +72,14 @@ def sort_keys(field: OrderField, descending: bool, now: int) -> list[SortKey]:
         SortKey(c.c.create_time, False, "create_time"),
         SortKey(c.c.id, False, "id"),
     ]
+
+
+def severity_rank(column: Any) -> Any:
+    """OCSF severity as an order: UNKNOWN, then OTHER, then INFORMATIONAL .. FATAL."""
+    unknown, other = int(Severity.UNKNOWN), int(Severity.OTHER)
+    if isinstance(column, int):
+        return -2 if column == unknown else -1 if column == other else column
+    return sa.case((column == unknown, -2), (column == other, -1), else_=column)
 
 
 def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
@@ -92,12 +102,18 @@ def _order_by(keys: Sequence[SortKey]) -> list[ColumnElement[Any]]:
     return [k.expr.asc() if k.ascending else k.expr.desc() for k in keys]
 
 
-def encode_token(field: OrderField, descending: bool, now: int, values: Sequence[Any]) -> str:
-    raw = json.dumps([int(field), descending, now, list(values)], separators=(",", ":"))
+def encode_token(
+    field: OrderField, descending: bool, now: int, values: Sequence[Any], backward: bool = False
+) -> str:
+    """A token for the rows after ``values`` (before them, ``backward``)."""
+    fields: list[Any] = [int(field), descending, now, list(values)]
+    if backward:
+        fields.append(1)
+    raw = json.dumps(fields, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_token(token: str, field: OrderField, descending: bool) -> tuple[int, list[Any]]:
+def decode_token(token: str, field: OrderField, descending: bool) -> tuple[int, list[Any], bool]:
     bad = CasekeeperError(
         ErrorCode.INVALID_PAGE_TOKEN,
         "pagination.pageToken is not a token this server issued for this ordering; "
@@ -105,9 +121,11 @@ def decode_token(token: str, field: OrderField, descending: bool) -> tuple[int, 
     )
     try:
         padded = token + "=" * (-len(token) % 4)
-        f, d, now, values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        f, d, now, values, *rest = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
         raise bad from None
+    if rest not in ([], [1]):
+        raise bad
     if (
         f != int(field)
         or d != descending
@@ -127,7 +145,7 @@ def decode_token(token: str, field: OrderField, descending: bool) -> tuple[int, 
         raise bad
     if not (isinstance(now, int) and 0 <= now <= 2**62) or len(values[-1]) > 64:
         raise bad
-    return now, values
+    return now, values, bool(rest)
 
 
 def _row_values(row: Sequence[Any], field: OrderField, now: int) -> list[Any]:
@@ -140,8 +158,11 @@ def _row_values(row: Sequence[Any], field: OrderField, now: int) -> list[Any]:
         (end,) = sort_values(row, ("end_time",))
         main = (end if end is not None else now) - create_time
     else:
-        name = {OrderField.PRIORITY: "priority", OrderField.STATUS: "status"}.get(field, "category")
-        (main,) = sort_values(row, (name,))
+        names = {OrderField.PRIORITY: "priority", OrderField.STATUS: "status",
+                 OrderField.SEVERITY: "severity"}  # fmt: skip
+        (main,) = sort_values(row, (names.get(field, "category"),))
+        if field is OrderField.SEVERITY:
+            main = severity_rank(main)
     return [main, create_time, case_id]
 
 
@@ -270,13 +291,27 @@ def _merged_page(
 def list_cases(
     conn: sa.Connection, space_id: int, query: CaseQuery, now: int
 ) -> tuple[list[Case], str | None]:
+    cases, after, _ = list_page(conn, space_id, query, now)
+    return cases, after
+
+
+def list_page(
+    conn: sa.Connection, space_id: int, query: CaseQuery, now: int
+) -> tuple[list[Case], str | None, str | None]:
+    """A page of cases, a token for the page after it and one for the page before it (None
+    where there is none). ``query.page.backward`` (or a token made going backward) reads the
+    page before the token, or the last page without one, in the same order."""
     order, page, f = query.order, query.page, query.filters
     descending = order.descending
     field = order.field
     cursor: list[Any] | None = None
+    backward = page.backward
     if page.token:
-        now, cursor = decode_token(page.token, field, descending)
+        now, cursor, token_backward = decode_token(page.token, field, descending)
+        backward = backward or token_backward
     keys = sort_keys(field, descending, now)
+    if backward:  # the exact reverse order; the rows are turned back below
+        keys = [SortKey(k.expr, not k.ascending, k.column) for k in keys]
     limit = page.size + 1
     base = [c.c.space_id == space_id]
     if cursor is not None:
@@ -300,8 +335,20 @@ def list_cases(
         stmt = sa.select(c).where(*base, *filter_clauses(f)).order_by(*_order_by(keys))
         rows = list(conn.execute(stmt.limit(limit).offset(page.skip or None)))
     more = len(rows) > page.size
-    rows = rows[: page.size]
-    token = None
-    if more and rows:
-        token = encode_token(field, descending, now, _row_values(rows[-1], field, now))
-    return [row_to_case(r) for r in rows], token
+    rows = list(rows[: page.size])
+    if backward:
+        rows.reverse()
+    after = before = None
+    if rows:
+        first = _row_values(rows[0], field, now)
+        last = _row_values(rows[-1], field, now)
+        # The side this read went towards has rows if it found more than a page; the side
+        # it came from has rows if it started at a token (or skipped some).
+        came_from_somewhere = cursor is not None or page.skip > 0
+        rows_after = came_from_somewhere if backward else more
+        rows_before = more if backward else came_from_somewhere
+        if rows_after:
+            after = encode_token(field, descending, now, last)
+        if rows_before:
+            before = encode_token(field, descending, now, first, backward=True)
+    return [row_to_case(r) for r in rows], after, before

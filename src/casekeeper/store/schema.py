@@ -72,6 +72,23 @@ user_role = sa.Table(
     sa.Index("ix_user_role_space", "space_id"),
 )
 
+# A browser's or a script's login (docs/SESSIONS.md): the cookie holds a random token, the
+# table its digest. Idle sessions expire (sliding); every session has a hard end too.
+user_session = sa.Table(
+    "user_session",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("id", Id, nullable=False, unique=True),  # names it in lists and revocations
+    sa.Column("user_id", Id, sa.ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("create_time", Time, nullable=False),
+    sa.Column("last_seen_time", Time, nullable=False),
+    sa.Column("end_time", Time, nullable=False),  # the hard end, whatever the use
+    sa.Column("revoke_time", Time),
+    sa.Column("address", sa.String(64)),
+    sa.Column("user_agent", sa.String(256)),
+    sa.Index("ix_user_session_user", "user_id"),
+)
+
 case = sa.Table(
     "case",
     metadata,
@@ -111,6 +128,14 @@ case = sa.Table(
     sa.Index("ix_case_space_sp_update", "space_id", "status", "priority", "update_time", "id"),
     sa.Index("ix_case_space_sp_create", "space_id", "status", "priority", "create_time", "id"),
     sa.Index("ix_case_space_status_end", "space_id", "status", "end_time"),  # auto-close
+    # Only the cases on hold (few): Tracecat's on_hold count without a scan of the others.
+    sa.Index(
+        "ix_case_on_hold",
+        "space_id",
+        "status",
+        sqlite_where=sa.text("on_hold = 1"),
+        postgresql_where=sa.text("on_hold"),
+    ),
 )
 
 # Cases per (space, status, effective priority, category, assigned or not): maintained with

@@ -35,6 +35,7 @@ from casekeeper.store.keys import ApiKeyRepository, SpaceRepository
 from casekeeper.store.ledger import LedgerRepository
 from casekeeper.store.notify_config import ConnectorRepository, RouteRepository
 from casekeeper.store.outbox import OutboxRepository
+from casekeeper.store.sessions import SessionRepository
 from casekeeper.store.users import UserRepository
 
 log = logging.getLogger("casekeeper.store")
@@ -58,6 +59,7 @@ class UnitOfWork:
         self.events = EventRepository(conn)
         self.keys = ApiKeyRepository(conn)
         self.users = UserRepository(conn)
+        self.sessions = SessionRepository(conn)
         self.spaces = SpaceRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.incidents = IncidentRepository(conn)

@@ -163,6 +163,8 @@ def query_from_pb(pb: svc_pb.ListCasesRequest) -> CaseQuery:
     order = CaseOrder()
     if pb.HasField("order_by"):
         field = _enum(OrderField, pb.order_by.field, "orderBy.field", allow_zero=True)
+        if field is OrderField.SEVERITY:  # casekeeper's own, not the spec's
+            raise invalid(f"orderBy.field: unknown value {int(field)}")
         direction = _enum(
             OrderDirection, pb.order_by.direction, "orderBy.direction", allow_zero=True
         )

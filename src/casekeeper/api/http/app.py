@@ -37,6 +37,7 @@ from casekeeper.api.kibana import mount as kibana
 from casekeeper.api.kibana.openapi import add_kibana
 from casekeeper.api.notify.openapi import add_notify
 from casekeeper.api.notify.rest import MOUNT as NOTIFY_MOUNT
+from casekeeper.api.tracecat import mount as tracecat
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 
@@ -47,7 +48,14 @@ CORALOGIX = DialectMount(
     coralogix.NAME, coralogix.PREFIXES, coralogix.error_shape, coralogix.routes
 )
 KIBANA = DialectMount(kibana.NAME, kibana.PREFIXES, kibana.error_shape, kibana.routes)
-DEFAULT_MOUNTS: tuple[DialectMount, ...] = (CORALOGIX, *INGEST_MOUNTS, NOTIFY_MOUNT, KIBANA)
+TRACECAT = DialectMount(tracecat.NAME, tracecat.PREFIXES, tracecat.error_shape, tracecat.routes)
+DEFAULT_MOUNTS: tuple[DialectMount, ...] = (
+    CORALOGIX,
+    *INGEST_MOUNTS,
+    NOTIFY_MOUNT,
+    KIBANA,
+    TRACECAT,
+)
 
 DOCS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>casekeeper API</title>

@@ -6,8 +6,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Mapping
-from enum import Enum
-from typing import Any, Final
+from typing import Final
 
 import orjson
 
@@ -173,31 +172,7 @@ def _actions(event: CaseEvent, case: Case, owner: str) -> list[tuple[str, str, J
                      "rule": {"id": None, "name": None}, "owner": owner}  # fmt: skip
             return [("create", "comment", {"comment": alert}, incident_id)]
     # No Kibana type: casekeeper's own, named after the event, with its details.
-    return [("update", f"casekeeper.{event.kind.value}", _details(d), None)]
-
-
-def _details(d: Any) -> Json:
-    if isinstance(d, t.Unknown):
-        return {"unreadable": True}
-    out: Json = {}
-    for name in getattr(d, "__dataclass_fields__", {}):
-        value = getattr(d, name)
-        out[name] = _plain(value)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.name
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if hasattr(value, "__dataclass_fields__"):
-        return {n: _plain(getattr(value, n)) for n in value.__dataclass_fields__}
-    return str(value)
+    return [("update", f"casekeeper.{event.kind.value}", t.details(d), None)]
 
 
 def user_actions(

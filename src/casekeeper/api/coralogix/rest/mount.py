@@ -27,11 +27,13 @@ ALL_ROUTES: tuple[RouteSpec, ...] = ROUTES + INCIDENT_ROUTES + SETTINGS_ROUTES +
 
 
 def _prefix(path: str) -> str:
-    """The leading segment a path is owned by: ``/cases``, ``/incidents``; for the protos'
-    ``/v1/...`` bindings the first two (``/v1/incidents``, ``/v1/incidents:assign``,
-    ``/v1/by:event``), so ``/v1`` stays free for others."""
+    """The leading segment a path is owned by: ``/incidents``; for the protos' ``/v1/...``
+    bindings and the Cases specs' ``/cases/<resource>/...`` paths the first two
+    (``/v1/incidents``, ``/cases/cases``, ``/cases/assigned``), so ``/v1`` and ``/cases``
+    itself stay free for others (Tracecat's ``/cases?workspace_id=``)."""
     segments = path.split("/")
-    return "/".join(segments[:3]) if segments[1] == "v1" else "/" + segments[1]
+    two = segments[1] in ("v1", "cases")
+    return "/".join(segments[:3]) if two else "/" + segments[1]
 
 
 # The first segment(s) of every route, then the gateway's.

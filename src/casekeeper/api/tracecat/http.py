@@ -1,0 +1,165 @@
+"""The plumbing every Tracecat route shares: who is calling (the session cookie or a Bearer
+key), in which workspace (``?workspace_id=``), the CSRF rule for cookie-authenticated writes,
+JSON bodies, query values, and FastAPI's error bodies."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from casekeeper.api.tracecat.errors import csrf_refused, tracecat_error, workspace_not_found
+from casekeeper.bootstrap import Container
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
+from casekeeper.service.auth import Principal, authenticate_async
+
+COOKIE: Final = "fastapiusersauth"  # fastapi-users' cookie name, as Tracecat sets it
+MAX_BODY: Final = 2 * 1024 * 1024
+MUTATIONS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SAME_SITE: Final = frozenset({"same-origin", "none"})
+T = TypeVar("T")
+
+
+def _unauthenticated(why: str) -> CasekeeperError:
+    return CasekeeperError(ErrorCode.UNAUTHENTICATED, why)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request as a handler sees it: who, in which workspace, and the request."""
+
+    c: Container
+    p: Principal
+    request: Request
+    workspace_id: str
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """A service call, on a worker thread (the services are synchronous)."""
+        return await run_in_threadpool(functools.partial(fn, *args, **kw))
+
+    def param(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+    async def body(self) -> dict[str, Any]:
+        raw = await self.request.body()
+        if len(raw) > MAX_BODY:
+            raise invalid(f"a request body is at most {MAX_BODY} bytes", field="body")
+        try:
+            data = orjson.loads(raw) if raw.strip() else None
+        except orjson.JSONDecodeError as exc:
+            raise invalid(f"JSON decode error: {exc}", field="body") from None
+        if not isinstance(data, dict):
+            raise invalid("Input should be a valid dictionary or object", field="body")
+        return data
+
+    def many(self, name: str) -> list[str]:
+        """A repeated query parameter (``status=new&status=closed``), as FastAPI reads one."""
+        return [v.strip() for v in self.request.query_params.getlist(name) if v.strip()]
+
+    def one(self, name: str) -> str | None:
+        value = self.request.query_params.get(name)
+        return value.strip() if value is not None and value.strip() else None
+
+    def number(self, name: str, default: int, least: int, most: int) -> int:
+        raw = self.one(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise invalid("Input should be a valid integer", field=name) from None
+        if not least <= value <= most:
+            raise invalid(f"Input should be {least}..{most}", field=name)
+        return value
+
+    def flag(self, name: str) -> bool:
+        raw = (self.one(name) or "false").lower()
+        if raw not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+            raise invalid("Input should be a valid boolean", field=name)
+        return raw in ("true", "1", "yes", "on")
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status, media_type="application/json")
+
+
+def check_csrf(request: Request) -> None:
+    """A write authorised by the cookie must come from this server's own pages: a browser
+    says where a request comes from (``Sec-Fetch-Site``, else ``Origin``), and a cross-site
+    one is refused. A client that sends neither is not a browser (a script or a tool), and
+    cross-site forgery needs a browser. The cookie is SameSite=Lax as well."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site.lower() not in SAME_SITE:
+            raise csrf_refused(f"a {site} request cannot use the session cookie to change data")
+        return
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = request.headers.get("host", "")
+    if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+        raise csrf_refused(f"origin {origin[:200]!r} is not this server ({host[:200]!r})")
+
+
+async def principal(c: Container, request: Request, space: str) -> Principal:
+    """The caller in ``space``: a Bearer key, else the session cookie."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise _unauthenticated(
+                "send 'Authorization: Bearer <key>' or log in (POST /auth/login)"
+            )
+        return await authenticate_async(c.keys, header, run_in_threadpool)
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise _unauthenticated("Unauthorized: log in (POST /auth/login) or send a Bearer key")
+    if request.method in MUTATIONS:
+        check_csrf(request)
+    return await run_in_threadpool(c.sessions.principal, token, space)
+
+
+def _workspace(raw: str | None) -> str:
+    if raw is None:
+        raise invalid("Field required", field="workspace_id")
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise invalid("Input should be a valid UUID", field="workspace_id") from None
+
+
+def places(request: Request) -> dict[str, str]:
+    """Where each of the request's inputs came from, for FastAPI's ``loc``."""
+    out = dict.fromkeys(request.query_params, "query")
+    out.update(dict.fromkeys(request.path_params, "path"))
+    return out
+
+
+def endpoint(c: Container, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """A Starlette endpoint: authenticate, find the workspace, run, answer JSON (or the
+    handler's own Response); every refusal in FastAPI's error body."""
+
+    async def run(request: Request) -> Response:
+        try:
+            workspace_id = _workspace(request.query_params.get("workspace_id"))
+            space = await run_in_threadpool(c.admin.space_of_uuid, workspace_id)
+            p = await principal(c, request, space.name if space else "")
+            if space is None or p.space_id != space.id or not p.permissions:
+                raise workspace_not_found()
+            result = await handler(Call(c, p, request, workspace_id))
+        except CasekeeperError as err:
+            return tracecat_error(err, places(request))
+        return result if isinstance(result, Response) else json_response(result)
+
+    return run
