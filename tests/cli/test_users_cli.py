@@ -149,3 +149,36 @@ def test_spaces_are_listed_with_a_uuid_that_stays(db: str) -> None:
     assert json.loads(ck(db, "spaces", "list", "--json").stdout) == first
     table = ck(db, "spaces", "list").stdout
     assert first[0]["uuid"] in table
+
+
+def test_sessions_are_listed_and_revoked(db: str) -> None:
+    ck(db, "users", "create", "--username", "dave", "--role", "responder",
+       "--password-stdin", stdin="long enough pass\n")  # fmt: skip
+    c = bootstrap(Settings.from_env(database_url=db))
+    try:
+        for agent in ("curl/8", "Mozilla/5.0"):
+            c.sessions.login("dave", "long enough pass", "127.0.0.1", agent)
+        listed = json.loads(ck(db, "users", "sessions", "dave", "--json").stdout)
+        assert [s["userAgent"] for s in listed] == ["Mozilla/5.0", "curl/8"]
+        assert all(s["live"] and s["revoked"] is None for s in listed)
+        assert "ended 2 session(s)" in ck(db, "users", "revoke-sessions", "dave").stdout
+        listed = json.loads(ck(db, "users", "sessions", "dave", "--json").stdout)
+        assert not any(s["live"] for s in listed)
+        assert "revoked" in ck(db, "users", "sessions", "dave").stdout
+    finally:
+        c.close()
+    missing = ck(db, "users", "sessions", "nobody", check=False)
+    assert "no user named" in missing.stdout + missing.stderr
+
+
+def test_keys_with_tracecat_scopes(db: str) -> None:
+    made = json.loads(
+        ck(db, "keys", "create", "--name", "soar", "--scope", "case:read", "--scope",
+           "case:update", "--json").stdout
+    )  # fmt: skip
+    assert made["permissions"] == [
+        "case:Read", "case:Update", "case:Assign", "case:Acknowledge", "case:Close",
+        "case:Comment",
+    ]  # fmt: skip
+    bad = ck(db, "keys", "create", "--name", "x", "--scope", "case:everything", check=False)
+    assert "unknown scope" in bad.stdout + bad.stderr

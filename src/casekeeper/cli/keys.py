@@ -35,8 +35,13 @@ def _key_json(row: ApiKeyRow) -> dict[str, object]:
 def create(
     name: Annotated[str, typer.Option("--name", help="What the key is for.")],
     permission: Annotated[
-        list[str], typer.Option("--permission", "-p", help="Repeat for each, e.g. case:Read.")
-    ],
+        list[str] | None,
+        typer.Option("--permission", "-p", help="Repeat for each, e.g. case:Read."),
+    ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="Tracecat's scopes, e.g. case:update (docs/TRACECAT.md)."),
+    ] = None,
     space: Annotated[str, typer.Option("--space", help="Space; created if new.")] = DEFAULT_SPACE,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     database_url: DatabaseOpt = None,
@@ -45,7 +50,11 @@ def create(
     with container_for(database_url) as c:
         new = run(
             lambda: c.keys.create(
-                granted_by=OPERATOR, name=name, permissions=permission, space=space
+                granted_by=OPERATOR,
+                name=name,
+                permissions=permission or [],
+                space=space,
+                scopes=scope or [],
             )
         )
     if as_json:

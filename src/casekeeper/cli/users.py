@@ -10,10 +10,13 @@ import typer
 from rich.table import Table
 
 from casekeeper.cli.common import DatabaseOpt, console, container_for, fail, run
+from casekeeper.domain.timeutil import to_rfc3339
 from casekeeper.service.auth import DEFAULT_SPACE, OPERATOR
 from casekeeper.service.users import Role, UserView
 
-app = typer.Typer(help="Users: create, list, disable, set a role.", no_args_is_help=True)
+app = typer.Typer(
+    help="Users: create, list, disable, set a role, their sessions.", no_args_is_help=True
+)
 ROLES = "/".join(r.value for r in Role)
 
 
@@ -111,3 +114,45 @@ def set_role(
     with container_for(database_url) as c:
         user = run(lambda: c.users.set_role(OPERATOR, username, space, wanted))
     _show(user, as_json)
+
+
+@app.command("sessions")
+def sessions(
+    username: Annotated[str, typer.Argument(help="The user.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """List the user's login sessions, newest first (docs/SESSIONS.md)."""
+    with container_for(database_url) as c:
+        rows = run(lambda: c.sessions.list_for(OPERATOR, username))
+        now = c.sessions.clock()
+        idle = c.sessions.idle
+    out = []
+    for r in rows:
+        live = r.revoke_time is None and now < min(r.end_time, r.last_seen_time + idle)
+        out.append({
+            "id": r.id, "created": to_rfc3339(r.create_time),
+            "lastSeen": to_rfc3339(r.last_seen_time), "ends": to_rfc3339(r.end_time),
+            "revoked": to_rfc3339(r.revoke_time) if r.revoke_time else None, "live": live,
+            "address": r.address, "userAgent": r.user_agent,
+        })  # fmt: skip
+    if as_json:
+        print(json.dumps(out))
+        return
+    table = Table("id", "created", "last seen", "state", "address", "user agent")
+    for s in out:
+        state = "live" if s["live"] else ("revoked" if s["revoked"] else "ended")
+        table.add_row(str(s["id"]), str(s["created"]), str(s["lastSeen"]), state,
+                      str(s["address"] or ""), str(s["userAgent"] or "")[:40])  # fmt: skip
+    console.print(table)
+
+
+@app.command("revoke-sessions")
+def revoke_sessions(
+    username: Annotated[str, typer.Argument(help="The user.")],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """End every live session of the user (they log in again)."""
+    with container_for(database_url) as c:
+        count = run(lambda: c.sessions.revoke_all(OPERATOR, username))
+    console.print(f"ended {count} session(s) of {username}")

@@ -28,7 +28,7 @@ from typing import Final
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid, quote
 from casekeeper.domain.events import Actor
 from casekeeper.service import validation
-from casekeeper.service.permissions import Permission, parse_permission
+from casekeeper.service.permissions import Permission, parse_permission, permissions_of_scopes
 from casekeeper.store.keys import (
     ApiKeyRow as ApiKeyRow,  # re-exported: adapters see rows through the service
 )
@@ -173,12 +173,18 @@ class KeyService:
         permissions: Iterable[str],
         space: str = DEFAULT_SPACE,
         granted_by: Principal,
+        scopes: Iterable[str] = (),
     ) -> NewKey:
         """A new key, granted by a key holding ``api-key:Manage`` (over the API: at most what
-        it holds, in its own space) or by ``OPERATOR`` (anything, anywhere)."""
+        it holds, in its own space) or by ``OPERATOR`` (anything, anywhere). ``scopes`` are
+        Tracecat's (``case:update``), each standing for the permissions in ``SCOPES``."""
         granted_by.require((Permission.API_KEY_MANAGE,), "create API keys")
         name = validation.text(name, field="name", max_len=256)
-        perms = parse_permissions(permissions)
+        try:
+            from_scopes = permissions_of_scopes(scopes)
+        except ValueError as err:
+            raise invalid(str(err), field="scopes") from None
+        perms = parse_permissions([*permissions, *from_scopes])
         space = normalize_space(space)
         if not granted_by.operator:
             check_grant(granted_by, perms, space)

@@ -41,6 +41,35 @@ class Permission(StrEnum):
 _BY_LOWER: Final = {p.value.lower(): p for p in Permission}
 
 
+# Tracecat's scopes (``case:read|create|update|delete``) as the permissions they stand for: an
+# API key made with a scope holds these (``casekeeper keys create --scope case:update``).
+SCOPES: Final[dict[str, frozenset[Permission]]] = {
+    "case:read": frozenset({Permission.CASE_READ}),
+    "case:create": frozenset({Permission.CASE_CREATE}),
+    "case:update": frozenset(
+        {
+            Permission.CASE_UPDATE,
+            Permission.CASE_ASSIGN,
+            Permission.CASE_ACKNOWLEDGE,
+            Permission.CASE_CLOSE,
+            Permission.CASE_COMMENT,
+        }
+    ),
+    "case:delete": frozenset({Permission.CASE_DELETE}),
+}
+
+
+def permissions_of_scopes(scopes: Iterable[str]) -> list[str]:
+    """The permission names ``scopes`` stand for, in catalog order."""
+    wanted: set[Permission] = set()
+    for scope in scopes:
+        found = SCOPES.get(scope.strip().lower())
+        if found is None:
+            raise ValueError(f"unknown scope {scope!r}; scopes: {', '.join(SCOPES)}")
+        wanted |= found
+    return [p.value for p in Permission if p in wanted]
+
+
 def parse_permission(text: str) -> Permission | None:
     """``case:Read``, ``CASE:READ`` and ``case:read`` all name the same permission."""
     return _BY_LOWER.get(text.strip().lower())

@@ -57,7 +57,6 @@ class Tracecat:
 
 
 def workspace_of(container: Container, space: str) -> str:
-    container.users  # the space exists once a user or key is made in it
     (row,) = [r for r in container.admin.spaces(OPERATOR) if r.name == space]
     return row.uuid
 
@@ -71,9 +70,9 @@ def make_user(container: Container, space: str, role: str = "admin") -> str:
     return name
 
 
-def login(base_url: str, username: str, password: str = PASSWORD) -> httpx.Client:
+def login(url: str, username: str, password: str = PASSWORD) -> httpx.Client:
     """A client holding a session cookie from a real login."""
-    c = httpx.Client(base_url=base_url, timeout=TIMEOUT)
+    c = httpx.Client(base_url=url, timeout=TIMEOUT)
     r = c.post("/auth/login", data={"username": username, "password": password})
     assert r.status_code == 204, r.text
     assert "fastapiusersauth" in c.cookies

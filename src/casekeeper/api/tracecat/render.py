@@ -172,5 +172,5 @@ def event_json(event: CaseEvent, workspace_id: str) -> list[Json]:
 
 
 def actor_label(actor: Actor) -> str:
-    """Who acted, for events without a user: ``system``, ``api_key:<name>``."""
+    """Who acted, for events without a user: ``system``, ``apiKey:<name>``."""
     return actor.label
