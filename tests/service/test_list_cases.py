@@ -36,6 +36,7 @@ from casekeeper.domain.query import (
 )
 from casekeeper.domain.timeutil import parse_rfc3339
 from casekeeper.service.auth import Principal
+from casekeeper.store.case_list import severity_rank
 from casekeeper.store.driver import Prepared
 from tests.changes import command_for, many, one
 from tests.conftest import MakeCase
@@ -571,6 +572,8 @@ def expected_order(cases: Sequence[Case], order: CaseOrder, now: int) -> list[st
         main, reverse = (lambda c: int(c.status)), desc
     elif field is OrderField.CATEGORY:
         main, reverse = (lambda c: int(c.category)), desc
+    elif field is OrderField.SEVERITY:
+        main, reverse = (lambda c: severity_rank(int(c.severity))), desc
     else:  # DURATION, in microseconds at the listing's "now"
         main, reverse = (lambda c: (c.end_time or now) - c.create_time), desc
     out = sorted(cases, key=lambda c: (c.create_time, c.id), reverse=True)

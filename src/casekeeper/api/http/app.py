@@ -38,6 +38,7 @@ from casekeeper.api.kibana.openapi import add_kibana
 from casekeeper.api.notify.openapi import add_notify
 from casekeeper.api.notify.rest import MOUNT as NOTIFY_MOUNT
 from casekeeper.api.tracecat import mount as tracecat
+from casekeeper.api.tracecat.openapi import add_tracecat
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 
@@ -92,7 +93,9 @@ def create_app(
         backlog=container.ledger.backlog,
     )
     metrics_token = settings.metrics_token.encode()
-    openapi_bytes = orjson.dumps(add_kibana(add_notify(add_ingest(openapi_document()))))
+    openapi_bytes = orjson.dumps(
+        add_tracecat(add_kibana(add_notify(add_ingest(openapi_document()))))
+    )
 
     async def healthz(_: Request) -> Response:
         return _json({"status": "ok"})
