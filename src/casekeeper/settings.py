@@ -62,6 +62,7 @@ _MINIMUMS = {
     "am_warmup": ("AM_WARMUP", 0.0),
     "am_confirm_after": ("AM_CONFIRM_AFTER", 0.0),
     "session_idle": ("SESSION_IDLE", 1.0),
+    "service_threads": ("SERVICE_THREADS", 1),
     "session_max_age": ("SESSION_MAX_AGE", 1.0),
 }
 
@@ -110,6 +111,8 @@ class Settings:
     # and at most from login, however it is used.
     session_idle: float = 12 * 3600.0
     session_max_age: float = 7 * 86_400.0
+    # Service calls of the Kibana and Tracecat dialects running at once (api/threads.py).
+    service_threads: int = 2
 
     def __post_init__(self) -> None:
         for attr, (name, least) in _MINIMUMS.items():
@@ -165,6 +168,7 @@ class Settings:
             "am_confirm_after": _number("AM_CONFIRM_AFTER", "60", float),
             "session_idle": _number("SESSION_IDLE", "43200", float),
             "session_max_age": _number("SESSION_MAX_AGE", "604800", float),
+            "service_threads": _number("SERVICE_THREADS", "2", int),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -1175,7 +1175,7 @@ def test_sqlite_merges_the_arms_lazily_and_reads_only_the_page_rows(container: C
         groupings=(G("environment", ("production",)),),
     )
     keys = case_list.sort_keys(OrderField.UPDATED_AT, True, 0)
-    prepared = case_list._cached_page(f, keys, None, 4, arm_limits=False)
+    prepared = case_list._cached_page(f, keys, None, 4, arm_limits=False, light=False)
     assert prepared is not None
     plan = _sqlite_plan(container, prepared)
     assert "MERGE (UNION ALL)" in plan, plan
@@ -1193,7 +1193,7 @@ def test_sqlite_lists_by_update_time_from_the_per_status_priority_index(
     if container.db.engine.dialect.name != "sqlite":
         pytest.skip("the plan checked is SQLite's")
     keys = case_list.sort_keys(OrderField.UPDATED_AT, True, 0)
-    prepared = case_list._cached_page(CaseFilters(), keys, None, 25, arm_limits=False)
+    prepared = case_list._cached_page(CaseFilters(), keys, None, 25, arm_limits=False, light=False)
     assert prepared is not None
     plan = _sqlite_plan(container, prepared)
     assert "MERGE (UNION ALL)" in plan, plan

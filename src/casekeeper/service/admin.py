@@ -153,6 +153,10 @@ class AdminService:
             rows = uow.spaces.all()
         return rows if p.operator else [r for r in rows if r.id == p.space_id]
 
+    def cached_space(self, space_uuid: str) -> SpaceRow | None:
+        """The space with this UUID if this process has looked it up before (no database)."""
+        return self._by_uuid.get(space_uuid)
+
     def space_of_uuid(self, space_uuid: str) -> SpaceRow | None:
         """The space with this UUID (Tracecat's workspace_id), if there is one. Not a read
         of anything in the space: callers authorize the space before they touch it. Spaces

@@ -91,12 +91,15 @@ class CaseService:
         with self.db.reader() as uow:
             return list_cases(uow.conn, p.space_id, query, self.clock())
 
-    def list_page(self, p: Principal, query: CaseQuery) -> CasePage:
-        """A page with tokens both ways (``query.page.backward`` reads the page before)."""
+    def list_page(self, p: Principal, query: CaseQuery, *, detail: bool = True) -> CasePage:
+        """A page with tokens both ways (``query.page.backward`` reads the page before).
+        Without ``detail``, the cases come without their signal detail (labels, groupings,
+        entities, indicators, KPI breaches: empty), for lists that show none of it."""
         p.require(READ, "read cases")
         query.check()
         with self.db.reader() as uow:
-            return CasePage(*list_page(uow.conn, p.space_id, query, self.clock()))
+            found = list_page(uow.conn, p.space_id, query, self.clock(), light=not detail)
+        return CasePage(*found)
 
     def filter_values(self, p: Principal, filters: CaseFilters) -> FilterValues:
         p.require(READ, "read cases")

@@ -126,6 +126,20 @@ class SessionService:
             self._seen[key] = seen
         return seen
 
+    def cached_principal(self, token: str, space: str) -> Principal | None:
+        """``principal`` when this process checked the session and its user moments ago and
+        nothing needs writing: no database work, so callers may skip a worker thread."""
+        key = digest(token) if token and len(token) <= MAX_TOKEN else ""
+        now_mono = time.monotonic()
+        with self._lock:
+            seen = self._seen.get(key)
+            hit = self._principals.get((key, space))
+        if seen is None or hit is None or seen.until <= now_mono or hit[0] <= now_mono:
+            return None
+        now = self.clock()
+        fresh = now < seen.end_time and now < seen.last_seen + self.idle
+        return hit[1] if fresh and now - seen.last_seen < TOUCH_EVERY else None
+
     def principal(self, token: str, space: str) -> Principal:
         """The session's user in ``space`` (no permissions if the user has no role there);
         UNAUTHENTICATED if the session has ended or its user is disabled or gone."""

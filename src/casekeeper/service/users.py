@@ -192,6 +192,7 @@ class LoginThrottle:
 
 
 CACHE_SECONDS: Final = 60.0
+PROFILE_SECONDS: Final = 5.0  # how long a user's name and e-mail are shown from memory
 
 
 class UserService:
@@ -203,6 +204,7 @@ class UserService:
         self.throttle = throttle or LoginThrottle()
         self._cache_key = secrets.token_bytes(32)
         self._cache: dict[bytes, tuple[float, str]] = {}  # credential digest -> (until, user id)
+        self._profiles: dict[str, tuple[float, UserRow | None]] = {}  # id -> (until, row)
         self._lock = threading.Lock()
         # Called when users or roles change (sessions drop what they trusted).
         self.on_change: list[Callable[[], None]] = []
@@ -361,13 +363,35 @@ class UserService:
     def _forget(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._profiles.clear()
         for call in self.on_change:
             call()
 
     def profiles(self, user_ids: list[str]) -> dict[str, UserRow]:
-        """Users by id (for rendering who did what); unknown ids are left out."""
+        """Users by id (for rendering who did what); unknown ids are left out. Remembered for
+        ``PROFILE_SECONDS`` (forgotten at once when users change in this process)."""
         with self.db.reader() as uow:
-            return uow.users.many(user_ids)
+            found = uow.users.many(user_ids)
+        until = time.monotonic() + PROFILE_SECONDS
+        with self._lock:
+            if len(self._profiles) > 100_000:
+                self._profiles.clear()
+            for uid in user_ids:
+                self._profiles[uid] = (until, found.get(uid))
+        return found
+
+    def cached_profiles(self, user_ids: list[str]) -> dict[str, UserRow] | None:
+        """``profiles`` from memory, or None if any of them is not remembered (no database)."""
+        now = time.monotonic()
+        out: dict[str, UserRow] = {}
+        with self._lock:
+            for uid in user_ids:
+                hit = self._profiles.get(uid)
+                if hit is None or hit[0] <= now:
+                    return None
+                if hit[1] is not None:
+                    out[uid] = hit[1]
+        return out
 
     def ids_of(self, usernames: list[str]) -> dict[str, str]:
         """username -> id of those that exist (a name no user can have matches nothing)."""

@@ -15,7 +15,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -194,14 +194,28 @@ def _merge(
     return union.order_by(*_order_by(outer))
 
 
+# Every column in table order, with the signal detail (``doc``) left out: a list that shows no
+# labels, indicators or entities skips decoding them (most of a row's cost).
+LIGHT: Final = tuple(sa.null().label("doc") if col.name == "doc" else col for col in c.columns)
+
+
+def _columns(light: bool) -> Sequence[Any]:
+    return LIGHT if light else (c,)
+
+
 def _page_rows(
-    keys: list[SortKey], merged: sa.Select[Any] | sa.CompoundSelect[Any], limit: Any, offset: Any
+    keys: list[SortKey],
+    merged: sa.Select[Any] | sa.CompoundSelect[Any],
+    limit: Any,
+    offset: Any,
+    light: bool = False,
 ) -> sa.Select[Any]:
     """Full rows of the merge's page: its ids, limited, joined back to ``case`` by primary
     key (only the page's rows are read), in the page's order."""
     page = merged.limit(limit).offset(offset).subquery("page")
     outer = [SortKey(page.c[k.column], k.ascending, k.column) for k in keys]
-    return sa.select(c).join_from(page, c, c.c.id == page.c.id).order_by(*_order_by(outer))
+    stmt = sa.select(*_columns(light)).join_from(page, c, c.c.id == page.c.id)
+    return stmt.order_by(*_order_by(outer))
 
 
 # Page statements by query shape, built and compiled once with bound parameters: building the
@@ -217,7 +231,12 @@ def _arm_limits(conn: sa.Connection) -> bool:
 
 
 def _cached_page(
-    f: CaseFilters, keys: list[SortKey], cursor: list[Any] | None, npairs: int, arm_limits: bool
+    f: CaseFilters,
+    keys: list[SortKey],
+    cursor: list[Any] | None,
+    npairs: int,
+    arm_limits: bool,
+    light: bool,
 ) -> Prepared | None:
     if f != dataclasses.replace(
         _PLAIN, statuses=f.statuses, priorities=f.priorities, groupings=f.groupings,
@@ -227,7 +246,7 @@ def _cached_page(
     gshape = tuple(len(g.values) for g in f.groupings)
     lshape = tuple(len(g.values) for g in f.labels)
     order = tuple((k.column, k.ascending) for k in keys)
-    shape = (order, cursor is not None, npairs, gshape, lshape, arm_limits)
+    shape = (order, cursor is not None, npairs, gshape, lshape, arm_limits, light)
     prepared = _SHAPES.get(shape)
     if prepared is None:
         where: list[ColumnElement[bool]] = [c.c.space_id == sa.bindparam("space_id")]
@@ -240,7 +259,7 @@ def _cached_page(
         ]
         arm_limit: Any = sa.bindparam("arm_limit") if arm_limits else None
         merged = _merge(keys, where, pairs, arm_limit)
-        stmt = _page_rows(keys, merged, sa.bindparam("limit"), sa.bindparam("offset"))
+        stmt = _page_rows(keys, merged, sa.bindparam("limit"), sa.bindparam("offset"), light)
         if len(_SHAPES) >= _SHAPES_MAX:
             _SHAPES.clear()
         # PostgreSQL must see the page size and the filter values when it plans: planned for
@@ -262,15 +281,16 @@ def _merged_page(
     pairs: list[tuple[CaseStatus, CasePriority]],
     limit: int,
     skip: int,
+    light: bool,
 ) -> Sequence[Sequence[Any]]:
     """The page's rows from the merge of per-(status, priority) arms."""
     arm_limits = _arm_limits(conn)
-    cached = _cached_page(f, keys, cursor, len(pairs), arm_limits)
+    cached = _cached_page(f, keys, cursor, len(pairs), arm_limits, light)
     if cached is None:
         where = [*base, *filter_clauses(f, with_status_priority=False)]
         ends = limit + skip if arm_limits else None
         merged = _merge(keys, where, [(int(s), int(p)) for s, p in pairs], ends)
-        return list(conn.execute(_page_rows(keys, merged, limit, skip)))
+        return list(conn.execute(_page_rows(keys, merged, limit, skip, light)))
     params: dict[str, Any] = {
         "space_id": space_id,
         "arm_limit": limit + skip,
@@ -296,11 +316,13 @@ def list_cases(
 
 
 def list_page(
-    conn: sa.Connection, space_id: int, query: CaseQuery, now: int
+    conn: sa.Connection, space_id: int, query: CaseQuery, now: int, *, light: bool = False
 ) -> tuple[list[Case], str | None, str | None]:
     """A page of cases, a token for the page after it and one for the page before it (None
     where there is none). ``query.page.backward`` (or a token made going backward) reads the
-    page before the token, or the last page without one, in the same order."""
+    page before the token, or the last page without one, in the same order. ``light`` cases
+    come without their signal detail (labels, groupings, impacted entities, indicators, KPI
+    breaches, AI summary: empty), for lists that show none of it."""
     order, page, f = query.order, query.page, query.filters
     descending = order.descending
     field = order.field
@@ -330,9 +352,10 @@ def list_page(
     )  # fmt: skip
 
     if merge:
-        rows = _merged_page(conn, space_id, f, base, keys, cursor, pairs, limit, page.skip)
+        rows = _merged_page(conn, space_id, f, base, keys, cursor, pairs, limit, page.skip, light)
     else:
-        stmt = sa.select(c).where(*base, *filter_clauses(f)).order_by(*_order_by(keys))
+        stmt = sa.select(*_columns(light)).where(*base, *filter_clauses(f))
+        stmt = stmt.order_by(*_order_by(keys))
         rows = list(conn.execute(stmt.limit(limit).offset(page.skip or None)))
     more = len(rows) > page.size
     rows = list(rows[: page.size])

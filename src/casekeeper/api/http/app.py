@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from casekeeper.api import threads
 from casekeeper.api.coralogix.rest import mount as coralogix
 from casekeeper.api.coralogix.rest.openapi import openapi_document
 from casekeeper.api.http.errors import DialectMount, ErrorShapes
@@ -31,6 +32,7 @@ from casekeeper.api.http.middleware import (
     BodyTooLarge,
     ServerMiddleware,
 )
+from casekeeper.api.http.routing import IndexedRouter
 from casekeeper.api.ingest.mount import MOUNTS as INGEST_MOUNTS
 from casekeeper.api.ingest.openapi import add_ingest
 from casekeeper.api.kibana import mount as kibana
@@ -77,6 +79,7 @@ def create_app(
     wrapped in our middleware). Raises ValueError if two dialects claim a prefix or a dialect
     has a route outside its prefixes."""
     settings = container.settings
+    threads.configure(settings.service_threads)
     shapes = ErrorShapes(mounts)
     routes: list[Any] = []
     for mount in mounts:
@@ -169,6 +172,7 @@ def create_app(
             Exception: crashed,
         },
     )
+    app.router = IndexedRouter(routes)  # Starlette's routing, trying only candidates
     return ServerMiddleware(app, max_body=max_body, metrics=metrics, shapes=shapes)
 
 

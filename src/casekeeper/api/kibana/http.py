@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from casekeeper.api import threads
 from casekeeper.api.kibana.auth import principal
 from casekeeper.api.kibana.errors import kibana_error, require_xsrf, space_not_found
 from casekeeper.bootstrap import Container
@@ -34,7 +33,7 @@ class Call:
 
     async def run(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """A service call, on a worker thread (the services are synchronous)."""
-        return await run_in_threadpool(functools.partial(fn, *args, **kw))
+        return await threads.run(fn, *args, **kw)
 
     def param(self, name: str) -> str:
         return str(self.request.path_params[name])

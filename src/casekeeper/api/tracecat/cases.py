@@ -50,7 +50,9 @@ async def full_json(call: Call, case: Case) -> Json:
 async def list_cases(call: Call) -> Any:
     """The seed's ``GET /cases``: a JSON array of cases; the cursors in ``X-Next-Cursor`` /
     ``X-Prev-Cursor`` headers (and ``Link``), so the body stays exactly the seed's."""
-    page = await call.run(call.c.cases.list_page, call.p, await query_of(call, with_filters=False))
+    page = await call.run(
+        call.c.cases.list_page, call.p, await query_of(call, with_filters=False), detail=False
+    )
     response = json_response(await minimal_json(call, page.cases))
     links = []
     for name, token, rel in (("x-next-cursor", page.after, "next"),
@@ -65,7 +67,9 @@ async def list_cases(call: Call) -> Any:
 
 async def search(call: Call) -> Any:
     """``GET /cases/search``: Tracecat's cursor-paginated envelope."""
-    page = await call.run(call.c.cases.list_page, call.p, await query_of(call, with_filters=True))
+    page = await call.run(
+        call.c.cases.list_page, call.p, await query_of(call, with_filters=True), detail=False
+    )
     return {
         "items": await minimal_json(call, page.cases),
         "next_cursor": page.after,
@@ -239,7 +243,7 @@ _PLACEHOLDER: Final = Case(
 
 
 async def get(call: Call) -> Any:
-    case = await call.run(call.c.cases.get, call.p, call.param("case_id"), field="case_id")
+    case = await call.point_read(call.c.cases.get, call.p, call.param("case_id"), field="case_id")
     return await full_json(call, case)
 
 

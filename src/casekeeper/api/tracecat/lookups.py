@@ -11,7 +11,10 @@ from casekeeper.api.tracecat.http import Call
 
 async def profiles_of(call: Call, user_ids: Iterable[str | None]) -> render.Profiles:
     ids = sorted({u for u in user_ids if u})
-    return await call.run(call.c.users.profiles, ids) if ids else {}
+    if not ids:
+        return {}
+    found = call.c.users.cached_profiles(ids)
+    return found if found is not None else await call.run(call.c.users.profiles, ids)
 
 
 async def tags_by_key(call: Call) -> dict[str, str]:
