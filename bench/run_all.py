@@ -29,6 +29,8 @@ from kibana_report import section as kibana_section
 from kibana_report import summary_rows as kibana_rows
 from notify_report import section as notify_section
 from notify_report import summary_rows as notify_rows
+from tracecat_report import section as tracecat_section
+from tracecat_report import summary_rows as tracecat_rows
 
 FASTAPI_VERSION = "0.165.0"
 OUT = RESULTS  # bench/.data/results/n<size>-s<seed>/, set in main()
@@ -76,6 +78,10 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
             "kibana_sqlite",
             ["kibana.py", "--backend", "sqlite", *common, *(["--reps", "30"] if q else [])],
         ),
+        (
+            "tracecat_sqlite",
+            ["tracecat.py", "--backend", "sqlite", *common, *(["--reps", "1"] if q else [])],
+        ),
     ]
     if not a.skip_pg:
         out += [
@@ -87,6 +93,10 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
             (
                 "kibana_pg",
                 ["kibana.py", "--backend", "pg", *common, *(["--reps", "30"] if q else [])],
+            ),
+            (
+                "tracecat_pg",
+                ["tracecat.py", "--backend", "pg", *common, *(["--reps", "1"] if q else [])],
             ),
         ]
         if not q:  # informational; left out of the smoke run
@@ -193,7 +203,11 @@ def incident_rows(res: dict[str, Any]) -> list[list[str]]:
 
 def summary(res: dict[str, Any]) -> list[list[str]]:
     rows: list[list[str]] = (
-        incident_rows(res) + ingest_rows(res) + notify_rows(res) + kibana_rows(res)
+        incident_rows(res)
+        + ingest_rows(res)
+        + notify_rows(res)
+        + kibana_rows(res)
+        + tracecat_rows(res)
     )
     g = res.get("grpc_getcase_sqlite")
     if g:
@@ -779,6 +793,9 @@ def render(res: dict[str, Any], log: dict[str, Any], a: argparse.Namespace, doc:
     for key in ("kibana_sqlite", "kibana_pg"):
         if res.get(key):
             parts += [kibana_section(res[key]), ""]
+    for key in ("tracecat_sqlite", "tracecat_pg"):
+        if res.get(key):
+            parts += [tracecat_section(res[key]), ""]
     parts += [
         "## Reproduce",
         "",

@@ -14,6 +14,8 @@ KEY=$($CK keys create --name "demo $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -p incidents:read -p incidents:assign -p incidents:acknowledge -p incidents:close -p signals:Write \
   -p case-config:Read -p case-config:Update \
   --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+WS=$($CK spaces list --json | .venv/bin/python -c \
+  'import json,sys; print(next(s["uuid"] for s in json.load(sys.stdin) if s["name"] == "default"))')
 cat <<TXT
 
 API key (all case and incident permissions, space "default"; the demo loaded cases, incidents and alerts):
@@ -54,6 +56,14 @@ casekeeper-demo: demo data only):
 
   curl -s -u alice:casekeeper-demo "http://$HTTP/api/cases/_find?status=in-progress&perPage=5"
   curl -s -u alice:casekeeper-demo -H 'kbn-xsrf: true' -H 'content-type: application/json' http://$HTTP/api/cases -d '{"title":"Checkout slow","description":"","tags":["checkout"],"owner":"observability","settings":{"syncAlerts":false},"connector":{"id":"none","name":"none","type":".none","fields":null}}'
+
+Tracecat's cases API (docs/TRACECAT.md): log in once (a session cookie), then work in the
+workspace $WS (space "default"):
+
+  curl -s -c /tmp/casekeeper.jar -d 'username=bob&password=casekeeper-demo' http://$HTTP/auth/login
+  curl -s -b /tmp/casekeeper.jar "http://$HTTP/cases?workspace_id=$WS&limit=5"
+  curl -s -b /tmp/casekeeper.jar "http://$HTTP/cases/search?workspace_id=$WS&status=on_hold&severity=high"
+  curl -s -b /tmp/casekeeper.jar "http://$HTTP/cases/search/aggregate?workspace_id=$WS"
 
 TXT
 exec $CK serve --grpc "$GRPC" --http "$HTTP"

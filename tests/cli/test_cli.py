@@ -67,6 +67,11 @@ def test_demo_loads_users_and_what_they_did(loaded: str) -> None:
         kinds = [e.kind.value for e in c.timeline.list_events(bob, case.id)]
         assert kinds[0] == "created"
         assert "comment" in kinds
+        (held,) = [x for x in listed if x.title.startswith("Impossible travel")]
+        assert (held.status.name, held.on_hold, held.severity.name) == (
+            "ACKNOWLEDGED", True, "HIGH",
+        )  # fmt: skip
+        assert held.extensions["tracecat"]["payload"]["source"] == "okta"
     finally:
         c.close()
 

@@ -1,5 +1,6 @@
 """Demo users of space ``default`` and what they did: alice (admin) opened a case the way a
-Kibana script would, bob (responder) acknowledged it and commented, carol (viewer) only reads.
+Kibana script would, bob (responder) acknowledged it and commented; bob opened a security case
+the way a Tracecat playbook would and put it on hold; carol (viewer) only reads.
 Their password is ``DEMO_PASSWORD`` (printed by scripts/demo.sh: demo data, not for a real
 server)."""
 
@@ -9,7 +10,7 @@ from typing import Final
 
 from casekeeper.domain import commands as cmd
 from casekeeper.domain.commands import CaseChange
-from casekeeper.domain.enums import CaseCategory, CasePriority
+from casekeeper.domain.enums import CaseCategory, CasePriority, Severity
 from casekeeper.service.admin import AdminService, NewCase
 from casekeeper.service.auth import OPERATOR
 from casekeeper.service.cases import CaseService
@@ -47,4 +48,17 @@ def load_users(ctx: ServiceContext, space: str = "default") -> int:
     ))  # fmt: skip
     CaseService(ctx).change(bob, CaseChange(case.id, (cmd.Assign(bob.user_id), cmd.Acknowledge())))
     TimelineService(ctx).create_comment(bob, case.id, "Looking at the payment gateway logs.")
+    found = AdminService(ctx).create_case(bob, NewCase(
+        title="Impossible travel: carol signed in from two continents in 10 minutes",
+        category=CaseCategory.SECURITY, priority=CasePriority.P2, fields=(
+            cmd.SetDescription("IdP sign-ins from 198.51.100.23 (Lisbon) and 203.0.113.9 "
+                               "(Sydney) nine minutes apart."),
+            cmd.SetTags(("identity", "impossible-travel")),
+            cmd.SetSeverity(Severity.HIGH),
+            cmd.SetExtension("tracecat", {"payload": {"source": "okta", "user": "carol"}}),
+        ),
+    ))  # fmt: skip
+    hold = (cmd.Assign(bob.user_id), cmd.Acknowledge(), cmd.SetOnHold(True))
+    CaseService(ctx).change(bob, CaseChange(found.id, hold))
+    TimelineService(ctx).create_comment(bob, found.id, "Waiting for carol to confirm her trip.")
     return len(USERS)

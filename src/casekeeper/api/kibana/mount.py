@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from casekeeper.api.kibana import cases, comments
 from casekeeper.api.kibana.errors import kibana_error
 from casekeeper.api.kibana.http import Handler, endpoint
+from casekeeper.api.routes import by_path
 from casekeeper.bootstrap import Container
 
 BASE: Final = "/api/cases"
@@ -40,13 +41,8 @@ ROUTES: Final[tuple[tuple[str, str, Handler], ...]] = (
 def routes(c: Container) -> Sequence[BaseRoute]:
     out: list[BaseRoute] = []
     for prefix in ("", "/s/{space_id}"):
-        by_path: dict[str, dict[str, Handler]] = {}
-        for method, path, handler in ROUTES:
-            by_path.setdefault(prefix + path, {})[method] = handler
-        for path, handlers in by_path.items():
-            for method, handler in handlers.items():
-                name = f"kibana {method} {path}"
-                out.append(Route(path, endpoint(c, handler), methods=[method], name=name))
+        table = ((m, prefix + path, endpoint(c, h)) for m, path, h in ROUTES)
+        out += by_path(table, "kibana")
     return out
 
 

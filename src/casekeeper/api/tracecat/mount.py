@@ -8,6 +8,7 @@ from typing import Final
 
 from starlette.routing import BaseRoute, Route
 
+from casekeeper.api.routes import by_path
 from casekeeper.api.tracecat import activity, auth, cases
 from casekeeper.api.tracecat.errors import tracecat_error
 from casekeeper.api.tracecat.http import Handler, endpoint
@@ -42,9 +43,7 @@ def routes(c: Container) -> Sequence[BaseRoute]:
         Route("/auth/login", auth.login(c), methods=["POST"], name="tracecat login"),
         Route("/auth/logout", auth.logout(c), methods=["POST"], name="tracecat logout"),
     ]
-    for method, path, handler in ROUTES:
-        name = f"tracecat {method} {path}"
-        out.append(Route(path, endpoint(c, handler), methods=[method], name=name))
+    out += by_path(((m, path, endpoint(c, h)) for m, path, h in ROUTES), "tracecat")
     return out
 
 

@@ -23,6 +23,7 @@ from casekeeper.api.http.app import create_app
 from casekeeper.api.ingest.openapi import ingest_paths
 from casekeeper.api.kibana.mount import ROUTES as KIBANA_ROUTES
 from casekeeper.api.notify.rest import REST_ROUTES
+from casekeeper.api.tracecat.mount import ROUTES as TRACECAT_ROUTES
 from casekeeper.bootstrap import Container
 from tests.api.coralogix.rest.conftest import Rest, error_message, serve_app
 from tests.conftest import MakeCase
@@ -248,10 +249,11 @@ def test_openapi_describes_every_route(openapi: dict[str, Any]) -> None:
     ingest = len(ingest_paths())  # the ingest doors (api/ingest/openapi.py), one operation each
     settings = len(SETTINGS_ROUTES) + len(NOTIFICATION_ROUTES) + len(REST_ROUTES)  # + /api/v1
     kibana = 2 * len(KIBANA_ROUTES)  # each in the default space and under /s/{space_id}
+    tracecat = len(TRACECAT_ROUTES) + 2  # and /auth/login, /auth/logout
     assert (
         len(ops)
         == len(set(ops))
-        == (len(ROUTES) + len(INCIDENT_ROUTES) + settings + 2 + ingest + kibana)
+        == (len(ROUTES) + len(INCIDENT_ROUTES) + settings + 2 + ingest + kibana + tracecat)
     )
     assert openapi["components"]["securitySchemes"]["bearer"] == {
         "type": "http",
