@@ -13,7 +13,9 @@ may want more).
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import weakref
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -22,7 +24,9 @@ import anyio.to_thread
 
 DEFAULT_THREADS: Final = 2
 T = TypeVar("T")
-_limiters: dict[int, anyio.CapacityLimiter] = {}
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
 _size = DEFAULT_THREADS
 
 
@@ -36,12 +40,10 @@ def configure(threads: int) -> None:
 
 def _limiter() -> anyio.CapacityLimiter:
     # One per event loop (a limiter belongs to the loop it was made on).
-    import asyncio
-
-    key = id(asyncio.get_running_loop())
-    found = _limiters.get(key)
+    loop = asyncio.get_running_loop()
+    found = _limiters.get(loop)
     if found is None:
-        found = _limiters[key] = anyio.CapacityLimiter(_size)
+        found = _limiters[loop] = anyio.CapacityLimiter(_size)
     return found
 
 

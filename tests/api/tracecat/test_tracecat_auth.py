@@ -65,6 +65,11 @@ def test_bad_logins_get_fastapi_users_answer(
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "password"]
         assert c.post("/auth/logout").status_code == 401
+        # A cross-site page cannot log a browser in (login CSRF): no cookie is set.
+        r = c.post("/auth/login", data={"username": user, "password": PASSWORD},
+                   headers={"origin": "https://evil.example"})  # fmt: skip
+        assert r.status_code == 403
+        assert "set-cookie" not in r.headers
 
 
 def test_sessions_expire_when_idle_and_at_their_end(

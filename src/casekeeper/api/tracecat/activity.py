@@ -14,7 +14,7 @@ from casekeeper.api.tracecat.lookups import profiles_of, tags_by_key
 from casekeeper.domain import commands as cmd
 from casekeeper.domain.commands import CaseChange
 from casekeeper.domain.enums import ActorKind, EventKind
-from casekeeper.domain.errors import event_not_found, invalid
+from casekeeper.domain.errors import CasekeeperError, ErrorCode, event_not_found, invalid, quote
 from casekeeper.domain.events import CaseEvent, EventSelection
 from casekeeper.service.timeline import MAX_COMMENT
 
@@ -132,6 +132,8 @@ async def remove_tag(call: Call) -> Any:
     by_key.update({x: x for x in case.tags})
     name = by_key.get(key)
     if name is None:
-        raise invalid(f"the case has no tag {key!r}", field="tag_id")
+        raise CasekeeperError(
+            ErrorCode.TAG_NOT_FOUND, f"Tag not found: the case has no tag {quote(key)}"
+        )
     await call.run(call.c.cases.change, call.p, CaseChange(case.id, (cmd.RemoveTags((name,)),)))
     return Response(status_code=204)

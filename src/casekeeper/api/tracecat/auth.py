@@ -53,6 +53,7 @@ def _bad_credentials() -> Response:
 def login(c: Container) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         try:
+            check_csrf(request)  # a cross-site page must not log a browser in as someone else
             form = await _form(request)
             address = request.client.host if request.client else "?"
             new = await run_in_threadpool(

@@ -305,6 +305,7 @@ async def batch_update(call: Call) -> Any:
     if not isinstance(update, dict) or not update:
         raise invalid("Input should be a non-empty object", field="update")
     _known(update, UPDATE_FIELDS, "update.")
+    await _changes(call, _PLACEHOLDER, update, "update.")  # bad input: a 422 for the request
     errors: dict[str, str] = {}
     todo = ids
     for _ in range(RETRIES):
