@@ -11,9 +11,10 @@ from typing import Any, Final
 
 from starlette.responses import Response
 
+from casekeeper.api.calls import json_response
 from casekeeper.api.tracecat import render
 from casekeeper.api.tracecat import vocabulary as vocab
-from casekeeper.api.tracecat.http import Call, json_response
+from casekeeper.api.tracecat.http import Call
 from casekeeper.api.tracecat.lookups import profiles_of, tags_by_key
 from casekeeper.api.tracecat.search import query_of, total_of
 from casekeeper.domain import commands as cmd

@@ -10,19 +10,17 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from casekeeper.api import threads
+from casekeeper.api.calls import BaseCall, json_response
 from casekeeper.api.tracecat.errors import csrf_refused, tracecat_error, workspace_not_found
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
 from casekeeper.service.auth import Principal, authenticate_async
 
 COOKIE: Final = "fastapiusersauth"  # fastapi-users' cookie name, as Tracecat sets it
-MAX_BODY: Final = 2 * 1024 * 1024
 MUTATIONS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAME_SITE: Final = frozenset({"same-origin", "none"})
 T = TypeVar("T")
@@ -33,17 +31,10 @@ def _unauthenticated(why: str) -> CasekeeperError:
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
-    """One request as a handler sees it: who, in which workspace, and the request."""
+class Call(BaseCall):
+    """One request as a Tracecat handler sees it: who, in which workspace, and the request."""
 
-    c: Container
-    p: Principal
-    request: Request
     workspace_id: str
-
-    async def run(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-        """A service call, on a worker thread (the services are synchronous)."""
-        return await threads.run(fn, *args, **kw)
 
     async def point_read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """A read of one row by its key. On SQLite it is answered from the page cache in
@@ -53,40 +44,9 @@ class Call:
             return fn(*args, **kw)
         return await self.run(fn, *args, **kw)
 
-    def param(self, name: str) -> str:
-        return str(self.request.path_params[name])
-
-    async def body(self) -> dict[str, Any]:
-        raw = await self.request.body()
-        if len(raw) > MAX_BODY:
-            raise invalid(f"a request body is at most {MAX_BODY} bytes", field="body")
-        try:
-            data = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError as exc:
-            raise invalid(f"JSON decode error: {exc}", field="body") from None
-        if not isinstance(data, dict):
-            raise invalid("Input should be a valid dictionary or object", field="body")
-        return data
-
     def many(self, name: str) -> list[str]:
         """A repeated query parameter (``status=new&status=closed``), as FastAPI reads one."""
         return [v.strip() for v in self.request.query_params.getlist(name) if v.strip()]
-
-    def one(self, name: str) -> str | None:
-        value = self.request.query_params.get(name)
-        return value.strip() if value is not None and value.strip() else None
-
-    def number(self, name: str, default: int, least: int, most: int) -> int:
-        raw = self.one(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise invalid("Input should be a valid integer", field=name) from None
-        if not least <= value <= most:
-            raise invalid(f"Input should be {least}..{most}", field=name)
-        return value
 
     def flag(self, name: str) -> bool:
         raw = (self.one(name) or "false").lower()
@@ -96,10 +56,6 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[Any]]
-
-
-def json_response(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status, media_type="application/json")
 
 
 def check_csrf(request: Request) -> None:
