@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 import casekeeper.api.http
 from casekeeper.api.coralogix.rest import handler
-from casekeeper.api.http.app import CORALOGIX, DEFAULT_MOUNTS, create_app
+from casekeeper.api.http.app import CORALOGIX, DEFAULT_MOUNTS, TRACECAT, create_app
 from casekeeper.api.http.errors import DialectMount, ErrorShapes, generic_error
 from casekeeper.api.http.metrics import Metrics
 from casekeeper.api.http.middleware import ServerMiddleware
@@ -212,7 +212,10 @@ INCIDENT_VERBS = (
 
 
 def test_the_coralogix_mount_owns_its_route_prefixes_and_the_gateway() -> None:
-    assert CORALOGIX.prefixes[:2] == ("/cases", "/incidents")
+    # The Cases spec's resources under /cases (and any /cases/<x>/v1 by its shape); /cases
+    # itself is Tracecat's (/cases?workspace_id=, /cases/{uuid}).
+    assert CORALOGIX.prefixes[:3] == ("/cases/cases", "/cases/priority-override", "/cases/assigned")
+    assert "/incidents" in CORALOGIX.prefixes
     assert CORALOGIX.prefixes[-1] == "/mgmt/openapi"
     # The protos' bindings own /v1/incidents, each /v1/incidents:<verb> and /v1/by:event.
     assert {p for p in CORALOGIX.prefixes if p.startswith("/v1/")} == {
@@ -223,7 +226,10 @@ def test_the_coralogix_mount_owns_its_route_prefixes_and_the_gateway() -> None:
     assert CORALOGIX.error_shape is handler.error_response
     shapes = ErrorShapes(DEFAULT_MOUNTS)
     assert shapes.owner("/mgmt/openapi/latest/nope") is CORALOGIX
-    assert shapes.owner("/cases") is CORALOGIX
+    assert shapes.owner("/cases/cases/v1/CASE-1") is CORALOGIX
+    assert shapes.owner("/cases/nothing/v1") is CORALOGIX
+    for tracecat in ("/cases", "/cases/search", "/cases/kbx/1"):
+        assert shapes.owner(tracecat) is TRACECAT
     for path in ("/nope", "/healthz", "/metrics", "/casesx", "/mgmt/openapix"):
         assert shapes.owner(path) is None
         assert shapes.shape(path) is generic_error
@@ -263,8 +269,8 @@ def test_the_longest_prefix_picks_the_shape(mixed: RunningServer) -> None:
     assert_kibana(call(mixed, "GET", "/cases/kb"), 404, "no such path")
     response = call(mixed, "GET", "/cases/kb/crash", headers={"x-request-id": "crash-4"})
     assert_kibana(response, 500, "internal error; quote request id crash-4")
-    # Beside it, the rest of /cases stays Coralogix's.
-    response = call(mixed, "GET", "/cases/kbx/1")
+    # Beside it, the rest of the Coralogix-shaped /cases/<x>/v1 paths stays Coralogix's.
+    response = call(mixed, "GET", "/cases/kbx/v1/1")
     assert_coralogix(response, 404, "no such path", "request.route_not_found")
 
 
@@ -325,7 +331,11 @@ def test_two_dialects_cannot_claim_one_prefix(container: Container) -> None:
 
 @pytest.mark.parametrize(
     ("path", "why"),
-    [("/elsewhere/x", "under none of its prefixes"), ("/cases/x", "under coralogix's prefixes")],
+    [
+        ("/elsewhere/x", "under none of its prefixes"),
+        ("/cases/cases/x", "under coralogix's prefixes"),
+        ("/cases/x", "under tracecat's prefixes"),
+    ],
 )
 def test_a_dialect_cannot_mount_a_route_outside_its_prefixes(
     container: Container, path: str, why: str

@@ -4,7 +4,7 @@ in with the session cookie, or with a Bearer key."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +94,23 @@ def tracecat(base_url: str, user: str, workspace_id: str) -> Iterator[Tracecat]:
     c = login(base_url, user)
     yield Tracecat(c, workspace_id)
     c.close()
+
+
+LogIn = Callable[[str, str], Tracecat]
+
+
+@pytest.fixture
+def logged_in(base_url: str) -> Iterator[LogIn]:  # noqa: F811
+    """Log a user in (a client of its own, closed after the test) in a workspace."""
+    made: list[httpx.Client] = []
+
+    def log_in(username: str, workspace_id: str) -> Tracecat:
+        made.append(login(base_url, username))
+        return Tracecat(made[-1], workspace_id)
+
+    yield log_in
+    for c in made:
+        c.close()
 
 
 @pytest.fixture

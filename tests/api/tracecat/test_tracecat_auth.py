@@ -15,8 +15,8 @@ from casekeeper.service.auth import OPERATOR
 from tests.api.coralogix.rest.conftest import TIMEOUT
 from tests.api.tracecat.conftest import (
     PASSWORD,
+    LogIn,
     Tracecat,
-    login,
     make_user,
     workspace_of,
 )
@@ -73,25 +73,35 @@ def test_bad_logins_get_fastapi_users_answer(
 
 
 def test_sessions_expire_when_idle_and_at_their_end(
-    container: Container, base_url: str, user: str, workspace_id: str, restore_sessions: None
+    container: Container,
+    base_url: str,
+    user: str,
+    workspace_id: str,
+    restore_sessions: None,
+    logged_in: LogIn,
 ) -> None:
-    tc = Tracecat(login(base_url, user), workspace_id)
+    tc = logged_in(user, workspace_id)
     tc.call("GET")
     container.sessions.idle = 1  # a microsecond: the next use finds it idle too long
     container.sessions.forget()
     assert "session has ended" in tc.call("GET", expect=401)["detail"]
     container.sessions.idle = 3600 * 1_000_000
-    tc = Tracecat(login(base_url, user), workspace_id)
+    tc = logged_in(user, workspace_id)
     container.sessions.max_age = 1  # sessions made from now on end at once
-    late = Tracecat(login(base_url, user), workspace_id)
+    late = logged_in(user, workspace_id)
     late.call("GET", expect=401)
     tc.call("GET")  # made before: its own end still ahead
 
 
 def test_use_slides_the_idle_expiry_on(
-    container: Container, base_url: str, user: str, workspace_id: str, restore_sessions: None
+    container: Container,
+    base_url: str,
+    user: str,
+    workspace_id: str,
+    restore_sessions: None,
+    logged_in: LogIn,
 ) -> None:
-    tc = Tracecat(login(base_url, user), workspace_id)
+    tc = logged_in(user, workspace_id)
     (session,) = container.sessions.list_for(OPERATOR, user)[:1]
     start = session.last_seen_time
     clock = container.sessions.clock
@@ -106,22 +116,22 @@ def test_use_slides_the_idle_expiry_on(
 
 
 def test_revoking_a_users_sessions_logs_them_out(
-    container: Container, base_url: str, user: str, workspace_id: str
+    container: Container, base_url: str, user: str, workspace_id: str, logged_in: LogIn
 ) -> None:
-    one = Tracecat(login(base_url, user), workspace_id)
-    two = Tracecat(login(base_url, user), workspace_id)
+    one = logged_in(user, workspace_id)
+    two = logged_in(user, workspace_id)
     one.call("GET")
     assert container.sessions.revoke_all(OPERATOR, user) >= 2
     one.call("GET", expect=401)
     two.call("GET", expect=401)
-    Tracecat(login(base_url, user), workspace_id).call("GET")  # a new login works
+    logged_in(user, workspace_id).call("GET")  # a new login works
 
 
 def test_disabling_a_user_ends_its_sessions(
-    container: Container, base_url: str, space: str
+    container: Container, base_url: str, space: str, logged_in: LogIn
 ) -> None:
     name = make_user(container, space)
-    tc = Tracecat(login(base_url, name), workspace_of(container, space))
+    tc = logged_in(name, workspace_of(container, space))
     tc.call("GET")
     container.users.set_disabled(OPERATOR, name, True)
     tc.call("GET", expect=401)
@@ -146,11 +156,10 @@ def test_cross_site_writes_with_the_cookie_are_refused(
 
 
 def test_a_workspace_not_the_callers_is_not_found(
-    tracecat: Tracecat, container: Container, base_url: str
+    tracecat: Tracecat, container: Container, base_url: str, logged_in: LogIn
 ) -> None:
     other_space = f"t-{uuid.uuid4().hex[:12]}"
-    elsewhere = Tracecat(login(base_url, make_user(container, other_space)),
-                         workspace_of(container, other_space))  # fmt: skip
+    elsewhere = logged_in(make_user(container, other_space), workspace_of(container, other_space))
     theirs = elsewhere.create()["id"]
     for ws in (elsewhere.workspace_id, str(uuid.uuid4())):
         r = tracecat.http.get("/cases", params={"workspace_id": ws})
@@ -166,11 +175,10 @@ def test_a_workspace_not_the_callers_is_not_found(
 
 
 def test_a_viewers_cookie_reads_but_cannot_change(
-    tracecat: Tracecat, container: Container, base_url: str, space: str
+    tracecat: Tracecat, container: Container, base_url: str, space: str, logged_in: LogIn
 ) -> None:
     cid = tracecat.create()["id"]
-    viewer = Tracecat(login(base_url, make_user(container, space, "viewer")),
-                      tracecat.workspace_id)  # fmt: skip
+    viewer = logged_in(make_user(container, space, "viewer"), tracecat.workspace_id)
     assert viewer.call("GET", f"/{cid}")["id"] == cid
     refused = viewer.call("PATCH", f"/{cid}", json={"status": "closed"}, expect=403)
     assert "case:Close" in refused["detail"]

@@ -48,8 +48,9 @@ log = logging.getLogger("casekeeper.rest")
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
 CORALOGIX = DialectMount(
-    coralogix.NAME, coralogix.PREFIXES, coralogix.error_shape, coralogix.routes
-)
+    coralogix.NAME, coralogix.PREFIXES, coralogix.error_shape, coralogix.routes,
+    patterns=coralogix.PATTERNS,
+)  # fmt: skip
 KIBANA = DialectMount(kibana.NAME, kibana.PREFIXES, kibana.error_shape, kibana.routes)
 TRACECAT = DialectMount(tracecat.NAME, tracecat.PREFIXES, tracecat.error_shape, tracecat.routes)
 DEFAULT_MOUNTS: tuple[DialectMount, ...] = (

@@ -9,6 +9,7 @@ from its own values and never imports this module (ARCHITECTURE.md); app.py asse
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -50,12 +51,16 @@ class DialectMount:
     prefixes: tuple[str, ...]
     error_shape: ErrorShape
     routes: Callable[[Container], Sequence[BaseRoute]]
+    # Paths the dialect owns by their shape, before any prefix: Coralogix's /cases/<x>/v1/…
+    # beside Tracecat's /cases.
+    patterns: tuple[re.Pattern[str], ...] = ()
 
 
 class ErrorShapes:
-    """Path → the error shape of the dialect owning it, by longest matching prefix."""
+    """Path → the error shape of the dialect owning it: by a dialect's path pattern, else by
+    the longest matching prefix."""
 
-    def __init__(self, mounts: Iterable[DialectMount], default: ErrorShape = generic_error):
+    def __init__(self, mounts: Sequence[DialectMount], default: ErrorShape = generic_error):
         owners: dict[str, DialectMount] = {}
         for mount in mounts:
             for prefix in mount.prefixes:
@@ -66,9 +71,13 @@ class ErrorShapes:
                     raise ValueError(f"{prefix} is claimed by {other.name} and {mount.name}")
         # Longest first, so the first match is the longest; a handful of prefixes, so a scan.
         self._owners = sorted(owners.items(), key=lambda item: len(item[0]), reverse=True)
+        self._patterns = [(p, mount) for mount in mounts for p in mount.patterns]
         self.default = default
 
     def owner(self, path: str) -> DialectMount | None:
+        for pattern, mount in self._patterns:
+            if pattern.match(path):
+                return mount
         for prefix, mount in self._owners:
             if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
                 return mount

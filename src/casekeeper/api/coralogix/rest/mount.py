@@ -4,6 +4,7 @@ it owns and its error shape (the app answers a 404, 405, 413 or 500 under these 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -41,6 +42,9 @@ PREFIXES: tuple[str, ...] = (
     *dict.fromkeys(_prefix(spec.path) for spec in ALL_ROUTES),
     GATEWAY_PREFIX,
 )
+# Every Cases spec path is /cases/<resource>/v1/…: an unknown resource in that shape is still
+# this dialect's (its 404 in the spec's shape), though /cases itself is Tracecat's.
+PATTERNS: tuple[re.Pattern[str], ...] = (re.compile(r"/cases/[^/]+/v1(/|$)"),)
 # The spec's Error body and the catalog-code header, as the handler answers its own errors.
 error_shape = error_response
 
