@@ -45,9 +45,11 @@ _BY_LOWER: Final = {p.value.lower(): p for p in Permission}
 # API key made with a scope holds these (``casekeeper keys create --scope case:update``).
 SCOPES: Final[dict[str, frozenset[Permission]]] = {
     "case:read": frozenset({Permission.CASE_READ}),
-    "case:create": frozenset({Permission.CASE_CREATE}),
+    # Each writing scope reads too: a change reads the case it changes.
+    "case:create": frozenset({Permission.CASE_READ, Permission.CASE_CREATE}),
     "case:update": frozenset(
         {
+            Permission.CASE_READ,
             Permission.CASE_UPDATE,
             Permission.CASE_ASSIGN,
             Permission.CASE_ACKNOWLEDGE,
@@ -55,7 +57,7 @@ SCOPES: Final[dict[str, frozenset[Permission]]] = {
             Permission.CASE_COMMENT,
         }
     ),
-    "case:delete": frozenset({Permission.CASE_DELETE}),
+    "case:delete": frozenset({Permission.CASE_READ, Permission.CASE_DELETE}),
 }
 
 

@@ -217,7 +217,11 @@ def command(c: cmd.CaseCommand) -> cmd.CaseCommand:
                 raise invalid(f"{quote(namespace)} is not a namespace", field="extensions")
             if value is not None and not isinstance(value, dict):
                 raise invalid("must be an object", field=f"extensions.{namespace}")
-            if value is not None and len(orjson.dumps(value)) > MAX_EXTENSION:
+            try:
+                size = len(orjson.dumps(value)) if value is not None else 0
+            except orjson.JSONEncodeError:  # nested deeper than JSON is written
+                raise invalid("nested too deeply", field=f"extensions.{namespace}") from None
+            if size > MAX_EXTENSION:
                 raise invalid(f"at most {MAX_EXTENSION} bytes", field=f"extensions.{namespace}")
             return c
     return c  # nothing to check: the command carries no input, or a typed one (an enum)

@@ -122,7 +122,7 @@ def decode_token(token: str, field: OrderField, descending: bool) -> tuple[int, 
     try:
         padded = token + "=" * (-len(token) % 4)
         f, d, now, values, *rest = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: a nested forgery
         raise bad from None
     if rest not in ([], [1]):
         raise bad

@@ -135,6 +135,8 @@ def test_disabling_a_user_ends_its_sessions(
     tc.call("GET")
     container.users.set_disabled(OPERATOR, name, True)
     tc.call("GET", expect=401)
+    container.users.set_disabled(OPERATOR, name, False)
+    tc.call("GET", expect=401)  # enabled again: its old (maybe stolen) cookies stay ended
 
 
 @pytest.mark.parametrize(
@@ -196,7 +198,7 @@ def test_bearer_keys_with_tracecat_scopes(
         granted_by=OPERATOR, name="r", permissions=[], scopes=["case:read"], space=space
     )
     writer = container.keys.create(
-        granted_by=OPERATOR, name="w", permissions=[], scopes=["case:read", "case:update"],
+        granted_by=OPERATOR, name="w", permissions=[], scopes=["case:update"],
         space=space,
     )  # fmt: skip
     assert "case:Close" in writer.row.permissions

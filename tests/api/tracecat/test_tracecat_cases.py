@@ -5,6 +5,7 @@ history (Tracecat, Coralogix gRPC, Kibana)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -109,6 +110,13 @@ def test_refusals_are_fastapi_422s_naming_the_field(tracecat: Tracecat) -> None:
     assert "tasks" in bad["detail"][0]["msg"]
     bad = tracecat.call("PATCH", f"/{cid}", json={"assignee_id": str(uuid.uuid4())}, expect=422)
     assert "no user" in bad["detail"][0]["msg"]
+    deep: object = {}
+    for _ in range(300):
+        deep = {"a": deep}
+    bad = tracecat.call("PATCH", f"/{cid}", json={"payload": deep}, expect=422)
+    assert "nested too deeply" in bad["detail"][0]["msg"]
+    forged = base64.urlsafe_b64encode(b"[" * 3000).decode()
+    tracecat.call("GET", "/search", params={"cursor": forged}, expect=422)
     # Nothing of a refused change was applied.
     assert tracecat.call("GET", f"/{cid}")["status"] == "new"
 
@@ -150,6 +158,12 @@ def test_cursor_pages_go_forward_and_back(tracecat: Tracecat) -> None:
     nxt = tracecat.http.get("/cases", params=params)
     assert [x["id"] for x in nxt.json()] == newest_first[4:]
     assert 'rel="next"' in r.headers["link"]
+    # The link keeps the request's order and size: following it reads on.
+    r = tracecat.http.get("/cases", params={"workspace_id": tracecat.workspace_id, "limit": 3,
+                                            "order_by": "priority", "sort": "asc"})  # fmt: skip
+    link = r.headers["link"].split(">")[0].lstrip("<")
+    assert "order_by=priority" in link
+    assert tracecat.http.get("/cases" + link).status_code == 200
 
 
 @pytest.mark.parametrize("order_by", ["created_at", "updated_at", "priority", "severity", "status"])
@@ -298,3 +312,21 @@ def test_cross_dialect_history(
              for e in api.events.ListEvents(ev.ListEventsRequest(case_id=cid)).events]  # fmt: skip
     assert len([k for k in kinds if k and "comment" in k]) == 1
     assert len([k for k in kinds if k and "status" in k]) == 2
+
+
+def test_an_assignee_must_be_of_the_workspace(
+    tracecat: Tracecat, container: Container, space: str
+) -> None:
+    """A user of another workspace is answered as one that does not exist: never shown."""
+    from tests.api.tracecat.conftest import make_user
+
+    stranger = make_user(container, f"t-{uuid.uuid4().hex[:12]}")
+    (their_id,) = container.users.ids_of([stranger]).values()
+    bad = tracecat.call("POST", json={"summary": "s", "description": "d", "assignee_id": their_id},
+                        expect=422)  # fmt: skip
+    assert "no user" in bad["detail"][0]["msg"]
+    assert stranger not in str(bad)
+    colleague = make_user(container, space)
+    (mate,) = container.users.ids_of([colleague]).values()
+    made = tracecat.create(assignee_id=mate)
+    assert made["assignee"]["username"] == colleague

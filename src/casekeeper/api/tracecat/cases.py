@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from starlette.responses import Response
 
@@ -60,7 +61,8 @@ async def list_cases(call: Call) -> Any:
                              ("x-prev-cursor", page.before, "prev")):  # fmt: skip
         if token is not None:
             response.headers[name] = token
-            links.append(f'<?workspace_id={call.workspace_id}&cursor={token}>; rel="{rel}"')
+            query = {**call.request.query_params, "cursor": token}
+            links.append(f'<?{urlencode(query)}>; rel="{rel}"')
     if links:
         response.headers["link"] = ", ".join(links)
     return response
@@ -135,8 +137,8 @@ def _object(value: object, field: str) -> Json | None:
 
 
 async def _known_user(call: Call, user_id: str | None, field: str) -> None:
-    if user_id is not None and not await profiles_of(call, [user_id]):
-        raise invalid(f"no user with id {quote(user_id)}", field=field)
+    if user_id is not None and not await call.run(call.c.users.member, call.p, user_id):
+        raise invalid(f"no user with id {quote(user_id)} in this workspace", field=field)
 
 
 async def _changes(
