@@ -1,6 +1,6 @@
 """Login sessions (docs/SESSIONS.md): a person logs in once with a username and password and
 is known by a random token in a cookie from then on (Tracecat's ``fastapiusersauth``, and the
-web console's).
+web console's, later).
 
 The server keeps each session as a row under the SHA-256 of its token, so a stolen database
 holds no usable cookie and any session can be revoked. A session ends when it has gone unused
