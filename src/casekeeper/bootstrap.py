@@ -19,6 +19,7 @@ from casekeeper.service.notify_delivery import DeliveryPolicy, DeliveryWorker
 from casekeeper.service.notify_ledger import LedgerService
 from casekeeper.service.notify_ports import Deliverer, DelivererFactory
 from casekeeper.service.notify_routes import RouteService
+from casekeeper.service.saved_views import SavedViewService
 from casekeeper.service.secrets import SecretBox, key_from_environment
 from casekeeper.service.sessions import SessionService
 from casekeeper.service.signals import SignalService
@@ -36,6 +37,7 @@ class Container:
     keys: KeyService
     users: UserService  # people who log in (docs/USERS.md)
     sessions: SessionService  # their logins, as cookies (docs/SESSIONS.md)
+    saved_views: SavedViewService  # their queue filters in the web console
     cases: CaseService
     case_views: CaseViews  # creators, counts, timeline pages, tags, deletes (Kibana, Tracecat)
     timeline: TimelineService
@@ -97,6 +99,7 @@ def bootstrap(
         settings=settings,
         db=ctx.db,
         sessions=sessions,
+        saved_views=SavedViewService(ctx.db, ctx.clock),
         keys=KeyService(ctx.db, ctx.clock),
         users=users,
         cases=CaseService(ctx),

@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     API_KEY_NOT_FOUND = "api_key.not_found"
     USER_NOT_FOUND = "user.not_found"
     TAG_NOT_FOUND = "tag.not_found"
+    VIEW_NOT_FOUND = "saved_view.not_found"
     RATE_LIMITED = "auth.rate_limited"
     INDICATOR_NOT_FOUND = "case.indicator_not_found"
     INCIDENT_NOT_FOUND = "incident.not_found"
@@ -66,6 +67,7 @@ CATALOG: Final[dict[ErrorCode, ErrorSpec]] = {
     ErrorCode.API_KEY_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.USER_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.TAG_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
+    ErrorCode.VIEW_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.RATE_LIMITED: ErrorSpec(429, "RESOURCE_EXHAUSTED"),
     ErrorCode.INDICATOR_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),
     ErrorCode.INCIDENT_NOT_FOUND: ErrorSpec(404, "NOT_FOUND"),

@@ -89,6 +89,19 @@ user_session = sa.Table(
     sa.Index("ix_user_session_user", "user_id"),
 )
 
+# A user's saved queue filters (the web console's views): the queue's query string, by name.
+saved_view = sa.Table(
+    "saved_view",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("user_id", Id, sa.ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("space_id", sa.Integer, sa.ForeignKey("space.id"), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("query", sa.String(4096), nullable=False),
+    sa.Column("create_time", Time, nullable=False),
+    sa.UniqueConstraint("user_id", "space_id", "name"),
+)
+
 case = sa.Table(
     "case",
     metadata,

@@ -35,6 +35,7 @@ from casekeeper.store.keys import ApiKeyRepository, SpaceRepository
 from casekeeper.store.ledger import LedgerRepository
 from casekeeper.store.notify_config import ConnectorRepository, RouteRepository
 from casekeeper.store.outbox import OutboxRepository
+from casekeeper.store.saved_views import SavedViewRepository
 from casekeeper.store.sessions import SessionRepository
 from casekeeper.store.users import UserRepository
 
@@ -60,6 +61,7 @@ class UnitOfWork:
         self.keys = ApiKeyRepository(conn)
         self.users = UserRepository(conn)
         self.sessions = SessionRepository(conn)
+        self.saved_views = SavedViewRepository(conn)
         self.spaces = SpaceRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.incidents = IncidentRepository(conn)
