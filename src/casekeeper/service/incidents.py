@@ -104,6 +104,12 @@ class IncidentService:
             found = uow.incidents.get_many(p.space_id, wanted)
         return found, [x for x in wanted if x not in found]
 
+    def of_case(self, p: Principal, case_id: str) -> list[Incident]:
+        """The incidents of a case (by the case's UUID), oldest first."""
+        p.require(READ, "read a case's incidents")
+        with self.db.reader() as uow:
+            return [x for x in uow.incidents.of_case(case_id) if x.space_id == p.space_id]
+
     def events(self, p: Principal, raw_id: str) -> list[IncidentEvent]:
         p.require(READ, "read incidents")
         wanted = incident_id(raw_id, field="incident_id")

@@ -127,14 +127,17 @@ class TimelineService:
         attachments: Sequence[Json] = (),
         *,
         expected_version: int | None = None,
+        own_only: bool = False,
     ) -> CaseEvent:
         """Edit a comment; with ``expected_version`` (its update time, or creation time if
-        never edited, as read), CONFLICT if it changed since, checked under the case's lock."""
+        never edited, as read), CONFLICT if it changed since, checked under the case's lock.
+        With ``own_only`` (the web console), only the caller's own comment."""
         p.require(COMMENT, "edit a comment")
         body = _comment_text(text)
         files = _attachments(attachments)
         with self.db.writer() as uow:
             event, case = self._editable_locked(uow, p, raw_event_id)
+            _check_own(p, event, own_only)
             seen = event.update_time or event.create_time
             if expected_version is not None and seen != expected_version:
                 raise CasekeeperError(
@@ -153,10 +156,11 @@ class TimelineService:
             uow.commit()
         return updated
 
-    def delete_comment(self, p: Principal, raw_event_id: str) -> None:
+    def delete_comment(self, p: Principal, raw_event_id: str, *, own_only: bool = False) -> None:
         p.require(COMMENT, "delete a comment")
         with self.db.writer() as uow:
             event, case = self._editable_locked(uow, p, raw_event_id)
+            _check_own(p, event, own_only)
             uow.events.delete(event.event_id)
             self._touch(uow, case, self.clock())
             uow.commit()
@@ -221,3 +225,10 @@ class TimelineService:
                 uow.commit()
                 return True
             return uow.events.has_external_thread(case.id)
+
+
+def _check_own(p: Principal, event: CaseEvent, own_only: bool) -> None:
+    if own_only and event.actor != p.actor:
+        raise CasekeeperError(
+            ErrorCode.PERMISSION_DENIED, "you can edit or delete only your own comments"
+        )

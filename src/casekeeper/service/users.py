@@ -204,6 +204,14 @@ class UserService:
                     return []
             return [_view(u, roles) for u, roles in uow.users.in_space(space_id)]
 
+    def members(self, p: Principal) -> list[UserView]:
+        """The enabled users with a role in the caller's space: whom a case can be assigned
+        to (any principal that reads cases may see them)."""
+        p.require((P.CASE_READ,), "list the space's users")
+        with self.db.reader() as uow:
+            found = uow.users.in_space(p.space_id)
+        return [_view(u, roles) for u, roles in found if not u.disabled]
+
     def set_disabled(self, p: Principal, username: str, disabled: bool) -> UserView:
         name = username_of(username)
         with self.db.writer() as uow:
@@ -283,6 +291,12 @@ class UserService:
             row = uow.users.by_username(name) if USERNAME.fullmatch(name) else None
         ok = verify_password(password, row.password_hash if row else _DUMMY)
         return row.id if ok and row is not None and not row.disabled else None
+
+    def spaces_of(self, user_id: str) -> list[tuple[str, str]]:
+        """(space name, role) of every space the user works in, by name (the console's space
+        switcher: the user's own roles, so no permission is needed)."""
+        with self.db.reader() as uow:
+            return [(x.space_name, x.role) for x in uow.users.roles_of(user_id)]
 
     def principal(self, user_id: str, space: str) -> Principal | None:
         """The user's principal in ``space``, or None if it is disabled or gone. A user

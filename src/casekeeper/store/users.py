@@ -122,6 +122,11 @@ class UserRepository:
         )
         return bool(result.rowcount)
 
+    def roles_of(self, user_id: str) -> list[RoleRow]:
+        """The user's roles, by space name."""
+        stmt = _ROLES.where(r.c.user_id == user_id).order_by(space.c.name)
+        return [_role(x) for x in self.conn.execute(stmt)]
+
     def role_in(self, user_id: str, space_id: int) -> str | None:
         row = self.conn.execute(
             sa.select(r.c.role).where(r.c.user_id == user_id, r.c.space_id == space_id)

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -43,6 +43,7 @@ from casekeeper.api.tracecat import mount as tracecat
 from casekeeper.api.tracecat.openapi import add_tracecat
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.web import mount as web
 
 log = logging.getLogger("casekeeper.rest")
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
@@ -53,12 +54,14 @@ CORALOGIX = DialectMount(
 )  # fmt: skip
 KIBANA = DialectMount(kibana.NAME, kibana.PREFIXES, kibana.error_shape, kibana.routes)
 TRACECAT = DialectMount(tracecat.NAME, tracecat.PREFIXES, tracecat.error_shape, tracecat.routes)
+WEB = DialectMount(web.NAME, web.PREFIXES, web.error_shape, web.routes)
 DEFAULT_MOUNTS: tuple[DialectMount, ...] = (
     CORALOGIX,
     *INGEST_MOUNTS,
     NOTIFY_MOUNT,
     KIBANA,
     TRACECAT,
+    WEB,
 )
 
 DOCS_HTML = """<!doctype html>
@@ -149,7 +152,11 @@ def create_app(
         # Nobody is there to read it: the status is for metrics and the access log.
         return Response(status_code=CLIENT_CLOSED_REQUEST)
 
+    async def home(_: Request) -> Response:
+        return RedirectResponse(web.BASE + "/", 303)  # the console's queue
+
     routes += [
+        Route("/", home, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from casekeeper.api.browser import clear_session_cookie, set_session_cookie
 from casekeeper.api.tracecat.errors import tracecat_error
 from casekeeper.api.tracecat.http import COOKIE, check_csrf
 from casekeeper.bootstrap import Container
@@ -65,10 +66,7 @@ def login(c: Container) -> Endpoint:
                 return _bad_credentials()
             return tracecat_error(err, {"username": "body", "password": "body"})
         response = Response(status_code=204)
-        response.set_cookie(
-            COOKIE, new.token, max_age=int(c.settings.session_max_age), path="/",
-            httponly=True, samesite="lax", secure=request.url.scheme == "https",
-        )  # fmt: skip
+        set_session_cookie(response, request, new.token, c.settings.session_max_age)
         return response
 
     return endpoint
@@ -85,8 +83,7 @@ def logout(c: Container) -> Endpoint:
         except CasekeeperError as err:
             return tracecat_error(err)
         response = Response(status_code=204)
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
-                               secure=request.url.scheme == "https")  # fmt: skip
+        clear_session_cookie(response, request)
         return response
 
     return endpoint

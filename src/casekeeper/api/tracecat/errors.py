@@ -51,7 +51,3 @@ def _path(field: str) -> list[object]:
 def workspace_not_found() -> CasekeeperError:
     # A workspace the caller may not see is answered as one that does not exist.
     return CasekeeperError(ErrorCode.ROUTE_NOT_FOUND, "Workspace not found")
-
-
-def csrf_refused(why: str) -> CasekeeperError:
-    return CasekeeperError(ErrorCode.PERMISSION_DENIED, f"CSRF check failed: {why}")

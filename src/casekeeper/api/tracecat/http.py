@@ -7,22 +7,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from casekeeper.api.browser import COOKIE as COOKIE
+from casekeeper.api.browser import MUTATIONS
+from casekeeper.api.browser import check_csrf as check_csrf
 from casekeeper.api.calls import BaseCall, json_response
-from casekeeper.api.tracecat.errors import csrf_refused, tracecat_error, workspace_not_found
+from casekeeper.api.tracecat.errors import tracecat_error, workspace_not_found
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, invalid
 from casekeeper.service.auth import Principal, authenticate_async
 
-COOKIE: Final = "fastapiusersauth"  # fastapi-users' cookie name, as Tracecat sets it
-MUTATIONS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-SAME_SITE: Final = frozenset({"same-origin", "none"})
 T = TypeVar("T")
 
 
@@ -56,24 +55,6 @@ class Call(BaseCall):
 
 
 Handler = Callable[[Call], Awaitable[Any]]
-
-
-def check_csrf(request: Request) -> None:
-    """A write authorised by the cookie must come from this server's own pages: a browser
-    says where a request comes from (``Sec-Fetch-Site``, else ``Origin``), and a cross-site
-    one is refused. A client that sends neither is not a browser (a script or a tool), and
-    cross-site forgery needs a browser. The cookie is SameSite=Lax as well."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        if site.lower() not in SAME_SITE:
-            raise csrf_refused(f"a {site} request cannot use the session cookie to change data")
-        return
-    origin = request.headers.get("origin")
-    if origin is None:
-        return
-    host = request.headers.get("host", "")
-    if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
-        raise csrf_refused(f"origin {origin[:200]!r} is not this server ({host[:200]!r})")
 
 
 async def principal(c: Container, request: Request, space: str) -> Principal:

@@ -1,0 +1,1 @@
+"""The web console (docs/WEB.md): server-rendered pages over the same services as the APIs."""
