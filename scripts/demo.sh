@@ -18,6 +18,9 @@ WS=$($CK spaces list --json | .venv/bin/python -c \
   'import json,sys; print(next(s["uuid"] for s in json.load(sys.stdin) if s["name"] == "default"))')
 cat <<TXT
 
+The web console: open http://$HTTP/ and log in as bob (responder), alice (admin) or carol
+(viewer), password casekeeper-demo (demo data only). Press ? there for the keyboard shortcuts.
+
 API key (all case and incident permissions, space "default"; the demo loaded cases, incidents and alerts):
 
   $KEY
@@ -64,6 +67,10 @@ workspace $WS (space "default"):
   curl -s -b /tmp/casekeeper.jar "http://$HTTP/cases?workspace_id=$WS&limit=5"
   curl -s -b /tmp/casekeeper.jar "http://$HTTP/cases/search?workspace_id=$WS&status=on_hold&severity=high"
   curl -s -b /tmp/casekeeper.jar "http://$HTTP/cases/search/aggregate?workspace_id=$WS"
+
+The change feed the console uses (docs/EVENTS_STREAM.md): every change in the space, live:
+
+  curl -sN -H "Authorization: Bearer $KEY" "http://$HTTP/api/v1/events/stream"
 
 TXT
 exec $CK serve --grpc "$GRPC" --http "$HTTP"
