@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -29,6 +30,7 @@ from tests.api.coralogix.rest.conftest import (  # noqa: F401  (fixtures)
     http,
 )
 from tests.api.tracecat.conftest import PASSWORD, make_user
+from tests.web.browser import chromium  # noqa: F401  (fixture: one browser per test process)
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -100,3 +102,17 @@ def log_in(base_url: str, container: Container, space: str) -> Iterator[LogIn]: 
     yield make
     for b in made:
         b.http.close()
+
+
+@pytest.fixture
+def contexts(chromium: Any) -> Iterator[Callable[..., Any]]:  # noqa: F811
+    """``contexts(width)``: a new browser context (its own cookies), closed after the test."""
+    made: list[Any] = []
+
+    def new(width: int = 1280) -> Any:
+        made.append(chromium.new_context(viewport={"width": width, "height": 900}))
+        return made[-1]
+
+    yield new
+    for ctx in made:
+        ctx.close()

@@ -10,8 +10,8 @@ import pytest
 from casekeeper.bootstrap import Container
 from tests.api.tracecat.conftest import make_user
 from tests.conftest import MakeCase
-from tests.web.browser import axe_source, chromium  # noqa: F401  (fixture)
-from tests.web.test_browser import contexts, log_in  # noqa: F401  (fixture)
+from tests.web.browser import axe_source
+from tests.web.test_browser import log_in
 
 SERIOUS = ("serious", "critical")
 
@@ -30,7 +30,7 @@ def violations(page: Any, source: str) -> list[str]:
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_every_page_has_no_serious_accessibility_violation(
-    contexts: Any, base_url: str, container: Container, space: str, make_case: MakeCase,  # noqa: F811
+    contexts: Any, base_url: str, container: Container, space: str, make_case: MakeCase,
     theme: str,
 ) -> None:  # fmt: skip
     source = axe_source()

@@ -5,7 +5,6 @@ colleague, a viewer's page and a forged post, the keyboard, phones, and screensh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,22 +15,9 @@ from casekeeper.domain import commands as cmd
 from casekeeper.domain.commands import CaseChange
 from tests.api.tracecat.conftest import PASSWORD, make_user
 from tests.conftest import MakeCase, MakeKey
-from tests.web.browser import chromium, screenshot_dir  # noqa: F401  (fixture)
+from tests.web.browser import screenshot_dir
 
 LIVE_TIMEOUT = 15_000  # ms: an update must arrive without a reload well within this
-
-
-@pytest.fixture
-def contexts(chromium: Any) -> Iterator[Any]:  # noqa: F811
-    made: list[Any] = []
-
-    def new(width: int = 1280) -> Any:
-        made.append(chromium.new_context(viewport={"width": width, "height": 900}))
-        return made[-1]
-
-    yield new
-    for ctx in made:
-        ctx.close()
 
 
 def log_in(ctx: Any, base_url: str, username: str) -> Any:

@@ -11,7 +11,7 @@ from casekeeper.domain.errors import CasekeeperError, invalid
 from casekeeper.domain.incident_query import DEFAULT_ORDER, IncidentFilter, PageRequest
 from casekeeper.domain.incidents import IncidentSeverity, IncidentStatus
 from casekeeper.web.http import BASE, Page, redirect
-from casekeeper.web.present import Names
+from casekeeper.web.present import Names, incident_event
 
 LIST: Final = BASE + "/incidents"
 PAGE_SIZE: Final = 50
@@ -60,8 +60,9 @@ def incident(page: Page) -> Response:
         case = None  # deleted since, or not readable by this user
     ids = sorted({x.assigned_to for x in found.assignments} | {e.by for e in events})
     names = Names(c.users.profiles(ids) if ids else {})
-    return page.render("incident.html", incident=found, events=list(reversed(events)),
-                       case=case, names=names, now=c.cases.clock())  # fmt: skip
+    rows = [(e, incident_event(e, names)) for e in reversed(events)]
+    return page.render("incident.html", incident=found, events=rows, case=case, names=names,
+                       now=c.cases.clock())  # fmt: skip
 
 
 ACTIONS: Final = ("acknowledge", "resolve", "close", "assign-me", "unassign")

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from casekeeper.domain import incidents as inc
 from casekeeper.domain import timeline as t
 from casekeeper.domain.enums import ActorKind, CasePriority, CaseStatus
 from casekeeper.domain.events import Actor, CaseEvent
+from casekeeper.domain.incidents import IncidentEvent
 from casekeeper.domain.model import Json, PriorityDetails
 
 STATUS: Final = {
@@ -167,6 +169,28 @@ def entry(e: CaseEvent, names: Names) -> Entry:
             return Entry("other", "changed the description")
         case _:
             return Entry("other", e.kind.value)
+
+
+def incident_event(e: IncidentEvent, names: Names) -> str:
+    """What an incident event says, in words."""
+    d = e.payload
+    match d:
+        case inc.Opened():
+            return "opened"
+        case inc.StateUpserted():
+            muted = " (muted)" if d.is_muted else ""
+            return f"alert state: {d.state.name.lower()}{muted}"
+        case inc.Acknowledged():
+            return "acknowledged"
+        case inc.Closed():
+            return "closed"
+        case inc.Assigned():
+            return f"assigned {names.user(d.assignment.assigned_to)}"
+        case inc.Unassigned():
+            return "unassigned"
+        case inc.Snoozed():
+            return f"snoozed for {d.duration_minutes or 0} min"
+    return "changed"
 
 
 @dataclass(frozen=True, slots=True)
