@@ -24,7 +24,7 @@ from casekeeper.domain.enums import CasePriority, CaseStatus, OrderField, Severi
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.domain.model import Case
 from casekeeper.domain.query import CaseFilters, CaseQuery
-from casekeeper.store import tags
+from casekeeper.store import case_urgency, tags
 from casekeeper.store.case_filters import MANY_GROUPS, bound_groups, filter_clauses, group_params
 from casekeeper.store.cases import row_to_case, sort_values
 from casekeeper.store.driver import Prepared
@@ -32,7 +32,7 @@ from casekeeper.store.schema import case as c
 
 MAX_MERGE_BRANCHES = 25
 _ALL_STATUSES = [s for s in CaseStatus if s is not CaseStatus.UNSPECIFIED]
-_ALL_PRIORITIES = [p for p in CasePriority if p is not CasePriority.UNSPECIFIED]
+ALL_PRIORITIES = [p for p in CasePriority if p is not CasePriority.UNSPECIFIED]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ def severity_rank(column: Any) -> Any:
     return sa.case((column == unknown, -2), (column == other, -1), else_=column)
 
 
-def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+def beyond(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after ``values`` (values or bound parameters) in the order of ``keys``."""
     if all(k.ascending == keys[0].ascending for k in keys):
         left = sa.tuple_(*(k.expr for k in keys))
@@ -252,7 +252,7 @@ def _cached_page(
         where: list[ColumnElement[bool]] = [c.c.space_id == sa.bindparam("space_id")]
         if cursor is not None:
             after = [sa.bindparam(f"after{i}", type_=k.expr.type) for i, k in enumerate(keys)]
-            where.append(_after(keys, after))
+            where.append(beyond(keys, after))
         where += bound_groups(tags.GROUPING, gshape) + bound_groups(tags.LABEL, lshape)
         pairs: list[tuple[Any, Any]] = [
             (sa.bindparam(f"s{i}"), sa.bindparam(f"p{i}")) for i in range(npairs)
@@ -271,7 +271,7 @@ def _cached_page(
     return prepared
 
 
-def _merged_page(
+def merged_page(
     conn: sa.Connection,
     space_id: int,
     f: CaseFilters,
@@ -337,11 +337,11 @@ def list_page(
     limit = page.size + 1
     base = [c.c.space_id == space_id]
     if cursor is not None:
-        base.append(_after(keys, cursor))
+        base.append(beyond(keys, cursor))
 
     time_order = field in (OrderField.UNSPECIFIED, OrderField.CREATED_AT, OrderField.UPDATED_AT)
     statuses = list(f.statuses) or _ALL_STATUSES
-    priorities = list(f.priorities) or _ALL_PRIORITIES
+    priorities = list(f.priorities) or ALL_PRIORITIES
     pairs = [(s, p) for s in dict.fromkeys(statuses) for p in dict.fromkeys(priorities)]
     # Update time is indexed only per (status, priority) (a case's update moves one index entry,
     # not two), so an update-ordered list always merges, over all 25 pairs if need be.
@@ -351,8 +351,16 @@ def list_page(
         and len(pairs) <= MAX_MERGE_BRANCHES
     )  # fmt: skip
 
+    by_priority = (
+        field is OrderField.PRIORITY and not page.skip and len(statuses) <= MAX_MERGE_BRANCHES
+    )
     if merge:
-        rows = _merged_page(conn, space_id, f, base, keys, cursor, pairs, limit, page.skip, light)
+        rows = merged_page(conn, space_id, f, base, keys, cursor, pairs, limit, page.skip, light)
+    elif by_priority:
+        rows = case_urgency.page_by_priority(
+            conn, space_id, f, list(dict.fromkeys(statuses)), cursor, urgent_first=descending,
+            backward=backward, limit=limit, now=now, light=light,
+        )  # fmt: skip
     else:
         stmt = sa.select(*_columns(light)).where(*base, *filter_clauses(f))
         stmt = stmt.order_by(*_order_by(keys))
