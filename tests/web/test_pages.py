@@ -28,7 +28,7 @@ def flash(r: httpx.Response) -> str:
         for k, v in r.headers.multi_items()
         if k == "set-cookie" and v.startswith("casekeeper_flash=")
     )
-    return unquote(cookie.split(";")[0].split("=", 1)[1])
+    return unquote(cookie.split(";")[0].split("=", 1)[1].strip('"'))
 
 
 def test_the_root_and_the_queue_ask_a_stranger_to_log_in(base_url: str) -> None:
@@ -345,3 +345,34 @@ def test_settings_are_for_admins_and_a_new_key_is_shown_once(log_in: LogIn, spac
     assert 'name="suppression_period" value="5"' in admin.follow(r)
     r = admin.post("/ui/settings", {"suppression_period": "soon"})
     assert flash(r).startswith("error:")
+
+
+def test_admins_manage_connectors_and_routes(log_in: LogIn) -> None:
+    admin, viewer = log_in("admin"), log_in("viewer")
+    page = "/ui/settings/notifications"
+    form = {"action": "create", "name": "ops hook", "kind": "webhook",
+            "url": "http://127.0.0.1:9/hook", "enabled": "on"}  # fmt: skip
+    assert flash(admin.post("/ui/settings/connectors", form)) == "ok:connector ops hook created"
+    html = admin.get(page)
+    conn = re.search(r'name="id" value="([0-9a-f-]{36})">\s*<button type="submit" name="action" '
+                     r'value="test"', html)  # fmt: skip
+    assert conn, html
+    r = admin.post("/ui/settings/connectors", {"action": "test", "id": conn.group(1)})
+    assert flash(r).startswith("error:test message failed")  # nothing listens on port 9
+    route = {"action": "create", "name": "P1 to ops", "connectors": conn.group(1),
+             "events": ["opened", "reopened"], "min_priority": "P1", "enabled": "on"}  # fmt: skip
+    assert flash(admin.post("/ui/settings/routes", route)) == "ok:route P1 to ops created"
+    html = admin.get(page)
+    assert "opened, reopened; P1 or more urgent" in html
+    r = admin.post("/ui/settings/connectors", {"action": "delete", "id": conn.group(1)})
+    assert "is used by routes" in flash(r)
+    assert "Send a test" not in viewer.get(page)  # a viewer reads, and changes nothing
+    assert "lacks the permission" in flash(
+        viewer.post("/ui/settings/connectors", {"action": "disable", "id": conn.group(1)})
+    )
+    route_id = re.search(r'/settings/routes" class="inline">.*?name="id" value="([^"]+)"', html,
+                         re.S)  # fmt: skip
+    assert route_id
+    assert flash(admin.post("/ui/settings/routes", {"action": "delete", "id": route_id.group(1)}))
+    r = admin.post("/ui/settings/connectors", {"action": "delete", "id": conn.group(1)})
+    assert flash(r) == "ok:connector deleted"

@@ -142,7 +142,7 @@ def _read_flash(request: Request) -> tuple[str, str] | None:
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
         return None
-    kind, _, message = unquote(raw).partition(":")
+    kind, _, message = unquote(raw.strip('"')).partition(":")
     return (kind, message) if kind in ("ok", "error") and message else None
 
 

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from casekeeper.api.routes import Endpoint, by_path
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CATALOG, CasekeeperError, ErrorCode
-from casekeeper.web import auth, case_page, incidents, present, queue, settings
+from casekeeper.web import auth, case_page, incidents, present, queue, settings, settings_notify
 from casekeeper.web.assets import Assets
 from casekeeper.web.http import BASE as BASE
 from casekeeper.web.http import Console, Env, Handler
@@ -42,7 +42,7 @@ PAGES: Final[tuple[tuple[str, str, Handler], ...]] = (
     ("GET", "/incidents", incidents.incidents),
     ("GET", "/incidents/{id}", incidents.incident),
     ("GET", "/settings", settings.case_settings),
-    ("GET", "/settings/notifications", settings.notifications),
+    ("GET", "/settings/notifications", settings_notify.notifications),
     ("GET", "/settings/users", settings.users),
     ("GET", "/settings/keys", settings.keys),
 )
@@ -59,7 +59,8 @@ ACTIONS: Final[tuple[tuple[str, Handler], ...]] = (
     ("/cases/{ref}/deliveries/{delivery}/replay", case_page.replay),
     ("/incidents/{id}/do", incidents.act),
     ("/settings", settings.save_case_settings),
-    ("/settings/connectors/{id}/test", settings.test_connector),
+    ("/settings/connectors", settings_notify.connector_action),
+    ("/settings/routes", settings_notify.route_action),
     ("/settings/users", settings.user_action),
     ("/settings/keys", settings.key_action),
 )

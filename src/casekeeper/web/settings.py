@@ -65,25 +65,6 @@ def save_case_settings(page: Page) -> Response:
     return redirect(SETTINGS, "ok", "case settings saved")
 
 
-def notifications(page: Page) -> Response:
-    connectors = page.c.connectors.list_connectors(page.p)
-    routes = page.c.routes.list_routes(page.p)
-    names = {x.id: x.name for x in connectors}
-    return page.render("settings_notify.html", connectors=connectors, routes=routes,
-                       connector_names=names, tab="notify")  # fmt: skip
-
-
-def test_connector(page: Page) -> Response:
-    back = SETTINGS + "/notifications"
-    try:
-        outcome = page.c.connectors.test(page.p, page.param("id"))
-    except CasekeeperError as err:
-        return redirect(back, "error", err.message)
-    if outcome.ok:
-        return redirect(back, "ok", f"test message delivered ({outcome.duration_ms} ms)")
-    return redirect(back, "error", f"test message failed: {outcome.error or 'no reason given'}")
-
-
 def users(page: Page) -> Response:
     found = page.c.users.list_users(page.p, page.p.space_name)
     return page.render("settings_users.html", users=found, roles=[r.value for r in Role],
