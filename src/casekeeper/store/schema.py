@@ -23,6 +23,11 @@ from casekeeper.store.schema_notify import notify_connector as notify_connector
 from casekeeper.store.schema_notify import notify_delivery as notify_delivery
 from casekeeper.store.schema_notify import notify_route as notify_route
 
+# The facet tallies (docs/FACETS.md) are schema_facets'.
+from casekeeper.store.schema_facets import case_assignee_tag_tally as case_assignee_tag_tally
+from casekeeper.store.schema_facets import case_assignee_tally as case_assignee_tally
+from casekeeper.store.schema_facets import case_tag_tally as case_tag_tally
+
 space = sa.Table(
     "space",
     metadata,
