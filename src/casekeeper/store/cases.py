@@ -12,7 +12,7 @@ from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.errors import case_not_found
 from casekeeper.domain.model import Case, CaseRef
 from casekeeper.store import case_tally as tally
-from casekeeper.store import driver, tags
+from casekeeper.store import driver, facet_tally, tags
 from casekeeper.store.case_columns import (
     COLUMN_VALUE,
     WRITTEN,
@@ -177,6 +177,7 @@ class CaseRepository:
         self.conn.execute(sa.insert(c), [case_values(case)])
         self._write_tags(case)
         tally.add(self.conn, Counter([tally.key_of(case)]), Counter())
+        facet_tally.apply(self.conn, facet_tally.added([case]))
 
     def add_many(self, cases: Sequence[Case]) -> None:
         """Bulk load (demo data, benchmarks): one executemany per table."""
@@ -184,6 +185,7 @@ class CaseRepository:
             return
         self.conn.execute(sa.insert(c), [case_values(x) for x in cases])
         tally.add(self.conn, Counter(map(tally.key_of, cases)), Counter())
+        facet_tally.apply(self.conn, facet_tally.added(cases))
         rows = [r for x in cases for r in _tag_rows(x)]
         if rows:
             self.conn.execute(sa.insert(t), rows)
@@ -226,6 +228,8 @@ class CaseRepository:
         if any(changed[i] for i in _COUNTED):
             tally.add(self.conn, Counter(map(tally.key_of, (n for _, n in pairs))),
                         Counter(map(tally.key_of, (o for o, _ in pairs))))  # fmt: skip
+        if any(changed[i] for i in _COUNTED) or changed[_INDICATORS]:
+            facet_tally.apply(self.conn, facet_tally.changes(pairs))
         return True
 
     def _retag(self, pairs: Sequence[tuple[Case, Case]]) -> None:
@@ -255,12 +259,13 @@ class CaseRepository:
         if not case_ids:
             return set()
         wanted = sorted(set(case_ids))
-        keyed = sa.select(c.c.id, c.c.status, c.c.priority, c.c.category, c.c.assignee).where(
+        keyed = sa.select(*facet_tally.DELETE_COLUMNS).where(
             c.c.space_id == space_id, c.c.id.in_(wanted)
         )
         rows = list(self.conn.execute(keyed))
         found = {r[0] for r in rows}
         if found:
+            facet_tally.apply(self.conn, facet_tally.deleting(self.conn, space_id, rows))
             self.conn.execute(sa.delete(c).where(c.c.space_id == space_id, c.c.id.in_(found)))
             gone = Counter(
                 (space_id, int(r[1]), int(r[2]), int(r[3]), r[4] is not None) for r in rows

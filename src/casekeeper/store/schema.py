@@ -16,17 +16,17 @@ from casekeeper.store.schema_base import Id as Id
 from casekeeper.store.schema_base import Time as Time
 from casekeeper.store.schema_base import metadata as metadata
 
+# The facet tallies (docs/FACETS.md) are schema_facets'.
+from casekeeper.store.schema_facets import case_assignee_tag_tally as case_assignee_tag_tally
+from casekeeper.store.schema_facets import case_assignee_tally as case_assignee_tally
+from casekeeper.store.schema_facets import case_tag_tally as case_tag_tally
+
 # The notification tables (docs/NOTIFICATIONS.md) are schema_notify's; found here like the rest.
 from casekeeper.store.schema_notify import notification as notification
 from casekeeper.store.schema_notify import notify_attempt as notify_attempt
 from casekeeper.store.schema_notify import notify_connector as notify_connector
 from casekeeper.store.schema_notify import notify_delivery as notify_delivery
 from casekeeper.store.schema_notify import notify_route as notify_route
-
-# The facet tallies (docs/FACETS.md) are schema_facets'.
-from casekeeper.store.schema_facets import case_assignee_tag_tally as case_assignee_tag_tally
-from casekeeper.store.schema_facets import case_assignee_tally as case_assignee_tally
-from casekeeper.store.schema_facets import case_tag_tally as case_tag_tally
 
 space = sa.Table(
     "space",
