@@ -199,3 +199,9 @@ class FilterValues:
     alert_ids: dict[str, int]
     assignees: dict[str, int]
     unassigned: int
+    # True when the counts are scaled up from a sample of the matching cases rather than
+    # counted (docs/FACETS.md): ``sampled`` cases were examined, and ``matching`` is the
+    # estimate of how many match. Exact answers leave ``estimated`` False.
+    estimated: bool = False
+    sampled: int = 0
+    matching: int | None = None
