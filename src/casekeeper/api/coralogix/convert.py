@@ -194,6 +194,16 @@ def key_values(items: Iterable[common_pb.KeyValue]) -> list[KeyValue]:
 # -- GetFilterValues output --------------------------------------------------------------------
 
 
+ESTIMATE_KEY = "casekeeper-estimate"  # gRPC metadata; REST: the X-Casekeeper-Estimate header
+
+
+def estimate_note(fv: FilterValues) -> str | None:
+    """How an estimated answer was made, for callers of the spec's shape (None when exact)."""
+    if not fv.estimated:
+        return None
+    return f"sampled {fv.sampled} cases, ~{fv.matching or 0} match"
+
+
 def filter_values_to_pb(fv: FilterValues, out: svc_pb.GetFilterValuesResponse) -> None:
     for p, n in sorted(fv.priorities.items()):
         out.priority_aggregations.add(priority=int(p), count=n)

@@ -9,7 +9,12 @@ from typing import Any, TypeVar, cast
 from google.protobuf.message import Message
 
 from casekeeper.api.coralogix import cases as ops
-from casekeeper.api.coralogix.convert import case_to_pb, cases_to_pb, filter_values_to_pb
+from casekeeper.api.coralogix.convert import (
+    case_to_pb,
+    cases_to_pb,
+    estimate_note,
+    filter_values_to_pb,
+)
 from casekeeper.api.coralogix.grpc.rpc import Call, Servicer, rpc
 from casekeeper.api.coralogix.links import deep_links_to_pb
 from casekeeper.api.coralogix.permissions import CASES
@@ -158,7 +163,9 @@ class CasesServicer(Servicer, pb_grpc.CasesServiceServicer):
         self, req: pb.GetFilterValuesRequest, call: Call
     ) -> pb.GetFilterValuesResponse:
         out = pb.GetFilterValuesResponse()
-        filter_values_to_pb(ops.get_filter_values(self.c, call.principal, req), out)
+        fv = ops.get_filter_values(self.c, call.principal, req)
+        filter_values_to_pb(fv, out)
+        call.estimate = estimate_note(fv)
         return out
 
     @cases

@@ -22,6 +22,7 @@ from google.protobuf.message import Message
 from casekeeper.api import request_id as request_ids
 from casekeeper.api.coralogix.bulk import FAILURES_KEY, TOTAL_KEY, failure_report
 from casekeeper.api.coralogix.cases import runs_inline
+from casekeeper.api.coralogix.convert import ESTIMATE_KEY
 from casekeeper.api.coralogix.permissions import authorize
 from casekeeper.api.grpc.calls import metadata
 from casekeeper.api.grpc.handlers import Undecodable
@@ -43,6 +44,7 @@ class Call:
     principal: Principal
     request_id: str
     failures: Sequence[BulkFailure] = field(default=())
+    estimate: str | None = None  # set when GetFilterValues' counts are estimates
 
     def report_failures(self, failures: Sequence[BulkFailure]) -> None:
         """Tell a bulk caller which ids failed and why, in trailing metadata (see api/bulk.py)."""
@@ -106,13 +108,14 @@ def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, R
                 await context.abort(
                     grpc.StatusCode.INTERNAL, f"internal error; quote request id {request_id}"
                 )
+            trailing: list[tuple[str, str]] = []
             if call.failures:
-                context.set_trailing_metadata(
-                    (
-                        (FAILURES_KEY, failure_report(call.failures)),
-                        (TOTAL_KEY, str(len(call.failures))),
-                    )
-                )
+                trailing.append((FAILURES_KEY, failure_report(call.failures)))
+                trailing.append((TOTAL_KEY, str(len(call.failures))))
+            if call.estimate is not None:
+                trailing.append((ESTIMATE_KEY, call.estimate))
+            if trailing:
+                context.set_trailing_metadata(tuple(trailing))
             return response
 
         return handler

@@ -22,7 +22,7 @@ from casekeeper.api.coralogix.cases import (
     Page,
     runs_inline,
 )
-from casekeeper.api.coralogix.convert import to_json
+from casekeeper.api.coralogix.convert import estimate_note, to_json
 from casekeeper.api.coralogix.incidents.ops import INCIDENTS_OPERATIONS
 from casekeeper.api.coralogix.links import deep_links_to_pb
 from casekeeper.api.coralogix.notifications.ops import NOTIFICATION_OPERATIONS
@@ -57,6 +57,7 @@ log = logging.getLogger("casekeeper.rest")
 
 BULK_FAILURES_HEADER = "x-casekeeper-bulk-failures"
 BULK_FAILURES_TOTAL_HEADER = "x-casekeeper-bulk-failures-total"
+ESTIMATE_HEADER = "x-casekeeper-estimate"
 # The catalog's code of an error, so that a REST client can tell a lifecycle refusal
 # (``case.invalid_transition``: 400 as the specs say) from a malformed request (also 400).
 ERROR_CODE_HEADER = "x-casekeeper-error-code"
@@ -206,7 +207,9 @@ class Endpoint:
             }
             return json_response(200, body)
         if render is Render.FILTER_VALUES:
-            return json_response(200, filter_values_json(result))
+            note = estimate_note(result)  # an estimate says so in a header, the body as specified
+            return json_response(200, filter_values_json(result),
+                                 {ESTIMATE_HEADER: note} if note else None)  # fmt: skip
         if render is Render.GROUPING_KEYS:
             return json_response(200, {"groupingKeys": result})
         if render is Render.DEEP_LINKS:
