@@ -64,13 +64,13 @@ def from_tallies(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterVa
             facets.categories[category] += int(n)
             if not assigned:
                 facets.unassigned += int(n)
-        on = [tt.c.space_id == space_id, tt.c.kind.in_(_kinds(f)), *_scalars(tt, f)]
-        _tags(conn, facets, tt, on if everyone else [*on, tt.c.assigned.is_(False)])
+        on = [tt.c.space_id == space_id, *_scalars(tt, f)]
+        _tags(conn, facets, tt, _kinds(f), on if everyone else [*on, tt.c.assigned.is_(False)])
     _assignees(conn, facets, space_id, f, count_cases=not everyone)
     if f.assignees:
         who = sorted(set(f.assignees))
-        _tags(conn, facets, att, [att.c.space_id == space_id, att.c.assignee.in_(who),
-                                  att.c.kind.in_(_kinds(f)), *_scalars(att, f)])  # fmt: skip
+        on = [att.c.space_id == space_id, att.c.assignee.in_(who), *_scalars(att, f)]
+        _tags(conn, facets, att, _kinds(f), on)
     return facets.result(alert_ids=f.alert_filters_present)
 
 
@@ -96,9 +96,17 @@ def _assignees(
 
 
 def _tags(
-    conn: sa.Connection, facets: Facets, table: sa.Table, where: Sequence[ColumnElement[bool]]
-) -> None:
-    cols = (table.c.kind, table.c.key, table.c.value)
-    stmt = sa.select(*cols, sa.func.sum(table.c.n)).where(*where).group_by(*cols)
-    for kind, key, value, n in conn.execute(stmt):
-        facets.tag(kind, key, value, int(n))
+    conn: sa.Connection, facets: Facets, table: sa.Table, kinds: Sequence[str],
+    where: Sequence[ColumnElement[bool]],
+) -> None:  # fmt: skip
+    # One kind at a time: its rows are then one range of the primary key, grouped in order
+    # (with kind IN (...), SQLite sorted them all first).
+    cols = (table.c.key, table.c.value)
+    for kind in kinds:
+        stmt = (
+            sa.select(*cols, sa.func.sum(table.c.n))
+            .where(table.c.kind == kind, *where)
+            .group_by(*cols)
+        )
+        for key, value, n in conn.execute(stmt):
+            facets.tag(kind, key, value, int(n))
