@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from casekeeper.store.schema import case_tag as t
 from casekeeper.store.schema import case_tag_tally as tt
 from casekeeper.store.schema import case_tally as ct
 
-SAMPLE = 1200  # cases examined at most (10 to 30 ms of work on either database)
+SAMPLE = 1000  # cases examined at most (10 to 40 ms of work on either database)
 RUNS = 8  # runs of consecutive cases per (status, priority) stratum
 MAX_PROBES = 4  # index probes tried for an exact answer before sampling
 _MAX_VALUES = 64  # a tag group with more values is not used to find candidates
@@ -61,55 +62,109 @@ def _matching(
 
 
 def _estimate(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterValues:
-    """A sample of about ``SAMPLE`` cases, stratified by (status, priority) with each stratum's
-    share taken from the tally, and in each stratum ``RUNS`` runs of consecutive cases from
-    evenly spaced creation times (inside ``f``'s creation window, if any), so old and new cases
-    are both seen. Each case sampled stands for its stratum's size over its sample count."""
+    """A sample of about ``SAMPLE`` cases, stratified by (status, priority), each stratum's
+    share of the sample from the tally. A stratum's creation window (``f``'s, or all time) is
+    cut into ``RUNS`` equal segments, and each segment sampled by one run of consecutive cases
+    from its start: a run that covers its segment counts it, one that does not estimates it
+    from the run's density (cases per microsecond). So recent cases, mostly open, and old ones
+    are weighed by their own numbers. Without a window, each stratum's estimates are scaled to
+    its exact size."""
     first, last = _span(conn, space_id)
     lo, hi = _window(f, first, last)
     facets = Facets()
     if hi < lo:
         return facets.result(alert_ids=f.alert_filters_present)  # no case in the window
-    share = 1.0 if last <= first else (hi - lo + 1) / (last - first + 1)
+    whole = (lo, hi) == (first, last)
     strata = _strata(conn, space_id, f)
     total = sum(n for _, _, n in strata)
-    plan: list[tuple[int, int, int, int, int]] = []  # stratum, status, priority, from, cases
+    plan: list[Run] = []
     for j, (status, priority, n) in enumerate(strata):
-        k = max(1, math.ceil(SAMPLE * n / total))
-        runs = min(RUNS, k)
-        for r in range(runs):
-            start = lo + int((r + 0.5) * (hi - lo) / runs) if runs > 1 else lo
-            plan.append((j, status, priority, start, math.ceil(k / runs)))
-    stratum: dict[str, int] = {}
-    hits: dict[str, tuple[int, Any, Any]] | None = None
-    if conn.dialect.name == "postgresql" and not _tagged_filter(f):
-        hits = {}
-        for case_id, j, category, assignee, hit in conn.execute(_lateral(space_id, f, plan)):
-            if stratum.setdefault(case_id, j) == j and hit:
-                hits[case_id] = (j, category, assignee)
-    elif conn.dialect.name == "postgresql":
-        for case_id, j, *_ in conn.execute(_lateral(space_id, CaseFilters(), plan)):
-            stratum.setdefault(case_id, j)
+        k = max(4, math.ceil(SAMPLE * n / total))
+        # Each segment is sampled from its middle both ways (its density measured where its
+        # mean is): runs in pairs, a forward one over its second half, a backward one over
+        # its first.
+        segments = max(1, min(RUNS // 2, k // 2))
+        cuts = [lo + (hi + 1 - lo) * r // segments for r in range(segments + 1)]
+        each = math.ceil(k / (2 * segments))
+        for r in range(segments):
+            mid = (cuts[r] + cuts[r + 1]) // 2
+            plan.append(Run(j, status, priority, mid, cuts[r + 1], each, False))
+            plan.append(Run(j, status, priority, cuts[r], mid, each, True))
+    fetched: list[list[tuple[str, int, Any, Any, bool]]] = [[] for _ in plan]
+    tagged = _tagged_filter(f)
+    if conn.dialect.name == "postgresql":
+        # The filter in the same statement, unless it tests tags (PostgreSQL then hashes
+        # every tag row of the value once per run): those are checked after.
+        rows = _lateral(conn, space_id, CaseFilters() if tagged else f, plan)
+        for i, case_id, at, category, assignee, hit in rows:
+            fetched[i].append((case_id, at, category, assignee, bool(hit)))
     else:
-        for case_id, j in _runs(conn, space_id, plan):
-            stratum.setdefault(case_id, j)
-    per = [0] * len(strata)
-    for j in stratum.values():
-        per[j] += 1
-    weights = [n * share / per[j] if per[j] else 0.0 for j, (_, _, n) in enumerate(strata)]
+        tagged = True
+        for i, case_id, at in _runs(conn, space_id, plan):
+            fetched[i].append((case_id, at, None, None, True))
+    for run, got in zip(plan, fetched, strict=True):  # nearest the run's edge first
+        got.sort(key=lambda x: x[1], reverse=run.backward)
+    # Cases per run's segment: counted if the run reached the segment's end (or ran out of
+    # cases), else extrapolated from the run's density.
+    inside: list[list[tuple[str, int, Any, Any, bool]]] = []
+    sizes: list[float] = []
+    for run, got in zip(plan, fetched, strict=True):
+        # A run reads one case past its sample: ``limit`` cases in the time to the next one
+        # is an unbiased density (to the last one sampled, a run of 2 would double it).
+        within = [x for x in got[: run.limit] if run.start <= x[1] < run.end]
+        inside.append(within)
+        if len(got) <= run.limit or not run.start <= got[run.limit][1] < run.end:
+            sizes.append(float(len(within)))  # the run covered its segment: counted
+        else:
+            edge = got[run.limit][1]
+            reached = run.end - edge if run.backward else edge - run.start + 1
+            sizes.append(run.limit * (run.end - run.start) / max(1, reached))
+    if whole:  # calibrate each stratum to its exact size
+        guessed = [0.0] * len(strata)
+        for run, size in zip(plan, sizes, strict=True):
+            guessed[run.stratum] += size
+        exact = [float(n) for _, _, n in strata]
+        sizes = [
+            size * exact[run.stratum] / guessed[run.stratum] if guessed[run.stratum] else 0.0
+            for run, size in zip(plan, sizes, strict=True)
+        ]
+    weight: dict[str, float] = {}
+    stratum: dict[str, int] = {}
+    hits: dict[str, tuple[Any, Any]] = {}
+    for run, within, size in zip(plan, inside, sizes, strict=True):
+        for case_id, _, category, assignee, hit in within:
+            if case_id not in weight:
+                weight[case_id] = size / len(within)
+                stratum[case_id] = run.stratum
+                if hit:
+                    hits[case_id] = (category, assignee)
     found: dict[str, float] = {}
-    if hits is None:
-        matched = _matching(conn, space_id, f, list(stratum))
+    if tagged:
+        matched = _matching(conn, space_id, f, list(hits))
         for case_id, status, priority, category, assignee in matched:
-            w = found[case_id] = weights[stratum[case_id]]
+            w = found[case_id] = weight[case_id]
             facets.case(status, priority, category, assignee, w)
     else:
-        for case_id, (j, category, assignee) in hits.items():
-            status, priority, _ = strata[j]
-            found[case_id] = weights[j]
-            facets.case(status, priority, category, assignee, weights[j])
+        for case_id, (category, assignee) in hits.items():
+            status, priority, _ = strata[stratum[case_id]]
+            w = found[case_id] = weight[case_id]
+            facets.case(status, priority, category, assignee, w)
     _tags(conn, facets, f, list(found), found.__getitem__)
-    return facets.result(alert_ids=f.alert_filters_present, estimated=True, sampled=len(stratum))
+    return facets.result(alert_ids=f.alert_filters_present, estimated=True, sampled=len(weight))
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Up to ``limit`` consecutive cases of a stratum sampling [start, end): the first ones
+    from ``start`` on, or with ``backward`` the last ones before ``end``."""
+
+    stratum: int
+    status: int
+    priority: int
+    start: int
+    end: int
+    limit: int
+    backward: bool
 
 
 def _tagged_filter(f: CaseFilters) -> bool:
@@ -129,49 +184,67 @@ def _tagged_filter(f: CaseFilters) -> bool:
 
 
 def _runs(
-    conn: sa.Connection, space_id: int, plan: Sequence[tuple[int, int, int, int, int]]
-) -> Iterable[tuple[str, int]]:
-    """(case id, stratum) of every run of ``plan``, one UNION ALL of them (SQLite: building
-    ~200 subqueries as expressions cost more than running them, hence the SQL text, the
+    conn: sa.Connection, space_id: int, plan: Sequence[Run]
+) -> Iterable[tuple[int, str, int]]:
+    """(run, case id, creation time) of every run of ``plan`` in order, one UNION ALL (SQLite:
+    building ~200 subqueries as expressions cost more than running them, hence SQL text, the
     store's own names with every value bound)."""
     mark = driver.mark(conn)
-    where = f"space_id = {mark} AND status = {mark} AND priority = {mark} AND create_time >= {mark}"
+    where = f"space_id = {mark} AND status = {mark} AND priority = {mark} AND create_time"
     for i in range(0, len(plan), 400):  # at most 500 terms in one compound SELECT
         parts: list[str] = []
         params: list[int] = []
-        for j, status, priority, start, n in plan[i : i + 400]:
-            parts.append(
-                f'SELECT * FROM (SELECT id, {j} FROM "case" WHERE {where} '  # noqa: S608
-                f"ORDER BY create_time LIMIT {mark}) r{len(parts)}"
+        for n, run in enumerate(plan[i : i + 400], start=i):
+            way = (
+                f"< {mark} ORDER BY create_time DESC"
+                if run.backward
+                else f">= {mark} ORDER BY create_time"
             )
-            params += [space_id, status, priority, start, n]
-        for case_id, j in driver.fetch(conn, " UNION ALL ".join(parts), params):
-            yield case_id, j
+            parts.append(
+                f'SELECT * FROM (SELECT {n}, id, create_time FROM "case" WHERE {where} '  # noqa: S608
+                f"{way} LIMIT {mark}) r{n}"
+            )
+            edge = run.end if run.backward else run.start
+            params += [space_id, run.status, run.priority, edge, run.limit + 1]
+        for n, case_id, at in driver.fetch(conn, " UNION ALL ".join(parts), params):
+            yield int(n), case_id, int(at)
 
 
 def _lateral(
-    space_id: int, f: CaseFilters, plan: Sequence[tuple[int, int, int, int, int]]
-) -> sa.Select[Any]:
-    """PostgreSQL: every run of ``plan`` in one statement (a lateral index scan per run),
-    each case with whether it matches ``f``: one plan instead of one per run."""
-    runs = sa.values(
-        sa.column("j", sa.Integer), sa.column("st", sa.SmallInteger),
-        sa.column("pr", sa.SmallInteger), sa.column("t0", sa.BigInteger),
-        sa.column("lim", sa.Integer), name="runs",
-    ).data(list(plan))  # fmt: skip
+    conn: sa.Connection, space_id: int, f: CaseFilters, plan: Sequence[Run]
+) -> Iterable[Any]:
+    """PostgreSQL: every run of ``plan`` in one statement (a lateral index scan per run, the
+    forward runs and the backward ones apart), each case with whether it matches ``f``: one
+    plan instead of one per run. The runs come as arrays (unnest), so the statement is the
+    same whatever the plan and is compiled once."""
     clauses = filter_clauses(f)
     hit = sa.and_(*clauses) if clauses else sa.true()
-    run = (
-        sa.select(c.c.id, c.c.category, c.c.assignee, hit.label("hit"))
-        .where(c.c.space_id == space_id, c.c.status == runs.c.st, c.c.priority == runs.c.pr,
-               c.c.create_time >= runs.c.t0)
-        .order_by(c.c.create_time)
-        .limit(runs.c.lim)
-        .lateral("run")
-    )  # fmt: skip
-    return sa.select(run.c.id, runs.c.j, run.c.category, run.c.assignee, run.c.hit).select_from(
-        runs.join(run, sa.true())
-    )
+    parts = []
+    params: dict[str, list[int]] = {}
+    for way, backward in (("f", False), ("b", True)):
+        mine = [(i, r) for i, r in enumerate(plan) if r.backward is backward]
+        columns = {
+            "i": (sa.Integer, [i for i, _ in mine]),
+            "st": (sa.SmallInteger, [r.status for _, r in mine]),
+            "pr": (sa.SmallInteger, [r.priority for _, r in mine]),
+            "edge": (sa.BigInteger, [r.end if backward else r.start for _, r in mine]),
+            "lim": (sa.Integer, [r.limit + 1 for _, r in mine]),
+        }
+        arrays = [sa.bindparam(f"{way}{k}", type_=ARRAY(t)) for k, (t, _) in columns.items()]
+        params.update({f"{way}{k}": v for k, (_, v) in columns.items()})
+        runs = sa.func.unnest(*arrays).table_valued(*columns).render_derived(name=f"runs_{way}")
+        at = c.c.create_time
+        run = (
+            sa.select(c.c.id, at, c.c.category, c.c.assignee, hit.label("hit"))
+            .where(c.c.space_id == space_id, c.c.status == runs.c.st,
+                   c.c.priority == runs.c.pr, at < runs.c.edge if backward else at >= runs.c.edge)
+            .order_by(at.desc() if backward else at)
+            .limit(runs.c.lim)
+            .lateral(f"run_{way}")
+        )  # fmt: skip
+        cols = (runs.c.i, run.c.id, run.c.create_time, run.c.category, run.c.assignee, run.c.hit)
+        parts.append(sa.select(*cols).select_from(runs.join(run, sa.true())))
+    return conn.execute(sa.union_all(*parts), params)
 
 
 def _tags(
