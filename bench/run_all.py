@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from common import PYTHON, RESULTS, ROOT, machine_info, utc_now
+from facets_report import section as facets_section
+from facets_report import summary_rows as facets_rows
 from ingest_report import section as ingest_section
 from ingest_report import summary_rows as ingest_rows
 from kibana_report import section as kibana_section
@@ -57,7 +59,10 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
     lst = ["--reps", "40", "--grpc-reps", "10", "--depth", "200"] if q else []
     bulk = ["--reps", "2"] if q else []
     inc = ["--reps", "20", "--depth", "100", "--ack-reps", "2"] if q else []
-    ingest = ["--quick"] if q else []  # its own fresh databases: --size does not apply
+    ingest = ["--quick"] if q else []
+    facets = (
+        ["--reps", "10", "--baseline-reps", "1"] if q else []
+    )  # its own fresh databases: --size does not apply
     # both what-ifs (cache_size, serve's old GC settings) are now how serve runs anyway
     rss = (
         ["--gets", "1000", "--lists", "100", "--soak", "0", "--what-if-cache-kib", "0"]
@@ -82,6 +87,7 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
             "tracecat_sqlite",
             ["tracecat.py", "--backend", "sqlite", *common, *(["--reps", "1"] if q else [])],
         ),
+        ("facets_sqlite", ["facets.py", "--backend", "sqlite", *common, *facets]),
     ]
     if not a.skip_pg:
         out += [
@@ -98,6 +104,7 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
                 "tracecat_pg",
                 ["tracecat.py", "--backend", "pg", *common, *(["--reps", "1"] if q else [])],
             ),
+            ("facets_pg", ["facets.py", "--backend", "pg", *common, *facets]),
         ]
         if not q:  # informational; left out of the smoke run
             pg_get = ["--reps", "2", "--no-profile"]
@@ -208,6 +215,7 @@ def summary(res: dict[str, Any]) -> list[list[str]]:
         + notify_rows(res)
         + kibana_rows(res)
         + tracecat_rows(res)
+        + facets_rows(res)
     )
     g = res.get("grpc_getcase_sqlite")
     if g:
@@ -796,6 +804,9 @@ def render(res: dict[str, Any], log: dict[str, Any], a: argparse.Namespace, doc:
     for key in ("tracecat_sqlite", "tracecat_pg"):
         if res.get(key):
             parts += [tracecat_section(res[key]), ""]
+    for key in ("facets_sqlite", "facets_pg"):
+        if res.get(key):
+            parts += [facets_section(res[key]), ""]
     parts += [
         "## Reproduce",
         "",
