@@ -16,6 +16,7 @@ from casekeeper.store.facet_counts import Facets
 from casekeeper.store.schema import case_assignee_tag_tally as att
 from casekeeper.store.schema import case_assignee_tally as at
 from casekeeper.store.schema import case_tag_tally as tt
+from casekeeper.store.schema import case_tag_total as total
 from casekeeper.store.schema import case_tally as ct
 
 _TALLIED = CaseFilters()
@@ -65,7 +66,10 @@ def from_tallies(conn: sa.Connection, space_id: int, f: CaseFilters) -> FilterVa
             if not assigned:
                 facets.unassigned += int(n)
         on = [tt.c.space_id == space_id, *_scalars(tt, f)]
-        _tags(conn, facets, tt, _kinds(f), on if everyone else [*on, tt.c.assigned.is_(False)])
+        if everyone and len(on) == 1:  # no filter at all: one row per value
+            _tags(conn, facets, total, _kinds(f), [total.c.space_id == space_id])
+        else:
+            _tags(conn, facets, tt, _kinds(f), on if everyone else [*on, tt.c.assigned.is_(False)])
     _assignees(conn, facets, space_id, f, count_cases=not everyone)
     if f.assignees:
         who = sorted(set(f.assignees))

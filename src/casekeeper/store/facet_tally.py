@@ -22,6 +22,7 @@ FACET_KINDS: Final = (tags.GROUPING, tags.LABEL, tags.ALERT_ID)
 TagKey = tuple[int, str, str, str, int, int, int, bool]
 AssigneeKey = tuple[int, str, int, int, int]
 AssigneeTagKey = tuple[int, str, str, str, str, int, int, int]
+TotalKey = tuple[int, str, str, str]
 Tag = tuple[str, str, str]
 
 _TAG_KEYS: Final = ("space_id", "kind", "key", "value", "status", "priority", "category",
@@ -29,6 +30,7 @@ _TAG_KEYS: Final = ("space_id", "kind", "key", "value", "status", "priority", "c
 _ASSIGNEE_KEYS: Final = ("space_id", "assignee", "status", "priority", "category")
 _ASSIGNEE_TAG_KEYS: Final = ("space_id", "assignee", "kind", "key", "value", "status",
                              "priority", "category")  # fmt: skip
+_TOTAL_KEYS: Final = ("space_id", "kind", "key", "value")
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Deltas:
     tag: Counter[TagKey] = field(default_factory=Counter)
     assignee: Counter[AssigneeKey] = field(default_factory=Counter)
     assignee_tag: Counter[AssigneeTagKey] = field(default_factory=Counter)
+    total: Counter[TotalKey] = field(default_factory=Counter)
 
     def count(
         self, space_id: int, status: int, priority: int, category: int, assignee: str | None,
@@ -47,6 +50,7 @@ class Deltas:
         for kind, key, value in facet_tags:
             row = (space_id, kind, key, value, status, priority, category, assignee is not None)
             self.tag[row] += sign
+            self.total[(space_id, kind, key, value)] += sign  # cancels out on a status change
             if assignee is not None:
                 fine = (space_id, assignee, kind, key, value, status, priority, category)
                 self.assignee_tag[fine] += sign
@@ -112,10 +116,11 @@ def apply(conn: sa.Connection, d: Deltas) -> None:
     other's rows crosswise), tables always in the same order."""
     mark = driver.mark(conn)
     tables: tuple[tuple[str, tuple[str, ...], Counter[TagKey] | Counter[AssigneeKey]
-                        | Counter[AssigneeTagKey]], ...] = (
+                        | Counter[AssigneeTagKey] | Counter[TotalKey]], ...] = (
         ("case_tag_tally", _TAG_KEYS, d.tag),
         ("case_assignee_tally", _ASSIGNEE_KEYS, d.assignee),
         ("case_assignee_tag_tally", _ASSIGNEE_TAG_KEYS, d.assignee_tag),
+        ("case_tag_total", _TOTAL_KEYS, d.total),
     )  # fmt: skip
     for table, keys, delta in tables:
         rows = [(*key, n) for key, n in sorted(delta.items()) if n]

@@ -20,6 +20,7 @@ from casekeeper.store.schema_base import metadata as metadata
 from casekeeper.store.schema_facets import case_assignee_tag_tally as case_assignee_tag_tally
 from casekeeper.store.schema_facets import case_assignee_tally as case_assignee_tally
 from casekeeper.store.schema_facets import case_tag_tally as case_tag_tally
+from casekeeper.store.schema_facets import case_tag_total as case_tag_total
 
 # The notification tables (docs/NOTIFICATIONS.md) are schema_notify's; found here like the rest.
 from casekeeper.store.schema_notify import notification as notification

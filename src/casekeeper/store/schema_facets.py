@@ -53,3 +53,15 @@ case_assignee_tag_tally = sa.Table(
     sa.Column("category", sa.SmallInteger, primary_key=True),
     sa.Column("n", sa.BigInteger, nullable=False),
 )
+
+# Cases per (space, tag kind, key, value): the tag facets with no filter at all, one row per
+# value (the alert-id facet otherwise sums a row per value and combination of the above).
+case_tag_total = sa.Table(
+    "case_tag_total",
+    metadata,
+    sa.Column("space_id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(1), primary_key=True),
+    sa.Column("key", sa.String(TAG_TEXT_MAX), primary_key=True),
+    sa.Column("value", sa.String(TAG_TEXT_MAX), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
