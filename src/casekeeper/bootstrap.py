@@ -12,6 +12,7 @@ from casekeeper.service.auth import KeyService
 from casekeeper.service.case_settings import CaseSettingsService
 from casekeeper.service.case_views import CaseViews
 from casekeeper.service.cases import CaseService
+from casekeeper.service.changes import ChangeService
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.incidents import IncidentService
 from casekeeper.service.notify_config import ConnectorService
@@ -38,6 +39,7 @@ class Container:
     users: UserService  # people who log in (docs/USERS.md)
     sessions: SessionService  # their logins, as cookies (docs/SESSIONS.md)
     saved_views: SavedViewService  # their queue filters in the web console
+    changes: ChangeService  # the live change feed (docs/EVENTS_STREAM.md)
     cases: CaseService
     case_views: CaseViews  # creators, counts, timeline pages, tags, deletes (Kibana, Tracecat)
     timeline: TimelineService
@@ -100,6 +102,7 @@ def bootstrap(
         db=ctx.db,
         sessions=sessions,
         saved_views=SavedViewService(ctx.db, ctx.clock),
+        changes=ChangeService(ctx.db),
         keys=KeyService(ctx.db, ctx.clock),
         users=users,
         cases=CaseService(ctx),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from casekeeper.api.events.hub import close_all as close_streams
 from casekeeper.api.grpc.server import GrpcServer
 from casekeeper.api.http.app import create_app
 from casekeeper.api.http.protocol import GuardedProtocol, guarded_protocol, tls_protocol
@@ -61,6 +62,10 @@ class HttpServer(uvicorn.Server):
         self.servers = [server]
         self._log_started_message(server.sockets)  # says https:// when config.ssl is set
         self.started = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        close_streams()  # open change-feed streams end now, not at the graceful timeout
+        await super().shutdown(sockets)
 
 
 def http_server(container: Container, address: str) -> uvicorn.Server:

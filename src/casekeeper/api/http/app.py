@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from casekeeper.api import threads
 from casekeeper.api.coralogix.rest import mount as coralogix
 from casekeeper.api.coralogix.rest.openapi import openapi_document
+from casekeeper.api.events import mount as events
 from casekeeper.api.http.errors import DialectMount, ErrorShapes
 from casekeeper.api.http.metrics import Metrics
 from casekeeper.api.http.middleware import (
@@ -55,10 +56,12 @@ CORALOGIX = DialectMount(
 KIBANA = DialectMount(kibana.NAME, kibana.PREFIXES, kibana.error_shape, kibana.routes)
 TRACECAT = DialectMount(tracecat.NAME, tracecat.PREFIXES, tracecat.error_shape, tracecat.routes)
 WEB = DialectMount(web.NAME, web.PREFIXES, web.error_shape, web.routes)
+EVENTS = DialectMount(events.NAME, events.PREFIXES, events.error_shape, events.routes)
 DEFAULT_MOUNTS: tuple[DialectMount, ...] = (
     CORALOGIX,
     *INGEST_MOUNTS,
     NOTIFY_MOUNT,
+    EVENTS,
     KIBANA,
     TRACECAT,
     WEB,
@@ -101,7 +104,7 @@ def create_app(
     )
     metrics_token = settings.metrics_token.encode()
     openapi_bytes = orjson.dumps(
-        add_tracecat(add_kibana(add_notify(add_ingest(openapi_document()))))
+        events.add_events(add_tracecat(add_kibana(add_notify(add_ingest(openapi_document())))))
     )
 
     async def healthz(_: Request) -> Response:
