@@ -33,7 +33,8 @@ QUEUES = {
     "queue, unassigned": "/ui/?assignee=unassigned",
     "queue, any status, sorted by update": "/ui/?status=any&sort=updated",
     "queue, title search": "/ui/?q=latency",
-    "queue, a label": "/ui/?label=env%3Dprod",
+    "queue, a label": "/ui/?label=region%3Deu-west-1",
+    "queue, a label no case has (the worst case)": "/ui/?label=region%3Dmars-1",
     "queue, last 24 h": "/ui/?range=24h&status=any",
 }
 

@@ -171,8 +171,10 @@ def filters_of(state: QueueState, me: str, now: int) -> CaseFilters:
     assignees = tuple(me if a == "me" else a for a in state.assignees if a != "unassigned")
     date_range = None
     if state.range:
+        # Opened within the range: an index range on creation time. ("Open at some time in
+        # it" would walk every long-closed case of a status for a page; docs/WEB.md.)
         date_range = DateRange(now - RANGES[state.range] * 1_000_000, now,
-                               DateRangeMode.ACTIVE_WINDOW)  # fmt: skip
+                               DateRangeMode.CREATED_AT)  # fmt: skip
     return CaseFilters(
         statuses=tuple(STATUSES[s] for s in state.statuses),
         priorities=tuple(PRIORITIES[p] for p in state.priorities),
