@@ -24,11 +24,19 @@ from rest_getcase import serve_rest_argv, wait_http
 TARGET_P99_MS = 200.0
 
 
-async def follow(port: int, key: str, latencies: list[float], ready: asyncio.Event,
-                 stop: asyncio.Event, counts: list[int]) -> None:  # fmt: skip
+async def follow(
+    port: int,
+    key: str,
+    latencies: list[float],
+    ready: asyncio.Event,
+    stop: asyncio.Event,
+    counts: list[int],
+) -> None:
     reader, writer = await asyncio.open_connection(HOST, port)
-    writer.write(f"GET /api/v1/events/stream HTTP/1.1\r\nHost: {HOST}\r\n"
-                 f"Authorization: Bearer {key}\r\nAccept: text/event-stream\r\n\r\n".encode())  # fmt: skip
+    writer.write(
+        f"GET /api/v1/events/stream HTTP/1.1\r\nHost: {HOST}\r\n"
+        f"Authorization: Bearer {key}\r\nAccept: text/event-stream\r\n\r\n".encode()
+    )
     await writer.drain()
     while (await reader.readline()).strip():  # the response head
         pass
@@ -64,14 +72,14 @@ def write_changes(ds: Any, case_id: str, rate: float, seconds: float, written: l
         c.close()
 
 
-async def run(port: int, ds: Any, case_id: str, clients: int, rate: float,
-              seconds: float) -> dict[str, Any]:  # fmt: skip
+async def run(
+    port: int, ds: Any, case_id: str, clients: int, rate: float, seconds: float
+) -> dict[str, Any]:
     latencies: list[float] = []
     counts = [0]
     stop = asyncio.Event()
     readies = [asyncio.Event() for _ in range(clients)]
-    tasks = [asyncio.create_task(follow(port, ds.key, latencies, r, stop, counts))
-             for r in readies]  # fmt: skip
+    tasks = [asyncio.create_task(follow(port, ds.key, latencies, r, stop, counts)) for r in readies]
     for r in readies:
         await r.wait()
     await asyncio.sleep(0.5)
@@ -88,9 +96,17 @@ async def run(port: int, ds: Any, case_id: str, clients: int, rate: float,
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await t
     xs = sorted(latencies)
-    return {"clients": clients, "rate": rate, "seconds": seconds, "written": written[0],
-            "delivered": len(xs), "expected": written[0] * clients,
-            "p50_ms": pct(xs, 50), "p99_ms": pct(xs, 99), "max_ms": xs[-1] if xs else 0.0}  # fmt: skip
+    return {
+        "clients": clients,
+        "rate": rate,
+        "seconds": seconds,
+        "written": written[0],
+        "delivered": len(xs),
+        "expected": written[0] * clients,
+        "p50_ms": pct(xs, 50),
+        "p99_ms": pct(xs, 99),
+        "max_ms": xs[-1] if xs else 0.0,
+    }
 
 
 def main() -> None:
@@ -112,11 +128,20 @@ def main() -> None:
         base = asyncio.run(run(hport, ds, case_id, 1, a.rate, min(a.duration, 10.0)))
         fan = asyncio.run(run(hport, ds, case_id, a.clients, a.rate, a.duration))
     for name, r in (("one client", base), (f"{a.clients} clients", fan)):
-        print(f"  {name:12s} p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  max "
-              f"{r['max_ms']:6.1f} ms  delivered {r['delivered']:,}/{r['expected']:,}", flush=True)  # fmt: skip
-    res = {"backend": ds.backend, "size": ds.size, "baseline": base, "fanout": fan,
-           "target_p99_ms": TARGET_P99_MS, "met": fan["p99_ms"] <= TARGET_P99_MS,
-           "machine": machine_info()}  # fmt: skip
+        print(
+            f"  {name:12s} p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  max "
+            f"{r['max_ms']:6.1f} ms  delivered {r['delivered']:,}/{r['expected']:,}",
+            flush=True,
+        )
+    res = {
+        "backend": ds.backend,
+        "size": ds.size,
+        "baseline": base,
+        "fanout": fan,
+        "target_p99_ms": TARGET_P99_MS,
+        "met": fan["p99_ms"] <= TARGET_P99_MS,
+        "machine": machine_info(),
+    }
     write_result(a.out, "sse", res)
 
 
