@@ -33,6 +33,8 @@ from notify_report import section as notify_section
 from notify_report import summary_rows as notify_rows
 from tracecat_report import section as tracecat_section
 from tracecat_report import summary_rows as tracecat_rows
+from web_report import section as web_section
+from web_report import summary_rows as web_rows
 
 FASTAPI_VERSION = "0.165.0"
 OUT = RESULTS  # bench/.data/results/n<size>-s<seed>/, set in main()
@@ -88,6 +90,11 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
             ["tracecat.py", "--backend", "sqlite", *common, *(["--reps", "1"] if q else [])],
         ),
         ("facets_sqlite", ["facets.py", "--backend", "sqlite", *common, *facets]),
+        ("web_sqlite", ["web.py", "--backend", "sqlite", *common, *(["--n", "10"] if q else [])]),
+        (
+            "sse_sqlite",
+            ["sse.py", "--backend", "sqlite", *common, *(["--duration", "5"] if q else [])],
+        ),
     ]
     if not a.skip_pg:
         out += [
@@ -105,6 +112,8 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
                 ["tracecat.py", "--backend", "pg", *common, *(["--reps", "1"] if q else [])],
             ),
             ("facets_pg", ["facets.py", "--backend", "pg", *common, *facets]),
+            ("web_pg", ["web.py", "--backend", "pg", *common, *(["--n", "10"] if q else [])]),
+            ("sse_pg", ["sse.py", "--backend", "pg", *common, *(["--duration", "5"] if q else [])]),
         ]
         if not q:  # informational; left out of the smoke run
             pg_get = ["--reps", "2", "--no-profile"]
@@ -216,6 +225,7 @@ def summary(res: dict[str, Any]) -> list[list[str]]:
         + kibana_rows(res)
         + tracecat_rows(res)
         + facets_rows(res)
+        + web_rows(res)
     )
     g = res.get("grpc_getcase_sqlite")
     if g:
@@ -807,6 +817,8 @@ def render(res: dict[str, Any], log: dict[str, Any], a: argparse.Namespace, doc:
     for key in ("facets_sqlite", "facets_pg"):
         if res.get(key):
             parts += [facets_section(res[key]), ""]
+    if any(res.get(k) for k in ("web_sqlite", "web_pg", "sse_sqlite", "sse_pg")):
+        parts += [web_section(res), ""]
     parts += [
         "## Reproduce",
         "",

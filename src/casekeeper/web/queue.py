@@ -16,6 +16,7 @@ from casekeeper.domain.enums import CaseStatus
 from casekeeper.domain.errors import CasekeeperError, invalid
 from casekeeper.domain.model import Case
 from casekeeper.domain.query import MAX_PAGE_SIZE, FilterValues
+from casekeeper.service.cases import CasePage
 from casekeeper.web import queue_query as qq
 from casekeeper.web.http import BASE, Page, redirect, safe_next
 from casekeeper.web.present import Names
@@ -74,13 +75,16 @@ def queue(page: Page) -> Response:
     state = qq.parse(get)
     now = c.cases.clock()
     query = qq.query_of(state, p.user_id, now)
-    result = c.cases.list_page(p, query, detail=False)
     fragment = page.arg("fragment") == "rows"
     # The status facet counts every status under the other filters; both come from the facet
     # tallies, or from bounded samples (then marked as estimates), side by side.
     by_status = POOL.submit(c.cases.filter_values, p, replace(query.filters, statuses=()))
     fv = c.cases.filter_values(p, query.filters)
     statuses = by_status.result().statuses
+    if fv.estimated or any(fv.statuses.values()) or query.page.token:
+        result = c.cases.list_page(p, query, detail=False)
+    else:  # the exact counts say nothing matches: no need to walk the indexes to find that
+        result = CasePage([], None, None)
     ids = {a for x in result.cases for a in x.assignees} | set(fv.assignees)
     names = Names(c.users.profiles(sorted(ids)) if ids else {})
     context = {

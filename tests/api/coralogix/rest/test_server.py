@@ -250,10 +250,11 @@ def test_openapi_describes_every_route(openapi: dict[str, Any]) -> None:
     settings = len(SETTINGS_ROUTES) + len(NOTIFICATION_ROUTES) + len(REST_ROUTES)  # + /api/v1
     kibana = 2 * len(KIBANA_ROUTES)  # each in the default space and under /s/{space_id}
     tracecat = len(TRACECAT_ROUTES) + 2  # and /auth/login, /auth/logout
+    events = 1  # the change feed, GET /api/v1/events/stream
     assert (
         len(ops)
         == len(set(ops))
-        == (len(ROUTES) + len(INCIDENT_ROUTES) + settings + 2 + ingest + kibana + tracecat)
+        == (len(ROUTES) + len(INCIDENT_ROUTES) + settings + 2 + ingest + kibana + tracecat + events)
     )
     assert openapi["components"]["securitySchemes"]["bearer"] == {
         "type": "http",
