@@ -13,6 +13,7 @@ from starlette.responses import Response
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 
 COOKIE: Final = "fastapiusersauth"  # fastapi-users' cookie name, as Tracecat sets it
+SPACE_COOKIE: Final = "casekeeper_space"  # the space chosen in the console
 MUTATIONS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAME_SITE: Final = frozenset({"same-origin", "none"})
 
@@ -50,3 +51,9 @@ def clear_session_cookie(response: Response, request: Request) -> None:
     response.delete_cookie(
         COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
     )
+
+
+def remember_space(response: Response, space: str) -> None:
+    """Keep the console's chosen space (the change feed follows it too)."""
+    response.set_cookie(SPACE_COOKIE, space, path="/", samesite="lax", max_age=365 * 86400,
+                        httponly=True)  # fmt: skip

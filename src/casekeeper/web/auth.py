@@ -11,10 +11,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from casekeeper.api import threads
-from casekeeper.api.browser import check_csrf, clear_session_cookie, set_session_cookie
+from casekeeper.api.browser import (
+    check_csrf,
+    clear_session_cookie,
+    remember_space,
+    set_session_cookie,
+)
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
-from casekeeper.web.http import BASE, SPACE_COOKIE, Env, Page, read_form, redirect, safe_next
+from casekeeper.web.http import BASE, Env, Page, read_form, redirect, safe_next
 
 LOGIN_COOKIE: Final = "casekeeper_login"  # the login form's double-submit token
 
@@ -80,6 +85,5 @@ def switch_space(page: Page) -> Response:
     if space not in {s for s, _ in page.spaces}:
         return redirect(BASE + "/", "error", f"you have no role in space {space[:64]!r}")
     response = redirect(BASE + "/", "ok", f"now working in space {space}")
-    response.set_cookie(SPACE_COOKIE, space, path="/", samesite="lax", max_age=365 * 86400,
-                        httponly=True)  # fmt: skip
+    remember_space(response, space)
     return response

@@ -12,20 +12,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from casekeeper.api import threads
-from casekeeper.api.browser import COOKIE, check_csrf
+from casekeeper.api.browser import COOKIE, SPACE_COOKIE, check_csrf, remember_space
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CATALOG, CasekeeperError, ErrorCode, invalid
 from casekeeper.service.auth import Principal
 from casekeeper.web.assets import Assets
 
 log = logging.getLogger(__name__)
-SPACE_COOKIE: Final = "casekeeper_space"
 FLASH_COOKIE: Final = "casekeeper_flash"
 MAX_FORM: Final = 64 * 1024
 FORM: Final = "application/x-www-form-urlencoded"
@@ -137,8 +136,6 @@ def redirect(url: str, kind: str | None = None, message: str | None = None) -> R
 
 
 def _read_flash(request: Request) -> tuple[str, str] | None:
-    from urllib.parse import unquote
-
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
         return None
@@ -226,9 +223,11 @@ class Console:
                 return error_page(self.env, err)
             if page.flash is not None and FLASH_COOKIE in request.cookies:
                 response.delete_cookie(FLASH_COOKIE, path=BASE)
-            if space != p.space_name:
-                response.set_cookie(SPACE_COOKIE, p.space_name, path="/", samesite="lax",
-                                    max_age=365 * 86400, httponly=True)  # fmt: skip
+            chose = any(
+                v.startswith(SPACE_COOKIE + "=") for v in response.headers.getlist("set-cookie")
+            )
+            if space != p.space_name and not chose:  # an action that chose a space wins
+                remember_space(response, p.space_name)
             return response
 
         return endpoint

@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from casekeeper.api import threads
-from casekeeper.api.browser import COOKIE
+from casekeeper.api.browser import COOKIE, SPACE_COOKIE
 from casekeeper.api.events.hub import Hub, Subscriber
 from casekeeper.api.http.errors import generic_error
 from casekeeper.bootstrap import Container
@@ -22,7 +22,6 @@ from casekeeper.service.auth import Principal, authenticate_async
 from casekeeper.service.changes import Change, Cursor, format_cursor, parse_cursor
 
 PATH: Final = "/api/v1/events/stream"
-SPACE_COOKIE: Final = "casekeeper_space"  # the console's chosen space
 KEEPALIVE: Final = 15.0
 MAX_BACKLOG: Final = 10_000  # a client further behind is told to reload
 HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
