@@ -14,7 +14,7 @@ from casekeeper.bootstrap import Container
 from casekeeper.domain.enums import CaseStatus
 from casekeeper.service.auth import Principal
 from tests.api.tracecat.conftest import make_user
-from tests.conftest import MakeCase
+from tests.conftest import MakeCase, MakeKey
 from tests.web.conftest import CSRF, LogIn, web_login
 
 
@@ -376,3 +376,37 @@ def test_admins_manage_connectors_and_routes(log_in: LogIn) -> None:
     assert flash(admin.post("/ui/settings/routes", {"action": "delete", "id": route_id.group(1)}))
     r = admin.post("/ui/settings/connectors", {"action": "delete", "id": conn.group(1)})
     assert flash(r) == "ok:connector deleted"
+
+
+def test_category_grouping_and_range_filters(log_in: LogIn, make_case: MakeCase) -> None:
+    security = make_case(title="Leaked token", category=1, groupings={"service": "auth"})
+    make_case(title="Slow checkout", category=2, groupings={"service": "checkout"})
+    b = log_in("viewer")
+    assert refs(b.get("/ui/?category=security")) == [security.readable_id]
+    assert refs(b.get("/ui/?grouping=service%3Dauth")) == [security.readable_id]
+    assert len(refs(b.get("/ui/?range=1h"))) == 2  # both opened within the hour
+    assert "grouping: service" in b.get("/ui/").lower()
+
+
+def test_a_case_from_an_alert_shows_why_its_alerts_and_its_incident(
+    log_in: LogIn, make_key: MakeKey, base_url: str
+) -> None:
+    key, _ = make_key("signals:Write", "case:Read")
+    signal = {"dedup_key": "web-disk", "title": "Disk 97% full on db-7",
+              "labels": {"service": "db", "severity": "critical"},
+              "links": [{"url": "https://runbooks.example.test/disk", "text": "rb"}]}  # fmt: skip
+    r = httpx.post(f"{base_url}/ingest/signals", json={"source": "web", "signals": [signal]},
+                   headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    b = log_in("responder")
+    (ref,) = refs(b.get("/ui/?q=db-7"))
+    page = b.get(f"/ui/cases/{ref}")
+    assert "the most urgent of its firing indicators" in page  # the priority's why
+    assert 'href="https://runbooks.example.test/disk"' in page
+    incident = re.search(r'href="/ui/incidents/([0-9a-f-]+)"', page)
+    assert incident
+    html = b.get(f"/ui/incidents/{incident.group(1)}")
+    assert "opened" in html
+    r = b.post(f"/ui/incidents/{incident.group(1)}/do", {"action": "acknowledge"})
+    assert "acknowledged" in b.follow(r)
+    assert incident.group(1) in b.get("/ui/incidents")
