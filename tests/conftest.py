@@ -11,6 +11,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,6 +58,29 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin = sa.create_engine(
         sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
     )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def private_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database of this test's own: a SQLite file, or a private PostgreSQL
+    database when CASEKEEPER_TEST_DATABASE_URL names PostgreSQL (for several processes)."""
+    base = os.environ.get("CASEKEEPER_TEST_DATABASE_URL", "").strip()
+    if not base or is_sqlite(base):
+        url = f"sqlite:///{tmp_path / 'private.db'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    name = f"casekeeper_private_{uuid.uuid4().hex[:10]}"
+    admin_url = sa.make_url(normalize_url(base)).set(database="postgres")
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    yield url
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()

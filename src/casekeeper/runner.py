@@ -32,7 +32,11 @@ def split_address(address: str) -> tuple[str, int]:
 class HttpServer(uvicorn.Server):
     """uvicorn's server with TLS layered by ``tls_protocol`` instead of ``create_server``'s
     ``ssl=``, under which a TLS handshake is neither counted by the connection cap nor timed
-    by the header timeout (protocol.py)."""
+    by the header timeout (protocol.py). ``reuse_port`` shares the port with the other
+    processes of ``serve --processes N`` (SO_REUSEPORT: the kernel spreads connections)."""
+
+    reuse_port = False
+    on_started: Callable[[], None] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         if sockets is not None:
@@ -54,7 +58,11 @@ class HttpServer(uvicorn.Server):
         loop = asyncio.get_running_loop()
         try:
             server = await loop.create_server(
-                factory, host=config.host, port=config.port, backlog=config.backlog
+                factory,
+                host=config.host,
+                port=config.port,
+                backlog=config.backlog,
+                reuse_port=self.reuse_port or None,
             )
         except OSError as exc:
             log.error("cannot listen for HTTP on %s:%s: %s", config.host, config.port, exc)
@@ -62,13 +70,15 @@ class HttpServer(uvicorn.Server):
         self.servers = [server]
         self._log_started_message(server.sockets)  # says https:// when config.ssl is set
         self.started = True
+        if self.on_started is not None:
+            self.on_started()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         close_streams()  # open change-feed streams end now, not at the graceful timeout
         await super().shutdown(sockets)
 
 
-def http_server(container: Container, address: str) -> uvicorn.Server:
+def http_server(container: Container, address: str, *, reuse_port: bool = False) -> HttpServer:
     host, port = split_address(address)
     settings = container.settings
     tls = settings.tls_files()
@@ -86,7 +96,9 @@ def http_server(container: Container, address: str) -> uvicorn.Server:
         timeout_graceful_shutdown=10,
         server_header=False,
     )
-    return HttpServer(config)
+    server = HttpServer(config)
+    server.reuse_port = reuse_port
+    return server
 
 
 def freeze_startup_heap() -> None:
@@ -98,10 +110,19 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def serve(container: Container, *, grpc_address: str, http_address: str) -> None:
-    """Serve both APIs; uvicorn owns the signals, and gRPC stops after HTTP has drained."""
-    grpc_server = GrpcServer(container, grpc_address)
-    http = http_server(container, http_address)
+def serve(
+    container: Container,
+    *,
+    grpc_address: str,
+    http_address: str,
+    reuse_port: bool = False,
+    ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve both APIs; uvicorn owns the signals, and gRPC stops after HTTP has drained.
+    ``ready`` is called once both listen (the supervisor's readiness signal)."""
+    grpc_server = GrpcServer(container, grpc_address, reuse_port=reuse_port)
+    http = http_server(container, http_address, reuse_port=reuse_port)
+    http.on_started = ready
     freeze_startup_heap()
     # uvicorn re-raises the signal it caught once it has drained; with these handlers in place
     # that re-raise lands here instead of killing the process before gRPC has stopped.

@@ -12,11 +12,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from casekeeper.domain.case_settings import (
@@ -32,37 +30,14 @@ from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, Even
 from casekeeper.domain.model import Case
 from casekeeper.domain.timeutil import now_us
 from casekeeper.service.admin import NewCase, build_case
-from casekeeper.store import migrate
 from casekeeper.store.cases import row_to_case
-from casekeeper.store.engine import is_sqlite, make_engine, normalize_url
+from casekeeper.store.engine import is_sqlite, make_engine
 from casekeeper.store.schema import case as case_table
 from casekeeper.store.schema import case_event
 from casekeeper.store.uow import Database
 from tests.server.conftest import Serve
 
 CASEKEEPER = [sys.executable, "-m", "casekeeper"]
-
-
-@pytest.fixture
-def private_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database of this test's own (the workers tick every space in it)."""
-    base = os.environ.get("CASEKEEPER_TEST_DATABASE_URL", "").strip()
-    if not base or is_sqlite(base):
-        url = f"sqlite:///{tmp_path / 'workers.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    name = f"casekeeper_workers_{uuid.uuid4().hex[:10]}"
-    admin_url = sa.make_url(normalize_url(base)).set(database="postgres")
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def _env(url: str) -> dict[str, str]:

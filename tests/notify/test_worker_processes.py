@@ -24,7 +24,6 @@ from casekeeper.service.notify_routes import RouteInput
 from casekeeper.settings import Settings
 from casekeeper.store.engine import is_sqlite
 from casekeeper.store.schema import notify_delivery
-from tests.cli.test_worker import private_url  # noqa: F401 - the fixture, shared
 from tests.conftest import ALL_PERMISSIONS
 from tests.notify.receiver import Receiver
 

@@ -76,7 +76,11 @@ T = TypeVar("T")
 
 
 class GrpcServer:
-    def __init__(self, container: Container, address: str) -> None:
+    def __init__(self, container: Container, address: str, *, reuse_port: bool = False) -> None:
+        # Off by default so a second server on a taken port fails instead of sharing it; on
+        # for the processes of `serve --processes N`, which share their ports on purpose.
+        self._options = [o for o in OPTIONS if o[0] != "grpc.so_reuseport"]
+        self._options.append(("grpc.so_reuseport", int(reuse_port)))
         self.executor = ThreadPoolExecutor(
             max_workers=container.settings.grpc_workers, thread_name_prefix="grpc"
         )
@@ -99,7 +103,7 @@ class GrpcServer:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _build(self, container: Container, address: str) -> grpc.aio.Server:
-        server = grpc.aio.server(options=list(OPTIONS), maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
+        server = grpc.aio.server(options=self._options, maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
         pool = self.executor
         servicers = (
             CasesServicer(container, pool),
