@@ -5,6 +5,7 @@ limited to the test's own space: the session database holds other tests' cases."
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -348,6 +349,26 @@ def test_reconciliation_runs_per_space_every_reconcile_interval(
     for offset in (0, interval // 2, interval, interval + SECOND):
         tick(timers, principal, start + offset)
     assert calls == [(principal.space_id, start), (principal.space_id, start + interval)]
+
+
+def test_reconciliation_runs_in_one_process_of_many(
+    clocked: Container, clock: FakeClock, principal: Principal
+) -> None:
+    """Four schedulers (as in four processes) ticking at once on one database: each interval's
+    run is claimed by exactly one of them (due.claim_run)."""
+    calls: list[int] = []
+
+    def reconcile(_space: int, now: int) -> int:
+        calls.append(now)
+        return 0
+
+    fleet = [timers_with(clocked, clock, reconcile=reconcile) for _ in range(4)]
+    start, interval = clock.now, SignalRules().reconcile_interval
+    for offset in (0, SECOND, interval, interval + SECOND, 3 * interval):
+        at = start + offset
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda timers, at=at: tick(timers, principal, at), fleet))
+    assert calls == [start, start + interval, start + 3 * interval]
 
 
 def test_a_failing_reconciliation_does_not_stop_the_timers(

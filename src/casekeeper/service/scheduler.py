@@ -99,7 +99,7 @@ class Timers:
     signals: heartbeats.Ingest | None = None
     reconcile: Reconcile | None = None
     silence: Silence | None = None  # every tick, in spaces with acknowledge_silences on
-    _reconciled: dict[int, int] = field(default_factory=dict)  # space → last run (µs)
+    _reconciled: dict[int, int] = field(default_factory=dict)  # space → not before (µs)
 
     def tick(
         self,
@@ -182,13 +182,19 @@ class Timers:
         return report
 
     def _maybe_reconcile(self, space_id: int, settings: CaseSettings, now: int) -> int:
+        """Reconcile the space if its interval has passed, in one process of however many
+        tick: the run is claimed in the database (``due.claim_run``)."""
         interval = settings.rules.reconcile_interval
         if self.reconcile is None or interval <= 0:
             return 0
-        last = self._reconciled.get(space_id)
-        if last is not None and now < last + interval:
+        if now < self._reconciled.get(space_id, 0):
+            return 0  # this process ran or saw a claim less than an interval ago
+        self._reconciled[space_id] = now + interval
+        with self.ctx.db.writer() as uow:
+            claimed = due.claim_run(uow.conn, space_id, "reconcile", now, interval)
+            uow.commit()
+        if not claimed:
             return 0
-        self._reconciled[space_id] = now
         try:
             return self.reconcile(space_id, now)
         except Exception:  # one space's Alertmanager being down must not stop the timers

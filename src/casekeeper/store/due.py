@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from casekeeper.domain.enums import CasePriority, CaseStatus
 from casekeeper.domain.model import Case
-from casekeeper.store import driver, tags
+from casekeeper.store import driver, schema, tags
 from casekeeper.store.case_columns import doc_of
 from casekeeper.store.cases import row_to_case
 from casekeeper.store.schema import case as c
@@ -138,3 +138,27 @@ def save_breaches(conn: sa.Connection, pairs: Sequence[tuple[Case, Case]]) -> bo
 
 def space_ids(conn: sa.Connection) -> list[int]:
     return [int(r[0]) for r in conn.execute(sa.select(space.c.id).order_by(space.c.id))]
+
+
+def claim_run(conn: sa.Connection, space_id: int, name: str, now: int, interval: int) -> bool:
+    """Claim ``name``'s run in the space if it is due at ``now``, and make the next one due
+    ``interval`` later. One statement either way, so of any number of processes asking at
+    once exactly one gets True: PostgreSQL re-checks the UPDATE's condition under the row lock,
+    a racing INSERT meets the primary key, and SQLite's writer lock serializes them anyway."""
+    lease = schema.work_lease
+    moved = conn.execute(
+        lease.update()
+        .where(lease.c.space_id == space_id, lease.c.name == name, lease.c.next_run <= now)
+        .values(next_run=now + interval)
+    ).rowcount
+    if moved:
+        return True
+    inserted = conn.execute(_FIRST_LEASE, {"s": space_id, "n": name, "t": now + interval})
+    return bool(inserted.rowcount)
+
+
+# The first run ever: a row made by a racing process meanwhile wins (both engines' syntax).
+_FIRST_LEASE = sa.text(
+    "INSERT INTO work_lease (space_id, name, next_run) VALUES (:s, :n, :t) "
+    "ON CONFLICT (space_id, name) DO NOTHING"
+)

@@ -362,3 +362,13 @@ alertmanager_silence = sa.Table(
     sa.Index("ix_alertmanager_silence_case", "case_id"),
     sa.Index("ix_alertmanager_silence_live", "space_id", "expired_at"),
 )
+
+# Periodic work of a space that one process at a time does (Alertmanager reconciliation): the
+# process whose UPDATE moves `next_run` past now has claimed the run (store/due.py).
+work_lease = sa.Table(
+    "work_lease",
+    metadata,
+    sa.Column("space_id", sa.Integer, sa.ForeignKey("space.id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("next_run", Time, nullable=False),
+)
