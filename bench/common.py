@@ -303,6 +303,7 @@ def run_client(
     warmup: float = 2.0,
     duration: float = 6.0,
     count: int = 0,
+    channels: int = 1,
 ) -> dict[str, Any]:
     """Run ``grpc_client.py`` in its own process; returns its JSON."""
     argv = [
@@ -324,6 +325,8 @@ def run_client(
         str(duration),
         "--count",
         str(count),
+        "--channels",
+        str(channels),
     ]
     if key:
         argv += ["--key", key]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import time
@@ -28,8 +29,13 @@ def _busy(a: Any, b: Any) -> float:
 
 
 def _cpu(p: psutil.Process) -> float:
-    t = p.cpu_times()
-    return t.user + t.system
+    """CPU seconds of ``p`` and its children (the processes of `serve --processes N`)."""
+    total = 0.0
+    for proc in (p, *p.children(recursive=True)):
+        with contextlib.suppress(psutil.Error):
+            t = proc.cpu_times()
+            total += t.user + t.system
+    return total
 
 
 def _db_cpu() -> dict[int, float]:
@@ -121,9 +127,20 @@ class Load:
         a = self.a
         server = psutil.Process(a.server_pid) if a.server_pid else None
         me = psutil.Process(os.getpid())
-        async with grpc.aio.insecure_channel(a.address) as ch:
-            call = ch.unary_unary(a.method)  # bytes in, bytes out: no client-side protobuf
-            tasks = [asyncio.create_task(self.worker(call)) for _ in range(a.inflight)]
+        # Several channels, each its own connection (a local subchannel pool), spread the load
+        # over the processes of `serve --processes N` (the kernel picks one per connection).
+        options = [("grpc.use_local_subchannel_pool", 1)] if a.channels > 1 else []
+        channels = [
+            grpc.aio.insecure_channel(a.address, options=options) for _ in range(a.channels)
+        ]
+        async with contextlib.AsyncExitStack() as stack:
+            for ch in channels:
+                await stack.enter_async_context(ch)
+            # bytes in, bytes out: no client-side protobuf
+            calls = [ch.unary_unary(a.method) for ch in channels]
+            tasks = [
+                asyncio.create_task(self.worker(calls[i % len(calls)])) for i in range(a.inflight)
+            ]
             await asyncio.sleep(a.warmup)
             s0 = _cpu(server) if server else 0.0
             sys0 = server.cpu_times().system if server else 0.0
@@ -177,6 +194,7 @@ def main() -> None:
     ap.add_argument("--key", default="")
     ap.add_argument("--server-pid", type=int, default=0)
     ap.add_argument("--inflight", type=int, default=32)
+    ap.add_argument("--channels", type=int, default=1, help="connections, calls spread over them")
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--duration", type=float, default=6.0)
     ap.add_argument("--count", type=int, default=0, help="stop after this many calls instead")
