@@ -279,19 +279,23 @@ def main() -> None:
                 assert server.poll() is None, "serve exited; see its log"
                 assert time.monotonic() < deadline, "serve did not start"
                 time.sleep(0.2)
-        warm_tally = Tally()
+        warm_tally, idle = Tally(), Tally()
         warm_posts, _ = alert_jobs(0, 0, a.alerts, 20)
         t0 = time.perf_counter_ns() + 100_000_000
-        warm_api = api_jobs(t0, a.warmup, a.api, ids, open_ids[: len(open_ids) // 10])
+        tenth = len(open_ids) // 10
+        warm_api = api_jobs(t0, a.warmup, a.api, ids, open_ids[:tenth])
         run_jobs(port, hd.key, warm_posts, 4, warm_tally)
         run_jobs(port, hd.key, warm_api, 8, warm_tally)
+        # The baseline: the same request kinds one at a time on the idle server (10/s).
+        t0 = time.perf_counter_ns() + 100_000_000
+        run_jobs(port, hd.key, api_jobs(t0, 30, 10, ids, open_ids[tenth : 2 * tenth]), 1, idle)
         samples: list[dict[str, float]] = []
         stop = threading.Event()
         sampler = threading.Thread(target=sample_memory, args=(server.pid, 5.0, stop, samples))
         sampler.start()
         t0 = time.perf_counter_ns() + 200_000_000
         _, posts = alert_jobs(t0, a.duration, a.alerts, 20)
-        api = api_jobs(t0, a.duration, a.api, ids, open_ids[len(open_ids) // 10 :])
+        api = api_jobs(t0, a.duration, a.api, ids, open_ids[2 * tenth :])
         tally = Tally()
         loads = [
             threading.Thread(target=run_jobs, args=(port, hd.key, jobs, n, tally))
@@ -311,6 +315,7 @@ def main() -> None:
         "backend": hd.backend, "cases": before["case"], "events": before["case_event"],
         "duration_s": a.duration, "alerts_per_s": a.alerts, "api_per_s": a.api,
         "processes": a.processes, "kinds": summary(tally), "errors": tally.errors,
+        "idle": summary(idle),
         "alerts_posted": len(posts) * BATCH, "stored": {k: after[k] - before[k] for k in after},
         "rss": samples, "cpu_count": psutil.cpu_count(),
     }  # fmt: skip

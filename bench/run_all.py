@@ -31,6 +31,8 @@ from kibana_report import section as kibana_section
 from kibana_report import summary_rows as kibana_rows
 from notify_report import section as notify_section
 from notify_report import summary_rows as notify_rows
+from scale_report import sections as scale_sections
+from scale_report import summary_rows as scale_rows
 from tracecat_report import section as tracecat_section
 from tracecat_report import summary_rows as tracecat_rows
 from web_report import section as web_section
@@ -120,6 +122,13 @@ def steps(a: argparse.Namespace) -> list[tuple[str, list[str]]]:
             out.append(
                 ("grpc_getcase_pg", ["grpc_getcase.py", "--backend", "pg", *common, *pg_get])
             )
+            out.append(("scaling_pg", ["scaling.py", *common, "--replica"]))
+    # The headline: 10 minutes per database (--quick: 1 minute on a small timeline).
+    hl = ["--duration", "60", "--events", str(a.size * 3)] if q else []
+    for backend in ("sqlite",) if a.skip_pg else ("sqlite", "pg"):
+        png = f"docs/headline-{backend}.png"
+        out.append((f"headline_{backend}",
+                    ["headline.py", "--backend", backend, *common, *hl, "--png", png]))  # fmt: skip
     return out
 
 
@@ -226,6 +235,7 @@ def summary(res: dict[str, Any]) -> list[list[str]]:
         + tracecat_rows(res)
         + facets_rows(res)
         + web_rows(res)
+        + scale_rows(res)
     )
     g = res.get("grpc_getcase_sqlite")
     if g:
@@ -819,6 +829,7 @@ def render(res: dict[str, Any], log: dict[str, Any], a: argparse.Namespace, doc:
             parts += [facets_section(res[key]), ""]
     if any(res.get(k) for k in ("web_sqlite", "web_pg", "sse_sqlite", "sse_pg")):
         parts += [web_section(res), ""]
+    parts += scale_sections(res)
     parts += [
         "## Reproduce",
         "",
