@@ -133,7 +133,7 @@ class UserView:
     roles: tuple[tuple[str, Role], ...]  # (space name, role)
 
 
-CACHE_SECONDS: Final = 60.0
+CACHE_SECONDS: Final = 5.0  # as long as API keys and sessions: what other processes lag by
 PROFILE_SECONDS: Final = 5.0  # how long a user's name and e-mail are shown from memory
 
 
