@@ -32,7 +32,7 @@ CASEKEEPER = [sys.executable, "-m", "casekeeper"]
 
 
 @pytest.fixture
-def world(private_url: str) -> Iterator[Container]:  # noqa: F811
+def world(private_url: str) -> Iterator[Container]:
     c = bootstrap(Settings.from_env(database_url=private_url))
     yield c
     c.close()
@@ -100,7 +100,7 @@ def stop(proc: subprocess.Popen[str]) -> str:
 
 def test_sigkill_mid_batch_loses_nothing_and_repeats_only_what_was_in_flight(
     world: Container,
-    private_url: str,  # noqa: F811
+    private_url: str,
 ) -> None:
     n = 300
     with Receiver() as r:
@@ -135,7 +135,7 @@ def test_sigkill_mid_batch_loses_nothing_and_repeats_only_what_was_in_flight(
 )
 def test_two_workers_on_postgresql_never_make_one_attempt_twice(
     world: Container,
-    private_url: str,  # noqa: F811
+    private_url: str,
 ) -> None:
     n = 600
     with Receiver() as r:

@@ -1,15 +1,17 @@
 """``casekeeper``: serve, worker, db, keys, demo, cases, settings, signals, connectors, routes,
-deliveries."""
+deliveries, export, import."""
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from casekeeper.cli import (
+    backup,
     cases,
     connectors,
     db,
@@ -24,7 +26,7 @@ from casekeeper.cli import (
     worker,
 )
 from casekeeper.cli.common import DatabaseOpt, console, container_for, fail, settings_for
-from casekeeper.settings import DEFAULT_GRPC, DEFAULT_HTTP
+from casekeeper.settings import DEFAULT_GRPC, DEFAULT_HTTP, Settings
 from casekeeper.store import migrate
 from casekeeper.store.engine import is_sqlite
 
@@ -45,6 +47,8 @@ app.command("worker")(worker.worker)
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(routes.app, name="routes")
 app.add_typer(deliveries.app, name="deliveries")
+app.command("export")(backup.export_)
+app.command("import")(backup.import_)
 
 
 @app.command("serve")
@@ -74,11 +78,21 @@ def serve(
             "--tls-key", help="PEM private key of --tls-cert [env CASEKEEPER_TLS_KEY_FILE]."
         ),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            max=256,
+            envvar="CASEKEEPER_PROCESSES",
+            help="Server processes sharing both ports (SO_REUSEPORT), under one supervisor "
+            "[env CASEKEEPER_PROCESSES; 1]. docs/SCALING.md.",
+        ),
+    ] = 1,
+    reuse_port: Annotated[bool, typer.Option("--reuse-port", hidden=True)] = False,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Serve gRPC and HTTP until SIGINT/SIGTERM. SQLite databases are migrated on start."""
-    from casekeeper.runner import serve as run_servers
-
     settings = settings_for(
         database_url,
         grpc_address=grpc_address,
@@ -93,8 +107,10 @@ def serve(
     for name in tls or ():
         if not Path(name).is_file():
             raise fail(f"TLS file not found: {name}")
+    child = os.environ.get("CASEKEEPER_PROCESS_INDEX", "")
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level=settings.log_level,
+        format=f"%(asctime)s %(levelname)s %(name)s{f'[{child}]' if child else ''} %(message)s",
     )
     url = settings.database_url
     if migrate.pending(url):
@@ -102,14 +118,51 @@ def serve(
             raise fail("the database schema is not current; run `casekeeper db upgrade` first")
         migrate.upgrade(url)
     scheme, transport = ("https", "TLS") if tls else ("http", "plaintext")
+    banner = (
+        f"casekeeper: gRPC on [bold]{settings.grpc_address}[/bold] (reflection on, "
+        f"{transport}), HTTP on [bold]{scheme}://{settings.http_address}[/bold] (docs at /docs)"
+    )
+    if processes > 1:
+        raise typer.Exit(_supervise(processes, settings, banner))
+    from casekeeper.runner import serve as run_servers
+    from casekeeper.supervisor import signal_ready
+
     with container_for(database_url, settings) as c:
-        console.print(
-            f"casekeeper: gRPC on [bold]{settings.grpc_address}[/bold] (reflection on, "
-            f"{transport}), HTTP on [bold]{scheme}://{settings.http_address}[/bold] "
-            "(docs at /docs)"
+        if not reuse_port:
+            console.print(banner)
+        run_servers(
+            c,
+            grpc_address=settings.grpc_address,
+            http_address=settings.http_address,
+            reuse_port=reuse_port,
+            ready=signal_ready,
         )
-        run_servers(c, grpc_address=settings.grpc_address, http_address=settings.http_address)
-        console.print("stopped")
+        if not reuse_port:
+            console.print("stopped")
+
+
+def _supervise(processes: int, settings: Settings, banner: str) -> int:
+    from casekeeper.supervisor import PortBusy, Supervisor, check_free
+
+    try:
+        for address in (settings.grpc_address, settings.http_address):
+            check_free(address)
+    except (PortBusy, ValueError) as err:
+        raise fail(str(err)) from None
+    # The children take everything already resolved (flags included) from the environment.
+    env = {
+        **os.environ,
+        "CASEKEEPER_DATABASE_URL": settings.database_url,
+        "CASEKEEPER_GRPC_ADDRESS": settings.grpc_address,
+        "CASEKEEPER_HTTP_ADDRESS": settings.http_address,
+        "CASEKEEPER_TLS_CERT_FILE": settings.tls_cert_file,
+        "CASEKEEPER_TLS_KEY_FILE": settings.tls_key_file,
+    }
+    env.pop("CASEKEEPER_PROCESSES", None)
+    console.print(f"{banner}; {processes} processes")
+    code = Supervisor(processes, env).run()
+    console.print("stopped")
+    return code
 
 
 @app.command("demo")
