@@ -28,6 +28,7 @@ from casekeeper.service.timeline import TimelineService
 from casekeeper.service.users import UserService
 from casekeeper.settings import Settings
 from casekeeper.store.engine import make_engine
+from casekeeper.store.replica import Replica
 from casekeeper.store.uow import Database
 
 
@@ -67,6 +68,11 @@ class Container:
         policy = replace(policy, **overrides)  # type: ignore[arg-type]
         return DeliveryWorker(self.connectors.ctx, self.secrets, self.deliverers, policy)
 
+    def replica_stats(self) -> tuple[dict[str, int], float]:
+        """Reads by where they ran and the standby's lag, for /metrics (zeros without one)."""
+        replica = self.db.replica
+        return ({}, 0.0) if replica is None else (dict(replica.counts), replica.lag)
+
     def close(self) -> None:
         self.keys.close()
         self.am_sync.close()
@@ -81,7 +87,12 @@ def bootstrap(
 ) -> Container:
     """``deliverers`` replaces how notifications are sent (tests that count envelopes)."""
     if ctx is None:
-        db = Database(make_engine(settings.database_url))
+        engine = make_engine(settings.database_url)
+        replica = None
+        if settings.database_replica_url:
+            standby = make_engine(settings.database_replica_url)
+            replica = Replica(standby, engine, max_lag=settings.replica_max_lag)
+        db = Database(engine, replica)
         ctx = ServiceContext(db=db, ui_base_url=settings.ui_base_url)
     signals = SignalService(ctx)
     secrets = SecretBox(key_from_environment())

@@ -18,15 +18,9 @@ from casekeeper.api.grpc.server import GrpcServer
 from casekeeper.api.http.app import create_app
 from casekeeper.api.http.protocol import GuardedProtocol, guarded_protocol, tls_protocol
 from casekeeper.bootstrap import Container
+from casekeeper.settings import split_address
 
 log = logging.getLogger("casekeeper")
-
-
-def split_address(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"expected HOST:PORT, got {address!r}")
-    return host.strip("[]"), int(port)
 
 
 class HttpServer(uvicorn.Server):

@@ -16,6 +16,14 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
+def split_address(address: str) -> tuple[str, int]:
+    """(host, port) of a listen address such as ``127.0.0.1:8080`` or ``[::1]:8080``."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT, got {address!r}")
+    return host.strip("[]"), int(port)
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(f"CASEKEEPER_{name}", "").strip()
     return value or default
@@ -44,6 +52,10 @@ def _number(name: str, default: str, kind: type[int] | type[float]) -> int | flo
         raise ValueError(f"CASEKEEPER_{name}: expected {what}, got {value!r}") from None
 
 
+def _postgresql(url: str) -> bool:
+    return url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+
 # Each number's variable and the smallest value that makes sense for it.
 _MINIMUMS = {
     "grpc_workers": ("GRPC_WORKERS", 1),
@@ -64,6 +76,7 @@ _MINIMUMS = {
     "session_idle": ("SESSION_IDLE", 1.0),
     "service_threads": ("SERVICE_THREADS", 1),
     "session_max_age": ("SESSION_MAX_AGE", 1.0),
+    "replica_max_lag": ("REPLICA_MAX_LAG", 0.1),
 }
 
 
@@ -113,6 +126,10 @@ class Settings:
     session_max_age: float = 7 * 86_400.0
     # Service calls of the Kibana and Tracecat dialects running at once (api/threads.py).
     service_threads: int = 2
+    # A PostgreSQL hot standby for list, get, facet and timeline reads, and the seconds it may
+    # lag before reads go back to the primary (docs/REPLICA.md).
+    database_replica_url: str = ""
+    replica_max_lag: float = 5.0
 
     def __post_init__(self) -> None:
         for attr, (name, least) in _MINIMUMS.items():
@@ -123,6 +140,13 @@ class Settings:
             raise ValueError(
                 "CASEKEEPER_NOTIFY_LEASE must be more than twice CASEKEEPER_NOTIFY_TIMEOUT: a "
                 "claim that ends while its attempt is in flight could be sent twice"
+            )
+        if self.database_replica_url and not all(
+            _postgresql(url) for url in (self.database_url, self.database_replica_url)
+        ):
+            raise ValueError(
+                "CASEKEEPER_DATABASE_REPLICA_URL needs PostgreSQL for both the database and the "
+                "replica (a hot standby of it): unset it, or use PostgreSQL"
             )
 
     def tls_files(self) -> tuple[str, str] | None:
@@ -169,6 +193,8 @@ class Settings:
             "session_idle": _number("SESSION_IDLE", "43200", float),
             "session_max_age": _number("SESSION_MAX_AGE", "604800", float),
             "service_threads": _number("SERVICE_THREADS", "2", int),
+            "database_replica_url": _env("DATABASE_REPLICA_URL", ""),
+            "replica_max_lag": _number("REPLICA_MAX_LAG", "5", float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import FrameType
 
-from casekeeper.runner import split_address
+from casekeeper.settings import split_address  # not runner: the supervisor stays small
 
 log = logging.getLogger("casekeeper.supervisor")
 

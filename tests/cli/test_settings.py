@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from casekeeper.api.grpc.server import GrpcServer
 from casekeeper.api.http.protocol import connection_cap, guarded_protocol
-from casekeeper.bootstrap import Container
+from casekeeper.bootstrap import Container, bootstrap
 from casekeeper.settings import Settings
 from tests.conftest import ALL_PERMISSIONS
 from tests.server.conftest import CASEKEEPER, Serve, free_port, healthz, wait_listening
@@ -126,6 +126,7 @@ def test_a_bad_flag_value_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         ("CASEKEEPER_HTTP_MAX_CONNECTIONS", "-5", "CASEKEEPER_HTTP_MAX_CONNECTIONS: must be"),
         ("CASEKEEPER_HTTP_HEADER_TIMEOUT", "10s", "CASEKEEPER_HTTP_HEADER_TIMEOUT: expected a"),
         ("CASEKEEPER_HTTP_BODY_TIMEOUT", "0", "CASEKEEPER_HTTP_BODY_TIMEOUT: must be at least"),
+        ("CASEKEEPER_REPLICA_MAX_LAG", "0", "CASEKEEPER_REPLICA_MAX_LAG: must be at least 0.1"),
     ],
 )
 def test_a_bad_number_names_its_variable(
@@ -135,6 +136,39 @@ def test_a_bad_number_names_its_variable(
     with pytest.raises(ValueError, match=message) as err:
         Settings.from_env(database_url="sqlite://")
     assert repr(value) in str(err.value) or value in str(err.value)
+
+
+def test_the_replica_settings_build_a_standby_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What reads do with it, against a real standby: tests/store/test_replica.py (serve too).
+    monkeypatch.setenv("CASEKEEPER_DATABASE_REPLICA_URL", "postgresql://reader@127.0.0.1:1/standby")
+    monkeypatch.setenv("CASEKEEPER_REPLICA_MAX_LAG", "2.5")
+    c = bootstrap(Settings.from_env(database_url="postgresql://writer@127.0.0.1:1/primary"))
+    try:
+        replica = c.db.replica
+        assert replica is not None  # nothing connects until the first read
+        assert (replica.engine.url.username, replica.engine.url.database) == ("reader", "standby")
+        assert replica.max_lag == 2.5
+    finally:
+        c.close()
+    monkeypatch.delenv("CASEKEEPER_DATABASE_REPLICA_URL")
+    c = bootstrap(Settings.from_env(database_url="postgresql://writer@127.0.0.1:1/primary"))
+    try:
+        assert c.db.replica is None  # unset: every read on the primary, nothing else running
+    finally:
+        c.close()
+
+
+def test_serve_refuses_a_replica_of_sqlite(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [CASEKEEPER, "serve", "--database-url", f"sqlite:///{tmp_path / 'x.db'}"],
+        env={**os.environ, "CASEKEEPER_DATABASE_REPLICA_URL": "postgresql://127.0.0.1:1/x"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0
+    assert "CASEKEEPER_DATABASE_REPLICA_URL needs PostgreSQL" in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_serve_refuses_a_bad_number_with_its_variable(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from casekeeper.service.context import (
 from casekeeper.service.incident_effects import close_with_cases
 from casekeeper.service.permissions import Permission
 from casekeeper.store.keys import SpaceRow
+from casekeeper.store.replica import written_by
 from casekeeper.store.uow import UnitOfWork
 
 MAX_PAIRS = 1000
@@ -127,7 +128,7 @@ class AdminService:
             case.description or None if spec.fields else None, case.tags,
         )  # fmt: skip
         payloads: list[t.TimelineEvent] = [created]
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             if spec.case_id and uow.cases.id_taken(case.id):
                 raise CasekeeperError(ErrorCode.ALREADY_EXISTS, f"case {case.id} already exists")
             if not spec.pending:
@@ -178,7 +179,7 @@ class AdminService:
             raise invalid(f"{op.value!r} is not a system step (activate, auto-resolve, auto-close)")
         p.require((needs,), f"{op.value} cases")
         ref = v.case_ref(raw_id)
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             case = locked_case(uow, p.space_id, ref)
             now = self.clock()
             if op is Operation.ACTIVATE and case.status is CaseStatus.PENDING_ACTIVATION:
@@ -199,7 +200,7 @@ class AdminService:
         p.require((Permission.CASE_UPDATE,), "reprioritize cases")
         ref = v.case_ref(raw_id)
         priority = v.priority(priority)  # P1..P5: lists merge over exactly those
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             case = locked_case(uow, p.space_id, ref)
             now = self.clock()
             change = lifecycle.set_system_priority(case, priority, now=now)

@@ -35,6 +35,7 @@ from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.incident_effects import on_cases, stamp
 from casekeeper.service.permissions import Permission
+from casekeeper.store.replica import written_by
 from casekeeper.store.uow import UnitOfWork
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -108,7 +109,7 @@ class AlertService:
         raise AssertionError("unreachable")
 
     def _record(self, p: Principal, alert: AlertEvent, actor: Actor) -> Incident:
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             now = self.clock()
             current = uow.incidents.open_for(p.space_id, alert.correlation_key)
             if current is not None:

@@ -16,6 +16,8 @@ from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.permissions import Permission
 from casekeeper.store import tags
+from casekeeper.store.replica import replica_read, written_by
+from casekeeper.store.uow import UnitOfWork
 
 log = logging.getLogger("casekeeper.cases")
 READ = (Permission.CASE_READ,)
@@ -44,9 +46,11 @@ class CaseViews:
         """Per case: its creator, its comment count and its incident count."""
         p.require(READ, "read cases")
         ids = [c.id for c in cases if c.space_id == p.space_id]
-        with self.db.reader() as uow:
-            creators, comments = uow.events.creators_and_comments(ids)
-            incidents = uow.incidents.count_by_case(ids)
+        creators, comments, incidents = replica_read(
+            self.db,
+            p.user_id,
+            lambda uow: (*uow.events.creators_and_comments(ids), uow.incidents.count_by_case(ids)),
+        )
         return {i: CaseFacts(creators.get(i), comments.get(i, 0), incidents.get(i, 0)) for i in ids}
 
     def events(
@@ -65,23 +69,26 @@ class CaseViews:
         ref = v.case_ref(raw_case_id, field="case_id")
         if offset < 0 or not 1 <= limit <= 100_000:
             raise invalid("a page is 1..100000 events from offset 0 or more")
-        with self.db.reader() as uow:
+
+        def read(uow: UnitOfWork) -> tuple[Case, EventPage]:
             case = uow.cases.require(p.space_id, ref)
             events, total = uow.events.page(
                 case.id, selections, offset=offset, limit=limit, descending=descending
             )
-        return case, EventPage(events, total)
+            return case, EventPage(events, total)
+
+        return replica_read(self.db, p.user_id, read)
 
     def reporters(self, p: Principal) -> list[Actor]:
         p.require(READ, "read cases")
-        with self.db.reader() as uow:
-            return uow.events.creators(p.space_id)
+        return replica_read(self.db, p.user_id, lambda uow: uow.events.creators(p.space_id))
 
     def tags(self, p: Principal) -> list[str]:
         """Every case tag in the space, sorted (long ones as their index digest are left out)."""
         p.require(READ, "read cases")
-        with self.db.reader() as uow:
-            values = uow.cases.tag_values(p.space_id, tags.TAG)
+        values = replica_read(
+            self.db, p.user_id, lambda uow: uow.cases.tag_values(p.space_id, tags.TAG)
+        )
         return [x for x in values if not x.startswith("sha256:")]
 
     def delete(
@@ -102,7 +109,7 @@ class CaseViews:
         if len(raw_ids) > most:
             raise invalid(f"at most {most} at once (got {len(raw_ids)})", field=field)
         refs = [v.case_ref(x, field=field) for x in raw_ids]
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             found = uow.cases.get_many(p.space_id, refs, for_update=True)
             missing = [r.raw for r in refs if r.raw not in found]
             if missing and not skip_missing:
@@ -124,7 +131,10 @@ class CaseViews:
         Coralogix alert id) belongs to."""
         p.require(READ, "read cases")
         text = v.text(alert_id, field="alert_id", max_len=512)
-        with self.db.reader() as uow:
+
+        def read(uow: UnitOfWork) -> dict[str, Case]:
             ids = uow.incidents.case_ids_of_alert(p.space_id, text)
-            found = uow.cases.get_many(p.space_id, [CaseRef(raw=i, uuid=i) for i in ids])
+            return uow.cases.get_many(p.space_id, [CaseRef(raw=i, uuid=i) for i in ids])
+
+        found = replica_read(self.db, p.user_id, read)
         return sorted(found.values(), key=lambda c: c.create_time)

@@ -24,6 +24,7 @@ from casekeeper.service.incident_effects import close_with_cases
 from casekeeper.service.permissions import Permission, needed
 from casekeeper.store.case_facets import filter_values, on_hold_count, status_counts
 from casekeeper.store.case_list import list_cases, list_page
+from casekeeper.store.replica import replica_read, written_by
 
 # Renders a bulk operation's resulting cases (an adapter's response) while the transaction
 # commits; see UnitOfWork.commit.
@@ -73,8 +74,7 @@ class CaseService:
     def get(self, p: Principal, raw_id: str, *, field: str = "id") -> Case:
         p.require(READ, "read cases")
         ref = v.case_ref(raw_id, field=field)
-        with self.db.reader() as uow:
-            return uow.cases.require(p.space_id, ref)
+        return replica_read(self.db, p.user_id, lambda uow: uow.cases.require(p.space_id, ref))
 
     def get_many(
         self, p: Principal, raw_ids: Sequence[str], *, field: str = "ids"
@@ -82,14 +82,15 @@ class CaseService:
         """The cases ``raw_ids`` name (by the reference as given); unknown ones are left out."""
         p.require(READ, "read cases")
         refs = [v.case_ref(x, field=field) for x in raw_ids]
-        with self.db.reader() as uow:
-            return uow.cases.get_many(p.space_id, refs)
+        return replica_read(self.db, p.user_id, lambda uow: uow.cases.get_many(p.space_id, refs))
 
     def list_cases(self, p: Principal, query: CaseQuery) -> tuple[list[Case], str | None]:
         p.require(READ, "read cases")
         query.check()
-        with self.db.reader() as uow:
-            return list_cases(uow.conn, p.space_id, query, self.clock())
+        now = self.clock()
+        return replica_read(
+            self.db, p.user_id, lambda uow: list_cases(uow.conn, p.space_id, query, now)
+        )
 
     def list_page(self, p: Principal, query: CaseQuery, *, detail: bool = True) -> CasePage:
         """A page with tokens both ways (``query.page.backward`` reads the page before).
@@ -97,29 +98,36 @@ class CaseService:
         entities, indicators, KPI breaches: empty), for lists that show none of it."""
         p.require(READ, "read cases")
         query.check()
-        with self.db.reader() as uow:
-            found = list_page(uow.conn, p.space_id, query, self.clock(), light=not detail)
+        now = self.clock()
+        found = replica_read(
+            self.db,
+            p.user_id,
+            lambda uow: list_page(uow.conn, p.space_id, query, now, light=not detail),
+        )
         return CasePage(*found)
 
     def filter_values(self, p: Principal, filters: CaseFilters) -> FilterValues:
         p.require(READ, "read cases")
         filters.check()
-        with self.db.reader() as uow:
-            return filter_values(uow.conn, p.space_id, filters)
+        return replica_read(
+            self.db, p.user_id, lambda uow: filter_values(uow.conn, p.space_id, filters)
+        )
 
     def status_counts(self, p: Principal, filters: CaseFilters) -> dict[CaseStatus, int]:
         """Cases per status under ``filters`` (their statuses ignored): Kibana's counts."""
         p.require(READ, "read cases")
         filters.check()
-        with self.db.reader() as uow:
-            return status_counts(uow.conn, p.space_id, filters)
+        return replica_read(
+            self.db, p.user_id, lambda uow: status_counts(uow.conn, p.space_id, filters)
+        )
 
     def on_hold_count(self, p: Principal, filters: CaseFilters) -> int:
         """Acknowledged cases on hold under ``filters`` (their statuses ignored)."""
         p.require(READ, "read cases")
         filters.check()
-        with self.db.reader() as uow:
-            return on_hold_count(uow.conn, p.space_id, filters)
+        return replica_read(
+            self.db, p.user_id, lambda uow: on_hold_count(uow.conn, p.space_id, filters)
+        )
 
     def count_by_status(self) -> list[tuple[str, CaseStatus, int]]:
         """Cases per (space, status) across the server, for operators (no principal)."""
@@ -133,14 +141,15 @@ class CaseService:
 
     def grouping_keys(self, p: Principal) -> list[str]:
         p.require(READ, "read cases")
-        with self.db.reader() as uow:
-            return uow.cases.grouping_keys(p.space_id)
+        return replica_read(self.db, p.user_id, lambda uow: uow.cases.grouping_keys(p.space_id))
 
     def get_by_prometheus_alert(self, p: Principal, fingerprint: str, started_at: int) -> Case:
         p.require(READ, "read cases")
         fp = v.text(fingerprint, field="indicator.fingerprint", max_len=256)
-        with self.db.reader() as uow:
-            found = uow.cases.find_by_prometheus(p.space_id, fp, started_at // 1_000_000)
+        at = started_at // 1_000_000
+        found = replica_read(
+            self.db, p.user_id, lambda uow: uow.cases.find_by_prometheus(p.space_id, fp, at)
+        )
         if found is None:
             raise CasekeeperError(
                 ErrorCode.INDICATOR_NOT_FOUND,
@@ -157,7 +166,7 @@ class CaseService:
         commands = self._checked(p, change.commands)
         v.expected_version(change.expected_version)
         ref = v.case_ref(change.ref)
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             case = locked_case(uow, p.space_id, ref)
             _check_version(case, change)
             now = self.clock()
@@ -212,7 +221,7 @@ class CaseService:
         pairs: list[tuple[Case, Case]] = []
         rendered: object = None
         kind = p.actor.kind
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             found = uow.cases.get_many(p.space_id, [ref for ref, _ in todo], for_update=True)
             now = self.clock()
             events = []

@@ -42,6 +42,7 @@ from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext
 from casekeeper.service.incident_effects import on_cases, stamp
 from casekeeper.service.permissions import Permission
+from casekeeper.store.replica import replica_read, written_by
 from casekeeper.store.uow import UnitOfWork
 
 P = Permission
@@ -88,8 +89,7 @@ class IncidentService:
     def get(self, p: Principal, raw_id: str) -> Incident:
         p.require(READ, "read incidents")
         wanted = incident_id(raw_id)
-        with self.db.reader() as uow:
-            found = uow.incidents.get(p.space_id, wanted)
+        found = replica_read(self.db, p.user_id, lambda uow: uow.incidents.get(p.space_id, wanted))
         if found is None:
             raise incident_not_found(raw_id)
         return found
@@ -100,35 +100,40 @@ class IncidentService:
         """The incidents found, by id, and the ids not found (never an error for those)."""
         p.require(READ, "read incidents")
         wanted = incident_ids(raw_ids, field="ids")
-        with self.db.reader() as uow:
-            found = uow.incidents.get_many(p.space_id, wanted)
+        found = replica_read(
+            self.db, p.user_id, lambda uow: uow.incidents.get_many(p.space_id, wanted)
+        )
         return found, [x for x in wanted if x not in found]
 
     def of_case(self, p: Principal, case_id: str) -> list[Incident]:
         """The incidents of a case (by the case's UUID), oldest first."""
         p.require(READ, "read a case's incidents")
-        with self.db.reader() as uow:
-            return [x for x in uow.incidents.of_case(case_id) if x.space_id == p.space_id]
+        found = replica_read(self.db, p.user_id, lambda uow: uow.incidents.of_case(case_id))
+        return [x for x in found if x.space_id == p.space_id]
 
     def events(self, p: Principal, raw_id: str) -> list[IncidentEvent]:
         p.require(READ, "read incidents")
         wanted = incident_id(raw_id, field="incident_id")
-        with self.db.reader() as uow:
+
+        def read(uow: UnitOfWork) -> list[IncidentEvent]:
             if uow.incidents.get(p.space_id, wanted) is None:
                 raise incident_not_found(raw_id)
             return uow.incidents.events_of(wanted)
 
+        return replica_read(self.db, p.user_id, read)
+
     def by_event_key(self, p: Principal, raw_key: str) -> Incident:
         """The incident an alert event (its ``cx_event_key``) belongs to."""
         p.require(READ, "read incidents")
-        with self.db.reader() as uow:
-            return self._by_key(uow, p, _event_key(raw_key))
+        key = _event_key(raw_key)
+        return replica_read(self.db, p.user_id, lambda uow: self._by_key(uow, p, key))
 
     def at_correlation(self, p: Principal, key: str, when: int) -> Incident:
         p.require(READ, "read incidents")
         text = v.text(key, field="correlation_key", max_len=4096)
-        with self.db.reader() as uow:
-            found = uow.incidents.at(p.space_id, text, when)
+        found = replica_read(
+            self.db, p.user_id, lambda uow: uow.incidents.at(p.space_id, text, when)
+        )
         if found is None:
             raise incident_not_found(key)
         return found
@@ -144,10 +149,12 @@ class IncidentService:
         f.check()
         if len(order) > MAX_ORDER_KEYS:
             raise invalid(f"at most {MAX_ORDER_KEYS} keys", field="order_bys")
-        with self.db.reader() as uow:
-            return uow.incident_queries.page(
-                p.space_id, f, tuple(order), _page(page, MAX_PAGE_SIZE), self.clock()
-            )
+        wanted, now = _page(page, MAX_PAGE_SIZE), self.clock()
+        return replica_read(
+            self.db,
+            p.user_id,
+            lambda uow: uow.incident_queries.page(p.space_id, f, tuple(order), wanted, now),
+        )
 
     def aggregations(
         self, p: Principal, f: IncidentFilter, group_by: Sequence[GroupKey], page: PageRequest
@@ -156,39 +163,52 @@ class IncidentService:
         f.check()
         if not group_by or len(group_by) > MAX_ORDER_KEYS:
             raise invalid(f"give 1 to {MAX_ORDER_KEYS} keys", field="group_bys")
-        with self.db.reader() as uow:
-            return uow.incident_queries.aggregations(
-                p.space_id, f, tuple(group_by), _page(page, MAX_PAGE_SIZE), self.clock()
-            )
+        wanted, now = _page(page, MAX_PAGE_SIZE), self.clock()
+        return replica_read(
+            self.db,
+            p.user_id,
+            lambda uow: uow.incident_queries.aggregations(
+                p.space_id, f, tuple(group_by), wanted, now
+            ),
+        )
 
     def filter_values(self, p: Principal, f: IncidentFilter) -> IncidentFilterValues:
         p.require(READ, "read incident filter values")
         f.check()
-        with self.db.reader() as uow:
-            return uow.incident_queries.filter_values(p.space_id, f)
+        return replica_read(
+            self.db, p.user_id, lambda uow: uow.incident_queries.filter_values(p.space_id, f)
+        )
 
     def list_events(
         self, p: Principal, f: EventFilter, page: PageRequest, *, descending: bool = True
     ) -> EventPage:
         p.require(READ, "list incident events")
         f.check()
-        with self.db.reader() as uow:
-            return uow.incident_queries.list_events(
-                p.space_id, f, _page(page, MAX_EVENTS_PAGE_SIZE), descending=descending
-            )
+        wanted = _page(page, MAX_EVENTS_PAGE_SIZE)
+        return replica_read(
+            self.db,
+            p.user_id,
+            lambda uow: uow.incident_queries.list_events(
+                p.space_id, f, wanted, descending=descending
+            ),
+        )
 
     def count_events(self, p: Principal, f: EventFilter) -> tuple[int, bool]:
         """How many events match, counted up to ``EVENT_COUNT_LIMIT``; True if it stopped."""
         p.require(READ, "count incident events")
         f.check()
-        with self.db.reader() as uow:
-            return uow.incident_queries.count_events(p.space_id, f, EVENT_COUNT_LIMIT)
+        return replica_read(
+            self.db,
+            p.user_id,
+            lambda uow: uow.incident_queries.count_events(p.space_id, f, EVENT_COUNT_LIMIT),
+        )
 
     def event_filter_values(self, p: Principal, f: EventFilter) -> IncidentFilterValues:
         p.require(READ, "read incident event filter values")
         f.check()
-        with self.db.reader() as uow:
-            return uow.incident_queries.event_filter_values(p.space_id, f)
+        return replica_read(
+            self.db, p.user_id, lambda uow: uow.incident_queries.event_filter_values(p.space_id, f)
+        )
 
     # -- changes --------------------------------------------------------------------------------
 
@@ -250,7 +270,7 @@ class IncidentService:
     ) -> list[Incident]:
         """Apply ``step`` to each incident (``ids``, or the one holding an alert event key),
         all or nothing; returns them in the order asked, changed or not."""
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             if isinstance(ids, str):
                 ids = [self._by_key(uow, p, ids).id]
             found = uow.incidents.get_many(p.space_id, ids, for_update=True)

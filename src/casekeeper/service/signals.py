@@ -41,6 +41,7 @@ from casekeeper.service.context import ServiceContext
 from casekeeper.service.permissions import Permission
 from casekeeper.service.signal_run import BatchRun
 from casekeeper.service.signal_writes import only_resends
+from casekeeper.store.replica import written_by
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 3
@@ -211,7 +212,7 @@ class SignalService:
             return IngestReport(tuple(resends), dry_run=dry_run)
         for attempt in range(ATTEMPTS):
             try:
-                with self.db.writer() as uow:
+                with written_by(p.user_id), self.db.writer() as uow:
                     settings = uow.case_settings.active(p.space_id)
                     run = BatchRun(uow, p.space_id, batch, settings, actor or p.actor, self.clock())
                     outcomes = run.run()

@@ -21,6 +21,7 @@ from casekeeper.service import validation as v
 from casekeeper.service.auth import Principal
 from casekeeper.service.context import ServiceContext, locked_case, record, save_locked
 from casekeeper.service.permissions import Permission
+from casekeeper.store.replica import replica_read, written_by
 from casekeeper.store.uow import UnitOfWork
 
 MAX_COMMENT = 10_000
@@ -64,14 +65,16 @@ class TimelineService:
     def list_events(self, p: Principal, raw_case_id: str) -> list[CaseEvent]:
         p.require(READ, "read a case's timeline")
         ref = v.case_ref(raw_case_id, field="case_id")
-        with self.db.reader() as uow:
-            return uow.events.for_case(uow.cases.require(p.space_id, ref).id)
+        return replica_read(
+            self.db,
+            p.user_id,
+            lambda uow: uow.events.for_case(uow.cases.require(p.space_id, ref).id),
+        )
 
     def get(self, p: Principal, raw_event_id: str) -> CaseEvent:
         p.require(READ, "read a case's timeline")
         event_id = v.uuid_text(raw_event_id, field="event_id")
-        with self.db.reader() as uow:
-            found = uow.events.get(p.space_id, event_id)
+        found = replica_read(self.db, p.user_id, lambda uow: uow.events.get(p.space_id, event_id))
         if found is None:
             raise event_not_found(raw_event_id)
         return found
@@ -89,7 +92,7 @@ class TimelineService:
         body = _comment_text(text)
         files = _attachments(attachments)
         ref = v.case_ref(raw_case_id, field="case_id")
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             case = locked_case(uow, p.space_id, ref)
             now = self.clock()
             self._touch(uow, case, now)
@@ -135,7 +138,7 @@ class TimelineService:
         p.require(COMMENT, "edit a comment")
         body = _comment_text(text)
         files = _attachments(attachments)
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             event, case = self._editable_locked(uow, p, raw_event_id)
             _check_own(p, event, own_only)
             seen = event.update_time or event.create_time
@@ -158,7 +161,7 @@ class TimelineService:
 
     def delete_comment(self, p: Principal, raw_event_id: str, *, own_only: bool = False) -> None:
         p.require(COMMENT, "delete a comment")
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             event, case = self._editable_locked(uow, p, raw_event_id)
             _check_own(p, event, own_only)
             uow.events.delete(event.event_id)
@@ -169,7 +172,7 @@ class TimelineService:
         """Delete every comment of the case, in one transaction; how many there were."""
         p.require(COMMENT, "delete comments")
         ref = v.case_ref(raw_case_id, field="case_id")
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             case = locked_case(uow, p.space_id, ref)
             comments = [e for e in uow.events.for_case(case.id) if e.is_comment]
             for event in comments:
@@ -198,7 +201,7 @@ class TimelineService:
         for m in messages:
             v.text(m.external_id, field="messages.external_id", max_len=512)
             _comment_text(m.text)
-        with self.db.writer() as uow:
+        with written_by(p.user_id), self.db.writer() as uow:
             case = locked_case(uow, p.space_id, ref)
             wanted: dict[str, ExternalMessage] = {}
             for m in messages:

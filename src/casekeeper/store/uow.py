@@ -7,6 +7,7 @@ transaction (SQLite) or in autocommit (PostgreSQL), so a read costs no BEGIN/ROL
 SQLite, readers take an open connection from a stack of idle ones and put it back when done (a
 point read then costs one statement, not a pool checkout and return); no connection belongs to
 a thread, so threads that come and go (a thread pool replacing idle workers) never strand one.
+With a standby configured (store/replica.py), reads made through ``replica_read`` may run there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.store import db_errors
 from casekeeper.store.am_silences import SilenceRepository
 from casekeeper.store.case_settings import CaseSettingsRepository
 from casekeeper.store.cases import CaseRepository
@@ -35,6 +37,7 @@ from casekeeper.store.keys import ApiKeyRepository, SpaceRepository
 from casekeeper.store.ledger import LedgerRepository
 from casekeeper.store.notify_config import ConnectorRepository, RouteRepository
 from casekeeper.store.outbox import OutboxRepository
+from casekeeper.store.replica import Replica
 from casekeeper.store.saved_views import SavedViewRepository
 from casekeeper.store.sessions import SessionRepository
 from casekeeper.store.users import UserRepository
@@ -52,10 +55,14 @@ class UnitOfWork:
         self._write = write
         self._conn: sa.Connection | None = None
         self._committed = False
+        self._replica: Replica | None = None  # set when this reader runs on the standby
 
     def __enter__(self) -> UnitOfWork:
         conn = self._db.connection(write=self._write)
         self._conn = conn
+        replica = self._db.replica
+        if replica is not None and replica.owns(conn):
+            self._replica = replica
         self.cases = CaseRepository(conn)
         self.events = EventRepository(conn)
         self.keys = ApiKeyRepository(conn)
@@ -94,7 +101,7 @@ class UnitOfWork:
         # up to a GIL switch interval (5 ms) for the side thread to get the GIL.
         side = None if meanwhile is None else self._db.side(meanwhile)
         try:
-            self.conn.commit()
+            self._db.commit(self.conn)
         finally:
             # Work that never started is dropped (the caller does it: waiting for a free side
             # thread would only delay the answer); work that did must not outlive the
@@ -118,11 +125,31 @@ class UnitOfWork:
     ) -> None:
         conn = self.conn
         self._conn = None
+        if self._replica is not None:
+            self._replica.release(conn, exc)  # raises ReplicaFailed to run it on the primary
+            return
         # A refusal (not found, invalid...) leaves the connection sound: only an unexpected
         # failure may have left it in a state worth not reusing.
         failed = exc is not None and not isinstance(exc, CasekeeperError)
-        self._db.release(conn, write=self._write, committed=self._committed, failed=failed)
-        if exc is not None and _sqlstate(exc) in _TRANSIENT:
+        if exc is not None and failed and db_errors.connection_lost(exc):
+            # A dead connection must not go back to the pool for the next call to meet (a
+            # raw-cursor read's error never reaches SQLAlchemy, which would drop it itself).
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+        try:
+            self._db.release(conn, write=self._write, committed=self._committed, failed=failed)
+        except Exception as err:
+            if exc is None:
+                translated = db_errors.translate(err)
+                if translated is None:
+                    raise
+                raise translated from err
+            # The rollback of a failed unit of work failed too (the database went away): the
+            # first failure is the one to report.
+            log.warning("releasing a failed unit of work's connection failed: %s", err)
+        if exc is None:
+            return
+        if _sqlstate(exc) in _TRANSIENT:
             # PostgreSQL undid the transaction to break a lock cycle, a serialization conflict
             # or two inserts of one unique key (two alerts opening one incident) with another
             # call: nothing was written, and trying again will do.
@@ -131,6 +158,10 @@ class UnitOfWork:
                 "the change collided with a concurrent change and was undone (nothing was "
                 "applied); try again",
             ) from exc
+        # A full disk, a database down or restarting: UNAVAILABLE, not an internal error.
+        translated = db_errors.translate(exc)
+        if translated is not None:
+            raise translated from exc
 
 
 # PostgreSQL's serialization_failure, deadlock_detected and unique_violation.
@@ -146,10 +177,11 @@ def _sqlstate(exc: BaseException) -> str | None:
 
 
 class Database:
-    """Hands out units of work over one engine."""
+    """Hands out units of work over one engine (and the standby's, if there is one)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, replica: Replica | None = None) -> None:
         self.engine = engine
+        self.replica = replica
         self.sqlite = is_sqlite(engine.url)
         # Idle SQLite reader connections, last returned on top (list.pop and append are atomic).
         self._idle: list[sa.Connection] = []
@@ -182,6 +214,10 @@ class Database:
                 return self._idle.pop()
             except IndexError:
                 pass
+        elif not write and self.replica is not None:
+            standby = self.replica.connection()
+            if standby is not None:
+                return standby
         try:
             conn = self.engine.connect()
         except sa.exc.TimeoutError:  # PostgreSQL's pool: every connection busy for 30 s
@@ -194,6 +230,12 @@ class Database:
         elif not self.sqlite:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         return conn
+
+    def commit(self, conn: sa.Connection) -> None:
+        if self.replica is None:
+            conn.commit()
+        else:
+            self.replica.commit(conn)  # notes the commit's WAL position for read-your-writes
 
     def release(self, conn: sa.Connection, *, write: bool, committed: bool, failed: bool) -> None:
         if write:
@@ -219,6 +261,8 @@ class Database:
     def dispose(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
+        if self.replica is not None:
+            self.replica.close()
         self._side_work.shutdown(wait=True)
         readers, self._idle = self._idle, []
         for conn in readers:

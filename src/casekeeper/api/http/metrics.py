@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from casekeeper.domain.enums import CaseStatus
@@ -61,6 +61,29 @@ class _BacklogCollector(Collector):
         )
 
 
+class _ReplicaCollector(Collector):
+    """Where the reads marked for the standby went, and its lag (docs/REPLICA.md): reads
+    falling back to the primary because the standby is behind or unhealthy say why."""
+
+    def __init__(self, source: Callable[[], tuple[dict[str, int], float]]) -> None:
+        self.source = source
+
+    def collect(self) -> Iterable[Metric]:
+        counts, lag = self.source()
+        reads = CounterMetricFamily(
+            "casekeeper_replica_reads",
+            "Reads that may use the standby, by where they ran (replica; primary_behind: the "
+            "caller's own write not replayed yet; primary_unhealthy; retried: failed there).",
+            labels=["served_by"],
+        )
+        for name, n in sorted(counts.items()):
+            reads.add_metric([name], n)
+        yield reads
+        yield GaugeMetricFamily(
+            "casekeeper_replica_lag_seconds", "The standby's replay lag at the last poll.", lag
+        )
+
+
 class Metrics:
     def __init__(
         self,
@@ -68,6 +91,7 @@ class Metrics:
         *,
         by_space: bool = False,
         backlog: Callable[[], tuple[int, int]] | None = None,
+        replica: Callable[[], tuple[dict[str, int], float]] | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -86,6 +110,8 @@ class Metrics:
         self.registry.register(_CasesCollector(cases_by_status, by_space))
         if backlog is not None:
             self.registry.register(_BacklogCollector(backlog))
+        if replica is not None:
+            self.registry.register(_ReplicaCollector(replica))
         # The labelled children by label values: ``labels()`` validates and locks on every
         # call, and every request observes two of them. Routes are a fixed table, so the
         # caches stay small.
