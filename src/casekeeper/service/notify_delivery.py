@@ -34,6 +34,7 @@ from casekeeper.service.context import ServiceContext
 from casekeeper.service.notify_ports import Deliverer, DelivererFactory
 from casekeeper.service.notify_routing import Router
 from casekeeper.service.secrets import SecretBox, SecretUnavailable
+from casekeeper.store import db_errors
 from casekeeper.store.ledger import Claim, Result
 
 log = logging.getLogger(__name__)
@@ -246,12 +247,21 @@ class DeliveryWorker:
 
     async def run_async(self, stopping: threading.Event, *, until_idle: bool = False) -> None:
         deliverer = self.deliverers()
+        away = False  # the database is down: said once, not at every pass
         try:
             while not stopping.is_set():
                 try:
                     done = await self.pass_once(deliverer)
-                except Exception:  # the database away for a moment: wait, then go on
-                    log.exception("notification worker pass failed")
+                    if away:
+                        log.info("notification worker: the database is back")
+                    away = False
+                except Exception as exc:  # the database away for a moment: wait, then go on
+                    fault = db_errors.translate(exc)
+                    if fault is None:
+                        log.exception("notification worker pass failed")
+                    elif not away:
+                        log.warning("notification worker waits: %s", fault.message)
+                    away = fault is not None
                     done = 0
                 if done == 0:
                     if until_idle:

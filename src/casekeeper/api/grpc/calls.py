@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 
@@ -17,6 +17,7 @@ from casekeeper.api.grpc.handlers import Undecodable
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, invalid
 from casekeeper.service.auth import Principal, authenticate_async
+from casekeeper.store import db_errors
 
 log = logging.getLogger("casekeeper.grpc")
 REQUEST_ID_KEY = "x-request-id"  # echoed in log lines and INTERNAL messages (api/request_id.py)
@@ -55,9 +56,29 @@ async def run_call(
         request_id = request_id or request_ids.new()
         log.info("%s %s -> %s: %s", request_id, operation, code.name, err.message)
         await context.abort(code, err.message)
-    except Exception:
-        request_id = request_id or request_ids.new()
-        log.exception("%s %s failed", request_id, operation)
+    except Exception as exc:
+        await abort_unexpected(context, exc, request_id or request_ids.new(), operation, log)
+
+
+async def abort_unexpected(
+    context: grpc.aio.ServicerContext[Any, Any],
+    exc: Exception,
+    request_id: str,
+    operation: str,
+    logger: logging.Logger,
+) -> NoReturn:
+    """End a call that failed unexpectedly: UNAVAILABLE for a database fault (down, restarting,
+    its disk full: db_errors), logged in one line; anything else INTERNAL with the request id
+    to quote, logged with its traceback."""
+    fault = db_errors.translate(exc)
+    if fault is None:
+        logger.error("%s %s failed", request_id, operation, exc_info=exc)
         await context.abort(
             grpc.StatusCode.INTERNAL, f"internal error; quote request id {request_id}"
         )
+    code = getattr(grpc.StatusCode, fault.spec.grpc_status)
+    logger.warning(
+        "%s %s -> %s: %s (%s)", request_id, operation, code.name, fault.message,
+        type(exc).__name__,
+    )  # fmt: skip
+    await context.abort(code, fault.message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,6 +45,7 @@ from casekeeper.api.tracecat import mount as tracecat
 from casekeeper.api.tracecat.openapi import add_tracecat
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
+from casekeeper.store import db_errors
 from casekeeper.web import mount as web
 
 log = logging.getLogger("casekeeper.rest")
@@ -101,14 +103,18 @@ def create_app(
         container.cases.count_by_status,
         by_space=settings.metrics_space_labels,
         backlog=container.ledger.backlog,
+        replica=container.replica_stats if container.db.replica is not None else None,
     )
     metrics_token = settings.metrics_token.encode()
     openapi_bytes = orjson.dumps(
         events.add_events(add_tracecat(add_kibana(add_notify(add_ingest(openapi_document())))))
     )
 
+    # The pid tells which of `serve --processes N` answered (docs/SCALING.md).
+    alive = orjson.dumps({"status": "ok", "pid": os.getpid()})
+
     async def healthz(_: Request) -> Response:
-        return _json({"status": "ok"})
+        return Response(alive, media_type="application/json")
 
     async def readyz(request: Request) -> Response:
         try:
@@ -168,7 +174,10 @@ def create_app(
         Mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)),
     ]
 
-    async def crashed(request: Request, _: Exception) -> Response:
+    async def crashed(request: Request, exc: Exception) -> Response:
+        fault = db_errors.translate(exc)  # the database away or its disk full: 503
+        if fault is not None:
+            return error_response(request, fault)
         rid = request.scope.get("state", {}).get("request_id", "")
         crash = CasekeeperError(ErrorCode.INTERNAL, f"internal error; quote request id {rid}")
         return error_response(request, crash)

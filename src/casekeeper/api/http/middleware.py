@@ -15,6 +15,7 @@ from casekeeper.api import request_id as request_ids
 from casekeeper.api.http.errors import CLIENT_PATH, ErrorShapes
 from casekeeper.api.http.metrics import Metrics
 from casekeeper.domain.errors import CasekeeperError, ErrorCode, redact
+from casekeeper.store import db_errors
 
 log = logging.getLogger("casekeeper.rest")
 access_log = logging.getLogger("casekeeper.access")
@@ -110,11 +111,18 @@ class ServerMiddleware:
                 await self._error(scope, receive, send_with_id, err)
             else:
                 await self._run(scope, receive, send_with_id)
-        except Exception:
-            log.exception("request %s %s %s failed", request_id, scope["method"], _shown(path))
+        except Exception as exc:
+            fault = db_errors.translate(exc)
+            if fault is None:
+                log.exception("request %s %s %s failed", request_id, scope["method"], _shown(path))
+            else:  # the database away or its disk full: the operator's to fix, no traceback
+                log.warning(
+                    "request %s %s %s failed: %s (%s)",
+                    request_id, scope["method"], _shown(path), fault.message, type(exc).__name__,
+                )  # fmt: skip
             if not started_response:
                 message = f"internal error; quote request id {request_id}"
-                err = CasekeeperError(ErrorCode.INTERNAL, message)
+                err = fault or CasekeeperError(ErrorCode.INTERNAL, message)
                 await self._error(scope, receive, send_with_id, err)
         finally:
             elapsed = time.perf_counter() - started

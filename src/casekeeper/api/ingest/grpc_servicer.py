@@ -19,7 +19,7 @@ from typing import Any, Final, TypeVar
 import grpc
 
 from casekeeper.api import request_id as request_ids
-from casekeeper.api.grpc.calls import metadata
+from casekeeper.api.grpc.calls import abort_unexpected, metadata
 from casekeeper.api.grpc.handlers import Undecodable
 from casekeeper.api.ingest import wire
 from casekeeper.api.ingest.alertmanager import parse_webhook
@@ -168,9 +168,6 @@ class IngestServicer(ingest_grpc.IngestServiceServicer):
             request_id = request_id or request_ids.new()
             log.info("%s /%s/%s -> %s: %s", request_id, SERVICE, rpc, code.name, err.message)
             await context.abort(code, err.message)
-        except Exception:
+        except Exception as exc:
             request_id = request_id or request_ids.new()
-            log.exception("%s /%s/%s failed", request_id, SERVICE, rpc)
-            await context.abort(
-                grpc.StatusCode.INTERNAL, f"internal error; quote request id {request_id}"
-            )
+            await abort_unexpected(context, exc, request_id, f"/{SERVICE}/{rpc}", log)

@@ -35,7 +35,9 @@ def test_healthz(client: httpx.Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"status": "ok"}
+    body = response.json()
+    assert body["status"] == "ok"
+    assert isinstance(body["pid"], int)  # which process answered (serve --processes N)
 
 
 def test_readyz(client: httpx.Client) -> None:

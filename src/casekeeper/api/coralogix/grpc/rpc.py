@@ -24,7 +24,7 @@ from casekeeper.api.coralogix.bulk import FAILURES_KEY, TOTAL_KEY, failure_repor
 from casekeeper.api.coralogix.cases import runs_inline
 from casekeeper.api.coralogix.convert import ESTIMATE_KEY
 from casekeeper.api.coralogix.permissions import authorize
-from casekeeper.api.grpc.calls import metadata
+from casekeeper.api.grpc.calls import abort_unexpected, metadata
 from casekeeper.api.grpc.handlers import Undecodable
 from casekeeper.bootstrap import Container
 from casekeeper.domain.errors import CasekeeperError, invalid
@@ -102,12 +102,8 @@ def rpc(service: str) -> Callable[[Callable[[S, Req, Call], Resp]], Handler[S, R
                 code = getattr(grpc.StatusCode, err.spec.grpc_status)
                 log.info("%s %s -> %s: %s", request_id, operation, code.name, err.message)
                 await context.abort(code, err.message)
-            except Exception:
-                request_id = _or_new(request_id)
-                log.exception("%s %s failed", request_id, operation)
-                await context.abort(
-                    grpc.StatusCode.INTERNAL, f"internal error; quote request id {request_id}"
-                )
+            except Exception as exc:
+                await abort_unexpected(context, exc, _or_new(request_id), operation, log)
             trailing: list[tuple[str, str]] = []
             if call.failures:
                 trailing.append((FAILURES_KEY, failure_report(call.failures)))
