@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,7 +75,6 @@ def measure(url: str, processes: int, requests: Any, key: str, a: Any, env: dict
 @contextlib.contextmanager
 def standby() -> Iterator[str]:
     """A hot standby of the local PostgreSQL on a port of its own, removed afterwards."""
-    allow_replication()
     path = DATA / "standby"
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
@@ -94,23 +94,24 @@ def standby() -> Iterator[str]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def allow_replication() -> None:
-    """Let pg_basebackup connect from loopback: PostgreSQL's `all` does not cover replication
-    connections, so an entry is added to pg_hba.conf (and the configuration reloaded) if none
-    is there. Said on the terminal: it changes the local server's configuration."""
-    engine = sa.create_engine(
-        f"{PG_BASE.replace('postgresql://', 'postgresql+psycopg://')}/postgres"
-    )
+@contextlib.contextmanager
+def replication_allowed() -> Iterator[None]:
+    """Let pg_basebackup connect from loopback for the run: PostgreSQL's `all` does not cover
+    replication connections, so an entry for the postgres user is added to pg_hba.conf (said
+    on the terminal) and taken out again afterwards, each time with a reload."""
+    url = f"{PG_BASE.replace('postgresql://', 'postgresql+psycopg://')}/postgres"
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    line = "host replication postgres 127.0.0.1/32 trust  # bench/scaling.py, removed after\n"
     with engine.connect() as conn:
-        allowed = conn.execute(sa.text(
-            "SELECT count(*) FROM pg_hba_file_rules WHERE 'replication' = ANY(database) "
-            "AND (address = '127.0.0.1' OR type = 'local') AND error IS NULL"
-        )).scalar_one()  # fmt: skip
-        if not allowed:
-            hba = conn.execute(sa.text("SHOW hba_file")).scalar_one()
-            print(f"  adding 'host replication all 127.0.0.1/32 trust' to {hba}", flush=True)
-            with open(hba, "a") as f:
-                f.write("host replication all 127.0.0.1/32 trust\n")
+        hba = Path(conn.execute(sa.text("SHOW hba_file")).scalar_one())
+        before = hba.read_text()
+        print(f"  allowing replication from 127.0.0.1 in {hba} for this run", flush=True)
+        hba.write_text(before + line)
+        conn.execute(sa.text("SELECT pg_reload_conf()"))
+        try:
+            yield
+        finally:
+            hba.write_text(before)
             conn.execute(sa.text("SELECT pg_reload_conf()"))
     engine.dispose()
 
@@ -134,7 +135,7 @@ def main() -> None:
         result[f"processes_{n}"] = measure(ds.url, n, requests, ds.key, a, {})
     result["factor"] = result["processes_2"]["rps"] / result["processes_1"]["rps"]
     if a.replica:
-        with standby() as base:
+        with replication_allowed(), standby() as base:
             env = {"CASEKEEPER_DATABASE_REPLICA_URL": f"{base}/{ds.url.rsplit('/', 1)[1]}"}
             for n in (1, 2):
                 result[f"replica_processes_{n}"] = measure(ds.url, n, requests, ds.key, a, env)

@@ -121,8 +121,13 @@ def serve(
     # uvicorn re-raises the signal it caught once it has drained; with these handlers in place
     # that re-raise lands here instead of killing the process before gRPC has stopped.
     received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        http.should_exit = True  # caught before uvicorn's own handlers: stop once it starts
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, _frame: received.append(signum))
+        signal.signal(sig, on_signal)
     grpc_server.start()
     scheduler = None
     if container.settings.scheduler:

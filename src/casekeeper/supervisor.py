@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from types import FrameType
 
 from casekeeper.settings import split_address  # not runner: the supervisor stays small
@@ -62,13 +63,16 @@ def check_free(address: str) -> None:
             raise PortBusy(f"cannot listen on {address}: {err.strerror}") from None
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the supervisor dies (Linux)."""
+def _die_with_parent(parent: int) -> None:
+    """In the child before exec: SIGTERM when the supervisor dies (Linux). A supervisor that
+    died before the prctl took effect is caught by the parent check after it."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):  # not Linux: orphans are then the operator's to stop
-        pass
+        return
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 @dataclass
@@ -89,6 +93,7 @@ class Supervisor:
     children: dict[int, Child] = field(default_factory=dict)
     retiring: list[Child] = field(default_factory=list)  # replaced on SIGHUP, draining
     failures: dict[int, int] = field(default_factory=dict)
+    served: bool = False  # every child has been ready at once: failures now only retry
     restart_at: dict[int, float] = field(default_factory=dict)
     _signals: list[int] = field(default_factory=list)
 
@@ -104,8 +109,11 @@ class Supervisor:
                 env=env,
                 pass_fds=(write_fd,),
                 start_new_session=True,  # the terminal's Ctrl-C reaches the supervisor only
-                preexec_fn=_die_with_parent,
+                preexec_fn=partial(_die_with_parent, os.getpid()),
             )
+        except BaseException:
+            os.close(read_fd)
+            raise
         finally:
             os.close(write_fd)
         log.info("process %d started (pid %d)", index, process.pid)
@@ -120,7 +128,6 @@ class Supervisor:
             signal.signal(handled, self._on_signal)
         for index in range(self.count):
             self.children[index] = self._spawn(index)
-        announced = False
         code = 0
         try:
             while True:
@@ -132,8 +139,13 @@ class Supervisor:
                     log.info("stopping %d processes (signal %d)", len(self.children), sig)
                     break
                 self._wait_ready(0.2)
-                if not announced and all(c.ready for c in self.children.values()):
-                    announced = True
+                children = self.children.values()
+                if (
+                    not self.served
+                    and len(children) == self.count
+                    and all(c.ready for c in children)
+                ):
+                    self.served = True
                     log.info("%d processes serving", self.count)
                 if not self._reap():
                     code = 1
@@ -161,7 +173,10 @@ class Supervisor:
                 self.failures[child.index] = 0
 
     def _reap(self) -> bool:
-        """Restart children that died; False when one keeps failing to start."""
+        """Restart children that died; False when one keeps failing before the fleet ever
+        served (a setting or the database is wrong). Once it has served, a child that dies
+        is restarted however often (at most every 10 s): one slot failing during a database
+        blip must not take the healthy ones down with it."""
         now = time.monotonic()
         for child in list(self.retiring):
             if child.process.poll() is not None:
@@ -174,7 +189,7 @@ class Supervisor:
             self._close(child)
             young = now - child.started < YOUNG or not child.ready
             self.failures[index] = self.failures.get(index, 0) + 1 if young else 0
-            if self.failures[index] >= GIVE_UP_AFTER:
+            if self.failures[index] >= GIVE_UP_AFTER and not self.served:
                 log.error("process %d failed to start %d times in a row; stopping",
                           index, GIVE_UP_AFTER)  # fmt: skip
                 del self.children[index]
@@ -187,7 +202,11 @@ class Supervisor:
         for index, at in list(self.restart_at.items()):
             if at <= now:
                 del self.restart_at[index]
-                self.children[index] = self._spawn(index)
+                try:
+                    self.children[index] = self._spawn(index)
+                except OSError as err:  # out of processes or memory for a moment
+                    log.error("process %d could not be started (%s); retrying", index, err)
+                    self.restart_at[index] = now + 1.0
         return True
 
     def _replace_all(self) -> None:

@@ -3,6 +3,7 @@ the exceptions as SQLite, psycopg and SQLAlchemy raise them."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def _wrapped(orig: Exception) -> sa.exc.OperationalError:
         (pg.CannotConnectNow("the database system is starting up"), db_errors.UNREACHABLE),
         (pg.TooManyConnections("too many clients"), db_errors.UNREACHABLE),
         (pg.DiskFull("could not extend file"), db_errors.DISK_FULL),
+        # After a failover the URL may name a demoted primary: psycopg's InternalError.
+        (pg.ReadOnlySqlTransaction("read-only transaction"), db_errors.UNREACHABLE),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, Exception) else v,
 )
@@ -77,5 +80,22 @@ def test_a_unit_of_work_ending_in_a_database_fault_raises_unavailable(tmp_path: 
         assert "disk is full" in raised.value.message
         with db.reader() as uow:  # the connection pool is sound afterwards
             assert uow.conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        db.dispose()
+
+
+def test_a_database_that_refuses_connections_is_unavailable_before_any_unit_of_work() -> None:
+    """The connect itself fails (nothing listens): every caller, the console's pages
+    included, gets UNAVAILABLE from ``Database.connection``, not an internal error."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again before the connect: refused
+    db = Database(make_engine(f"postgresql://postgres@127.0.0.1:{port}/nowhere"))
+    try:
+        for unit in (db.reader, db.writer):
+            with pytest.raises(CasekeeperError) as caught, unit():
+                pass
+            assert caught.value.code is ErrorCode.UNAVAILABLE
+            assert caught.value.detail["reason"] == db_errors.UNREACHABLE
     finally:
         db.dispose()

@@ -10,10 +10,12 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 
 import grpc
 import httpx
@@ -22,6 +24,7 @@ import pytest
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_pb2
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as cs_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2_grpc as cs_grpc
+from casekeeper.supervisor import GIVE_UP_AFTER, Supervisor
 from tests.server.conftest import CASEKEEPER, Serve, Served, free_port
 
 ACTIVE = {"filters": {"statuses": ["CASE_STATUS_ACTIVE"]}, "pagination": {"pageSize": 5}}
@@ -168,11 +171,12 @@ def test_sighup_replaces_every_child_without_a_gap(two: Served) -> None:
 
 
 def _gone(pid: int) -> bool:
+    """Exited (a zombie no one has reaped yet counts: it serves nothing)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
         return True
-    return False
+    return "\nState:\tZ" in status
 
 
 def test_sigterm_stops_all_children(two: Served) -> None:
@@ -184,7 +188,7 @@ def test_sigterm_stops_all_children(two: Served) -> None:
     assert "stopped" in two.output()
 
 
-def test_a_taken_port_or_port_zero_is_refused(serve: Serve, private_url: str) -> None:
+def test_a_taken_shared_or_zero_port_is_refused(serve: Serve, private_url: str) -> None:
     served = serve(env={"CASEKEEPER_DATABASE_URL": private_url})
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEKEEPER_")}
     env["CASEKEEPER_DATABASE_URL"] = private_url
@@ -201,3 +205,35 @@ def test_a_taken_port_or_port_zero_is_refused(serve: Serve, private_url: str) ->
     )  # fmt: skip
     assert zero.returncode == 1
     assert "cannot share port 0" in zero.stderr.decode() + zero.stdout.decode()
+    port = free_port()
+    same = subprocess.run(
+        [CASEKEEPER, "serve", "--processes", "2", "--http", f"127.0.0.1:{port}",
+         "--grpc", f"127.0.0.1:{port}"],
+        env=env, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert same.returncode == 1
+    assert "ports of their own" in same.stderr.decode() + same.stdout.decode()
+
+
+def test_children_stop_when_the_supervisor_is_killed(two: Served) -> None:
+    pids = _both_serving(two)
+    two.process.kill()  # no chance to stop them itself: PR_SET_PDEATHSIG does
+    two.process.wait(10)
+    for pid in pids:
+        _wait_for(f"pid {pid} to exit", partial(_gone, pid), timeout=30)
+
+
+def test_a_fleet_that_never_starts_is_given_up(caplog: pytest.LogCaptureFixture) -> None:
+    """Children that die before listening, again and again (a wrong setting): the supervisor
+    stops after GIVE_UP_AFTER tries instead of restarting them forever."""
+    failing = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    supervisor = Supervisor(1, dict(os.environ), argv=failing)
+    handlers = {
+        sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
+    try:
+        assert supervisor.run() == 1
+    finally:
+        for sig, handler in handlers.items():  # run() took them over
+            signal.signal(sig, handler)
+    assert f"failed to start {GIVE_UP_AFTER} times in a row" in caplog.text

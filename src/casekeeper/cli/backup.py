@@ -104,15 +104,26 @@ def _export_file(url: str, path: Path, ui: Console) -> list[TableResult]:
     """Into a temporary file beside ``path``, renamed to it once complete: a failed export
     leaves no file that looks like a backup."""
     part = path.with_name(f".{path.name}.part")
+    part.unlink(missing_ok=True)  # a leftover of an interrupted export (never followed)
     try:
-        with part.open("wb") as raw:
+        # Owner-only (it holds password hashes and secrets' ciphertext), created here and not
+        # through a planted link, and on disk before it takes the backup's name.
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as raw:
             out: IO[bytes] = raw
             with contextlib.ExitStack() as stack:
                 if path.name.endswith(".gz"):
                     out = stack.enter_context(gzip_writer(raw))
                 with bars(ui) as progress:
                     results = export_database(url, out, progress)
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(part, path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
     finally:
         part.unlink(missing_ok=True)
     return results

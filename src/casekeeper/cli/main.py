@@ -26,7 +26,7 @@ from casekeeper.cli import (
     worker,
 )
 from casekeeper.cli.common import DatabaseOpt, console, container_for, fail, settings_for
-from casekeeper.settings import DEFAULT_GRPC, DEFAULT_HTTP, Settings
+from casekeeper.settings import DEFAULT_GRPC, DEFAULT_HTTP, Settings, split_address
 from casekeeper.store import migrate
 from casekeeper.store.engine import is_sqlite
 
@@ -145,6 +145,9 @@ def _supervise(processes: int, settings: Settings, banner: str) -> int:
     from casekeeper.supervisor import PortBusy, Supervisor, check_free
 
     try:
+        if split_address(settings.grpc_address)[1] == split_address(settings.http_address)[1]:
+            # Shared with SO_REUSEPORT, one port would hand HTTP connections to gRPC.
+            raise PortBusy("gRPC and HTTP need ports of their own; give --grpc and --http two")
         for address in (settings.grpc_address, settings.http_address):
             check_free(address)
     except (PortBusy, ValueError) as err:

@@ -66,13 +66,16 @@ def reason(exc: BaseException) -> str | None:
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return UNREACHABLE  # SQLAlchemy saw the connection drop
     psycopg = sys.modules.get("psycopg")
-    if psycopg is None or not isinstance(orig, psycopg.OperationalError):
+    if psycopg is None or not isinstance(orig, psycopg.Error):
         return None
     state = getattr(orig, "sqlstate", None)
     if state == _PG_DISK_FULL:
         return DISK_FULL
-    # No SQLSTATE: the client library's own failure (refused, closed, lost mid-statement).
-    if state is None or state.startswith("08") or state in _PG_UNREACHABLE:
+    if state in _PG_UNREACHABLE or (state or "").startswith("08"):
+        return UNREACHABLE  # 25006 (a read-only standby) is psycopg's InternalError
+    # No SQLSTATE on an OperationalError: the client library's own failure (refused, closed,
+    # lost mid-statement).
+    if state is None and isinstance(orig, psycopg.OperationalError):
         return UNREACHABLE
     return None
 

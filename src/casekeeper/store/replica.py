@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from casekeeper.store import db_errors
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -162,10 +164,14 @@ class Replica:
         if exc is None or not _connection_error(exc):
             conn.close()
             return
-        with contextlib.suppress(Exception):  # the connection is dead or in doubt: drop it
-            conn.invalidate()
-            conn.close()
-        self._down("unreachable", f"a read failed: {exc}")
+        if db_errors.connection_lost(exc) or isinstance(exc, sa.exc.TimeoutError):
+            with contextlib.suppress(Exception):  # the connection is dead or in doubt: drop it
+                conn.invalidate()
+                conn.close()
+            self._down("unreachable", f"a read failed: {exc}")
+        else:  # the statement's own failure (a recovery conflict, a timeout): the standby is fine
+            with contextlib.suppress(Exception):
+                conn.close()
         self._count("retried")
         raise ReplicaFailed(str(exc)) from exc
 

@@ -208,7 +208,7 @@ class Digest:
         out = list(row)
         for i in self._json:
             if out[i] is not None:
-                out[i] = {"j": _parsed(out[i])}
+                out[i] = _parsed(out[i])
         for i in self._bytes:
             if out[i] is not None:
                 out[i] = {"b": base64.b64encode(out[i]).decode()}
@@ -218,11 +218,15 @@ class Digest:
         return f"{self.total:064x}"
 
 
-def _parsed(text: str) -> Any:
+def _parsed(text: Any) -> dict[str, Any]:
+    """A JSON column's value, tagged so a parsed value and unparsed text never hash alike.
+    SQLite may hand back a bare JSON number as a number (the column's numeric affinity)."""
+    if not isinstance(text, str):
+        return {"j": text}
     try:
-        return orjson.loads(text)
+        return {"j": orjson.loads(text)}
     except orjson.JSONDecodeError:
-        return {"text": text}  # not JSON orjson reads (an integer past 64 bits): as stored
+        return {"t": text}  # not JSON orjson reads (an integer past 64 bits): as stored
 
 
 # -- which database -------------------------------------------------------------------------

@@ -224,9 +224,15 @@ class Database:
             raise CasekeeperError(
                 ErrorCode.UNAVAILABLE, "the database is busy (no connection free); try again"
             ) from None
+        except sa.exc.DBAPIError as err:  # refused, restarting: before any unit of work
+            raise db_errors.translate(err) or err from err
         if write:
             conn = conn.execution_options(**{WRITE_OPTION: True})
-            conn.begin()
+            try:
+                conn.begin()  # SQLite's BEGIN IMMEDIATE: a locked or unwritable file
+            except sa.exc.DBAPIError as err:
+                conn.close()
+                raise db_errors.translate(err) or err from err
         elif not self.sqlite:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         return conn
