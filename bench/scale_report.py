@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 NAMES = {"sqlite": "SQLite", "pg": "PostgreSQL"}
@@ -91,8 +92,54 @@ def sections(res: dict[str, Any]) -> list[str]:
                            ("replica_processes_2", "2 processes, replica reads")):  # fmt: skip
             r = s.get(key)
             if r:
-                out.append(f"| {label} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | "
-                           f"{r['p99_ms']:.1f} | {r['server_cores']:.2f} | "
-                           f"{r['client_cores']:.2f} | {r['db_cores']:.2f} |")  # fmt: skip
+                cells = [
+                    f"{r[k]:,.2f}" if k in r else "-"
+                    for k in ("p50_ms", "p99_ms", "server_cores", "client_cores", "db_cores")
+                ]
+                out.append(f"| {label} | {r['rps']:,.0f} | {' | '.join(cells)} |")  # fmt: skip
         out += ["", f"Scaling factor (2 processes / 1): **{s['factor']:.2f}**.", ""]
     return out
+
+
+def db_copy_section(d: dict[str, Any]) -> list[str]:
+    return [
+        "### db copy, SQLite -> PostgreSQL",
+        "",
+        f"`bench/db_copy.py --size {d['size']:,}`: {d['rows']:,} rows ({d['source_mb']:,.0f} MB "
+        f"SQLite file) into an empty PostgreSQL database in {d['seconds']:,.0f} s: "
+        f"**{d['rows_per_s']:,} rows/s** overall ({d['copy_rows_per_s']:,} rows/s while copying, "
+        f"{d['verify_seconds']:.0f} s verifying every table, {d['commit_analyze_seconds']:.0f} s "
+        f"commit and ANALYZE), peak RSS {d['peak_rss_mb']:.0f} MB; all tables verified: "
+        f"{d['all_verified']}.",
+        "",
+    ]
+
+
+def write_doc(results: Path, doc: Path, finding: str) -> None:
+    """Put the summary rows at the end of docs/PERFORMANCE.md's summary table and ``finding``
+    plus the sections at the top of its findings (kept by run_all), replacing earlier ones."""
+    import json
+
+    res = {p.stem: json.loads(p.read_text()) for p in results.glob("*.json")}
+    text = doc.read_text()
+    lines = [
+        line
+        for line in text.split("\n")
+        if not line.startswith(("| Headline,", "| GetCase over gRPC, 2 processes"))
+    ]
+    end = lines.index("<!-- findings:start -->") - 1  # the blank line after the table
+    rows = ["| " + " | ".join(r) + " |" for r in summary_rows(res)]
+    lines[end:end] = rows
+    text = "\n".join(lines)
+    if START in text:
+        text = text[: text.index(START)] + text[text.index(END) + len(END) + 1 :]
+    body = [START, finding, "", *sections(res)]
+    if "db_copy" in res:
+        body += db_copy_section(res["db_copy"])
+    body.append(END)
+    anchor = "## Findings\n\n"
+    i = text.index(anchor) + len(anchor)
+    doc.write_text(text[:i] + "\n".join(body) + "\n\n" + text[i:])
+
+
+START, END = "<!-- scale:start -->", "<!-- scale:end -->"

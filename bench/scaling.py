@@ -81,16 +81,24 @@ def standby() -> Iterator[str]:
     shutil.chown(path, "postgres", "postgres")
     port = free_port()
     as_pg = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_pg, f"{PG_BIN}/pg_basebackup", "-h", HOST, "-p", "5432", "-U", "postgres",
-                    "-D", str(path), "-R", "-X", "stream", "-c", "fast"], check=True)  # fmt: skip
-    opts = f"-p {port} -c listen_addresses={HOST} -c hot_standby=on -k /tmp"
-    subprocess.run([*as_pg, f"{PG_BIN}/pg_ctl", "-D", str(path), "-o", opts, "-w", "-l",
-                    str(path / "log"), "start"], check=True)  # fmt: skip
     try:
+        subprocess.run([*as_pg, f"{PG_BIN}/pg_basebackup", "-h", HOST, "-p", "5432", "-U",
+                        "postgres", "-D", str(path), "-R", "-X", "stream", "-c", "fast"],
+                       check=True)  # fmt: skip
+        # Debian keeps the configuration outside the data directory: the standby gets its own.
+        for name, text in (
+            ("postgresql.conf", ""),
+            ("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 trust\n"),
+        ):
+            (path / name).write_text(text)
+            shutil.chown(path / name, "postgres", "postgres")  # fmt: skip
+        opts = f"-p {port} -c listen_addresses={HOST} -c hot_standby=on -k /tmp"
+        subprocess.run([*as_pg, f"{PG_BIN}/pg_ctl", "-D", str(path), "-o", opts, "-w", "-l",
+                        str(path / "log"), "start"], check=True)  # fmt: skip
         yield f"postgresql://postgres@{HOST}:{port}"
     finally:
         subprocess.run([*as_pg, f"{PG_BIN}/pg_ctl", "-D", str(path), "-m", "fast", "stop"],
-                       check=False)  # fmt: skip
+                       check=False, capture_output=True)  # fmt: skip
         shutil.rmtree(path, ignore_errors=True)
 
 
