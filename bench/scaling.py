@@ -77,7 +77,7 @@ def standby() -> Iterator[str]:
     """A hot standby of the local PostgreSQL on a port of its own, removed afterwards."""
     path = DATA / "standby"
     shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
+    path.mkdir(parents=True, mode=0o700)  # PostgreSQL refuses a data directory others can read
     shutil.chown(path, "postgres", "postgres")
     port = free_port()
     as_pg = ["runuser", "-u", "postgres", "--"]
