@@ -41,6 +41,20 @@ def _private_pg_url(base: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def drop_pg_database(*urls: str) -> None:
+    """Drop the PostgreSQL databases these URLs name (made by ``_private_pg_url``)."""
+    if not urls:
+        return
+    admin = sa.create_engine(
+        sa.make_url(normalize_url(urls[0])).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        for url in urls:
+            name = sa.make_url(url).database
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = os.environ.get("CASEKEEPER_TEST_DATABASE_URL", "").strip()
@@ -55,12 +69,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = _private_pg_url(base, name)
     migrate.upgrade(url)
     yield url
-    admin = sa.create_engine(
-        sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    drop_pg_database(url)
 
 
 @pytest.fixture
@@ -74,16 +83,10 @@ def private_url(tmp_path: Path) -> Iterator[str]:
         yield url
         return
     name = f"casekeeper_private_{uuid.uuid4().hex[:10]}"
-    admin_url = sa.make_url(normalize_url(base)).set(database="postgres")
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    url = _private_pg_url(base, name)
     migrate.upgrade(url)
     yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from casekeeper.store import migrate
-from casekeeper.store.engine import is_sqlite, normalize_url
-from tests.conftest import _private_pg_url
+from casekeeper.store.engine import is_sqlite
+from tests.conftest import _private_pg_url, drop_pg_database
 from tests.server.conftest import serve
 
 __all__ = ["serve"]  # the fixture, for the tests here
@@ -40,12 +39,7 @@ def private_pg(base: str) -> Iterator[str]:
     url = _private_pg_url(base, name)
     migrate.upgrade(url)
     yield url
-    admin = sa.create_engine(
-        sa.make_url(normalize_url(base)).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    drop_pg_database(url)
 
 
 @pytest.fixture

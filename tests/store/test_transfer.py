@@ -27,7 +27,7 @@ from casekeeper.store import migrate, transfer_rows
 from casekeeper.store.engine import is_sqlite, make_engine
 from casekeeper.store.transfer import TransferError, copy_database, head_revision
 from casekeeper.store.transfer_jsonl import export_database, import_database, unpacked
-from tests.conftest import ALL_PERMISSIONS, _private_pg_url
+from tests.conftest import ALL_PERMISSIONS, _private_pg_url, drop_pg_database
 
 PG = os.environ.get("CASEKEEPER_TEST_DATABASE_URL", "").strip()
 needs_pg = pytest.mark.skipif(
@@ -91,20 +91,11 @@ def pg_db() -> Iterator[Callable[[], str]]:
     made: list[str] = []
 
     def make() -> str:
-        name = f"ck_transfer_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        made.append(name)
-        return _private_pg_url(PG, name)
+        made.append(_private_pg_url(PG, f"ck_transfer_{os.getpid()}_{uuid.uuid4().hex[:8]}"))
+        return made[-1]
 
     yield make
-    if made:
-        admin = sa.create_engine(
-            sa.make_url(_private_pg_url(PG, made[0])).set(database="postgres"),
-            isolation_level="AUTOCOMMIT",
-        )
-        with admin.connect() as conn:
-            for name in made:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    drop_pg_database(*made)
 
 
 def contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
