@@ -26,6 +26,7 @@ from casekeeper.domain.model import Case
 from casekeeper.domain.query import CaseFilters, CaseQuery
 from casekeeper.store import case_urgency, tags
 from casekeeper.store.case_filters import MANY_GROUPS, bound_groups, filter_clauses, group_params
+from casekeeper.store.case_rows import CASE_SELECT
 from casekeeper.store.cases import row_to_case, sort_values
 from casekeeper.store.driver import Prepared
 from casekeeper.store.schema import case as c
@@ -200,7 +201,7 @@ LIGHT: Final = tuple(sa.null().label("doc") if col.name == "doc" else col for co
 
 
 def _columns(light: bool) -> Sequence[Any]:
-    return LIGHT if light else (c,)
+    return LIGHT if light else CASE_SELECT
 
 
 def _page_rows(

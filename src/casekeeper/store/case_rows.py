@@ -1,19 +1,28 @@
 """A case from its row: every ``case`` column in table order, decoded with shared immutable
-values (enum members, priority details, label pairs) so a page of rows costs little."""
+values (enum members, priority details, label pairs, large signal detail) so a page of rows
+costs little."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 import orjson
+import sqlalchemy as sa
 
 from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind, Severity
 from casekeeper.domain.model import Case, KeyValue, PriorityDetails, ResolutionDetails
 from casekeeper.store.schema import case as c
 
 CASE_COLUMNS = tuple(c.columns)
+# What a read selects: every column, the signal detail as its JSON text (neither SQLAlchemy nor
+# psycopg decodes it then), so ``row_to_case`` can take it decoded from ``DOCS`` instead.
+CASE_SELECT: Final = tuple(
+    sa.cast(col, sa.Text).label("doc") if col.name == "doc" else col for col in c.columns
+)
 
 
 _NAMES = tuple(col.name for col in c.columns)
@@ -75,13 +84,57 @@ def _pairs(items: Any) -> tuple[KeyValue, ...]:
     return tuple(out)
 
 
+class DecodedDocs:
+    """Large signal detail decoded, by (case id, version). An alert group's case carries one
+    indicator per alert (about 60 KB of JSON for 100 alerts) and decoding it was nearly all the
+    cost of reading such a case; the busiest lists show the same few open groups again and
+    again. A version names one content, so a write by this or another process makes a new key,
+    never a wrong answer. ``budget`` bounds the JSON text held (the decoded objects take a few
+    times that). The decoded values are shared between cases: read-only by convention, as
+    everything that edits indicators copies them first."""
+
+    def __init__(self, budget: int, smallest: int = 1024) -> None:
+        self.budget = budget
+        self.smallest = smallest
+        self.held = 0
+        self.items: OrderedDict[tuple[str, int], tuple[int, dict[str, Any]]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def decode(self, case_id: str, version: int, text: str | bytes) -> dict[str, Any]:
+        size = len(text)
+        if size < self.smallest or size > self.budget // 16:
+            return orjson.loads(text)  # type: ignore[no-any-return]
+        key = (case_id, version)
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+                return found[1]
+        doc: dict[str, Any] = orjson.loads(text)
+        with self.lock:
+            if key not in self.items:
+                self.items[key] = (size, doc)
+                self.held += size
+                while self.held > self.budget:
+                    self.held -= self.items.popitem(last=False)[1][0]
+        return doc
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.held = 0
+
+
+DOCS: Final = DecodedDocs(8 * 2**20)
+
+
 def row_to_case(row: Sequence[Any]) -> Case:
     """A case from a row of every ``case`` column in table order (a DBAPI tuple or a Row)."""
     doc = row[_DOC]
     if doc is None:
         doc = _NO_DOC
     elif isinstance(doc, str | bytes):
-        doc = orjson.loads(doc)
+        doc = DOCS.decode(row[_ID], row[_VERSION], doc)
     resolve_time, reason = row[_RESOLVE], row[_REASON]
     resolution = None
     if resolve_time is not None or reason is not None:

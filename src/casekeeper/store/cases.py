@@ -25,6 +25,7 @@ from casekeeper.store.case_columns import (
 from casekeeper.store.case_rows import (
     _AT,
     CASE_COLUMNS,
+    CASE_SELECT,
     CATEGORY_OF,
     PRIORITY_OF,
     SEVERITY_OF,
@@ -61,8 +62,10 @@ def case_values(case: Case) -> dict[str, Any]:
     }
 
 
-_SELECT_BY_ID = sa.select(c).where(c.c.space_id == sa.bindparam("s"), c.c.id == sa.bindparam("i"))
-_SELECT_BY_NUMBER = sa.select(c).where(
+_SELECT_BY_ID = sa.select(*CASE_SELECT).where(
+    c.c.space_id == sa.bindparam("s"), c.c.id == sa.bindparam("i")
+)
+_SELECT_BY_NUMBER = sa.select(*CASE_SELECT).where(
     c.c.space_id == sa.bindparam("s"), c.c.number == sa.bindparam("n")
 )
 
@@ -93,7 +96,7 @@ def rows_by_ids(
     dialect = conn.dialect
     head = _ALL_COLUMNS.get(dialect.name)
     if head is None:
-        head = _ALL_COLUMNS[dialect.name] = str(sa.select(c).compile(dialect=dialect))
+        head = _ALL_COLUMNS[dialect.name] = str(sa.select(*CASE_SELECT).compile(dialect=dialect))
     mark = driver.mark(conn)
     sql = f'{head} WHERE "case".space_id = {mark} AND "case".id IN ({", ".join([mark] * len(ids))})'
     if for_update and dialect.name != "sqlite":
@@ -156,7 +159,7 @@ class CaseRepository:
             rows = rows_by_ids(self.conn, space_id, chunk, for_update=for_update)
             found.extend(row_to_case(r) for r in rows)
         for nchunk in _chunks(sorted(numbers), 500):
-            stmt = sa.select(c).where(c.c.space_id == space_id, c.c.number.in_(nchunk))
+            stmt = sa.select(*CASE_SELECT).where(c.c.space_id == space_id, c.c.number.in_(nchunk))
             stmt = stmt.with_for_update() if for_update else stmt
             found.extend(row_to_case(r) for r in self.conn.execute(stmt))
         return _by_ref(refs, found)
@@ -295,7 +298,7 @@ class CaseRepository:
     def find_by_prometheus(self, space_id: int, fingerprint: str, started: int) -> Case | None:
         key, value = tags.prometheus_key(fingerprint, started)
         stmt = (
-            sa.select(c)
+            sa.select(*CASE_SELECT)
             .join(t, t.c.case_id == c.c.id)
             .where(
                 t.c.space_id == space_id,

@@ -27,6 +27,7 @@ from casekeeper.domain.enums import CasePriority, CaseStatus
 from casekeeper.domain.model import Case
 from casekeeper.store import driver, schema, tags
 from casekeeper.store.case_columns import doc_of
+from casekeeper.store.case_rows import CASE_SELECT
 from casekeeper.store.cases import row_to_case
 from casekeeper.store.schema import case as c
 from casekeeper.store.schema import signal_firing as sf
@@ -38,7 +39,7 @@ ALL_PRIORITIES = tuple(int(p) for p in CasePriority)
 def _claim(
     conn: sa.Connection, space_id: int, where: Iterable[ColumnElement[bool]], limit: int
 ) -> list[Case]:
-    stmt = sa.select(c).where(c.c.space_id == space_id, *where).limit(limit)
+    stmt = sa.select(*CASE_SELECT).where(c.c.space_id == space_id, *where).limit(limit)
     if conn.dialect.name != "sqlite":
         stmt = stmt.with_for_update(skip_locked=True)
     return [row_to_case(row) for row in conn.execute(stmt)]

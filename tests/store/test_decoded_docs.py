@@ -1,0 +1,88 @@
+"""Large signal detail is decoded once per (case, version): reads of an unchanged alert group
+share it, a change (a new version) is read afresh, and the cache keeps to its budget."""
+
+from __future__ import annotations
+
+import orjson
+
+from casekeeper.bootstrap import Container
+from casekeeper.domain.query import CaseQuery
+from casekeeper.domain.signals import Signal, SignalBatch, SignalStatus, Source
+from casekeeper.store.case_rows import DOCS, DecodedDocs
+from tests.conftest import MakeKey
+
+
+def _doc(n: int) -> bytes:
+    return orjson.dumps(
+        {"caseIndicators": {"alertIndicators": [{"id": f"a{i}"} for i in range(n)]}}
+    )
+
+
+def test_large_documents_are_decoded_once_per_version() -> None:
+    docs = DecodedDocs(budget=1 << 20, smallest=64)
+    big = _doc(40)
+    first = docs.decode("case-1", 3, big)
+    assert docs.decode("case-1", 3, big) is first  # the same version: no second decode
+    assert docs.decode("case-1", 4, big) is not first  # a new version is decoded afresh
+    assert docs.decode("case-2", 3, big) is not first
+    assert docs.held == 3 * len(big)
+    small = _doc(1)
+    assert len(small) < 64
+    assert docs.decode("case-3", 1, small) == orjson.loads(small)
+    assert ("case-3", 1) not in docs.items  # small ones cost less to decode than to keep
+
+
+def test_the_budget_bounds_what_is_held_and_drops_the_least_recently_read() -> None:
+    big = _doc(40)
+    docs = DecodedDocs(budget=16 * len(big) + 10, smallest=64)
+    for n in range(16):
+        docs.decode(f"case-{n}", 1, big)
+    docs.decode("case-0", 1, big)  # read again: now the most recent
+    docs.decode("case-16", 1, big)  # over budget: the least recently read goes
+    assert docs.held <= docs.budget
+    assert ("case-0", 1) in docs.items
+    assert ("case-1", 1) not in docs.items
+    huge = _doc(2000)  # more than a sixteenth of the budget: decoded, never kept
+    docs.decode("case-huge", 1, huge)
+    assert ("case-huge", 1) not in docs.items
+
+
+def _alerts(group: str, names: range) -> SignalBatch:
+    signals = tuple(
+        Signal(
+            dedup_key=f"{group}-fp-{n}",
+            status=SignalStatus.FIRING,
+            title="NodeDown",
+            labels={"alertname": "NodeDown", "instance": f"host-{n}:9100", "severity": "warning"},
+            starts_at=1_700_000_000_000_000,
+            group_key=group,
+        )
+        for n in names
+    )
+    return SignalBatch(Source.ALERTMANAGER, signals)
+
+
+def test_a_read_after_another_write_sees_it(
+    container: Container, make_key: MakeKey, space: str
+) -> None:
+    _, sender = make_key("signals:Write", "case:Read")
+    group = f'{{}}:{{alertname="NodeDown", space="{space}"}}'
+    opened = container.signals.ingest(sender, _alerts(group, range(30)))
+    case_id = opened.outcomes[0].case_id
+    assert case_id is not None
+
+    before = container.cases.get(sender, case_id)
+    alerts = before.indicators["prometheusAlertIndicators"][0]["alerts"]
+    assert len(alerts) == 30
+    # Read again, by id and in a list: the same decoded detail (on PostgreSQL too: the row
+    # brings the detail as text, so the store decodes it, not the driver).
+    assert container.cases.get(sender, case_id).indicators is before.indicators
+    listed, _ = container.cases.list_cases(sender, CaseQuery())
+    assert next(x.indicators for x in listed if x.id == case_id) is before.indicators
+    assert (case_id, before.version) in DOCS.items
+
+    container.signals.ingest(sender, _alerts(group, range(30, 32)))  # two more join the group
+    after = container.cases.get(sender, case_id)
+    assert after.version > before.version
+    assert len(after.indicators["prometheusAlertIndicators"][0]["alerts"]) == 32
+    assert len(alerts) == 30  # what the earlier read returned is left as it was
