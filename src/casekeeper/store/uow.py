@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from types import TracebackType
@@ -47,6 +48,8 @@ T = TypeVar("T")
 # Idle SQLite readers kept open for the next read; more than this many at once are closed when
 # they come back. Readers never wait for one: the SQLite pool has no upper bound (engine.py).
 IDLE_READERS = 16
+# As long as SQLite's own busy timeout (engine.py): then the write is refused, UNAVAILABLE.
+WRITE_WAIT_SECONDS = 30
 
 
 class UnitOfWork:
@@ -190,6 +193,12 @@ class Database:
         # suffice: more would only take turns at the GIL, and work that finds none free is
         # done by its caller after the commit.
         self._side_work = ThreadPoolExecutor(max_workers=4, thread_name_prefix="commit-side")
+        # SQLite has one writer at a time. Its busy handler polls a held lock with sleeps that
+        # grow to 100 ms, so a writer waiting behind another of this process's could sleep on
+        # long after the lock came free, and one arriving later could overtake it. This
+        # process's writers take turns on a lock of their own instead, handed on at once;
+        # SQLite's handler remains for writers in other processes.
+        self._write_turn = threading.Lock() if self.sqlite else None
         if self.sqlite and engine.url.database not in (None, "", ":memory:"):
             self.checkpointer = Checkpointer(engine)
             self.checkpointer.start()
@@ -209,6 +218,21 @@ class Database:
         return UnitOfWork(self, write=False)
 
     def connection(self, *, write: bool) -> sa.Connection:
+        turn = self._write_turn if write else None
+        if turn is not None and not turn.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise CasekeeperError(
+                ErrorCode.UNAVAILABLE,
+                f"the database is busy (a write waited {WRITE_WAIT_SECONDS} s for its turn); "
+                "try again",
+            )
+        try:
+            return self._connection(write=write)
+        except BaseException:
+            if turn is not None:
+                turn.release()
+            raise
+
+    def _connection(self, *, write: bool) -> sa.Connection:
         if not write and self.sqlite:
             try:
                 return self._idle.pop()
@@ -249,7 +273,11 @@ class Database:
                 if not committed:
                     conn.rollback()
             finally:
-                conn.close()
+                try:
+                    conn.close()
+                finally:
+                    if self._write_turn is not None:
+                        self._write_turn.release()
             return
         if not self.sqlite or failed or conn.invalidated:
             conn.close()
