@@ -25,11 +25,11 @@ def test_large_documents_are_decoded_once_per_version() -> None:
     assert docs.decode("case-1", 3, big) is first  # the same version: no second decode
     assert docs.decode("case-1", 4, big) is not first  # a new version is decoded afresh
     assert docs.decode("case-2", 3, big) is not first
-    assert docs.held == 3 * len(big)
+    assert docs.cache.held == 3 * len(big)
     small = _doc(1)
     assert len(small) < 64
     assert docs.decode("case-3", 1, small) == orjson.loads(small)
-    assert ("case-3", 1) not in docs.items  # small ones cost less to decode than to keep
+    assert ("case-3", 1) not in docs.cache.items  # small ones cost less to decode than to keep
 
 
 def test_the_budget_bounds_what_is_held_and_drops_the_least_recently_read() -> None:
@@ -39,12 +39,12 @@ def test_the_budget_bounds_what_is_held_and_drops_the_least_recently_read() -> N
         docs.decode(f"case-{n}", 1, big)
     docs.decode("case-0", 1, big)  # read again: now the most recent
     docs.decode("case-16", 1, big)  # over budget: the least recently read goes
-    assert docs.held <= docs.budget
-    assert ("case-0", 1) in docs.items
-    assert ("case-1", 1) not in docs.items
+    assert docs.cache.held <= docs.cache.budget
+    assert ("case-0", 1) in docs.cache.items
+    assert ("case-1", 1) not in docs.cache.items
     huge = _doc(2000)  # more than a sixteenth of the budget: decoded, never kept
     docs.decode("case-huge", 1, huge)
-    assert ("case-huge", 1) not in docs.items
+    assert ("case-huge", 1) not in docs.cache.items
 
 
 def _alerts(group: str, names: range) -> SignalBatch:
@@ -79,7 +79,7 @@ def test_a_read_after_another_write_sees_it(
     assert container.cases.get(sender, case_id).indicators is before.indicators
     listed, _ = container.cases.list_cases(sender, CaseQuery())
     assert next(x.indicators for x in listed if x.id == case_id) is before.indicators
-    assert (case_id, before.version) in DOCS.items
+    assert (case_id, before.version) in DOCS.cache.items
 
     container.signals.ingest(sender, _alerts(group, range(30, 32)))  # two more join the group
     after = container.cases.get(sender, case_id)

@@ -4,8 +4,6 @@ costs little."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
@@ -15,6 +13,7 @@ import sqlalchemy as sa
 
 from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind, Severity
 from casekeeper.domain.model import Case, KeyValue, PriorityDetails, ResolutionDetails
+from casekeeper.domain.versioned import VersionedCache
 from casekeeper.store.schema import case as c
 
 CASE_COLUMNS = tuple(c.columns)
@@ -88,41 +87,23 @@ class DecodedDocs:
     """Large signal detail decoded, by (case id, version). An alert group's case carries one
     indicator per alert (about 60 KB of JSON for 100 alerts) and decoding it was nearly all the
     cost of reading such a case; the busiest lists show the same few open groups again and
-    again. A version names one content, so a write by this or another process makes a new key,
-    never a wrong answer. ``budget`` bounds the JSON text held (the decoded objects take a few
-    times that). The decoded values are shared between cases: read-only by convention, as
-    everything that edits indicators copies them first."""
+    again. ``budget`` bounds the JSON text held (the decoded objects take a few times that).
+    The decoded values are shared between cases: read-only by convention, as everything that
+    edits indicators copies them first."""
 
     def __init__(self, budget: int, smallest: int = 1024) -> None:
-        self.budget = budget
         self.smallest = smallest
-        self.held = 0
-        self.items: OrderedDict[tuple[str, int], tuple[int, dict[str, Any]]] = OrderedDict()
-        self.lock = threading.Lock()
+        self.cache: VersionedCache[dict[str, Any]] = VersionedCache(budget)
 
     def decode(self, case_id: str, version: int, text: str | bytes) -> dict[str, Any]:
-        size = len(text)
-        if size < self.smallest or size > self.budget // 16:
+        if len(text) < self.smallest:
             return orjson.loads(text)  # type: ignore[no-any-return]
         key = (case_id, version)
-        with self.lock:
-            found = self.items.get(key)
-            if found is not None:
-                self.items.move_to_end(key)
-                return found[1]
-        doc: dict[str, Any] = orjson.loads(text)
-        with self.lock:
-            if key not in self.items:
-                self.items[key] = (size, doc)
-                self.held += size
-                while self.held > self.budget:
-                    self.held -= self.items.popitem(last=False)[1][0]
+        doc = self.cache.get(key)
+        if doc is None:
+            doc = orjson.loads(text)
+            self.cache.put(key, doc, len(text))
         return doc
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-            self.held = 0
 
 
 DOCS: Final = DecodedDocs(8 * 2**20)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,6 +17,7 @@ from casekeeper.domain.model import Case, Json, KeyValue
 from casekeeper.domain.query import (
     FilterValues,
 )
+from casekeeper.domain.versioned import VersionedCache
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_event_pb2 as ev_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import case_pb2 as c_pb
 from casekeeper.proto.com.coralogixapis.cases.v1 import cases_service_pb2 as svc_pb
@@ -59,31 +58,10 @@ def json_into(message: Message, data: Json, what: str) -> None:
         raise invalid(f"{what}: {err}") from None
 
 
-class _EncodedCases:
-    """Serialized ``Case`` messages by (id, version), so a case read again is not converted
-    again (the JSON-shaped indicator detail is the expensive part). ``duration`` depends on the
-    clock and is set after every decode."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple[str, int], bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[str, int]) -> bytes | None:
-        with self.lock:
-            found = self.items.get(key)
-            if found is not None:
-                self.items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, int], data: bytes) -> None:
-        with self.lock:
-            self.items[key] = data
-            if len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-_ENCODED = _EncodedCases()
+# Serialized ``Case`` messages by (id, version), so a case read again is not converted again
+# (the JSON-shaped indicator detail is the expensive part). ``duration`` depends on the clock
+# and is set after every decode. Bounded by the bytes held.
+_ENCODED: VersionedCache[bytes] = VersionedCache(16 * 2**20)
 
 
 def case_to_pb(
@@ -101,7 +79,8 @@ def case_to_pb(
             pb.MergeFromString(encoded)
         else:
             _fill_case(case, pb)
-            _ENCODED.put(key, pb.SerializeToString())
+            data = pb.SerializeToString()
+            _ENCODED.put(key, data, len(data))
     pb.duration = case.duration_ms(now)
     return pb
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from google.protobuf.message import Message
 
 from casekeeper.api.coralogix.convert import to_json
@@ -19,6 +20,35 @@ from casekeeper.domain.events import CaseEvent
 from casekeeper.domain.model import Case, Json
 from casekeeper.domain.query import FilterValues
 from casekeeper.domain.timeutil import to_rfc3339
+from casekeeper.domain.versioned import VersionedCache
+
+# A large ``caseIndicators`` (an alert group's: one indicator per alert) as JSON, by (case id,
+# version): encoding it was most of a list page's cost, and busy lists show the same open
+# groups again and again. Smaller ones are encoded each time (cheaper than keeping them).
+_INDICATORS: VersionedCache[orjson.Fragment] = VersionedCache(16 * 2**20)
+_KEPT_FROM = 16  # indicators and Prometheus alerts in a case
+
+
+def _count(indicators: Json) -> int:
+    n = len(indicators.get("alertIndicators") or ()) + len(
+        indicators.get("genericIndicators") or ()
+    )
+    for group in indicators.get("prometheusAlertIndicators") or ():
+        n += 1 + len(group.get("alerts") or ())
+    return n
+
+
+def _indicators_json(case: Case) -> Any:
+    out = case.indicators
+    if _count(out) < _KEPT_FROM:
+        return {**out, "alertIndicators": out.get("alertIndicators") or []}
+    key = (case.id, case.version)
+    found = _INDICATORS.get(key)
+    if found is None:
+        data = orjson.dumps({**out, "alertIndicators": out.get("alertIndicators") or []})
+        found = orjson.Fragment(data)
+        _INDICATORS.put(key, found, len(data))
+    return found
 
 
 def case_json(case: Case, now: int) -> Json:
@@ -48,9 +78,7 @@ def case_json(case: Case, now: int) -> Json:
     out["labels"] = [{"key": kv.key, "value": kv.value} for kv in case.labels]
     out["groupings"] = [{"key": kv.key, "value": kv.value} for kv in case.groupings]
     out["priorityDetails"] = priority_details(case.priority)
-    indicators = dict(case.indicators)
-    indicators.setdefault("alertIndicators", [])
-    out["caseIndicators"] = indicators
+    out["caseIndicators"] = _indicators_json(case)
     if case.number is not None:
         out["readableId"] = f"CASE-{case.number}"
     out["impactedEntities"] = list(case.impacted_entities)
