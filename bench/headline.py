@@ -62,11 +62,15 @@ class Tally:
     service_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
     errors: list[str] = field(default_factory=list)
+    worst: dict[str, tuple[float, int]] = field(default_factory=dict)  # (ms, when done, ns)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, job: Job, sent: int, done: int, status: int, answer: bytes) -> None:
+        late = (done - job.due) / 1e6
         with self.lock:
-            self.due_ms[job.kind].append((done - job.due) / 1e6)
+            self.due_ms[job.kind].append(late)
+            if late > self.worst.get(job.kind, (-1.0, 0))[0]:
+                self.worst[job.kind] = (late, done)
             self.service_ms[job.kind].append((done - sent) / 1e6)
             got = self.statuses[job.kind]
             got[status] = got.get(status, 0) + 1
@@ -215,7 +219,11 @@ def sample_memory(
 
 
 def plot(samples: list[dict[str, float]], title: str, path: Path) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print("  (no PNG: it needs matplotlib, .venv/bin/pip install matplotlib)")
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -236,7 +244,8 @@ def plot(samples: list[dict[str, float]], title: str, path: Path) -> None:
     plt.close(fig)
 
 
-def summary(tally: Tally) -> dict[str, Any]:
+def summary(tally: Tally, t0: int) -> dict[str, Any]:
+    """Per kind; ``max_at_s``: when the slowest answer came, in seconds from ``t0``."""
     out = {}
     for kind, lat in sorted(tally.due_ms.items()):
         svc = tally.service_ms[kind]
@@ -244,6 +253,7 @@ def summary(tally: Tally) -> dict[str, Any]:
             "requests": len(lat), "statuses": tally.statuses[kind],
             "p50_ms": round(pct(lat, 50), 1), "p99_ms": round(pct(lat, 99), 1),
             "max_ms": round(max(lat), 1), "service_p99_ms": round(pct(svc, 99), 1),
+            "max_at_s": round((tally.worst[kind][1] - t0) / 1e9, 1),
         }  # fmt: skip
     return out
 
@@ -293,13 +303,15 @@ def main() -> None:
         run_jobs(port, hd.key, warm_posts, 4, warm_tally)
         run_jobs(port, hd.key, warm_api, 8, warm_tally)
         # The baseline: the same request kinds one at a time on the idle server (10/s).
-        t0 = time.perf_counter_ns() + 100_000_000
-        run_jobs(port, hd.key, api_jobs(t0, 30, 10, ids, open_ids[tenth : 2 * tenth]), 1, idle)
+        idle_t0 = time.perf_counter_ns() + 100_000_000
+        idle_jobs = api_jobs(idle_t0, 30, 10, ids, open_ids[tenth : 2 * tenth])
+        run_jobs(port, hd.key, idle_jobs, 1, idle)
         samples: list[dict[str, float]] = []
         stop = threading.Event()
         sampler = threading.Thread(target=sample_memory, args=(server.pid, 5.0, stop, samples))
         sampler.start()
         t0 = time.perf_counter_ns() + 200_000_000
+        print(f"  the run starts at {time.strftime('%H:%M:%S')} (server log time)", flush=True)
         _, posts = alert_jobs(t0, a.duration, a.alerts, 20)
         api = api_jobs(t0, a.duration, a.api, ids, open_ids[2 * tenth :])
         tally = Tally()
@@ -320,18 +332,18 @@ def main() -> None:
     result = {
         "backend": hd.backend, "cases": before["case"], "events": before["case_event"],
         "duration_s": a.duration, "alerts_per_s": a.alerts, "api_per_s": a.api,
-        "processes": a.processes, "kinds": summary(tally), "errors": tally.errors,
-        "idle": summary(idle),
+        "processes": a.processes, "kinds": summary(tally, t0), "errors": tally.errors,
+        "idle": summary(idle, idle_t0),
         "alerts_posted": len(posts) * BATCH, "stored": {k: after[k] - before[k] for k in after},
         "rss": samples, "cpu_count": psutil.cpu_count(),
     }  # fmt: skip
     for kind, row in result["kinds"].items():
         print(f"  {kind:12} {row}", flush=True)
     print(f"  stored {result['stored']}; RSS {samples[0]['rss_mb']} -> {samples[-1]['rss_mb']} MiB")
+    write_result(a.out, "headline", result)
     if a.png:
         plot(samples, f"casekeeper serve, {hd.backend}: {a.alerts:g} alerts/s + {a.api:g} "
              f"requests/s, {before['case']:,} cases", Path(a.png))  # fmt: skip
-    write_result(a.out, "headline", result)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ and where each operation runs (event loop or worker pool)."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from pathlib import Path
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from casekeeper.api.coralogix.cases import CASES_OPERATIONS, EVENTS_OPERATIONS, runs_inline
 from casekeeper.api.coralogix.permissions import CASES, EVENTS
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
-from casekeeper.store import migrate
+from casekeeper.store import checkpoint, migrate
 from casekeeper.store import uow as uow_module
 from casekeeper.store.engine import READ_CACHE_KIB, WRITE_CACHE_KIB, make_engine
 from casekeeper.store.uow import Database
@@ -150,3 +151,22 @@ def test_a_write_refused_by_sqlite_gives_its_turn_back(sqlite_db: Database, tmp_
     with sqlite_db.writer() as uow:  # this process's next writer gets its turn
         uow.spaces.ensure("after-refusal", 0)
         uow.commit()
+
+
+def test_a_log_past_its_limit_is_restarted_and_the_wait_told(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(checkpoint, "LARGE_WAL_PAGES", 0)
+    monkeypatch.setattr(checkpoint, "SLOW_RESTART_S", 0.0)  # every restart counts as slow
+    with sqlite_db.writer() as uow:
+        uow.spaces.ensure("restart-test", 0)
+        uow.commit()
+    checkpointer = sqlite_db.checkpointer
+    assert checkpointer is not None
+    with caplog.at_level(logging.INFO, logger="casekeeper.store"):
+        checkpointer._step()
+    (record,) = [r for r in caplog.records if "restarted" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert "writers waited" in record.getMessage()
+    _busy, logged, done = checkpointer.checkpoint()
+    assert done == logged  # all of it back in the database: the next writer starts it over

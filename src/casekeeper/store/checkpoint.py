@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy.engine import Engine
 
@@ -24,6 +25,7 @@ log = logging.getLogger("casekeeper.store")
 
 INTERVAL_S = 0.5
 LARGE_WAL_PAGES = 64_000  # 250 MiB of 4 KiB pages
+SLOW_RESTART_S = 0.5
 
 
 class Checkpointer:
@@ -64,6 +66,15 @@ class Checkpointer:
         try:
             _busy, logged, _done = self.checkpoint()
             if logged > LARGE_WAL_PAGES:
+                started = time.monotonic()
                 self.checkpoint("RESTART")
+                took = time.monotonic() - started
+                # A RESTART holds off every new writer until it is done: worth telling.
+                log.log(
+                    logging.WARNING if took >= SLOW_RESTART_S else logging.INFO,
+                    "WAL of %d pages checkpointed and restarted in %.2f s (writers waited)",
+                    logged,
+                    took,
+                )
         except Exception:  # the next round retries; a failing database shows up elsewhere
             log.warning("WAL checkpoint failed", exc_info=True)
