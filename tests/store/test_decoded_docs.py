@@ -7,8 +7,9 @@ import orjson
 
 from casekeeper.bootstrap import Container
 from casekeeper.domain.query import CaseQuery
+from casekeeper.domain.signal_indicators import MAX_ALERTS
 from casekeeper.domain.signals import Signal, SignalBatch, SignalStatus, Source
-from casekeeper.store.case_rows import DOCS, DecodedDocs
+from casekeeper.store.case_rows import DOCS, WRITING, DecodedDocs
 from tests.conftest import MakeKey
 
 
@@ -19,32 +20,57 @@ def _doc(n: int) -> bytes:
 
 
 def test_large_documents_are_decoded_once_per_version() -> None:
-    docs = DecodedDocs(budget=1 << 20, smallest=64)
+    docs = DecodedDocs(budget=1 << 20, largest=1 << 16, smallest=64)
     big = _doc(40)
-    first = docs.decode("case-1", 3, big)
-    assert docs.decode("case-1", 3, big) is first  # the same version: no second decode
-    assert docs.decode("case-1", 4, big) is not first  # a new version is decoded afresh
-    assert docs.decode("case-2", 3, big) is not first
-    assert docs.cache.held == 3 * len(big)
+    first = docs.decode(("case-1", 3, 100), big)
+    assert docs.decode(("case-1", 3, 100), big) is first  # the same version: no second decode
+    assert docs.decode(("case-1", 4, 101), big) is not first  # a new version: decoded afresh
+    assert docs.decode(("case-1", 3, 205), big) is not first  # deleted and made again
+    assert docs.decode(("case-2", 3, 100), big) is not first
+    assert docs.cache.held == 4 * len(big)
     small = _doc(1)
     assert len(small) < 64
-    assert docs.decode("case-3", 1, small) == orjson.loads(small)
-    assert ("case-3", 1) not in docs.cache.items  # small ones cost less to decode than to keep
+    assert docs.decode(("case-3", 1, 1), small) == orjson.loads(small)
+    assert ("case-3", 1, 1) not in docs.cache.items  # cheaper to decode than to keep
 
 
 def test_the_budget_bounds_what_is_held_and_drops_the_least_recently_read() -> None:
     big = _doc(40)
-    docs = DecodedDocs(budget=16 * len(big) + 10, smallest=64)
+    docs = DecodedDocs(budget=16 * len(big) + 10, largest=2 * len(big), smallest=64)
     for n in range(16):
-        docs.decode(f"case-{n}", 1, big)
-    docs.decode("case-0", 1, big)  # read again: now the most recent
-    docs.decode("case-16", 1, big)  # over budget: the least recently read goes
+        docs.decode((f"case-{n}", 1, 1), big)
+    docs.decode(("case-0", 1, 1), big)  # read again: now the most recent
+    docs.decode(("case-16", 1, 1), big)  # over budget: the least recently read goes
     assert docs.cache.held <= docs.cache.budget
-    assert ("case-0", 1) in docs.cache.items
-    assert ("case-1", 1) not in docs.cache.items
-    huge = _doc(2000)  # more than a sixteenth of the budget: decoded, never kept
-    docs.decode("case-huge", 1, huge)
-    assert ("case-huge", 1) not in docs.cache.items
+    assert ("case-0", 1, 1) in docs.cache.items
+    assert ("case-1", 1, 1) not in docs.cache.items
+    huge = _doc(100)  # more than ``largest``: decoded, never kept
+    assert docs.decode(("case-huge", 1, 1), huge) == orjson.loads(huge)
+    assert ("case-huge", 1, 1) not in docs.cache.items
+
+
+def test_a_write_transaction_takes_from_the_cache_but_never_adds() -> None:
+    docs = DecodedDocs(budget=1 << 20, largest=1 << 16, smallest=64)
+    big = _doc(40)
+    kept = docs.decode(("case-1", 1, 1), big)
+    token = WRITING.set(True)
+    try:
+        assert docs.decode(("case-1", 1, 1), big) is kept
+        docs.decode(("case-1", 2, 2), big)  # a version that may never commit
+    finally:
+        WRITING.reset(token)
+    assert ("case-1", 2, 2) not in docs.cache.items
+
+
+def test_the_largest_alert_group_is_kept() -> None:
+    alerts = [
+        {"fingerprint": f"{n:016x}", "status": "firing", "labels": {"instance": f"host-{n}:9100"}}
+        for n in range(MAX_ALERTS)
+    ]
+    text = orjson.dumps(
+        {"caseIndicators": {"prometheusAlertIndicators": [{"alertGroupId": "g", "alerts": alerts}]}}
+    )
+    assert len(text) <= DOCS.cache.largest
 
 
 def _alerts(group: str, names: range) -> SignalBatch:
@@ -79,7 +105,7 @@ def test_a_read_after_another_write_sees_it(
     assert container.cases.get(sender, case_id).indicators is before.indicators
     listed, _ = container.cases.list_cases(sender, CaseQuery())
     assert next(x.indicators for x in listed if x.id == case_id) is before.indicators
-    assert (case_id, before.version) in DOCS.cache.items
+    assert (case_id, before.version, before.update_time) in DOCS.cache.items
 
     container.signals.ingest(sender, _alerts(group, range(30, 32)))  # two more join the group
     after = container.cases.get(sender, case_id)

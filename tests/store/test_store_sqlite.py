@@ -165,8 +165,8 @@ def test_a_log_past_its_limit_is_restarted_and_the_wait_told(
     assert checkpointer is not None
     with caplog.at_level(logging.INFO, logger="casekeeper.store"):
         checkpointer._step()
-    (record,) = [r for r in caplog.records if "restarted" in r.getMessage()]
+    (record,) = [r for r in caplog.records if "RESTART checkpoint" in r.getMessage()]
     assert record.levelno == logging.WARNING
-    assert "writers waited" in record.getMessage()
+    assert "the log starts over" in record.getMessage()
     _busy, logged, done = checkpointer.checkpoint()
     assert done == logged  # all of it back in the database: the next writer starts it over

@@ -38,7 +38,7 @@ def test_a_large_group_reads_the_same_from_the_cache_and_a_new_version_afresh() 
     case = _case(_group(40))
     expected = {**_group(40), "alertIndicators": []}
     assert _read(case) == expected
-    assert (case.id, case.version) in render._INDICATORS.items
+    assert (case.id, case.version, case.update_time) in render._INDICATORS.items
     assert _read(case) == expected  # now spliced from the cache
     grown = evolve(case, indicators=_group(41), version=case.version + 1)
     assert _read(grown) == {**_group(41), "alertIndicators": []}
@@ -48,5 +48,17 @@ def test_a_large_group_reads_the_same_from_the_cache_and_a_new_version_afresh() 
 def test_a_small_one_is_encoded_each_time() -> None:
     case = _case(_group(2), version=9)
     assert _read(case) == {**_group(2), "alertIndicators": []}
-    assert (case.id, 9) not in render._INDICATORS.items
+    assert (case.id, 9, case.update_time) not in render._INDICATORS.items
     assert _read(_case({}, version=10)) == {"alertIndicators": []}
+
+
+def test_a_version_not_yet_committed_is_never_kept() -> None:
+    case = _case(_group(30), version=20)
+    out = orjson.loads(orjson.dumps(render.case_json(case, 10, cached=False)))
+    assert out["caseIndicators"] == {**_group(30), "alertIndicators": []}
+    assert (case.id, 20, case.update_time) not in render._INDICATORS.items
+
+
+def test_indicators_as_stored_are_kept_as_they_are() -> None:
+    case = _case({"alertIndicators": None, "genericIndicators": []}, version=21)
+    assert _read(case) == {"alertIndicators": None, "genericIndicators": []}

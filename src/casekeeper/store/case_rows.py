@@ -5,6 +5,7 @@ costs little."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 
 from casekeeper.domain.enums import CaseCategory, CasePriority, CaseStatus, ResolverKind, Severity
 from casekeeper.domain.model import Case, KeyValue, PriorityDetails, ResolutionDetails
-from casekeeper.domain.versioned import VersionedCache
+from casekeeper.domain.versioned import Key, VersionedCache
 from casekeeper.store.schema import case as c
 
 CASE_COLUMNS = tuple(c.columns)
@@ -83,30 +84,36 @@ def _pairs(items: Any) -> tuple[KeyValue, ...]:
     return tuple(out)
 
 
+# True while a write transaction runs in this context: what it reads may never commit.
+WRITING: ContextVar[bool] = ContextVar("casekeeper_writing", default=False)
+
+
 class DecodedDocs:
-    """Large signal detail decoded, by (case id, version). An alert group's case carries one
-    indicator per alert (about 60 KB of JSON for 100 alerts) and decoding it was nearly all the
-    cost of reading such a case; the busiest lists show the same few open groups again and
-    again. ``budget`` bounds the JSON text held (the decoded objects take a few times that).
-    The decoded values are shared between cases: read-only by convention, as everything that
-    edits indicators copies them first."""
+    """Large signal detail decoded, by (case id, version, update time): an alert group's case
+    carries one indicator per alert, and the busiest lists show the same open groups again
+    and again (docs/PERFORMANCE.md, the headline). ``budget`` bounds the JSON text held; the
+    decoded objects take a few times that (docs/SCALING.md). The decoded values (indicators,
+    impacted entities, KPI breaches, Olly analysis) are shared between cases: read-only by
+    convention, as everything that edits them copies first. A write transaction may take
+    what is here but never adds to it."""
 
-    def __init__(self, budget: int, smallest: int = 1024) -> None:
+    def __init__(self, budget: int, *, largest: int, smallest: int = 1024) -> None:
         self.smallest = smallest
-        self.cache: VersionedCache[dict[str, Any]] = VersionedCache(budget)
+        self.cache: VersionedCache[dict[str, Any]] = VersionedCache(budget, largest)
 
-    def decode(self, case_id: str, version: int, text: str | bytes) -> dict[str, Any]:
+    def decode(self, key: Key, text: str | bytes) -> dict[str, Any]:
         if len(text) < self.smallest:
             return orjson.loads(text)  # type: ignore[no-any-return]
-        key = (case_id, version)
         doc = self.cache.get(key)
         if doc is None:
             doc = orjson.loads(text)
-            self.cache.put(key, doc, len(text))
+            if not WRITING.get():
+                self.cache.put(key, doc, len(text))
         return doc
 
 
-DOCS: Final = DecodedDocs(8 * 2**20)
+# A Prometheus group at its cap of alerts (signal_indicators.MAX_ALERTS) fits in ``largest``.
+DOCS: Final = DecodedDocs(8 * 2**20, largest=2**20)
 
 
 def row_to_case(row: Sequence[Any]) -> Case:
@@ -115,7 +122,7 @@ def row_to_case(row: Sequence[Any]) -> Case:
     if doc is None:
         doc = _NO_DOC
     elif isinstance(doc, str | bytes):
-        doc = DOCS.decode(row[_ID], row[_VERSION], doc)
+        doc = DOCS.decode((row[_ID], row[_VERSION], row[_UPDATE]), doc)
     resolve_time, reason = row[_RESOLVE], row[_REASON]
     resolution = None
     if resolve_time is not None or reason is not None:

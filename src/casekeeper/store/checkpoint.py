@@ -67,13 +67,14 @@ class Checkpointer:
             _busy, logged, _done = self.checkpoint()
             if logged > LARGE_WAL_PAGES:
                 started = time.monotonic()
-                self.checkpoint("RESTART")
+                busy, _logged, _done = self.checkpoint("RESTART")
                 took = time.monotonic() - started
-                # A RESTART holds off every new writer until it is done: worth telling.
+                # A RESTART holds off every new writer while it runs: worth telling.
                 log.log(
                     logging.WARNING if took >= SLOW_RESTART_S else logging.INFO,
-                    "WAL of %d pages checkpointed and restarted in %.2f s (writers waited)",
+                    "WAL of %d pages: RESTART checkpoint %s in %.2f s (new writers waited)",
                     logged,
+                    "stopped by readers" if busy else "done, the log starts over",
                     took,
                 )
         except Exception:  # the next round retries; a failing database shows up elsewhere

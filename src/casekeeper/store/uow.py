@@ -17,6 +17,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextvars import Token
 from types import TracebackType
 from typing import TypeVar
 
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 from casekeeper.domain.errors import CasekeeperError, ErrorCode
 from casekeeper.store import db_errors
 from casekeeper.store.am_silences import SilenceRepository
+from casekeeper.store.case_rows import WRITING
 from casekeeper.store.case_settings import CaseSettingsRepository
 from casekeeper.store.cases import CaseRepository
 from casekeeper.store.checkpoint import Checkpointer
@@ -59,6 +61,7 @@ class UnitOfWork:
         self._conn: sa.Connection | None = None
         self._committed = False
         self._replica: Replica | None = None  # set when this reader runs on the standby
+        self._writing: Token[bool] | None = None
 
     def __enter__(self) -> UnitOfWork:
         conn = self._db.connection(write=self._write)
@@ -84,6 +87,8 @@ class UnitOfWork:
         self.connectors = ConnectorRepository(conn)
         self.routes = RouteRepository(conn)
         self.ledger = LedgerRepository(conn)
+        if self._write:
+            self._writing = WRITING.set(True)
         return self
 
     @property
@@ -128,6 +133,9 @@ class UnitOfWork:
     ) -> None:
         conn = self.conn
         self._conn = None
+        if self._writing is not None:
+            WRITING.reset(self._writing)
+            self._writing = None
         if self._replica is not None:
             self._replica.release(conn, exc)  # raises ReplicaFailed to run it on the primary
             return
@@ -195,9 +203,9 @@ class Database:
         self._side_work = ThreadPoolExecutor(max_workers=4, thread_name_prefix="commit-side")
         # SQLite has one writer at a time. Its busy handler polls a held lock with sleeps that
         # grow to 100 ms, so a writer waiting behind another of this process's could sleep on
-        # long after the lock came free, and one arriving later could overtake it. This
-        # process's writers take turns on a lock of their own instead, handed on at once;
-        # SQLite's handler remains for writers in other processes.
+        # long after the lock came free. This process's writers wait on a lock of their own
+        # instead, which wakes a waiter as soon as it is released (in no set order); SQLite's
+        # handler remains for writers in other processes.
         self._write_turn = threading.Lock() if self.sqlite else None
         if self.sqlite and engine.url.database not in (None, "", ":memory:"):
             self.checkpointer = Checkpointer(engine)

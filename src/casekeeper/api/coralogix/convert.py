@@ -58,9 +58,9 @@ def json_into(message: Message, data: Json, what: str) -> None:
         raise invalid(f"{what}: {err}") from None
 
 
-# Serialized ``Case`` messages by (id, version), so a case read again is not converted again
-# (the JSON-shaped indicator detail is the expensive part). ``duration`` depends on the clock
-# and is set after every decode. Bounded by the bytes held.
+# Serialized ``Case`` messages by (id, version, update time), so a case read again is not
+# converted again (the JSON-shaped indicator detail is the expensive part). ``duration``
+# depends on the clock and is set after every decode. Bounded by the bytes held.
 _ENCODED: VersionedCache[bytes] = VersionedCache(16 * 2**20)
 
 
@@ -73,7 +73,7 @@ def case_to_pb(
     if not cached:
         _fill_case(case, pb)
     else:
-        key = (case.id, case.version)
+        key = (case.id, case.version, case.update_time)
         encoded = _ENCODED.get(key)
         if encoded is not None:
             pb.MergeFromString(encoded)

@@ -194,11 +194,11 @@ def test_bulk_body_is_complete_when_rendering_alongside_the_commit_fails(
     real = render.case_json
     calls: list[str] = []
 
-    def first_call_breaks(case: Any, now: int) -> Any:
+    def first_call_breaks(case: Any, now: int, *, cached: bool = True) -> Any:
         calls.append(case.id)
         if len(calls) == 1:
             raise RuntimeError("rendering broke")
-        return real(case, now)
+        return real(case, now, cached=cached)
 
     monkeypatch.setattr(handler, "case_json", first_call_breaks)
     body = rest.call("BulkClose", json={"ids": [c.id for c in cases]})

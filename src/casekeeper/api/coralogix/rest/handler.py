@@ -142,7 +142,7 @@ class Endpoint:
 
     def _cases_body(self, cases: list[Case]) -> bytes:
         now = self.container.cases.clock()
-        return orjson.dumps({"cases": [case_json(x, now) for x in cases]})
+        return orjson.dumps({"cases": [case_json(x, now, cached=False) for x in cases]})
 
     async def _request_data(self, request: Request) -> dict[str, Any]:
         route = self.route

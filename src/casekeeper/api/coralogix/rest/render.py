@@ -22,14 +22,14 @@ from casekeeper.domain.query import FilterValues
 from casekeeper.domain.timeutil import to_rfc3339
 from casekeeper.domain.versioned import VersionedCache
 
-# A large ``caseIndicators`` (an alert group's: one indicator per alert) as JSON, by (case id,
-# version): encoding it was most of a list page's cost, and busy lists show the same open
-# groups again and again. Smaller ones are encoded each time (cheaper than keeping them).
-_INDICATORS: VersionedCache[orjson.Fragment] = VersionedCache(16 * 2**20)
-_KEPT_FROM = 16  # indicators and Prometheus alerts in a case
+# A large ``caseIndicators`` (an alert group's: one indicator per alert) as JSON, by case
+# version: busy lists show the same open groups again and again (docs/PERFORMANCE.md, the
+# headline). Smaller ones are encoded each time, which costs less than keeping them.
+_INDICATORS: VersionedCache[orjson.Fragment] = VersionedCache(16 * 2**20, largest=2**20)
+_CACHED_FROM_ENTRIES = 16  # indicators and Prometheus alerts in one case
 
 
-def _count(indicators: Json) -> int:
+def _entries(indicators: Json) -> int:
     n = len(indicators.get("alertIndicators") or ()) + len(
         indicators.get("genericIndicators") or ()
     )
@@ -38,20 +38,28 @@ def _count(indicators: Json) -> int:
     return n
 
 
-def _indicators_json(case: Case) -> Any:
-    out = case.indicators
-    if _count(out) < _KEPT_FROM:
-        return {**out, "alertIndicators": out.get("alertIndicators") or []}
-    key = (case.id, case.version)
+def _indicators(case: Case) -> Json:
+    out = dict(case.indicators)
+    out.setdefault("alertIndicators", [])
+    return out
+
+
+def _indicators_json(case: Case, cached: bool) -> Any:
+    if not cached or _entries(case.indicators) < _CACHED_FROM_ENTRIES:
+        return _indicators(case)
+    key = (case.id, case.version, case.update_time)
     found = _INDICATORS.get(key)
     if found is None:
-        data = orjson.dumps({**out, "alertIndicators": out.get("alertIndicators") or []})
+        data = orjson.dumps(_indicators(case))
         found = orjson.Fragment(data)
         _INDICATORS.put(key, found, len(data))
     return found
 
 
-def case_json(case: Case, now: int) -> Json:
+def case_json(case: Case, now: int, *, cached: bool = True) -> Json:
+    """The spec's JSON of ``case``. ``cached=False`` for versions not yet committed (a bulk
+    change's, rendered during its COMMIT): a failed commit's version could come again with
+    other content."""
     out: Json = {
         "id": case.id,
         "title": case.title,
@@ -78,7 +86,7 @@ def case_json(case: Case, now: int) -> Json:
     out["labels"] = [{"key": kv.key, "value": kv.value} for kv in case.labels]
     out["groupings"] = [{"key": kv.key, "value": kv.value} for kv in case.groupings]
     out["priorityDetails"] = priority_details(case.priority)
-    out["caseIndicators"] = _indicators_json(case)
+    out["caseIndicators"] = _indicators_json(case, cached)
     if case.number is not None:
         out["readableId"] = f"CASE-{case.number}"
     out["impactedEntities"] = list(case.impacted_entities)
