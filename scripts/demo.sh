@@ -72,5 +72,12 @@ The change feed the console uses (docs/EVENTS_STREAM.md): every change in the sp
 
   curl -sN -H "Authorization: Bearer $KEY" "http://$HTTP/api/v1/events/stream"
 
+Outgrown one process (docs/SCALING.md)? Copy this file into PostgreSQL, then serve from it
+with a process per core (stop this server first; docs/BACKUP.md):
+
+  createdb -h 127.0.0.1 -U postgres casekeeper
+  .venv/bin/casekeeper db copy --to postgresql://postgres@127.0.0.1:5432/casekeeper
+  CASEKEEPER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/casekeeper .venv/bin/casekeeper serve --processes 2
+
 TXT
 exec $CK serve --grpc "$GRPC" --http "$HTTP"
