@@ -77,7 +77,7 @@ with a process per core (stop this server first; docs/BACKUP.md):
 
   createdb -h 127.0.0.1 -U postgres casekeeper
   .venv/bin/casekeeper db copy --to postgresql://postgres@127.0.0.1:5432/casekeeper
-  CASEKEEPER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/casekeeper .venv/bin/casekeeper serve --processes 2
+  CASEKEEPER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/casekeeper .venv/bin/casekeeper serve --processes 2 --grpc $GRPC --http $HTTP
 
 TXT
 exec $CK serve --grpc "$GRPC" --http "$HTTP"

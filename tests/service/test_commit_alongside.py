@@ -168,7 +168,7 @@ def test_a_side_pool_that_takes_no_work_does_not_stop_the_commit(
     """E.g. while the server shuts down: the pool refuses work, the change still commits."""
     case = make_case()
 
-    def refuse(fn: Any) -> Any:
+    def refuse(fn: Any, *args: Any) -> Any:
         raise RuntimeError("cannot schedule new futures after interpreter shutdown")
 
     monkeypatch.setattr(container.db._side_work, "submit", refuse)

@@ -3,12 +3,16 @@ share it, a change (a new version) is read afresh, and the cache keeps to its bu
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
+import pytest
 
 from casekeeper.bootstrap import Container
 from casekeeper.domain.query import CaseQuery
 from casekeeper.domain.signal_indicators import MAX_ALERTS
 from casekeeper.domain.signals import Signal, SignalBatch, SignalStatus, Source
+from casekeeper.service.validation import case_ref
 from casekeeper.store.case_rows import DOCS, WRITING, DecodedDocs
 from tests.conftest import MakeKey
 
@@ -62,15 +66,30 @@ def test_a_write_transaction_takes_from_the_cache_but_never_adds() -> None:
     assert ("case-1", 2, 2) not in docs.cache.items
 
 
+def _stored_alert(n: int) -> dict[str, Any]:
+    """One alert of a Prometheus indicator as casekeeper stores it (taken from a real one)."""
+    name = "NodeExporterDown"
+    at = "2026-12-05T21:44:38.686766Z"
+    return {
+        "alertGroupId": f'casekeeper:{{}}:{{alertname="{name}"}}', "fingerprint": f"{n:016x}",
+        "createdAt": at, "alertName": name, "priority": "INDICATOR_PRIORITY_P1",
+        "labels": {"alertname": name, "instance": f"host-{n}.example:9100", "job": "node",
+                   "service": f"svc{n % 20}", "severity": "critical", "region": "eu-west-1"},
+        "annotations": {"summary": f"node exporter {n} is down",
+                        "runbook_url": "https://runbooks.example.test/node-down"},
+        "status": {"triggered": {"triggeredAt": at}},
+        "generatorUrl": "http://prometheus.example:9090/graph?g0.expr=up", "updatedAt": at,
+    }  # fmt: skip
+
+
 def test_the_largest_alert_group_is_kept() -> None:
-    alerts = [
-        {"fingerprint": f"{n:016x}", "status": "firing", "labels": {"instance": f"host-{n}:9100"}}
-        for n in range(MAX_ALERTS)
-    ]
-    text = orjson.dumps(
-        {"caseIndicators": {"prometheusAlertIndicators": [{"alertGroupId": "g", "alerts": alerts}]}}
-    )
+    alerts = [_stored_alert(n) for n in range(MAX_ALERTS)]
+    group = {"alertGroupId": "g", "alerts": alerts}
+    text = orjson.dumps({"caseIndicators": {"prometheusAlertIndicators": [group]}})
+    assert len(text) > DOCS.cache.budget // 16  # past the cache's default cap for one entry
     assert len(text) <= DOCS.cache.largest
+    DOCS.decode(("largest-group", 1, 1), text)
+    assert ("largest-group", 1, 1) in DOCS.cache.items
 
 
 def _alerts(group: str, names: range) -> SignalBatch:
@@ -112,3 +131,24 @@ def test_a_read_after_another_write_sees_it(
     assert after.version > before.version
     assert len(after.indicators["prometheusAlertIndicators"][0]["alerts"]) == 32
     assert len(alerts) == 30  # what the earlier read returned is left as it was
+
+
+def test_reads_inside_a_write_are_not_kept_and_the_mark_ends_with_it(
+    container: Container, make_key: MakeKey, space: str
+) -> None:
+    _, sender = make_key("signals:Write", "case:Read")
+    group = f'{{}}:{{alertname="NodeDown", space="{space}", writer="yes"}}'
+    opened = container.signals.ingest(sender, _alerts(group, range(30)))
+    case_id = opened.outcomes[0].case_id
+    assert case_id is not None
+    DOCS.cache.clear()
+    with container.db.writer() as uow:
+        assert WRITING.get() is True
+        case = uow.cases.require(sender.space_id, case_ref(case_id))
+    assert (case_id, case.version, case.update_time) not in DOCS.cache.items
+    assert WRITING.get() is False
+    with pytest.raises(RuntimeError), container.db.writer():
+        raise RuntimeError("a failed write")
+    assert WRITING.get() is False  # a failed unit of work ends its mark too
+    container.cases.get(sender, case_id)  # a read outside any write keeps it
+    assert (case_id, case.version, case.update_time) in DOCS.cache.items

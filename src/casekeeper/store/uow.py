@@ -13,6 +13,7 @@ With a standby configured (store/replica.py), reads made through ``replica_read`
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -215,7 +216,8 @@ class Database:
         """``fn`` queued for a side thread; None if the pool is shut down or cannot start one
         (the caller then does the work itself)."""
         try:
-            return self._side_work.submit(fn)
+            # In the caller's context (``WRITING`` among it), as if it ran on the caller's thread.
+            return self._side_work.submit(contextvars.copy_context().run, fn)
         except RuntimeError:
             return None
 
