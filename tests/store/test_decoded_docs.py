@@ -12,6 +12,7 @@ from casekeeper.bootstrap import Container
 from casekeeper.domain.query import CaseQuery
 from casekeeper.domain.signal_indicators import MAX_ALERTS
 from casekeeper.domain.signals import Signal, SignalBatch, SignalStatus, Source
+from casekeeper.service.auth import Principal
 from casekeeper.service.validation import case_ref
 from casekeeper.store.case_rows import DOCS, WRITING, DecodedDocs
 from tests.conftest import MakeKey
@@ -107,14 +108,20 @@ def _alerts(group: str, names: range) -> SignalBatch:
     return SignalBatch(Source.ALERTMANAGER, signals)
 
 
+def _open_group(container: Container, sender: Principal, group: str) -> str:
+    """The case 30 alerts of ``group`` open."""
+    opened = container.signals.ingest(sender, _alerts(group, range(30)))
+    case_id = opened.outcomes[0].case_id
+    assert case_id is not None
+    return case_id
+
+
 def test_a_read_after_another_write_sees_it(
     container: Container, make_key: MakeKey, space: str
 ) -> None:
     _, sender = make_key("signals:Write", "case:Read")
     group = f'{{}}:{{alertname="NodeDown", space="{space}"}}'
-    opened = container.signals.ingest(sender, _alerts(group, range(30)))
-    case_id = opened.outcomes[0].case_id
-    assert case_id is not None
+    case_id = _open_group(container, sender, group)
 
     before = container.cases.get(sender, case_id)
     alerts = before.indicators["prometheusAlertIndicators"][0]["alerts"]
@@ -137,10 +144,7 @@ def test_reads_inside_a_write_are_not_kept_and_the_mark_ends_with_it(
     container: Container, make_key: MakeKey, space: str
 ) -> None:
     _, sender = make_key("signals:Write", "case:Read")
-    group = f'{{}}:{{alertname="NodeDown", space="{space}", writer="yes"}}'
-    opened = container.signals.ingest(sender, _alerts(group, range(30)))
-    case_id = opened.outcomes[0].case_id
-    assert case_id is not None
+    case_id = _open_group(container, sender, f'{{}}:{{space="{space}", writer="yes"}}')
     DOCS.cache.clear()
     with container.db.writer() as uow:
         assert WRITING.get() is True
